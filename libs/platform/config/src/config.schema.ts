@@ -1,0 +1,111 @@
+import { z } from 'zod';
+
+/**
+ * `host:port` as the listeners take it; IPv6 hosts in brackets (`[::1]:8008`).
+ * The port must be 0-65535 (0 asks the OS for a free port, useful in tests).
+ */
+const listenAddress = z.string().transform((value, ctx) => {
+  const match = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]+):(\d{1,5})$/.exec(value);
+  const port = match ? Number(match[2]) : NaN;
+  if (!match || port > 65535) {
+    ctx.addIssue({ code: 'custom', message: `expected host:port (e.g. 127.0.0.1:8008), got "${value}"` });
+    return z.NEVER;
+  }
+  const host = match[1]!.replace(/^\[(.*)\]$/, '$1');
+  return { host, port };
+});
+
+/** A Matrix server name: hostname, IPv4 or bracketed IPv6, optional port (appendix "Server names"). */
+const serverName = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(
+    /^(?:\[[0-9A-Fa-f:.]{2,45}\]|[0-9A-Za-z.-]{1,255})(?::\d{1,5})?$/,
+    'must be a server name: a DNS name, IPv4 address or [IPv6] literal, with an optional :port',
+  );
+
+const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+export const configSchema = z
+  .object({
+    /** The Matrix server name: the part after the colon in user IDs. */
+    server_name: serverName.default('localhost'),
+    /** Where the embedded database, media and keys live. */
+    data_dir: z.string().min(1).default('./data'),
+    listen: z
+      .object({
+        client: listenAddress.prefault('127.0.0.1:8008'),
+        federation: listenAddress.prefault('127.0.0.1:8448'),
+        /** The gRPC listener of this process, when it serves gRPC (distributed mode). */
+        grpc: listenAddress.prefault('127.0.0.1:50051'),
+      })
+      .prefault({}),
+    /** Client-visible base URL advertised in `/.well-known/matrix/client`. */
+    public_baseurl: z.url().optional(),
+    /** Delegation target advertised in `/.well-known/matrix/server` (`host:port`). */
+    federation_delegate: z.string().optional(),
+    database: z
+      .object({
+        /** Postgres URL; absent means the embedded PGlite database in `data_dir`. */
+        url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+        pool_size: z.number().int().min(1).max(500).default(10),
+      })
+      .prefault({}),
+    kafka: z
+      .object({
+        /** Broker list; absent means the in-process bus, durable in the database. */
+        brokers: z.array(z.string().min(1)).min(1).optional(),
+        client_id: z.string().min(1).default('axon'),
+      })
+      .prefault({}),
+    redis: z
+      .object({
+        /** Redis URL; absent means in-process wake-ups, caches and rate limits. */
+        url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
+      })
+      .prefault({}),
+    grpc: z
+      .object({
+        /** Per-call deadline for gRPC clients, in milliseconds. */
+        deadline_ms: z.number().int().min(1).default(5000),
+        /** Where each gRPC service is reached (`host:port`); absent means in-process. */
+        targets: z.record(z.string(), z.string()).default({}),
+      })
+      .prefault({}),
+    registration: z
+      .object({
+        enabled: z.boolean().default(false),
+        /** Secret for `/_synapse/admin/v1/register`; absent disables that endpoint. */
+        shared_secret: z.string().min(1).optional(),
+      })
+      .prefault({}),
+    telemetry: z
+      .object({
+        service_name: z.string().min(1).default('axon'),
+        log_level: logLevel.default('info'),
+        /** OTLP/HTTP endpoint (e.g. http://127.0.0.1:4318); absent means OpenTelemetry off. */
+        otlp_endpoint: z.url().optional(),
+        /** Serve Prometheus metrics at `/metrics`. */
+        metrics_enabled: z.boolean().default(true),
+      })
+      .prefault({}),
+    shutdown: z
+      .object({
+        /** How long SIGTERM waits for in-flight work before giving up, in milliseconds. */
+        grace_ms: z.number().int().min(0).default(10000),
+      })
+      .prefault({}),
+  })
+  .strict();
+
+/** The raw (pre-validation) shape accepted from YAML. */
+export type ConfigInput = z.input<typeof configSchema>;
+/** The validated configuration: typed, defaulted and (once loaded) deeply frozen. */
+export type AxonConfig = DeepReadonly<z.output<typeof configSchema>>;
+
+export type DeepReadonly<T> = T extends (infer U)[]
+  ? readonly DeepReadonly<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;

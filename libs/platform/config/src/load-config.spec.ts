@@ -1,0 +1,99 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from './load-config';
+
+function yamlFile(text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'axon-config-'));
+  const file = join(dir, 'axon.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+function problemsOf(fn: () => unknown): readonly string[] {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('defaults to embedded mode on localhost', () => {
+    const config = loadConfig({ env: {} });
+    expect(config.server_name).toBe('localhost');
+    expect(config.data_dir).toBe('./data');
+    expect(config.listen.client).toEqual({ host: '127.0.0.1', port: 8008 });
+    expect(config.listen.federation).toEqual({ host: '127.0.0.1', port: 8448 });
+    expect(config.database.url).toBeUndefined();
+    expect(config.kafka.brokers).toBeUndefined();
+    expect(config.redis.url).toBeUndefined();
+    expect(config.registration).toEqual({ enabled: false });
+  });
+
+  it('applies every documented environment variable', () => {
+    const config = loadConfig({
+      env: {
+        AXON_SERVER_NAME: 'hs1',
+        AXON_DATA_DIR: '/var/lib/axon',
+        AXON_CLIENT_LISTEN: '127.0.0.2:8008',
+        AXON_FEDERATION_LISTEN: '[::1]:8448',
+        AXON_DATABASE_URL: 'postgres://axon:axon@127.0.0.1:5432/axon',
+        AXON_KAFKA_BROKERS: '127.0.0.1:9092, 127.0.0.1:9094',
+        AXON_REDIS_URL: 'redis://127.0.0.1:6379',
+        AXON_REGISTRATION_SHARED_SECRET: 'complement',
+        AXON_ENABLE_REGISTRATION: 'true',
+      },
+    });
+    expect(config.server_name).toBe('hs1');
+    expect(config.data_dir).toBe('/var/lib/axon');
+    expect(config.listen.client).toEqual({ host: '127.0.0.2', port: 8008 });
+    expect(config.listen.federation).toEqual({ host: '::1', port: 8448 });
+    expect(config.database.url).toBe('postgres://axon:axon@127.0.0.1:5432/axon');
+    expect(config.kafka.brokers).toEqual(['127.0.0.1:9092', '127.0.0.1:9094']);
+    expect(config.redis.url).toBe('redis://127.0.0.1:6379');
+    expect(config.registration).toEqual({ enabled: true, shared_secret: 'complement' });
+  });
+
+  it('reads the YAML file named by AXON_CONFIG, with the environment winning', () => {
+    const file = yamlFile(
+      ['server_name: example.org', 'registration:', '  enabled: true', 'telemetry:', '  log_level: debug'].join('\n'),
+    );
+    const config = loadConfig({ env: { AXON_CONFIG: file, AXON_SERVER_NAME: 'matrix.example.org' } });
+    expect(config.server_name).toBe('matrix.example.org');
+    expect(config.registration.enabled).toBe(true);
+    expect(config.telemetry.log_level).toBe('debug');
+  });
+
+  it('reports every error together', () => {
+    const file = yamlFile(['server_name: "bad name!"', 'unknown_key: 1', 'database:', '  pool_size: 0'].join('\n'));
+    const problems = problemsOf(() =>
+      loadConfig({ env: { AXON_CONFIG: file, AXON_CLIENT_LISTEN: 'nonsense', AXON_ENABLE_REGISTRATION: 'maybe' } }),
+    );
+    expect(problems.some((p) => p.startsWith('server_name'))).toBe(true);
+    expect(problems.some((p) => p.includes('unknown_key'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('database.pool_size'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('listen.client (AXON_CLIENT_LISTEN)'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('registration.enabled (AXON_ENABLE_REGISTRATION)'))).toBe(true);
+    expect(problems).toHaveLength(5);
+  });
+
+  it('rejects unreadable and malformed files', () => {
+    expect(problemsOf(() => loadConfig({ env: { AXON_CONFIG: '/nonexistent/axon.yaml' } }))[0]).toMatch(
+      /cannot read/,
+    );
+    expect(problemsOf(() => loadConfig({ env: { AXON_CONFIG: yamlFile('a: 1\na: 2\n') } }))[0]).toMatch(/unique/i);
+    expect(problemsOf(() => loadConfig({ env: { AXON_CONFIG: yamlFile('- 1\n- 2\n') } }))[0]).toMatch(/mapping/);
+  });
+
+  it('returns a deeply frozen object', () => {
+    const config = loadConfig({ env: {} });
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.listen.client)).toBe(true);
+    expect(() => {
+      (config as { server_name: string }).server_name = 'x';
+    }).toThrow(TypeError);
+  });
+});

@@ -1,0 +1,122 @@
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import { configSchema, type AxonConfig } from './config.schema';
+
+/** Raised once at boot with every problem found in the file and the environment. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type EnvParser = (raw: string) => unknown;
+const asString: EnvParser = (raw) => raw;
+const asList: EnvParser = (raw) =>
+  raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+const asBool: EnvParser = (raw) => {
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  return raw; // left as a string so validation reports it
+};
+const asInt: EnvParser = (raw) => (/^-?\d+$/.test(raw.trim()) ? Number(raw) : raw);
+
+/**
+ * Environment variables and the config key each overrides. Documented in
+ * docs/configuration.md; tests and tools outside the project rely on these names.
+ */
+export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly string[], EnvParser]> = [
+  ['AXON_SERVER_NAME', ['server_name'], asString],
+  ['AXON_DATA_DIR', ['data_dir'], asString],
+  ['AXON_CLIENT_LISTEN', ['listen', 'client'], asString],
+  ['AXON_FEDERATION_LISTEN', ['listen', 'federation'], asString],
+  ['AXON_GRPC_LISTEN', ['listen', 'grpc'], asString],
+  ['AXON_PUBLIC_BASEURL', ['public_baseurl'], asString],
+  ['AXON_DATABASE_URL', ['database', 'url'], asString],
+  ['AXON_DATABASE_POOL_SIZE', ['database', 'pool_size'], asInt],
+  ['AXON_KAFKA_BROKERS', ['kafka', 'brokers'], asList],
+  ['AXON_REDIS_URL', ['redis', 'url'], asString],
+  ['AXON_REGISTRATION_SHARED_SECRET', ['registration', 'shared_secret'], asString],
+  ['AXON_ENABLE_REGISTRATION', ['registration', 'enabled'], asBool],
+  ['AXON_LOG_LEVEL', ['telemetry', 'log_level'], asString],
+  ['AXON_OTLP_ENDPOINT', ['telemetry', 'otlp_endpoint'], asString],
+  ['AXON_SERVICE_NAME', ['telemetry', 'service_name'], asString],
+  ['AXON_SHUTDOWN_GRACE_MS', ['shutdown', 'grace_ms'], asInt],
+];
+
+function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
+export interface LoadConfigOptions {
+  /** Environment to read; defaults to `process.env`. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Overrides applied last (tests, embedded tools). */
+  readonly overrides?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Reads the YAML file named by `AXON_CONFIG` (if any), applies the environment
+ * overrides, validates everything with zod and returns a deeply frozen config.
+ * Every problem is reported in one {@link ConfigError}.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): AxonConfig {
+  const env = options.env ?? process.env;
+  const problems: string[] = [];
+  let raw: Record<string, unknown> = {};
+
+  const file = env['AXON_CONFIG'];
+  if (file) {
+    let text: string | undefined;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      problems.push(`AXON_CONFIG: cannot read ${file}: ${(err as Error).message}`);
+    }
+    if (text !== undefined) {
+      const doc = parseDocument(text, { uniqueKeys: true });
+      for (const e of doc.errors) problems.push(`${file}: ${e.message.split('\n')[0]}`);
+      if (doc.errors.length === 0) {
+        const parsed: unknown = doc.toJS();
+        if (parsed === null || parsed === undefined) raw = {};
+        else if (typeof parsed === 'object' && !Array.isArray(parsed)) raw = parsed as Record<string, unknown>;
+        else problems.push(`${file}: the top level must be a mapping`);
+      }
+    }
+  }
+
+  for (const [name, path, parse] of ENV_OVERRIDES) {
+    const value = env[name];
+    if (value !== undefined && value !== '') setPath(raw, path, parse(value));
+  }
+  for (const [key, value] of Object.entries(options.overrides ?? {})) setPath(raw, key.split('.'), value);
+
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const key = issue.path.join('.') || '(root)';
+      const envName = ENV_OVERRIDES.find(([, p]) => p.join('.') === key)?.[0];
+      problems.push(`${key}${envName ? ` (${envName})` : ''}: ${issue.message}`);
+    }
+  }
+  if (problems.length > 0 || !result.success) throw new ConfigError(problems);
+  return deepFreeze(result.data) as AxonConfig;
+}
