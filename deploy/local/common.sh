@@ -37,7 +37,6 @@ KAFKA_DATA=$KAFKA_DIR/data
 KAFKA_LOG=$KAFKA_DIR/kafka.log
 KAFKA_PIDFILE=$KAFKA_DIR/kafka.pid
 KAFKA_PROPS=$KAFKA_DIR/server.properties
-KAFKA_ADMIN_PROPS=$KAFKA_DIR/admin.properties
 # The jar cache lives outside the state dir so `down.sh --purge` keeps it.
 KAFKA_CACHE_DIR=${XDG_CACHE_HOME:-$HOME/.cache}/axon/kafka-$KAFKA_VERSION
 KAFKA_LIB=$KAFKA_CACHE_DIR/lib

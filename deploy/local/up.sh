@@ -54,8 +54,11 @@ ensure_packages() {
   pg_bindir >/dev/null 2>&1 && command -v psql >/dev/null || missing+=(postgresql)
   command -v redis-server >/dev/null && command -v redis-cli >/dev/null || missing+=(redis-server)
   command -v java >/dev/null || missing+=(default-jre-headless)
-  # Maven is only needed to fill the jar cache.
-  if ! kafka_cache_complete && ! command -v mvn >/dev/null; then missing+=(maven); fi
+  # Maven and javac are only needed to fill the jar cache.
+  if ! kafka_cache_complete; then
+    command -v mvn >/dev/null || missing+=(maven)
+    command -v javac >/dev/null || missing+=(default-jdk-headless)
+  fi
   ((${#missing[@]})) || return 0
 
   local sudo=()
@@ -182,9 +185,12 @@ start_redis() {
 }
 
 # ---------------------------------------------------------------------------------------
-# Kafka jars come from Maven Central via kafka/pom.xml and are cached per version; the
-# marker records which pom produced them, so a warm start never runs Maven.
-kafka_cache_stamp() { echo "kafka=$KAFKA_VERSION pom=$(sha256sum <"$AXON_LOCAL_DIR/kafka/pom.xml" | cut -d' ' -f1)"; }
+# Kafka jars come from Maven Central via kafka/pom.xml and are cached per version, with
+# the compiled readiness probe; the marker records which pom/probe source produced them,
+# so a warm start runs neither Maven nor javac.
+kafka_cache_stamp() {
+  echo "kafka=$KAFKA_VERSION $(cat "$AXON_LOCAL_DIR/kafka/pom.xml" "$AXON_LOCAL_DIR/kafka/KafkaReady.java" | sha256sum | cut -d' ' -f1)"
+}
 kafka_cache_complete() { [[ -f $KAFKA_CACHE_DIR/.complete && $(<"$KAFKA_CACHE_DIR/.complete") == "$(kafka_cache_stamp)" ]]; }
 
 ensure_kafka_jars() {
@@ -202,7 +208,10 @@ ensure_kafka_jars() {
     dependency:copy-dependencies -DincludeScope=runtime \
     -DoutputDirectory="$KAFKA_CACHE_DIR/lib.tmp" ||
     die "Maven could not resolve Kafka $KAFKA_VERSION (versions 4.0.0 to 4.4.0 are served; set AXON_KAFKA_VERSION)"
-  # Swap in atomically-ish, then mark complete: an interrupted run is simply redone.
+  rm -rf "$KAFKA_CACHE_DIR/classes"
+  javac -nowarn -cp "$KAFKA_CACHE_DIR/lib.tmp/*" -d "$KAFKA_CACHE_DIR/classes" \
+    "$AXON_LOCAL_DIR/kafka/KafkaReady.java" || die "javac failed on kafka/KafkaReady.java"
+  # Swap in, then mark complete: an interrupted run is simply redone.
   rm -rf "$KAFKA_LIB"
   mv "$KAFKA_CACHE_DIR/lib.tmp" "$KAFKA_LIB"
   kafka_cache_stamp >"$KAFKA_CACHE_DIR/.complete"
@@ -216,14 +225,12 @@ render_kafka_config() {
     -e "s|@KAFKA_DATA_DIR@|$KAFKA_DATA|g" \
     "$AXON_LOCAL_DIR/kafka/server.properties.template" >"$tmp"
   mv "$tmp" "$KAFKA_PROPS"
-  # Short client timeouts for the readiness probe, so one attempt cannot hang for minutes.
-  printf '%s\n' "request.timeout.ms=5000" "default.api.timeout.ms=8000" >"$KAFKA_ADMIN_PROPS"
 }
 
+# Admin-client probe (kafka/KafkaReady.java): describe cluster + list topics.
 kafka_ready() {
   # shellcheck disable=SC2086
-  timeout 30 java $KAFKA_TOOL_JOPTS -cp "$KAFKA_LIB/*" org.apache.kafka.tools.TopicCommand \
-    --bootstrap-server "127.0.0.1:$KAFKA_PORT" --command-config "$KAFKA_ADMIN_PROPS" --list
+  timeout 30 java $KAFKA_TOOL_JOPTS -cp "$KAFKA_LIB/*:$KAFKA_CACHE_DIR/classes" KafkaReady "127.0.0.1:$KAFKA_PORT"
 }
 
 # Starts Kafka without waiting for it (the JVM boots while postgres and redis start);
@@ -247,6 +254,7 @@ start_kafka() {
   # KRaft storage must be formatted exactly once; meta.properties marks a formatted dir.
   if [[ ! -f $KAFKA_DATA/meta.properties ]]; then
     local id
+    # shellcheck disable=SC2086
     id=$(java $KAFKA_TOOL_JOPTS -cp "$KAFKA_LIB/*" kafka.tools.StorageTool random-uuid)
     log "kafka: formatting $KAFKA_DATA (cluster id $id)"
     # shellcheck disable=SC2086

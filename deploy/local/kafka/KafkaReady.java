@@ -18,8 +18,8 @@ public final class KafkaReady {
     Properties props = new Properties();
     props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     // Short timeouts: the caller polls, so one attempt must not hang for a minute.
-    props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "5000");
-    props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "8000");
+    props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "4000");
+    props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "6000");
     try (Admin admin = Admin.create(props)) {
       int brokers = admin.describeCluster().nodes().get(10, TimeUnit.SECONDS).size();
       if (brokers < 1) {

@@ -1,0 +1,116 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { metrics as otelMetrics, trace } from '@opentelemetry/api';
+import { createLogger } from './logger';
+import { Metrics } from './metrics';
+import { startOpenTelemetry } from './otel';
+
+function capture(): { stream: Writable; lines: () => Record<string, unknown>[] } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      chunks.push(chunk.toString('utf8'));
+      cb();
+    },
+  });
+  return {
+    stream,
+    lines: () =>
+      chunks
+        .join('')
+        .split('\n')
+        .filter((l) => l.length > 0)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
+}
+
+describe('telemetry', () => {
+  it('writes structured JSON lines with service, level and message', () => {
+    const out = capture();
+    const log = createLogger({ level: 'info', service: 'homeserver', destination: out.stream });
+    log.info({ room_id: '!a:b' }, 'hello');
+    log.debug('not shown');
+    const [line, ...rest] = out.lines();
+    expect(rest).toEqual([]);
+    expect(line).toMatchObject({ level: 'info', service: 'homeserver', msg: 'hello', room_id: '!a:b' });
+    expect(typeof line?.['time']).toBe('string');
+  });
+
+  it('never logs secrets', () => {
+    const out = capture();
+    const log = createLogger({ level: 'info', service: 'x', destination: out.stream });
+    log.info(
+      {
+        password: 'hunter2',
+        body: { access_token: 'syt_abc', auth: { password: 'p' } },
+        req: { headers: { authorization: 'Bearer syt_abc' } },
+      },
+      'login',
+    );
+    const text = JSON.stringify(out.lines());
+    expect(text).not.toContain('hunter2');
+    expect(text).not.toContain('syt_abc');
+    expect(text).toContain('[redacted]');
+  });
+
+  it('exposes Prometheus metrics named hs_<app>_<subsystem>_<name>_<unit>', async () => {
+    const metrics = new Metrics('homeserver');
+    const h = metrics.histogram('http', 'request_duration', 'seconds', 'Request latency', ['route']);
+    h.observe({ route: '/_matrix/client/versions' }, 0.003);
+    metrics.counter('bus', 'messages_consumed', 'Messages handled', ['topic']).inc({ topic: 'hs.test.v1' });
+    const { contentType, body } = await metrics.render();
+    expect(contentType).toMatch(/^text\/plain/);
+    expect(body).toContain('hs_homeserver_http_request_duration_seconds_bucket{le="0.005",route="/_matrix/client/versions"} 1');
+    expect(body).toContain('hs_homeserver_bus_messages_consumed_total{topic="hs.test.v1"} 1');
+    expect(body).toContain('hs_homeserver_process_');
+    expect(() => new Metrics('Bad-Name')).toThrow();
+  });
+
+  describe('with an OTLP endpoint', () => {
+    let server: Server;
+    const received: { url: string; body: Buffer }[] = [];
+
+    beforeAll(async () => {
+      server = createServer((req: IncomingMessage, res) => {
+        const parts: Buffer[] = [];
+        req.on('data', (c: Buffer) => parts.push(c));
+        req.on('end', () => {
+          received.push({ url: req.url ?? '', body: Buffer.concat(parts) });
+          res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        });
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    });
+    afterAll(async () => {
+      await new Promise<void>((r) => server.close(() => r()));
+    });
+
+    it('exports traces and metrics, and log lines carry the trace id', async () => {
+      const port = (server.address() as AddressInfo).port;
+      const otel = startOpenTelemetry({
+        endpoint: `http://127.0.0.1:${port}`,
+        serviceName: 'axon-test',
+        serviceVersion: '0.0.0',
+        metricIntervalMs: 100000,
+      });
+      const out = capture();
+      const log = createLogger({ level: 'info', service: 'x', destination: out.stream });
+      let traceId = '';
+      trace.getTracer('test').startActiveSpan('send-event', (span) => {
+        traceId = span.spanContext().traceId;
+        log.info('inside a span');
+        span.end();
+      });
+      otelMetrics.getMeter('test').createCounter('hs_test_sends_total').add(1);
+      await otel.shutdown();
+      expect(out.lines()[0]).toMatchObject({ trace_id: traceId, msg: 'inside a span' });
+      const traces = received.filter((r) => r.url === '/v1/traces');
+      expect(traces.length).toBeGreaterThan(0);
+      const payload = Buffer.concat(traces.map((t) => t.body)).toString('latin1');
+      expect(payload).toContain('send-event');
+      expect(payload).toContain('axon-test');
+      expect(received.some((r) => r.url === '/v1/metrics')).toBe(true);
+    });
+  });
+});

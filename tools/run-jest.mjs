@@ -1,0 +1,20 @@
+// Runs one Jest project (`unit` or `infra`) with the flags PGlite needs under Jest's VM
+// (dynamic import), passing any extra arguments (test path patterns, -t ...) first so
+// that Jest's variadic --selectProjects does not swallow them.
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+
+const [project, ...args] = process.argv.slice(2);
+if (project !== 'unit' && project !== 'infra') {
+  console.error('usage: node tools/run-jest.mjs unit|infra [jest args]');
+  process.exit(2);
+}
+const jest = createRequire(import.meta.url).resolve('jest/bin/jest.js');
+const extra = project === 'infra' ? ['--runInBand'] : [];
+const child = spawn(
+  process.execPath,
+  ['--experimental-vm-modules', '--no-warnings=ExperimentalWarning', jest, ...args, ...extra, '--selectProjects', project],
+  { stdio: 'inherit' },
+);
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
