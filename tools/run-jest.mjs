@@ -2,14 +2,13 @@
 // (dynamic import), passing any extra arguments (test path patterns, -t ...) first so
 // that Jest's variadic --selectProjects does not swallow them.
 import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 
 const [project, ...args] = process.argv.slice(2);
 if (project !== 'unit' && project !== 'infra') {
   console.error('usage: node tools/run-jest.mjs unit|infra [jest args]');
   process.exit(2);
 }
-const jest = createRequire(import.meta.url).resolve('jest/bin/jest.js');
+const jest = new URL('../node_modules/jest/bin/jest.js', import.meta.url).pathname;
 const extra = project === 'infra' ? ['--runInBand'] : [];
 const child = spawn(
   process.execPath,

@@ -1,0 +1,64 @@
+import type { Codec } from './codec';
+
+/**
+ * Topic names are `hs.<domain>[.<fact>].v<N>`: lowercase segments of letters, digits and
+ * hyphens (`hs.room.input.v1`, `hs.account-data.v1`). The version is part of the name:
+ * an incompatible payload change is a new topic, consumed side by side with the old one
+ * until it drains.
+ */
+export const TOPIC_NAME_PATTERN = /^hs(?:\.[a-z][a-z0-9-]*){1,2}\.v[1-9][0-9]*$/;
+
+/** Suffix of a topic's dead-letter topic: `hs.room.input.v1` → `hs.room.input.v1.dlq`. */
+export const DLQ_SUFFIX = '.dlq';
+
+/**
+ * `durable`: the broker's normal retention (facts that consumers must all see).
+ * `ephemeral`: short retention (typing, presence), never part of the durable room log.
+ */
+export type TopicRetention = 'durable' | 'ephemeral';
+
+export interface TopicDefinition<T> {
+  readonly name: string;
+  /** Partition count the topic is created with (the unit of parallelism per consumer group). */
+  readonly partitions: number;
+  /**
+   * The partition key: messages with the same key land in the same partition and are
+   * handled strictly in order (the room ID for room topics, the user ID for per-user ones).
+   */
+  readonly key: (message: T) => string;
+  readonly codec: Codec<T>;
+  readonly retention?: TopicRetention;
+}
+
+export interface Topic<T> extends TopicDefinition<T> {
+  readonly retention: TopicRetention;
+  /** Name of the dead-letter topic (`<name>.dlq`). */
+  readonly dlqName: string;
+}
+
+export function isValidTopicName(name: string): boolean {
+  return TOPIC_NAME_PATTERN.test(name);
+}
+
+export function dlqTopicName(topicName: string): string {
+  return `${topicName}${DLQ_SUFFIX}`;
+}
+
+/** The one way to make a topic: checks the naming rule and the partition count. */
+export function defineTopic<T>(definition: TopicDefinition<T>): Topic<T> {
+  if (!isValidTopicName(definition.name)) {
+    throw new Error(`topic name "${definition.name}" does not match hs.<domain>[.<fact>].v<N>`);
+  }
+  if (!Number.isInteger(definition.partitions) || definition.partitions < 1 || definition.partitions > 10_000) {
+    throw new Error(`topic "${definition.name}": partitions must be an integer in 1..10000, got ${definition.partitions}`);
+  }
+  return Object.freeze({
+    ...definition,
+    retention: definition.retention ?? 'durable',
+    dlqName: dlqTopicName(definition.name),
+  });
+}
+
+/** A topic of any payload type, for code that only needs names and partition counts. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- variance: Topic<T> is invariant in T
+export type AnyTopic = Topic<any>;
