@@ -25,7 +25,7 @@ export interface TopicDefinition<T> {
    * The partition key: messages with the same key land in the same partition and are
    * handled strictly in order (the room ID for room topics, the user ID for per-user ones).
    */
-  readonly key: (message: T) => string;
+  key(message: T): string;
   readonly codec: Codec<T>;
   readonly retention?: TopicRetention;
 }
@@ -59,6 +59,9 @@ export function defineTopic<T>(definition: TopicDefinition<T>): Topic<T> {
   });
 }
 
-/** A topic of any payload type, for code that only needs names and partition counts. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- variance: Topic<T> is invariant in T
-export type AnyTopic = Topic<any>;
+/**
+ * A topic of any payload type, for code that only needs names, partition counts and
+ * bytes (topic creation, dead-lettering). `key` and `encode` are declared as methods,
+ * so every `Topic<T>` is assignable to it.
+ */
+export type AnyTopic = Topic<unknown>;

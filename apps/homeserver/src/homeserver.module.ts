@@ -1,0 +1,15 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { HealthModule } from '@axon/platform-http';
+import { RuntimeModule, type RuntimeOptions } from '@axon/platform-runtime';
+import { ClientApiModule } from '@axon/services-client-api';
+
+/** Every service in one process, on the transports the configuration picks. */
+@Module({})
+export class HomeserverModule {
+  static forRoot(runtime: RuntimeOptions): DynamicModule {
+    return {
+      module: HomeserverModule,
+      imports: [RuntimeModule.forRoot(runtime), HealthModule, ClientApiModule],
+    };
+  }
+}

@@ -1,0 +1,84 @@
+import { type INestApplication, type Type, type DynamicModule, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { Metrics, Logger } from '@axon/platform-telemetry';
+import { MatrixExceptionFilter } from './matrix-exception.filter';
+import { HealthController } from './health.controller';
+
+/** Probes and the scrape endpoint, mounted on every service's HTTP listener. */
+@Module({ controllers: [HealthController] })
+export class HealthModule {}
+
+export interface HttpAppOptions {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** Largest accepted request body, in bytes. */
+  readonly bodyLimit?: number;
+}
+
+const CORS_HEADERS = {
+  // Spec (Client-Server API, "Web Browser Clients"): servers SHOULD answer every
+  // request, including OPTIONS preflights, with these headers.
+  'access-control-allow-origin': '*',
+  'access-control-allow-methods': 'GET, POST, PUT, DELETE, OPTIONS',
+  'access-control-allow-headers': 'X-Requested-With, Content-Type, Authorization',
+} as const;
+
+/**
+ * Creates a Nest application on Fastify with the Matrix conventions every service
+ * shares: Matrix error bodies, CORS, request metrics and logs, graceful close (in-flight
+ * requests finish; idle keep-alive connections are closed).
+ */
+export async function createHttpApp(
+  root: Type<unknown> | DynamicModule,
+  options: HttpAppOptions,
+): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    logger: false,
+  });
+  const fastify = adapter.getInstance();
+  const latency = options.metrics.histogram(
+    'http',
+    'request_duration',
+    'seconds',
+    'HTTP request latency by route',
+    ['method', 'route', 'status'],
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  );
+
+  fastify.addHook('onRequest', async (request, reply) => {
+    void reply.headers(CORS_HEADERS);
+    if (request.method === 'OPTIONS') {
+      await reply.status(204).send();
+    }
+  });
+  fastify.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions?.url ?? 'unmatched';
+    const seconds = reply.elapsedTime / 1000;
+    latency.observe({ method: request.method, route, status: String(reply.statusCode) }, seconds);
+    if (route !== '/health' && route !== '/ready' && route !== '/metrics') {
+      options.logger.debug(
+        { method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+        'request',
+      );
+    }
+  });
+
+  const app = await NestFactory.create<NestFastifyApplication>(root, adapter, {
+    logger: false,
+    bufferLogs: false,
+    abortOnError: false,
+  });
+  app.useGlobalFilters(new MatrixExceptionFilter(options.logger));
+  return app;
+}
+
+/** Listens on `host:port`; resolves with the bound port (useful with port 0). */
+export async function listen(app: INestApplication, host: string, port: number): Promise<number> {
+  await app.listen(port, host);
+  const address = app.getHttpServer().address();
+  return typeof address === 'object' && address !== null ? address.port : port;
+}

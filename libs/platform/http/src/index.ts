@@ -1,0 +1,3 @@
+export * from './http-app';
+export * from './health.controller';
+export * from './matrix-exception.filter';

@@ -1,0 +1,53 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { MatrixError } from '@axon/matrix-errors';
+import type { Logger } from '@axon/platform-telemetry';
+
+interface FastifyLikeError {
+  statusCode?: number;
+  code?: string;
+  message?: string;
+}
+
+/**
+ * The HTTP edge of the error mapping: every failure leaves as a Matrix error body
+ * (`{errcode, error}`) with its status. Unknown endpoints are `M_UNRECOGNIZED` 404
+ * (spec: "Common error codes"); bodies that do not parse are `M_NOT_JSON`; anything
+ * unexpected is logged with its stack and answered `M_UNKNOWN` 500 without details.
+ */
+@Catch()
+export class MatrixExceptionFilter implements ExceptionFilter {
+  constructor(private readonly logger: Logger) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const reply = http.getResponse<FastifyReply>();
+    const request = http.getRequest<FastifyRequest>();
+    const error = this.toMatrixError(exception, request);
+    void reply.status(error.status).header('content-type', 'application/json').send(error.toBody());
+  }
+
+  private toMatrixError(exception: unknown, request: FastifyRequest): MatrixError {
+    if (exception instanceof MatrixError) return exception;
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      if (status === 404) return new MatrixError('M_UNRECOGNIZED', 'Unrecognized request', 404);
+      if (status === 405) return new MatrixError('M_UNRECOGNIZED', 'Unrecognized request', 405);
+      if (status === 413) return new MatrixError('M_TOO_LARGE', 'Request body too large', 413);
+      if (status < 500) return new MatrixError('M_UNKNOWN', exception.message, status);
+    }
+    const fastifyError = exception as FastifyLikeError;
+    if (typeof fastifyError?.code === 'string' && fastifyError.code.startsWith('FST_')) {
+      if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+        return new MatrixError('M_TOO_LARGE', 'Request body too large', 413);
+      }
+      if (fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+        return new MatrixError('M_NOT_JSON', 'Content not JSON.', 400);
+      }
+      if (fastifyError.statusCode === 400) return new MatrixError('M_NOT_JSON', 'Content not JSON.', 400);
+    }
+    if (exception instanceof SyntaxError) return new MatrixError('M_NOT_JSON', 'Content not JSON.', 400);
+    this.logger.error({ err: exception, method: request.method, url: request.routeOptions?.url }, 'unhandled error');
+    return new MatrixError('M_UNKNOWN', 'Internal server error', 500);
+  }
+}

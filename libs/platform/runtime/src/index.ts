@@ -1,0 +1,3 @@
+export * from './lifecycle';
+export * from './runtime.module';
+export * from './tokens';

@@ -1,0 +1,70 @@
+import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown, Injectable } from '@nestjs/common';
+import type { AxonConfig } from '@axon/platform-config';
+import { Database } from '@axon/platform-database';
+import { Metrics, type Logger } from '@axon/platform-telemetry';
+import { Readiness, STAGE, ShutdownSequence } from './lifecycle';
+import { CONFIG, LOGGER } from './tokens';
+
+export interface RuntimeOptions {
+  readonly config: AxonConfig;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+/** Runs the shutdown sequence after Nest has closed the HTTP listener. */
+@Injectable()
+class ShutdownHook implements OnApplicationShutdown {
+  constructor(
+    private readonly sequence: ShutdownSequence,
+    private readonly readiness: Readiness,
+  ) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    this.readiness.markDraining();
+    await this.sequence.run();
+  }
+}
+
+/**
+ * The process's infrastructure as Nest providers, chosen by configuration alone:
+ * the database (PGlite or Postgres) now; the bus, cache and rpc bindings join here.
+ * Every piece registers a readiness check and a place in the shutdown sequence.
+ */
+@Global()
+@Module({})
+export class RuntimeModule {
+  static forRoot(options: RuntimeOptions): DynamicModule {
+    const { config, logger, metrics } = options;
+    return {
+      module: RuntimeModule,
+      providers: [
+        { provide: CONFIG, useValue: config },
+        { provide: LOGGER, useValue: logger },
+        { provide: Metrics, useValue: metrics },
+        { provide: Readiness, useValue: new Readiness() },
+        { provide: ShutdownSequence, useValue: new ShutdownSequence(logger) },
+        {
+          provide: Database,
+          inject: [Readiness, ShutdownSequence],
+          useFactory: async (readiness: Readiness, shutdown: ShutdownSequence) => {
+            const db = await Database.open({
+              url: config.database.url,
+              dataDir: config.data_dir,
+              poolSize: config.database.pool_size,
+            });
+            logger.info({ backend: db.kind }, 'database open');
+            readiness.register('database', () => db.ping());
+            shutdown.add(STAGE.database, 'database', () => db.close());
+            return db;
+          },
+        },
+        ShutdownHook,
+      ],
+      exports: [CONFIG, LOGGER, Metrics, Readiness, ShutdownSequence, Database],
+    };
+  }
+}
+
+/** Parameter decorators for the non-class tokens. */
+export const InjectConfig = (): ParameterDecorator => Inject(CONFIG);
+export const InjectLogger = (): ParameterDecorator => Inject(LOGGER);

@@ -1,0 +1,6 @@
+/**
+ * Injection tokens for values that are not classes (the frozen config, the pino
+ * logger). Symbols, never strings, so a typo is a compile error, not a missing provider.
+ */
+export const CONFIG = Symbol('AxonConfig');
+export const LOGGER = Symbol('Logger');

@@ -1,0 +1,2 @@
+export * from './client-api.module';
+export * from './discovery.controller';
