@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Metrics, Logger } from '@axon/platform-telemetry';
 import { MatrixExceptionFilter } from './matrix-exception.filter';
+import { RouteTable } from './route-table';
 import { HealthController } from './health.controller';
 
 /** Probes and the scrape endpoint, mounted on every service's HTTP listener. */
@@ -36,7 +37,9 @@ export async function createHttpApp(
   const adapter = new FastifyAdapter({
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     forceCloseConnections: 'idle',
-    return503OnClosing: true,
+    // While draining, requests on connections that are still open are served normally;
+    // only new connections are refused (the listener is closed).
+    return503OnClosing: false,
     logger: false,
   });
   const fastify = adapter.getInstance();
@@ -48,6 +51,9 @@ export async function createHttpApp(
     ['method', 'route', 'status'],
     [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
   );
+
+  const routes = new RouteTable();
+  fastify.addHook('onRoute', (route) => routes.add(route.method, route.url));
 
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.headers(CORS_HEADERS);
@@ -72,7 +78,7 @@ export async function createHttpApp(
     bufferLogs: false,
     abortOnError: false,
   });
-  app.useGlobalFilters(new MatrixExceptionFilter(options.logger));
+  app.useGlobalFilters(new MatrixExceptionFilter(options.logger, routes));
   return app;
 }
 

@@ -2,6 +2,7 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException } from '
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { MatrixError } from '@axon/matrix-errors';
 import type { Logger } from '@axon/platform-telemetry';
+import type { RouteTable } from './route-table';
 
 interface FastifyLikeError {
   statusCode?: number;
@@ -17,7 +18,10 @@ interface FastifyLikeError {
  */
 @Catch()
 export class MatrixExceptionFilter implements ExceptionFilter {
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly logger: Logger,
+    private readonly routes: RouteTable,
+  ) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
@@ -31,7 +35,13 @@ export class MatrixExceptionFilter implements ExceptionFilter {
     if (exception instanceof MatrixError) return exception;
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
-      if (status === 404) return new MatrixError('M_UNRECOGNIZED', 'Unrecognized request', 404);
+      if (status === 404) {
+        // Spec: 405 when the endpoint exists but not with this method, 404 otherwise.
+        const path = request.url.split('?')[0] ?? request.url;
+        return this.routes.hasOtherMethod(path, request.method)
+          ? new MatrixError('M_UNRECOGNIZED', 'Unrecognized request', 405)
+          : new MatrixError('M_UNRECOGNIZED', 'Unrecognized request', 404);
+      }
       if (status === 405) return new MatrixError('M_UNRECOGNIZED', 'Unrecognized request', 405);
       if (status === 413) return new MatrixError('M_TOO_LARGE', 'Request body too large', 413);
       if (status < 500) return new MatrixError('M_UNKNOWN', exception.message, status);

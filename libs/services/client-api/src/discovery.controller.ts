@@ -1,4 +1,5 @@
-import { Controller, Get, Header } from '@nestjs/common';
+import { Controller, Get, Header, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AxonConfig } from '@axon/platform-config';
 import { InjectConfig } from '@axon/platform-runtime';
 
@@ -7,6 +8,8 @@ import { InjectConfig } from '@axon/platform-runtime';
  * v1.19; clients use this list to pick endpoints, so it grows only with what is served.
  */
 export const SUPPORTED_VERSIONS: readonly string[] = Array.from({ length: 19 }, (_, i) => `v1.${i + 1}`);
+
+type WellKnownClient = Record<string, { base_url: string }>;
 
 /**
  * Discovery: `GET /_matrix/client/versions` and the `.well-known` documents
@@ -22,22 +25,21 @@ export class DiscoveryController {
   }
 
   @Get('.well-known/matrix/client')
-  @Header('cache-control', 'public, max-age=3600')
-  wellKnownClient(): Record<string, { base_url: string }> {
-    return { 'm.homeserver': { base_url: this.clientBaseUrl() } };
+  wellKnownClient(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): WellKnownClient {
+    if (this.config.public_baseurl) {
+      void reply.header('cache-control', 'public, max-age=3600');
+      return { 'm.homeserver': { base_url: this.config.public_baseurl.replace(/\/+$/, '') } };
+    }
+    // Without a configured public URL, the address the client reached us at is the best
+    // answer; it comes from the request, so it must not be cached for other clients.
+    void reply.header('cache-control', 'no-store');
+    return { 'm.homeserver': { base_url: `${request.protocol}://${request.host}` } };
   }
 
   @Get('.well-known/matrix/server')
   @Header('cache-control', 'public, max-age=3600')
   wellKnownServer(): { 'm.server': string } {
     return { 'm.server': this.config.federation_delegate ?? this.federationAuthority() };
-  }
-
-  private clientBaseUrl(): string {
-    if (this.config.public_baseurl) return this.config.public_baseurl.replace(/\/+$/, '');
-    const { host, port } = this.config.listen.client;
-    const printable = host.includes(':') ? `[${host}]` : host;
-    return `http://${printable}:${port}`;
   }
 
   /** Where other servers reach our federation listener, written as `host:port`. */

@@ -106,8 +106,10 @@ export class RedisConnection {
     });
     const outcome = await Promise.race([ended.then(() => 'ended' as const), gaveUp]);
     clearTimeout(timer);
-    if (outcome === 'timeout' && this.redis.status !== 'end' && this.redis.status !== 'reconnecting') {
-      this.options.logger.warn({ connection: this.role, status: this.redis.status }, 'Redis connection did not end after close');
+    // Re-read: TypeScript's narrowing above does not know the status changed meanwhile.
+    const status: string = this.redis.status;
+    if (outcome === 'timeout' && status !== 'end' && status !== 'reconnecting') {
+      this.options.logger.warn({ connection: this.role, status }, 'Redis connection did not end after close');
     }
   }
 

@@ -1,0 +1,138 @@
+import type { AnyTopic, Topic } from '@axon/contracts-kafka';
+
+/**
+ * The bus port: one contract, two implementations (Kafka for distributed deployments,
+ * an in-process log durable in the database for the embedded default). See README.md for
+ * the delivery guarantees; in short: at-least-once, ordered per key, concurrent across
+ * keys, committed only up to the lowest unfinished message.
+ */
+export interface MessageBus {
+  readonly kind: 'kafka' | 'in-process';
+
+  /**
+   * Creates the topics and their `<topic>.dlq` dead-letter topics if missing, with their
+   * partition counts. Idempotent. `publish` and `subscribe` also do it on a topic's first
+   * use, so calling this at boot only moves the cost (and any failure) earlier.
+   */
+  ensureTopics(topics: readonly AnyTopic[]): Promise<void>;
+
+  /**
+   * Appends `messages` to `topic`, each to the partition of its key. Resolves only once
+   * every message is durable (Kafka: acknowledged by all in-sync replicas, idempotent
+   * producer; in-process: the database transaction committed). Messages with the same key
+   * keep their relative order. On rejection, any subset may have been written: callers
+   * retry the whole call, and consumers are idempotent.
+   */
+  publish<T>(topic: Topic<T>, messages: readonly T[], options?: PublishOptions): Promise<void>;
+
+  /**
+   * Joins consumer group `groupId` on `topic` and starts delivering to `handler`.
+   * Resolves once the subscription is running (for Kafka: joined the group).
+   */
+  subscribe<T>(
+    topic: Topic<T>,
+    groupId: string,
+    handler: MessageHandler<T>,
+    options?: SubscribeOptions,
+  ): Promise<Subscription>;
+
+  /** Stops every subscription (draining, as `Subscription.stop`), then disconnects. */
+  close(): Promise<void>;
+}
+
+/** Header values are UTF-8 strings, one value per name. Names starting `x-axon-` are the bus's own. */
+export type MessageHeaders = Readonly<Record<string, string>>;
+
+export interface PublishOptions {
+  /** Added to every message; the trace context headers are added by the bus. */
+  readonly headers?: MessageHeaders;
+}
+
+export interface DeliveredMessage<T> {
+  readonly topic: string;
+  readonly key: string;
+  readonly value: T;
+  readonly headers: MessageHeaders;
+  readonly partition: number;
+  /** Position in the partition, a decimal int64. */
+  readonly offset: string;
+  /** Publish time, ms since the epoch. */
+  readonly timestamp: number;
+  /** 1 on first delivery to this consumer instance, then 2, 3... on retries. */
+  readonly attempt: number;
+}
+
+/** What a handler decides for a message (the bus edge's error mapping, STYLE.md "Errors"). */
+export type HandlerOutcome =
+  | { readonly kind: 'ack' }
+  | { readonly kind: 'retry'; readonly delayMs?: number; readonly reason?: string }
+  | { readonly kind: 'dead-letter'; readonly reason: string };
+
+/** Done: the message counts as handled. */
+export const ack: HandlerOutcome = Object.freeze({ kind: 'ack' });
+
+/**
+ * Try again later (transient failure). The message keeps its place: its key waits, and
+ * its partition starts no new message until it is done. Without `delayMs` the
+ * subscription's exponential backoff applies. After `maxAttempts` it is dead-lettered.
+ */
+export function retry(delayMs?: number, reason?: string): HandlerOutcome {
+  return { kind: 'retry', ...(delayMs === undefined ? {} : { delayMs }), ...(reason === undefined ? {} : { reason }) };
+}
+
+/** Give up on this message (it can never succeed): it goes to `<topic>.dlq` and the partition moves on. */
+export function deadLetter(reason: string): HandlerOutcome {
+  return { kind: 'dead-letter', reason };
+}
+
+/** A thrown error or a rejected promise counts as `retry()` with the error as reason. */
+export type MessageHandler<T> = (message: DeliveredMessage<T>) => Promise<HandlerOutcome> | HandlerOutcome;
+
+export interface BackoffOptions {
+  /** Delay before the 2nd attempt. Default 200 ms. */
+  readonly initialMs?: number;
+  /** Upper bound of the delay. Default 30 s. */
+  readonly maxMs?: number;
+  /** Growth per attempt. Default 2. */
+  readonly factor?: number;
+}
+
+export interface SubscribeOptions {
+  /** Handlers running at once per partition (different keys). Default 16. */
+  readonly concurrency?: number;
+  /** Attempts before a message is dead-lettered. Default 5. */
+  readonly maxAttempts?: number;
+  readonly backoff?: BackoffOptions;
+  /** Where a group with no committed offset starts. Default `earliest` (nothing published before the first start is missed). */
+  readonly startFrom?: 'earliest' | 'latest';
+  /** Messages fetched ahead per partition before fetching pauses. Default 1000. */
+  readonly maxBufferedPerPartition?: number;
+  /** How long `stop()` waits for running handlers before giving up on them. Default 30 s. */
+  readonly drainTimeoutMs?: number;
+  /** Delay between a message finishing and the commit of the new low-water mark (commits are batched). Default 500 ms. */
+  readonly commitIntervalMs?: number;
+  /** Instrumentation hooks (metrics, tests). Must not throw. */
+  readonly observer?: SubscriptionObserver;
+}
+
+export interface SubscriptionObserver {
+  /** Offsets committed for the group: `offset` is the next message to deliver after a restart. */
+  committed?(partition: number, offset: string): void;
+  /** Partitions this subscription owns after a (re)assignment. */
+  assigned?(partitions: readonly number[]): void;
+  /** A message was sent to `<topic>.dlq`. */
+  deadLettered?(partition: number, offset: string, reason: string): void;
+}
+
+export interface Subscription {
+  readonly topic: string;
+  readonly groupId: string;
+  /** Partitions currently owned by this subscription. */
+  assignment(): readonly number[];
+  /**
+   * Graceful stop, for SIGTERM: stops fetching, cancels pending retries, waits for running
+   * handlers (up to `drainTimeoutMs`), commits the low-water marks, leaves the group so the
+   * remaining members take over. Idempotent.
+   */
+  stop(): Promise<void>;
+}

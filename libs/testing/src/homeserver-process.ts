@@ -1,0 +1,84 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+
+const ROOT = resolve(__dirname, '../../..');
+const MAIN = join(ROOT, 'dist/apps/homeserver/src/main.js');
+
+export interface HomeserverProcess {
+  readonly baseUrl: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly child: ChildProcess;
+  /** Every JSON log line the process wrote so far. */
+  readonly logs: Record<string, unknown>[];
+  /** Sends a signal and resolves with the exit code and signal. */
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * Starts the built homeserver (`npm run build` output; the unit project's global setup
+ * builds it) as a real child process on a free port with its own data directory.
+ */
+export async function startHomeserver(
+  env: Record<string, string> = {},
+  options: { dataDir?: string; startTimeoutMs?: number } = {},
+): Promise<HomeserverProcess> {
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first`);
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'axon-hs-'));
+  const child = spawn(process.execPath, [MAIN], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      AXON_DATA_DIR: dataDir,
+      AXON_CLIENT_LISTEN: '127.0.0.1:0',
+      AXON_LOG_LEVEL: 'info',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Record<string, unknown>[] = [];
+  const stderr: string[] = [];
+  child.stderr!.on('data', (c: Buffer) => stderr.push(c.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.once('exit', (code, signal) => r({ code, signal })),
+  );
+
+  const port = await new Promise<number>((resolvePort, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`homeserver did not start in time\n${stderr.join('')}`)),
+      options.startTimeoutMs ?? 30000,
+    );
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch (err) {
+        entry = { unparsed: line, error: (err as Error).message };
+      }
+      logs.push(entry);
+      if (entry['msg'] === 'homeserver ready') {
+        clearTimeout(timer);
+        resolvePort(Number(String(entry['listen']).split(':').pop()));
+      }
+    });
+    void exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`homeserver exited early (code ${code}, signal ${signal})\n${stderr.join('')}`));
+    });
+  });
+
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    port,
+    dataDir,
+    child,
+    logs,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}

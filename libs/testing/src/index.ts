@@ -1,0 +1,2 @@
+export * from './homeserver-process';
+export * from './spec-schemas';
