@@ -77,7 +77,15 @@ pg_bindir() {
 # Something (anything) accepts TCP connections on 127.0.0.1:$1.
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-pid_alive() { [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null; }
+# Alive = exists and is not a zombie (an exited child not yet reaped by init counts as
+# gone; on some machines init reaps lazily).
+pid_alive() {
+  [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null || return 1
+  local st=""
+  read -r st <"/proc/$1/stat" 2>/dev/null || return 1
+  st=${st##*) }
+  [[ ${st%% *} != Z ]]
+}
 
 read_pidfile() {  # prints the pid in file $1 if it is a number
   local p=""
@@ -126,7 +134,8 @@ stop_pid() {
   return 1
 }
 
-# Serialise up.sh/down.sh runs on the same state dir.
+# Serialise up.sh/down.sh runs on the same state dir. Daemons are started with `9>&-`
+# so they do not inherit the lock.
 take_lock() {
   mkdir -p "$INFRA_DIR"
   exec 9>"$INFRA_DIR/.lock"

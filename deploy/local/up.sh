@@ -129,7 +129,8 @@ EOF
     require_free_port "$PG_PORT" "postgres" AXON_PG_PORT
     # pg_ctl -w waits until the server accepts connections; its own process detaches.
     rm -f "$PG_PIDFILE"
-    if ! as_pg "$bin/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 start >/dev/null; then
+    # 9>&-: the daemon must not inherit (and so hold forever) our lock fd.
+    if ! as_pg "$bin/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 start >/dev/null 9>&-; then
       log "postgres: pg_ctl start failed"
       fail_with_log "$PG_LOG"
     fi
@@ -174,7 +175,7 @@ start_redis() {
     # No persistence at all: the test cache is disposable.
     redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" \
       --save "" --appendonly no --dir "$REDIS_DIR" \
-      --pidfile "$REDIS_PIDFILE" --logfile "$REDIS_LOG" ||
+      --pidfile "$REDIS_PIDFILE" --logfile "$REDIS_LOG" 9>&- ||
       { log "redis: redis-server failed to start"; fail_with_log "$REDIS_LOG"; }
     wait_until 20 "redis (pid file)" "$REDIS_LOG" "" redis_pid
     log "redis: started on 127.0.0.1:$REDIS_PORT (pid $(redis_pid))"
@@ -204,10 +205,12 @@ ensure_kafka_jars() {
   # Run Maven on a copy in the cache dir so nothing (target/) lands in the repository.
   cp "$AXON_LOCAL_DIR/kafka/pom.xml" "$KAFKA_CACHE_DIR/pom.xml"
   rm -rf "$KAFKA_CACHE_DIR/lib.tmp"
-  mvn -B -q -f "$KAFKA_CACHE_DIR/pom.xml" -Dkafka.version="$KAFKA_VERSION" \
+  if ! mvn -B -q -Dstyle.color=never -f "$KAFKA_CACHE_DIR/pom.xml" -Dkafka.version="$KAFKA_VERSION" \
     dependency:copy-dependencies -DincludeScope=runtime \
-    -DoutputDirectory="$KAFKA_CACHE_DIR/lib.tmp" ||
-    die "Maven could not resolve Kafka $KAFKA_VERSION (versions 4.0.0 to 4.4.0 are served; set AXON_KAFKA_VERSION)"
+    -DoutputDirectory="$KAFKA_CACHE_DIR/lib.tmp" >"$KAFKA_CACHE_DIR/mvn.log" 2>&1; then
+    log "Maven could not resolve Kafka $KAFKA_VERSION (4.0.0 to 4.4.0 are served here; AXON_KAFKA_VERSION selects one)"
+    fail_with_log "$KAFKA_CACHE_DIR/mvn.log"
+  fi
   rm -rf "$KAFKA_CACHE_DIR/classes"
   javac -nowarn -cp "$KAFKA_CACHE_DIR/lib.tmp/*" -d "$KAFKA_CACHE_DIR/classes" \
     "$AXON_LOCAL_DIR/kafka/KafkaReady.java" || die "javac failed on kafka/KafkaReady.java"
@@ -268,7 +271,7 @@ start_kafka() {
   # shellcheck disable=SC2016
   setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$KAFKA_PIDFILE" \
     java $KAFKA_JOPTS -cp "$KAFKA_LIB/*" kafka.Kafka "$KAFKA_PROPS" \
-    </dev/null >>"$KAFKA_LOG" 2>&1 &
+    </dev/null >>"$KAFKA_LOG" 2>&1 9>&- &
   wait_until 5 "kafka (pid file)" "$KAFKA_LOG" "" test -s "$KAFKA_PIDFILE"
   log "kafka: starting on 127.0.0.1:$KAFKA_PORT (pid $(read_pidfile "$KAFKA_PIDFILE"))"
 }

@@ -14,15 +14,15 @@ describe('homeserver on embedded defaults', () => {
     const res = await fetch(`${hs.baseUrl}/_matrix/client/versions`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-    const body = await res.json();
+    const body = (await res.json()) as { versions: string[] };
     expect(specErrors('client-server', 'GET /_matrix/client/versions 200', body)).toEqual([]);
     expect(body.versions).toContain('v1.19');
   });
 
   it('serves both .well-known documents, spec-valid', async () => {
-    const client = await (await fetch(`${hs.baseUrl}/.well-known/matrix/client`)).json();
+    const client = (await (await fetch(`${hs.baseUrl}/.well-known/matrix/client`)).json()) as Record<string, { base_url: string }>;
     expect(specErrors('client-server', 'GET /.well-known/matrix/client 200', client)).toEqual([]);
-    expect(client['m.homeserver'].base_url).toBe(`http://127.0.0.1:${hs.port}`);
+    expect(client['m.homeserver']?.base_url).toBe(`http://127.0.0.1:${hs.port}`);
     const server = await (await fetch(`${hs.baseUrl}/.well-known/matrix/server`)).json();
     expect(specErrors('server-server', 'GET /.well-known/matrix/server 200', server)).toEqual([]);
     expect(server).toEqual({ 'm.server': 'example.test:8448' });

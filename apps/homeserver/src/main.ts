@@ -27,13 +27,10 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.telemetry.log_level, service: config.telemetry.service_name });
   const metrics = new Metrics('homeserver');
 
-  const { createHttpApp, listen } = await import('@axon/platform-http');
-  const { HomeserverModule } = await import('./homeserver.module');
-
-  const app = await createHttpApp(HomeserverModule.forRoot({ config, logger, metrics }), { logger, metrics });
-  const { host, port } = config.listen.client;
-  const bound = await listen(app, host, port);
-  logger.info({ server_name: config.server_name, listen: `${host}:${bound}`, version: VERSION }, 'homeserver ready');
+  const { bootstrap } = await import('./bootstrap');
+  const app = await bootstrap(config, logger, metrics);
+  const { host } = config.listen.client;
+  logger.info({ server_name: config.server_name, listen: `${host}:${app.port}`, version: VERSION }, 'homeserver ready');
 
   let stopping = false;
   const stop = async (signal: NodeJS.Signals): Promise<void> => {
@@ -45,8 +42,6 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.shutdown.grace_ms);
     deadline.unref();
-    // Nest closes the listener (in-flight requests complete), then runs the shutdown
-    // sequence: consumers drain and commit, producers flush, the database closes last.
     await app.close();
     logger.info('shutdown complete');
     await otel?.shutdown();

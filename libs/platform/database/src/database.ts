@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DataSource, type DataSourceOptions, type MixedList, type EntitySchema, MigrationExecutor } from 'typeorm';
+import { DataSource, type DataSourceOptions, MigrationExecutor } from 'typeorm';
 import { PGliteSession, pgliteDriverFor } from './pglite-pool';
 
 /** A TypeORM migration class (`up`/`down` with `queryRunner.query(sql)`). */
@@ -22,8 +22,7 @@ export interface SchemaOptions {
   /** The owning service's Postgres schema (`room_server`, `bus`...). */
   readonly schema: string;
   readonly migrations?: readonly MigrationClass[];
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- TypeORM's own entity list type
-  readonly entities?: MixedList<Function | string | EntitySchema<any>>;
+  readonly entities?: DataSourceOptions['entities'];
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;

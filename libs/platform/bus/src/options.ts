@@ -1,0 +1,56 @@
+import type { SubscribeOptions, SubscriptionObserver } from './bus';
+
+export interface ResolvedSubscribeOptions {
+  readonly concurrency: number;
+  readonly maxAttempts: number;
+  readonly backoff: { readonly initialMs: number; readonly maxMs: number; readonly factor: number };
+  readonly startFrom: 'earliest' | 'latest';
+  readonly maxBufferedPerPartition: number;
+  readonly drainTimeoutMs: number;
+  readonly commitIntervalMs: number;
+  readonly observer: SubscriptionObserver;
+}
+
+function positiveInt(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  return value;
+}
+
+function nonNegative(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value < 0) throw new RangeError(`${name} must be a non-negative number, got ${value}`);
+  return value;
+}
+
+export function resolveSubscribeOptions(options: SubscribeOptions = {}): ResolvedSubscribeOptions {
+  const backoff = options.backoff ?? {};
+  const factor = backoff.factor ?? 2;
+  if (!Number.isFinite(factor) || factor < 1) throw new RangeError(`backoff.factor must be >= 1, got ${factor}`);
+  return {
+    concurrency: positiveInt('concurrency', options.concurrency, 16),
+    maxAttempts: positiveInt('maxAttempts', options.maxAttempts, 5),
+    backoff: {
+      initialMs: nonNegative('backoff.initialMs', backoff.initialMs, 200),
+      maxMs: nonNegative('backoff.maxMs', backoff.maxMs, 30_000),
+      factor,
+    },
+    startFrom: options.startFrom ?? 'earliest',
+    maxBufferedPerPartition: positiveInt('maxBufferedPerPartition', options.maxBufferedPerPartition, 1000),
+    drainTimeoutMs: nonNegative('drainTimeoutMs', options.drainTimeoutMs, 30_000),
+    commitIntervalMs: nonNegative('commitIntervalMs', options.commitIntervalMs, 500),
+    observer: options.observer ?? {},
+  };
+}
+
+/** Delay before attempt `nextAttempt` (2, 3...): initial × factor^(n-2), capped. */
+export function backoffDelay(backoff: ResolvedSubscribeOptions['backoff'], nextAttempt: number): number {
+  const exponent = Math.max(0, nextAttempt - 2);
+  return Math.min(backoff.maxMs, backoff.initialMs * backoff.factor ** exponent);
+}
+
+export function checkGroupId(groupId: string): void {
+  if (!/^[A-Za-z0-9._-]{1,200}$/.test(groupId)) {
+    throw new Error(`consumer group "${groupId}" must be 1-200 characters of letters, digits, ".", "_" or "-"`);
+  }
+}

@@ -1,0 +1,256 @@
+import type { Topic } from '@axon/contracts-kafka';
+import type { MessageHandler, MessageHeaders } from '../bus';
+import { DLQ_HEADERS } from '../headers';
+import { errorFields, type BusLogger } from '../logger';
+import { backoffDelay, type ResolvedSubscribeOptions } from '../options';
+import { runAttempt, type DeliveryTarget } from './deliver';
+import { KeyQueue } from './key-queue';
+import { OffsetTracker } from './offset-tracker';
+import type { RawMessage } from './raw-message';
+
+/** What a partition worker needs from the subscription that owns it. */
+export interface PartitionWorkerHost<T> {
+  readonly topic: Topic<T>;
+  readonly groupId: string;
+  readonly partition: number;
+  readonly system: string;
+  readonly handler: MessageHandler<T>;
+  readonly options: ResolvedSubscribeOptions;
+  readonly logger: BusLogger;
+  /** Durably appends the message to `<topic>.dlq` (same key and bytes, these headers). */
+  deadLetter(message: RawMessage, headers: MessageHeaders): Promise<void>;
+  /** The low-water mark moved: a commit is due. */
+  progressed(): void;
+  /** `wantsMore()` may have changed: pause or resume fetching. */
+  flowChanged(): void;
+}
+
+interface Entry {
+  readonly raw: RawMessage;
+  attempt: number;
+}
+
+type Wait = { timer: NodeJS.Timeout; resolve: (completed: boolean) => void };
+
+/**
+ * Runs the handler over one partition's messages.
+ *
+ * Ordering: messages of one key run strictly one after the other, in offset order
+ * (KeyQueue); messages of different keys run concurrently, up to `concurrency` at once,
+ * so a slow key does not hold up the others of its partition.
+ *
+ * Retries: a message whose handler asks for a retry (or throws) keeps its key's slot and
+ * waits out its backoff; meanwhile the partition starts nothing new (`wantsMore()` is
+ * false, so the owner also pauses fetching). A transient failure is usually shared
+ * (database down, remote server down), and a paused partition stops the retry storm;
+ * messages already running finish normally. After `maxAttempts`, or at once on
+ * `deadLetter(reason)` or an undecodable payload, the message goes to `<topic>.dlq` and
+ * counts as finished: a poison message costs its retries, never the partition.
+ *
+ * Commits: only the low-water mark (OffsetTracker) is ever offered for commit.
+ */
+export class PartitionWorker<T> {
+  private readonly tracker = new OffsetTracker();
+  private readonly keys = new KeyQueue<Entry>();
+  private readonly target: DeliveryTarget<T>;
+  private readonly waits = new Set<Wait>();
+  /** Entries holding a slot: running a handler, waiting for a retry, or being dead-lettered. */
+  private busy = 0;
+  /** Of those, entries waiting out a backoff. */
+  private waiting = 0;
+  private stopped = false;
+  private idle: (() => void)[] = [];
+
+  constructor(private readonly host: PartitionWorkerHost<T>) {
+    this.target = { topic: host.topic, groupId: host.groupId, partition: host.partition, system: host.system, handler: host.handler };
+  }
+
+  /** One past the last offset accepted. Fetching continues from here. */
+  get nextOffset(): bigint | undefined {
+    return this.tracker.nextOffset;
+  }
+
+  /** Accepted and not finished. */
+  get pending(): number {
+    return this.tracker.pending;
+  }
+
+  /**
+   * Accepts messages in offset order. Offsets below `nextOffset` are duplicates of what
+   * this worker already has (a re-fetch after a rebalance kept the partition here) and are
+   * skipped. Returns how many were accepted.
+   */
+  enqueue(messages: readonly RawMessage[]): number {
+    if (this.stopped) return 0;
+    let accepted = 0;
+    for (const raw of messages) {
+      const next = this.tracker.nextOffset;
+      if (next !== undefined && raw.offset < next) continue;
+      this.tracker.track(raw.offset);
+      this.keys.push(raw.key, { raw, attempt: 0 });
+      accepted++;
+    }
+    if (accepted > 0) this.pump();
+    return accepted;
+  }
+
+  /** True while the worker can take more messages (not stopped, not retrying, buffer not full). */
+  wantsMore(): boolean {
+    return !this.stopped && this.waiting === 0 && this.tracker.pending < this.host.options.maxBufferedPerPartition;
+  }
+
+  /** The offset to commit (lowest unfinished, or one past the last), undefined before any message. */
+  lowWaterMark(): bigint | undefined {
+    return this.tracker.lowWaterMark();
+  }
+
+  /**
+   * Starts nothing new from now on and cancels pending retries (those messages stay
+   * unfinished, so they are not committed and are delivered again after a restart).
+   * Running handlers go on; `drain()` waits for them.
+   */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.keys.clear();
+    for (const wait of [...this.waits]) {
+      clearTimeout(wait.timer);
+      this.waits.delete(wait);
+      wait.resolve(false);
+    }
+  }
+
+  /** Resolves true once no handler runs any more, false if `timeoutMs` passed first. */
+  drain(timeoutMs: number): Promise<boolean> {
+    if (this.busy === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.idle = this.idle.filter((fn) => fn !== done);
+        resolve(false);
+      }, timeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.idle.push(done);
+    });
+  }
+
+  private pump(): void {
+    while (!this.stopped && this.waiting === 0 && this.busy < this.host.options.concurrency) {
+      const next = this.keys.take();
+      if (!next) return;
+      this.busy++;
+      void this.process(next.item);
+    }
+  }
+
+  private async process(entry: Entry): Promise<void> {
+    let finished = false;
+    try {
+      finished = await this.runToCompletion(entry);
+    } catch (err) {
+      // runToCompletion handles every expected failure itself; reaching here is a bug.
+      // The message stays unfinished (never committed), so it is not lost.
+      this.host.logger.log('error', 'bus: partition worker failed on a message', {
+        topic: this.host.topic.name,
+        partition: this.host.partition,
+        offset: entry.raw.offset.toString(),
+        ...errorFields(err),
+      });
+    }
+    this.busy--;
+    if (finished) {
+      this.keys.release(entry.raw.key);
+      if (this.tracker.finish(entry.raw.offset)) this.host.progressed();
+    }
+    // An unfinished entry keeps its key busy for good: the worker is stopping, and no later
+    // message of that key may overtake it.
+    if (this.busy === 0) for (const fn of this.idle.splice(0)) fn();
+    this.pump();
+    this.host.flowChanged();
+  }
+
+  /** Attempts until acked or dead-lettered (true) or the worker stops first (false). */
+  private async runToCompletion(entry: Entry): Promise<boolean> {
+    const { maxAttempts, backoff } = this.host.options;
+    for (;;) {
+      entry.attempt++;
+      const result = await runAttempt(this.target, entry.raw, entry.attempt);
+      if (result.kind === 'ack') return true;
+      if (result.kind === 'dead-letter') return this.sendToDeadLetter(entry, result.reason);
+      if (entry.attempt >= maxAttempts) {
+        return this.sendToDeadLetter(entry, `gave up after ${entry.attempt} attempts: ${result.reason}`);
+      }
+      if (this.stopped) return false;
+      this.host.logger.log('debug', 'bus: retrying message', {
+        topic: this.host.topic.name,
+        partition: this.host.partition,
+        offset: entry.raw.offset.toString(),
+        attempt: entry.attempt,
+        reason: result.reason,
+      });
+      const delay = result.delayMs ?? backoffDelay(backoff, entry.attempt + 1);
+      if (!(await this.pause(delay))) return false;
+    }
+  }
+
+  /** Dead-letters durably, retrying the write itself until it works or the worker stops. */
+  private async sendToDeadLetter(entry: Entry, reason: string): Promise<boolean> {
+    const raw = entry.raw;
+    const headers: MessageHeaders = {
+      ...raw.headers,
+      [DLQ_HEADERS.error]: reason,
+      [DLQ_HEADERS.originalTopic]: this.host.topic.name,
+      [DLQ_HEADERS.originalPartition]: String(this.host.partition),
+      [DLQ_HEADERS.originalOffset]: raw.offset.toString(),
+      [DLQ_HEADERS.originalTimestamp]: String(raw.timestamp),
+      [DLQ_HEADERS.attempts]: String(entry.attempt),
+      [DLQ_HEADERS.consumerGroup]: this.host.groupId,
+    };
+    for (let failures = 1; ; failures++) {
+      try {
+        await this.host.deadLetter(raw, headers);
+        break;
+      } catch (err) {
+        this.host.logger.log('error', 'bus: could not write to the dead-letter topic, retrying', {
+          topic: this.host.topic.dlqName,
+          partition: this.host.partition,
+          offset: raw.offset.toString(),
+          ...errorFields(err),
+        });
+        if (this.stopped || !(await this.pause(backoffDelay(this.host.options.backoff, failures + 1)))) return false;
+      }
+    }
+    this.host.logger.log('warn', 'bus: message dead-lettered', {
+      topic: this.host.topic.name,
+      partition: this.host.partition,
+      offset: raw.offset.toString(),
+      key: raw.key,
+      reason,
+    });
+    this.host.options.observer.deadLettered?.(this.host.partition, raw.offset.toString(), reason);
+    return true;
+  }
+
+  /** Waits `ms` with the partition paused; false if the worker stopped meanwhile. */
+  private async pause(ms: number): Promise<boolean> {
+    this.waiting++;
+    this.host.flowChanged();
+    try {
+      return await new Promise<boolean>((resolve) => {
+        const wait: Wait = {
+          timer: setTimeout(() => {
+            this.waits.delete(wait);
+            resolve(true);
+          }, ms),
+          resolve,
+        };
+        this.waits.add(wait);
+      });
+    } finally {
+      this.waiting--;
+      this.pump();
+    }
+  }
+}

@@ -1,0 +1,3 @@
+// Broken on purpose: an app importing another app.
+import { startB } from '@fixture/app-b';
+export const startA = (): string => startB();

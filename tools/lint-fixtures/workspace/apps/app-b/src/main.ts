@@ -1,0 +1,1 @@
+export const startB = (): string => 'b';

@@ -1,0 +1,3 @@
+// Broken on purpose: libs/matrix importing Nest.
+import { Injectable } from '@nestjs/common';
+export const decorator = Injectable;

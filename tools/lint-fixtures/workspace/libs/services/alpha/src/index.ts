@@ -1,0 +1,2 @@
+import { okay } from '@fixture/platform-okay';
+export const alpha = (): string => okay();
