@@ -86,10 +86,7 @@ ensure_packages() {
 # ---------------------------------------------------------------------------------------
 # PostgreSQL: our own cluster (initdb) in the state dir, never the system cluster, so
 # down.sh can stop exactly what we started.
-start_postgres() {
-  local bin; bin=$(pg_bindir) || die "no PostgreSQL server binaries under /usr/lib/postgresql"
-  local t=$SECONDS
-
+prepare_postgres_dir() {
   # The state dir may live anywhere; the postgres user must be able to reach it.
   mkdir -p "$PG_DIR"
   if ((EUID == 0)); then chown postgres:postgres "$PG_DIR"; fi
@@ -97,7 +94,11 @@ start_postgres() {
   as_pg test -w "$PG_DIR" ||
     die "user '$PG_OS_USER' cannot write $PG_DIR (a parent directory is not traversable?). Set AXON_INFRA_DIR to e.g. /var/tmp/axon-infra"
   as_pg mkdir -p "$PG_SOCKDIR"
+}
 
+start_postgres() {
+  local bin; bin=$(pg_bindir) || die "no PostgreSQL server binaries under /usr/lib/postgresql"
+  local t=$SECONDS
   if pg_running; then
     local running_port
     running_port=$(sed -n 4p "$PG_DATA/postmaster.pid")
@@ -289,6 +290,15 @@ take_lock        # one up.sh/down.sh at a time per state dir
 ensure_packages
 [[ -f $INFRA_MARKER ]] || echo "state of deploy/local/up.sh; remove with deploy/local/down.sh --purge" >"$INFRA_MARKER"
 log "state dir: $INFRA_DIR"
+
+# Preflight, before starting anything: fail fast instead of leaving half a stack running.
+prepare_postgres_dir
+pg_running || require_free_port "$PG_PORT" "postgres" AXON_PG_PORT
+redis_pid >/dev/null || require_free_port "$REDIS_PORT" "redis" AXON_REDIS_PORT
+if ! kafka_pid >/dev/null; then
+  require_free_port "$KAFKA_PORT" "kafka" AXON_KAFKA_PORT
+  require_free_port "$KAFKA_CONTROLLER_PORT" "kafka controller" AXON_KAFKA_CONTROLLER_PORT
+fi
 
 start_kafka      # slowest to boot: start first, wait last
 start_postgres

@@ -1,0 +1,264 @@
+import type { Topic } from '@axon/contracts-kafka';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { MessageHandler, MessageHeaders, Subscription } from '../bus';
+import { headersFromKafka } from '../headers';
+import { errorFields, type BusLogger } from '../logger';
+import type { ResolvedSubscribeOptions } from '../options';
+import { PartitionWorker } from '../worker/partition-worker';
+import type { RawMessage } from '../worker/raw-message';
+import type { KafkaTiming } from './kafka-options';
+
+export interface KafkaSubscriptionDeps<T> {
+  readonly kafka: Kafka;
+  readonly topic: Topic<T>;
+  readonly groupId: string;
+  readonly handler: MessageHandler<T>;
+  readonly options: ResolvedSubscribeOptions;
+  readonly timing: KafkaTiming;
+  readonly logger: BusLogger;
+  readonly deadLetter: (topic: Topic<T>, message: RawMessage, headers: MessageHeaders) => Promise<void>;
+  readonly onStopped: (subscription: KafkaSubscription<T>) => void;
+}
+
+function toRaw(message: KafkaMessage): RawMessage {
+  return {
+    offset: BigInt(message.offset),
+    key: message.key ? message.key.toString('utf8') : '',
+    value: message.value ?? new Uint8Array(0),
+    headers: headersFromKafka(message.headers),
+    timestamp: Number(message.timestamp),
+  };
+}
+
+/**
+ * One kafkajs consumer in group `groupId`, feeding a PartitionWorker per assigned partition.
+ *
+ * Fetching and handling are decoupled. kafkajs fetches the next batch of a broker only
+ * once every batch of the previous fetch has been handed to `eachBatch`, so `eachBatch`
+ * must never wait for handlers: it hands messages to the partition's worker, marks them
+ * resolved (which only moves kafkajs's fetch position) and returns. Flow control is
+ * `pause`/`resume` per partition: paused while its worker is full or retrying.
+ *
+ * Commits (`autoCommit: false`) are ours alone: the low-water mark of each worker,
+ * batched every `commitIntervalMs`, never below what this subscription committed before.
+ *
+ * Rebalances (kafkajs only does eager ones): on every new assignment, workers of
+ * partitions that stay here are kept (kafkajs re-fetches from the committed offset, the
+ * worker skips what it already has, so nothing runs twice here); workers of partitions
+ * that left are stopped without committing (their new owner starts from the last commit:
+ * redelivery, never loss). Handlers still running for a partition that left may overlap
+ * with its new owner; room writes are fenced for that reason (ARCHITECTURE.md §2.2).
+ */
+export class KafkaSubscription<T> implements Subscription {
+  readonly topic: string;
+  readonly groupId: string;
+  private readonly consumer: Consumer;
+  private readonly workers = new Map<number, PartitionWorker<T>>();
+  private readonly paused = new Set<number>();
+  private readonly committed = new Map<number, bigint>();
+  private assigned: readonly number[] = [];
+  private running = false;
+  private stopping: Promise<void> | undefined;
+  private commitTimer: NodeJS.Timeout | undefined;
+  private commitChain: Promise<void> = Promise.resolve();
+
+  constructor(private readonly deps: KafkaSubscriptionDeps<T>) {
+    this.topic = deps.topic.name;
+    this.groupId = deps.groupId;
+    const { timing } = deps;
+    this.consumer = deps.kafka.consumer({
+      groupId: deps.groupId,
+      sessionTimeout: timing.sessionTimeoutMs,
+      rebalanceTimeout: timing.rebalanceTimeoutMs,
+      heartbeatInterval: timing.heartbeatIntervalMs,
+      maxWaitTimeInMs: timing.maxWaitTimeMs,
+      allowAutoTopicCreation: false,
+      retry: { retries: timing.retries, initialRetryTime: timing.initialRetryTimeMs, maxRetryTime: timing.maxRetryTimeMs },
+    });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
+      this.onAssignment(event.payload.memberAssignment[this.topic] ?? []);
+    });
+    this.consumer.on(this.consumer.events.CRASH, (event) => {
+      const { error, restart } = event.payload;
+      this.deps.logger.log(restart ? 'warn' : 'error', restart ? 'bus: Kafka consumer crashed, restarting' : 'bus: Kafka consumer crashed for good', {
+        topic: this.topic,
+        groupId: this.groupId,
+        ...errorFields(error),
+      });
+      if (!restart) for (const worker of this.workers.values()) worker.stop();
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: [this.topic], fromBeginning: this.deps.options.startFrom === 'earliest' });
+    // Resolves after the first join, so the subscription owns its partitions on return.
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: async (payload) => this.onBatch(payload),
+    });
+    this.running = true;
+    for (const partition of this.assigned) this.syncFlow(partition);
+  }
+
+  assignment(): readonly number[] {
+    return this.assigned;
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.drainAndLeave();
+    return this.stopping;
+  }
+
+  private async drainAndLeave(): Promise<void> {
+    try {
+      for (const worker of this.workers.values()) worker.stop();
+      this.kafkaCall('pause', () => this.consumer.pause([{ topic: this.topic }]));
+      const drained = await Promise.all([...this.workers.values()].map((w) => w.drain(this.deps.options.drainTimeoutMs)));
+      if (drained.includes(false)) {
+        this.deps.logger.log('warn', 'bus: handlers still running after the drain timeout; their messages will be delivered again', {
+          topic: this.topic,
+          groupId: this.groupId,
+        });
+      }
+      clearTimeout(this.commitTimer);
+      this.commitTimer = undefined;
+      await this.commitNow();
+      // Leaves the group (LeaveGroup), so the remaining members take over at once.
+      await this.consumer.disconnect();
+    } finally {
+      this.running = false;
+      this.deps.onStopped(this);
+    }
+  }
+
+  private onAssignment(partitions: readonly number[]): void {
+    const next = new Set(partitions);
+    for (const [partition, worker] of this.workers) {
+      if (next.has(partition)) continue;
+      worker.stop();
+      this.workers.delete(partition);
+      this.committed.delete(partition);
+    }
+    this.assigned = [...partitions].sort((a, b) => a - b);
+    // A restarted kafkajs consumer forgets its paused partitions: re-apply ours.
+    this.paused.clear();
+    if (this.running) {
+      this.kafkaCall('resume', () => this.consumer.resume([{ topic: this.topic }]));
+      for (const partition of this.assigned) this.syncFlow(partition);
+    }
+    this.deps.options.observer.assigned?.(this.assigned);
+  }
+
+  private async onBatch({ batch, resolveOffset }: EachBatchPayload): Promise<void> {
+    if (this.stopping || !this.assigned.includes(batch.partition)) return;
+    const worker = this.workerFor(batch.partition);
+    for (const message of batch.messages) {
+      const next = worker.nextOffset;
+      if (next !== undefined && BigInt(message.offset) < next) {
+        resolveOffset(message.offset);
+        continue;
+      }
+      // Stop at capacity or while retrying; unresolved messages are fetched again on resume.
+      if (!worker.wantsMore()) break;
+      worker.enqueue([toRaw(message)]);
+      resolveOffset(message.offset);
+    }
+    if (batch.messages.length === 0 && !batch.isEmptyIncludingFiltered()) {
+      // Only control records (transaction markers): step over them.
+      resolveOffset(batch.lastOffset());
+    }
+    this.syncFlow(batch.partition);
+  }
+
+  private workerFor(partition: number): PartitionWorker<T> {
+    let worker = this.workers.get(partition);
+    if (!worker) {
+      const { deps } = this;
+      worker = new PartitionWorker<T>({
+        topic: deps.topic,
+        groupId: deps.groupId,
+        partition,
+        system: 'kafka',
+        handler: deps.handler,
+        options: deps.options,
+        logger: deps.logger,
+        deadLetter: (message, headers) => deps.deadLetter(deps.topic, message, headers),
+        progressed: () => this.scheduleCommit(),
+        flowChanged: () => this.syncFlow(partition),
+      });
+      this.workers.set(partition, worker);
+    }
+    return worker;
+  }
+
+  /** Pauses fetching from `partition` while its worker wants no more, resumes after. */
+  private syncFlow(partition: number): void {
+    if (!this.running || this.stopping) return;
+    const worker = this.workers.get(partition);
+    const wants = worker ? worker.wantsMore() : true;
+    if (!wants && !this.paused.has(partition)) {
+      this.paused.add(partition);
+      this.kafkaCall('pause', () => this.consumer.pause([{ topic: this.topic, partitions: [partition] }]));
+    } else if (wants && this.paused.has(partition)) {
+      this.paused.delete(partition);
+      this.kafkaCall('resume', () => this.consumer.resume([{ topic: this.topic, partitions: [partition] }]));
+    }
+  }
+
+  /** pause/resume throw only while kafkajs has no consumer group (restarting after a crash); the next assignment re-applies. */
+  private kafkaCall(what: string, call: () => void): void {
+    try {
+      call();
+    } catch (err) {
+      this.deps.logger.log('debug', `bus: Kafka consumer ${what} skipped`, { topic: this.topic, ...errorFields(err) });
+    }
+  }
+
+  private scheduleCommit(): void {
+    if (this.commitTimer || this.stopping) return;
+    this.commitTimer = setTimeout(() => {
+      this.commitTimer = undefined;
+      void this.commitNow();
+    }, this.deps.options.commitIntervalMs);
+  }
+
+  /** Commits serially (never two commits in flight); failures are logged and retried by the next commit. */
+  private commitNow(): Promise<void> {
+    this.commitChain = this.commitChain.then(() => this.commitLowWaterMarks());
+    return this.commitChain;
+  }
+
+  private async commitLowWaterMarks(): Promise<void> {
+    const offsets: { topic: string; partition: number; offset: string }[] = [];
+    const marks = new Map<number, bigint>();
+    for (const partition of this.assigned) {
+      const mark = this.workers.get(partition)?.lowWaterMark();
+      if (mark === undefined) continue;
+      const last = this.committed.get(partition);
+      if (last !== undefined && mark <= last) continue;
+      marks.set(partition, mark);
+      offsets.push({ topic: this.topic, partition, offset: mark.toString() });
+    }
+    if (offsets.length === 0) return;
+    try {
+      await this.consumer.commitOffsets(offsets);
+    } catch (err) {
+      // Typically a rebalance in progress. Nothing is lost: the messages stay uncommitted
+      // and are delivered again if the partition moves; otherwise the next commit covers them.
+      this.deps.logger.log(this.stopping ? 'warn' : 'info', 'bus: Kafka offset commit failed', {
+        topic: this.topic,
+        groupId: this.groupId,
+        ...errorFields(err),
+      });
+      this.scheduleCommit();
+      return;
+    }
+    for (const [partition, mark] of marks) {
+      this.committed.set(partition, mark);
+      this.deps.options.observer.committed?.(partition, mark.toString());
+    }
+  }
+}

@@ -1,0 +1,68 @@
+import type { AnyTopic } from '@axon/contracts-kafka';
+import type { Admin, ITopicConfig } from 'kafkajs';
+import type { BusLogger } from '../logger';
+
+/** Short retention of `ephemeral` topics (typing, presence): one hour. */
+const EPHEMERAL_RETENTION_MS = String(60 * 60 * 1000);
+
+/**
+ * Creates topics explicitly (the broker's auto-creation is off: a typo'd name must fail,
+ * not silently appear with one partition), each with its `.dlq` twin of the same
+ * partition count. Memoised per topic; a failure is forgotten so the next use retries.
+ */
+export class KafkaTopicRegistry {
+  private readonly ensured = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly admin: () => Promise<Admin>,
+    private readonly replicationFactor: number,
+    private readonly logger: BusLogger,
+  ) {}
+
+  ensure(topics: readonly AnyTopic[]): Promise<void> {
+    const missing = topics.filter((t) => !this.ensured.has(t.name));
+    if (missing.length > 0) {
+      const created = this.create(missing);
+      for (const topic of missing) {
+        const mine = created.catch((err: unknown) => {
+          this.ensured.delete(topic.name);
+          throw err;
+        });
+        this.ensured.set(topic.name, mine);
+      }
+    }
+    return Promise.all(topics.map((t) => this.ensured.get(t.name))).then(() => undefined);
+  }
+
+  private async create(topics: readonly AnyTopic[]): Promise<void> {
+    const admin = await this.admin();
+    const wanted: ITopicConfig[] = topics.flatMap((topic) => {
+      const configEntries = topic.retention === 'ephemeral' ? [{ name: 'retention.ms', value: EPHEMERAL_RETENTION_MS }] : [];
+      return [topic.name, topic.dlqName].map((name) => ({
+        topic: name,
+        numPartitions: topic.partitions,
+        replicationFactor: this.replicationFactor,
+        configEntries,
+      }));
+    });
+    const existing = new Set(await admin.listTopics());
+    const toCreate = wanted.filter((t) => !existing.has(t.topic));
+    if (toCreate.length > 0) {
+      // Resolves false when another process created them first; both are fine.
+      await admin.createTopics({ topics: toCreate, waitForLeaders: true });
+    }
+    const metadata = await admin.fetchTopicMetadata({ topics: wanted.map((t) => t.topic) });
+    for (const { name, partitions } of metadata.topics) {
+      const expected = wanted.find((t) => t.topic === name)?.numPartitions;
+      if (expected !== undefined && partitions.length !== expected) {
+        // Not fatal: an operator may have added partitions on purpose. Per-key order
+        // only holds within one partition count, hence the warning.
+        this.logger.log('warn', 'bus: Kafka topic has a different partition count than its definition', {
+          topic: name,
+          actual: partitions.length,
+          expected,
+        });
+      }
+    }
+  }
+}

@@ -1,0 +1,185 @@
+import { HealthDefinition } from '@axon/contracts-grpc';
+import * as grpc from '@grpc/grpc-js';
+import { once } from 'node:events';
+import type { ServiceDefinition, ServiceImplementation } from './definition';
+import { fromGrpcMetadata, passThrough, toGrpcMetadata } from './grpc-metadata';
+import { HealthRegistry, ServingStatus, healthImplementation } from './health';
+import { type RpcLogger, stderrLogger } from './logger';
+import { Dispatcher, type IncomingCall, MethodTable, type RegisteredMethod } from './server-core';
+import { RpcStatus, RpcStatusError } from './status';
+
+export interface GrpcServerOptions {
+  readonly logger?: RpcLogger;
+  /** How long `shutdown()` lets running calls finish before cutting them. Default 10 s. */
+  readonly shutdownTimeoutMs?: number;
+  /** Default: plaintext (in-cluster traffic; TLS is the mesh's or a later option's job). */
+  readonly credentials?: grpc.ServerCredentials;
+  /** grpc-js channel options, e.g. `grpc.max_receive_message_length`. */
+  readonly channelOptions?: grpc.ServerOptions;
+}
+
+/**
+ * Serves generated service definitions over gRPC (@grpc/grpc-js), plus the standard
+ * health service. Request decoding, deadlines, error mapping and tracing are the shared
+ * server half (server-core.ts); this class only moves bytes and statuses.
+ */
+export class GrpcServer {
+  readonly health = new HealthRegistry();
+  private readonly server: grpc.Server;
+  private readonly methods = new MethodTable();
+  private readonly dispatcher: Dispatcher;
+  private readonly logger: RpcLogger;
+  private readonly credentials: grpc.ServerCredentials;
+  private readonly shutdownTimeoutMs: number;
+  private listening = false;
+  private forcing = false;
+
+  constructor(options: GrpcServerOptions = {}) {
+    this.logger = options.logger ?? stderrLogger;
+    this.dispatcher = new Dispatcher('grpc', this.logger);
+    this.credentials = options.credentials ?? grpc.ServerCredentials.createInsecure();
+    this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
+    this.server = new grpc.Server(options.channelOptions);
+    this.add(HealthDefinition, healthImplementation(this.health));
+  }
+
+  add<D extends ServiceDefinition>(service: D, implementation: ServiceImplementation<D>): this {
+    this.methods.add(service, implementation);
+    const definition: grpc.ServiceDefinition = {};
+    const handlers: grpc.UntypedServiceImplementation = {};
+    for (const [key, method] of Object.entries(service.methods)) {
+      const registered = this.registered(`/${service.fullName}/${method.name}`);
+      definition[key] = {
+        path: registered.path,
+        requestStream: false,
+        responseStream: method.responseStream,
+        requestSerialize: passThrough.serialize,
+        requestDeserialize: passThrough.deserialize,
+        responseSerialize: passThrough.serialize,
+        responseDeserialize: passThrough.deserialize,
+      };
+      handlers[key] = method.responseStream ? this.streamHandler(registered) : this.unaryHandler(registered);
+    }
+    this.server.addService(definition, handlers);
+    if (this.listening) this.health.set(service.fullName, ServingStatus.SERVING);
+    return this;
+  }
+
+  /**
+   * Binds `host:port` (port 0 picks a free one) or `unix:/path` and starts serving;
+   * resolves to the bound port. May be called once per address.
+   */
+  async listen(address: string): Promise<number> {
+    const port = await new Promise<number>((resolve, reject) => {
+      this.server.bindAsync(address, this.credentials, (error, bound) => (error ? reject(error) : resolve(bound)));
+    });
+    if (!this.listening) {
+      this.listening = true;
+      this.health.set('', ServingStatus.SERVING);
+      for (const service of this.methods.services()) this.health.set(service, ServingStatus.SERVING);
+    }
+    return port;
+  }
+
+  /**
+   * Graceful stop: report NOT_SERVING and keep serving for `drainMs` so that balancers
+   * and health watchers move traffic away, end health watches, then stop accepting calls
+   * and let running ones finish for up to `shutdownTimeoutMs` before cutting them.
+   */
+  async shutdown(options: { drainMs?: number } = {}): Promise<void> {
+    this.health.beginShutdown();
+    if ((options.drainMs ?? 0) > 0) await new Promise((resolve) => setTimeout(resolve, options.drainMs));
+    this.health.close();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.logger.warn({ timeoutMs: this.shutdownTimeoutMs }, 'grpc calls still running at shutdown: cancelling them');
+        this.forcing = true;
+        this.server.forceShutdown();
+        resolve();
+      }, this.shutdownTimeoutMs);
+      this.server.tryShutdown((error) => {
+        clearTimeout(timer);
+        if (error !== undefined) {
+          this.logger.warn({ err: error }, 'grpc graceful shutdown failed: forcing it');
+          this.server.forceShutdown();
+        }
+        resolve();
+      });
+    });
+  }
+
+  private registered(path: string): RegisteredMethod {
+    const method = this.methods.get(path);
+    if (method === undefined) throw new Error(`${path} missing from the method table`);
+    return method;
+  }
+
+  private incoming(call: grpc.ServerUnaryCall<Buffer, Uint8Array> | grpc.ServerWritableStream<Buffer, Uint8Array>): {
+    incoming: IncomingCall;
+    cancelled: AbortSignal;
+  } {
+    const controller = new AbortController();
+    call.on('cancelled', () => {
+      // grpc-js reports client cancellation, the transport's deadline and a forced
+      // shutdown alike; the handler is told which it was.
+      const code = this.forcing ? RpcStatus.UNAVAILABLE : RpcStatus.CANCELLED;
+      controller.abort(new RpcStatusError(code, this.forcing ? 'Server shut down' : 'Cancelled'));
+    });
+    const deadline = call.getDeadline();
+    return {
+      incoming: {
+        metadata: fromGrpcMetadata(call.metadata),
+        deadline: deadline instanceof Date ? deadline.getTime() : deadline,
+        cancelled: controller.signal,
+      },
+      cancelled: controller.signal,
+    };
+  }
+
+  private unaryHandler(method: RegisteredMethod): grpc.handleUnaryCall<Buffer, Uint8Array> {
+    return (call, callback) => {
+      const { incoming } = this.incoming(call);
+      this.dispatcher.unary(method, call.request, incoming).then(
+        (response) => callback(null, response),
+        (error: unknown) => callback(toServerError(error)),
+      );
+    };
+  }
+
+  private streamHandler(method: RegisteredMethod): grpc.handleServerStreamingCall<Buffer, Uint8Array> {
+    return (call) => {
+      const { incoming, cancelled } = this.incoming(call);
+      const pump = async (): Promise<void> => {
+        try {
+          for await (const response of this.dispatcher.serverStream(method, call.request, incoming)) {
+            if (cancelled.aborted) return; // leaving the loop stops the handler
+            if (!call.write(response)) await drained(call, cancelled);
+          }
+          if (!cancelled.aborted) call.end();
+        } catch (error) {
+          if (!cancelled.aborted) call.emit('error', toServerError(error));
+        }
+      };
+      pump().catch((error: unknown) => {
+        this.logger.error({ method: method.path, err: error }, 'grpc stream could not be written');
+      });
+    };
+  }
+}
+
+/** Waits for the stream's buffer to drain, or for the call to end. */
+async function drained(call: grpc.ServerWritableStream<Buffer, Uint8Array>, cancelled: AbortSignal): Promise<void> {
+  await once(call, 'drain', { signal: cancelled }).catch((error: unknown) => {
+    if (!cancelled.aborted) throw error; // the call ended: the loop sees `cancelled` next
+  });
+}
+
+function toServerError(error: unknown): grpc.ServerErrorResponse {
+  // server-core rejects only with RpcStatusError; anything else is a defect here.
+  const status = error instanceof RpcStatusError ? error : new RpcStatusError(RpcStatus.INTERNAL, 'Internal server error');
+  return Object.assign(new Error(status.details), {
+    code: status.code,
+    details: status.details,
+    metadata: toGrpcMetadata(status.trailers),
+  });
+}
