@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # variables are used by the sourcing scripts
 # Shared settings and helpers for up.sh and down.sh (sourced, not run).
 # Everything here is derived from the script location and AXON_* variables, so the
 # scripts work from any working directory.
@@ -17,7 +17,10 @@ REDIS_PORT=${AXON_REDIS_PORT:-6379}
 KAFKA_PORT=${AXON_KAFKA_PORT:-9092}
 KAFKA_CONTROLLER_PORT=${AXON_KAFKA_CONTROLLER_PORT:-9093}
 for _p in "$PG_PORT" "$REDIS_PORT" "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
-  [[ $_p =~ ^[0-9]+$ ]] && ((_p > 0 && _p < 65536)) || { echo "[axon-infra] ERROR: bad port '$_p'" >&2; exit 1; }
+  if ! [[ $_p =~ ^[0-9]+$ ]] || ((_p < 1 || _p > 65535)); then
+    echo "[axon-infra] ERROR: bad port '$_p'" >&2
+    exit 1
+  fi
 done
 unset _p
 
@@ -69,7 +72,7 @@ pg_bindir() {
     echo "/usr/lib/postgresql/$v/bin"; return
   fi
   local d
-  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  d=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
   [[ -n $d && -x $d/initdb ]] || return 1
   echo "$d"
 }

@@ -181,6 +181,7 @@ start_redis() {
     wait_until 20 "redis (pid file)" "$REDIS_LOG" "" redis_pid
     log "redis: started on 127.0.0.1:$REDIS_PORT (pid $(redis_pid))"
   fi
+  # shellcheck disable=SC2016
   wait_until 20 "redis (PING)" "$REDIS_LOG" "$(redis_pid || true)" \
     bash -c '[[ $(redis-cli -h 127.0.0.1 -p "$1" ping) == PONG ]]' _ "$REDIS_PORT"
   log "redis: ready ($((SECONDS - t))s)"
@@ -219,7 +220,8 @@ ensure_kafka_jars() {
   rm -rf "$KAFKA_LIB"
   mv "$KAFKA_CACHE_DIR/lib.tmp" "$KAFKA_LIB"
   kafka_cache_stamp >"$KAFKA_CACHE_DIR/.complete"
-  log "kafka: $(ls "$KAFKA_LIB" | wc -l) jars cached ($((SECONDS - t))s)"
+  local jars=("$KAFKA_LIB"/*.jar)
+  log "kafka: ${#jars[@]} jars cached ($((SECONDS - t))s)"
 }
 
 render_kafka_config() {
@@ -269,7 +271,7 @@ start_kafka() {
 
   # setsid: own session, so a Ctrl-C in this terminal does not reach the broker. The pid
   # file is written by the shell that then execs java, so it is exactly the JVM's pid.
-  # shellcheck disable=SC2016
+  # shellcheck disable=SC2016,SC2086
   setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$KAFKA_PIDFILE" \
     java $KAFKA_JOPTS -cp "$KAFKA_LIB/*" kafka.Kafka "$KAFKA_PROPS" \
     </dev/null >>"$KAFKA_LOG" 2>&1 9>&- &

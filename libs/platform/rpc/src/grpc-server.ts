@@ -45,7 +45,7 @@ export class GrpcServer {
 
   add<D extends ServiceDefinition>(service: D, implementation: ServiceImplementation<D>): this {
     this.methods.add(service, implementation);
-    const definition: grpc.ServiceDefinition = {};
+    const definition: Record<string, grpc.MethodDefinition<Buffer, Uint8Array>> = {};
     const handlers: grpc.UntypedServiceImplementation = {};
     for (const [key, method] of Object.entries(service.methods)) {
       const registered = this.registered(`/${service.fullName}/${method.name}`);
@@ -178,7 +178,8 @@ function toServerError(error: unknown): grpc.ServerErrorResponse {
   // server-core rejects only with RpcStatusError; anything else is a defect here.
   const status = error instanceof RpcStatusError ? error : new RpcStatusError(RpcStatus.INTERNAL, 'Internal server error');
   return Object.assign(new Error(status.details), {
-    code: status.code,
+    // RpcStatus spells gRPC's own numbers (status.ts).
+    code: status.code as number as grpc.status,
     details: status.details,
     metadata: toGrpcMetadata(status.trailers),
   });

@@ -166,10 +166,6 @@ export class KafkaSubscription<T> implements Subscription {
       worker.enqueue([toRaw(message)]);
       resolveOffset(message.offset);
     }
-    if (batch.messages.length === 0 && !batch.isEmptyIncludingFiltered()) {
-      // Only control records (transaction markers): step over them.
-      resolveOffset(batch.lastOffset());
-    }
     this.syncFlow(batch.partition);
   }
 

@@ -61,7 +61,7 @@ export class RedisWakeups implements Wakeups {
     try {
       await entry.subscribed;
     } catch (err) {
-      this.removeListener(fullChannel, entry, delivery);
+      await this.removeListener(fullChannel, entry, delivery);
       throw new Error(`Redis SUBSCRIBE ${fullChannel} failed`, { cause: err });
     }
     const subscribedEntry = entry;

@@ -41,7 +41,9 @@ if tokens + epsilon >= cost then
 else
   retry = math.ceil((cost - tokens) * 1000 / rate)
 end
-redis.call('HSET', KEYS[1], 'tokens', tokens, 'ts', now)
+-- Format explicitly: older Redis servers turn a Lua number argument into text with only 14
+-- significant digits, which rounds the timestamp and the fractional token count.
+redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'ts', string.format('%.17g', now))
 redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) * 1000 / rate) + 1000)
 return {allowed, retry, math.floor(tokens + epsilon)}
 `;

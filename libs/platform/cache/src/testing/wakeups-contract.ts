@@ -79,6 +79,23 @@ export function describeWakeupsContract(name: string, setup: CacheContractSetup)
       expect(leaving.payloads()).toEqual(['before']);
     });
 
+    it('never calls a listener once its unsubscribe has been called, even for a wake-up on its way', async () => {
+      const publisher = backend.open();
+      const replica = backend.open();
+      const leaving = new Inbox('leaving');
+      const staying = new Inbox('staying');
+      const unsubscribe = await replica.wakeups.subscribe('room', leaving.listener);
+      await replica.wakeups.subscribe('room', staying.listener);
+
+      // Publish, then unsubscribe in the same tick: the wake-up is in flight, not delivered.
+      const published = publisher.wakeups.publish('room', 'in flight');
+      const unsubscribed = unsubscribe();
+      await Promise.all([published, unsubscribed]);
+
+      await staying.waitForPayload('in flight');
+      expect(leaving.payloads()).toEqual([]);
+    });
+
     it('stops delivery when the last listener of a channel leaves, and can subscribe again', async () => {
       const publisher = backend.open();
       const replica = backend.open();

@@ -1,0 +1,127 @@
+import type { DataSource, EntityManager } from '@axon/platform-database';
+import type { MessageHeaders } from '../bus';
+import { headersFromJson } from '../headers';
+import type { RawMessage } from '../worker/raw-message';
+
+export interface AppendRecord {
+  readonly partition: number;
+  readonly key: string;
+  readonly value: Uint8Array;
+  readonly headers: MessageHeaders;
+}
+
+/** Rows per INSERT statement (7 parameters each, well under Postgres's 65535). */
+const INSERT_CHUNK = 1000;
+
+interface MessageRow {
+  offset: string;
+  key: string;
+  value: Buffer | Uint8Array;
+  headers: unknown;
+  published_at: string;
+}
+
+/**
+ * All SQL of the in-process log (schema `bus`), identical on Postgres and PGlite.
+ * int8 columns come back as strings on both, bytea as bytes.
+ */
+export class LogStore {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async registerTopic(name: string, partitions: number, retention: string): Promise<number> {
+    await this.dataSource.query(
+      `INSERT INTO topics (name, partitions, retention) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING`,
+      [name, partitions, retention],
+    );
+    const rows: { partitions: number }[] = await this.dataSource.query(`SELECT partitions FROM topics WHERE name = $1`, [name]);
+    return rows[0]?.partitions ?? partitions;
+  }
+
+  /**
+   * Appends records in one transaction and returns the partitions written. Offsets are
+   * reserved first, one upsert for all partitions in ascending order (a fixed lock order,
+   * so concurrent publishers cannot deadlock), then the rows go in, chunked.
+   */
+  async append(topic: string, records: readonly AppendRecord[], publishedAt: number): Promise<number[]> {
+    const counts = new Map<number, number>();
+    for (const r of records) counts.set(r.partition, (counts.get(r.partition) ?? 0) + 1);
+    const partitions = [...counts.keys()].sort((a, b) => a - b);
+    await this.dataSource.transaction(async (em) => {
+      const heads: { partition: number; next_offset: string }[] = await em.query(
+        `INSERT INTO partition_heads (topic, partition, next_offset)
+         SELECT $1, p, n FROM unnest($2::int[], $3::bigint[]) AS t(p, n)
+         ON CONFLICT (topic, partition) DO UPDATE SET next_offset = partition_heads.next_offset + EXCLUDED.next_offset
+         RETURNING partition, next_offset`,
+        [topic, partitions, partitions.map((p) => counts.get(p)!)],
+      );
+      const nextOffset = new Map<number, bigint>();
+      for (const head of heads) nextOffset.set(head.partition, BigInt(head.next_offset) - BigInt(counts.get(head.partition)!));
+      for (let start = 0; start < records.length; start += INSERT_CHUNK) {
+        await this.insertChunk(em, topic, records.slice(start, start + INSERT_CHUNK), nextOffset, publishedAt);
+      }
+    });
+    return partitions;
+  }
+
+  private async insertChunk(
+    em: EntityManager,
+    topic: string,
+    records: readonly AppendRecord[],
+    nextOffset: Map<number, bigint>,
+    publishedAt: number,
+  ): Promise<void> {
+    const params: unknown[] = [topic, publishedAt];
+    const tuples: string[] = [];
+    for (const r of records) {
+      const offset = nextOffset.get(r.partition)!;
+      nextOffset.set(r.partition, offset + 1n);
+      const i = params.length;
+      params.push(r.partition, offset.toString(), r.key, Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength), JSON.stringify(r.headers));
+      tuples.push(`($1, $${i + 1}, $${i + 2}, $${i + 3}, $${i + 4}, $${i + 5}::jsonb, $2)`);
+    }
+    await em.query(`INSERT INTO messages (topic, partition, "offset", key, value, headers, published_at) VALUES ${tuples.join(', ')}`, params);
+  }
+
+  async fetch(topic: string, partition: number, fromOffset: bigint, limit: number): Promise<RawMessage[]> {
+    const rows: MessageRow[] = await this.dataSource.query(
+      `SELECT "offset", key, value, headers, published_at FROM messages
+       WHERE topic = $1 AND partition = $2 AND "offset" >= $3
+       ORDER BY "offset" LIMIT $4`,
+      [topic, partition, fromOffset.toString(), limit],
+    );
+    return rows.map((row) => ({
+      offset: BigInt(row.offset),
+      key: row.key,
+      value: row.value,
+      headers: headersFromJson(typeof row.headers === 'string' ? JSON.parse(row.headers) : row.headers),
+      timestamp: Number(row.published_at),
+    }));
+  }
+
+  async committedOffsets(groupId: string, topic: string): Promise<Map<number, bigint>> {
+    const rows: { partition: number; offset: string }[] = await this.dataSource.query(
+      `SELECT partition, "offset" FROM committed_offsets WHERE group_id = $1 AND topic = $2`,
+      [groupId, topic],
+    );
+    return new Map(rows.map((r) => [r.partition, BigInt(r.offset)]));
+  }
+
+  async headOffsets(topic: string): Promise<Map<number, bigint>> {
+    const rows: { partition: number; next_offset: string }[] = await this.dataSource.query(
+      `SELECT partition, next_offset FROM partition_heads WHERE topic = $1`,
+      [topic],
+    );
+    return new Map(rows.map((r) => [r.partition, BigInt(r.next_offset)]));
+  }
+
+  async commit(groupId: string, topic: string, offsets: ReadonlyMap<number, bigint>): Promise<void> {
+    if (offsets.size === 0) return;
+    const partitions = [...offsets.keys()];
+    await this.dataSource.query(
+      `INSERT INTO committed_offsets (group_id, topic, partition, "offset")
+       SELECT $1, $2, p, o FROM unnest($3::int[], $4::bigint[]) AS t(p, o)
+       ON CONFLICT (group_id, topic, partition) DO UPDATE SET "offset" = EXCLUDED."offset", committed_at = now()`,
+      [groupId, topic, partitions, partitions.map((p) => offsets.get(p)!.toString())],
+    );
+  }
+}

@@ -1,0 +1,164 @@
+import type { AnyTopic, Topic } from '@axon/contracts-kafka';
+import { Kafka, Partitioners, logLevel, type Admin, type Producer } from 'kafkajs';
+import type { MessageBus, MessageHandler, MessageHeaders, PublishOptions, SubscribeOptions, Subscription } from '../bus';
+import { checkPublisherHeaders } from '../headers';
+import { stderrLogger, type BusLogger } from '../logger';
+import { checkGroupId, resolveSubscribeOptions } from '../options';
+import { withPublishSpan } from '../trace-context';
+import type { RawMessage } from '../worker/raw-message';
+import { KAFKA_DEFAULT_TIMING, kafkaLogCreator, type KafkaBusOptions, type KafkaTiming } from './kafka-options';
+import { KafkaSubscription } from './kafka-subscription';
+import { KafkaTopicRegistry } from './kafka-topics';
+
+/**
+ * A produce request stays well under the broker's default `message.max.bytes` (1 MiB per
+ * record batch) and kafkajs sends one batch per partition per request, so big publishes
+ * go out as several sequential requests (sequential keeps per-key order).
+ */
+const MAX_REQUEST_BYTES = 512 * 1024;
+const MAX_REQUEST_MESSAGES = 1000;
+
+interface OutgoingMessage {
+  readonly key: string;
+  readonly value: Buffer;
+  readonly headers: Record<string, string>;
+}
+
+function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** The bus on Kafka (kafkajs): see README.md for the guarantees and the design. */
+export class KafkaBus implements MessageBus {
+  readonly kind = 'kafka' as const;
+  private readonly topics: KafkaTopicRegistry;
+  private readonly subscriptions = new Set<Subscription>();
+  private admin: Promise<Admin> | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly kafka: Kafka,
+    private readonly producer: Producer,
+    private readonly timing: KafkaTiming,
+    private readonly logger: BusLogger,
+    replicationFactor: number,
+  ) {
+    this.topics = new KafkaTopicRegistry(() => this.connectAdmin(), replicationFactor, logger);
+  }
+
+  static async connect(options: KafkaBusOptions): Promise<KafkaBus> {
+    if (options.brokers.length === 0) throw new Error('KafkaBus: no brokers given');
+    const timing: KafkaTiming = { ...KAFKA_DEFAULT_TIMING, ...options.timing };
+    const logger = options.logger ?? stderrLogger();
+    const kafka = new Kafka({
+      clientId: options.clientId,
+      brokers: [...options.brokers],
+      connectionTimeout: timing.connectionTimeoutMs,
+      requestTimeout: timing.requestTimeoutMs,
+      retry: { retries: timing.retries, initialRetryTime: timing.initialRetryTimeMs, maxRetryTime: timing.maxRetryTimeMs },
+      logLevel: logLevel.INFO,
+      logCreator: kafkaLogCreator(logger),
+    });
+    // Idempotent (acks=-1 forced): a retried produce request is written once, and the
+    // per-broker lock kafkajs takes for idempotence keeps batches in order. Retries are
+    // bounded so that publish() fails (and its caller can answer 5xx) instead of hanging
+    // while the cluster is down; kafkajs warns that this weakens exactly-once, which we
+    // never claim (consumers are idempotent).
+    const producer = kafka.producer({
+      idempotent: true,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      retry: { retries: timing.retries, initialRetryTime: timing.initialRetryTimeMs, maxRetryTime: timing.maxRetryTimeMs },
+    });
+    await producer.connect();
+    return new KafkaBus(kafka, producer, timing, logger, options.replicationFactor ?? -1);
+  }
+
+  async ensureTopics(topics: readonly AnyTopic[]): Promise<void> {
+    this.checkOpen();
+    await this.topics.ensure(topics);
+  }
+
+  async publish<T>(topic: Topic<T>, messages: readonly T[], options: PublishOptions = {}): Promise<void> {
+    this.checkOpen();
+    checkPublisherHeaders(options.headers);
+    if (messages.length === 0) return;
+    await this.topics.ensure([topic]);
+    // Encode before the span: a codec failure is the caller's bug, not a publish failure.
+    const encoded = messages.map((message) => ({ key: topic.key(message), value: toBuffer(topic.codec.encode(message)) }));
+    await withPublishSpan(topic.name, 'kafka', messages.length, async (traceHeaders) => {
+      const headers = { ...options.headers, ...traceHeaders };
+      await this.send(topic.name, encoded.map((m) => ({ key: m.key, value: m.value, headers })));
+    });
+  }
+
+  async subscribe<T>(topic: Topic<T>, groupId: string, handler: MessageHandler<T>, options?: SubscribeOptions): Promise<Subscription> {
+    this.checkOpen();
+    checkGroupId(groupId);
+    const resolved = resolveSubscribeOptions(options);
+    await this.topics.ensure([topic]);
+    const subscription = new KafkaSubscription<T>({
+      kafka: this.kafka,
+      topic,
+      groupId,
+      handler,
+      options: resolved,
+      timing: this.timing,
+      logger: this.logger,
+      deadLetter: (source, message, headers) => this.deadLetter(source, message, headers),
+      onStopped: (s) => this.subscriptions.delete(s),
+    });
+    this.subscriptions.add(subscription);
+    try {
+      await subscription.start();
+    } catch (err) {
+      await subscription.stop();
+      throw err;
+    }
+    return subscription;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.subscriptions].map((s) => s.stop()));
+    await this.producer.disconnect();
+    if (this.admin) await (await this.admin).disconnect();
+  }
+
+  private async deadLetter(source: AnyTopic, message: RawMessage, headers: MessageHeaders): Promise<void> {
+    await this.send(source.dlqName, [{ key: message.key, value: toBuffer(message.value), headers: { ...headers } }]);
+  }
+
+  private async send(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
+    let chunk: OutgoingMessage[] = [];
+    let bytes = 0;
+    for (const message of messages) {
+      const size = message.value.byteLength + message.key.length + 64;
+      if (chunk.length > 0 && (bytes + size > MAX_REQUEST_BYTES || chunk.length >= MAX_REQUEST_MESSAGES)) {
+        await this.producer.send({ topic, acks: -1, messages: chunk });
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push(message);
+      bytes += size;
+    }
+    if (chunk.length > 0) await this.producer.send({ topic, acks: -1, messages: chunk });
+  }
+
+  private connectAdmin(): Promise<Admin> {
+    this.admin ??= (async () => {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      return admin;
+    })().catch((err: unknown) => {
+      this.admin = undefined;
+      throw err;
+    });
+    return this.admin;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new Error('KafkaBus is closed');
+  }
+}

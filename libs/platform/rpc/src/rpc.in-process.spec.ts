@@ -1,0 +1,18 @@
+import { InProcessServer } from './in-process';
+import { describeRpcContract } from './testing/rpc-contract';
+
+describeRpcContract('in-process', async ({ register, logger }) => {
+  const server = new InProcessServer({ logger, shutdownTimeoutMs: 2_000 });
+  register(server);
+  let shutDown = false;
+  return {
+    client: (service, options) => server.client(service, options),
+    shutdown: async (options) => {
+      shutDown = true;
+      await server.shutdown(options);
+    },
+    dispose: async () => {
+      if (!shutDown) await server.shutdown();
+    },
+  };
+});
