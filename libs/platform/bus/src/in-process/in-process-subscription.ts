@@ -1,0 +1,256 @@
+import type { Topic } from '@axon/contracts-kafka';
+import type { MessageHandler, MessageHeaders, Subscription } from '../bus';
+import { errorFields, type BusLogger } from '../logger';
+import type { ResolvedSubscribeOptions } from '../options';
+import { PartitionWorker } from '../worker/partition-worker';
+import type { RawMessage } from '../worker/raw-message';
+import type { GroupCoordinator, GroupMember } from './group-coordinator';
+import type { LogStore } from './log-store';
+import type { PublishNotifier } from './notifier';
+
+export interface InProcessSubscriptionDeps<T> {
+  readonly store: LogStore;
+  readonly notifier: PublishNotifier;
+  readonly coordinator: GroupCoordinator;
+  readonly topic: Topic<T>;
+  readonly groupId: string;
+  readonly handler: MessageHandler<T>;
+  readonly options: ResolvedSubscribeOptions;
+  readonly logger: BusLogger;
+  readonly pollIntervalMs: number;
+  readonly fetchBatchSize: number;
+  readonly deadLetter: (topic: Topic<T>, message: RawMessage, headers: MessageHeaders) => Promise<void>;
+  readonly onStopped: (subscription: InProcessSubscription<T>) => void;
+}
+
+/** One owned partition: where to fetch next, and the worker handling what was fetched. */
+interface Feed<T> {
+  readonly partition: number;
+  readonly worker: PartitionWorker<T>;
+  /** Unknown until the committed offset is loaded. */
+  nextFetch: bigint | undefined;
+  active: boolean;
+  fetching: boolean;
+  fetchAgain: boolean;
+}
+
+/**
+ * A member of an in-process consumer group. For each partition it owns it fetches rows
+ * from the log into a PartitionWorker (same worker, same semantics as on Kafka), woken by
+ * the publish notifier, by its worker wanting more, and by a fallback poll. Commits are
+ * the workers' low-water marks, batched every `commitIntervalMs`, and always written
+ * before a partition is handed to another member.
+ */
+export class InProcessSubscription<T> implements Subscription, GroupMember {
+  readonly topic: string;
+  readonly groupId: string;
+  private readonly feeds = new Map<number, Feed<T>>();
+  private readonly committed = new Map<number, bigint>();
+  private unlisten: (() => void) | undefined;
+  private poller: NodeJS.Timeout | undefined;
+  private commitTimer: NodeJS.Timeout | undefined;
+  private commitChain: Promise<void> = Promise.resolve();
+  private stopping: Promise<void> | undefined;
+
+  constructor(private readonly deps: InProcessSubscriptionDeps<T>) {
+    this.topic = deps.topic.name;
+    this.groupId = deps.groupId;
+  }
+
+  async start(): Promise<void> {
+    this.unlisten = this.deps.notifier.listen(this.topic, (partitions) => {
+      for (const p of partitions) {
+        const feed = this.feeds.get(p);
+        if (feed) void this.fetch(feed);
+      }
+    });
+    this.poller = setInterval(() => {
+      for (const feed of this.feeds.values()) void this.fetch(feed);
+    }, this.deps.pollIntervalMs);
+    await this.deps.coordinator.join(this.groupId, this.topic, this.deps.topic.partitions, this);
+  }
+
+  assignment(): readonly number[] {
+    return [...this.feeds.values()].filter((f) => f.active).map((f) => f.partition).sort((a, b) => a - b);
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.leave();
+    return this.stopping;
+  }
+
+  private async leave(): Promise<void> {
+    try {
+      // The coordinator revokes (drains and commits) every partition we own, then hands them over.
+      await this.deps.coordinator.leave(this.groupId, this.topic, this);
+    } finally {
+      this.unlisten?.();
+      clearInterval(this.poller);
+      clearTimeout(this.commitTimer);
+      this.deps.onStopped(this);
+    }
+  }
+
+  assign(partitions: readonly number[]): void {
+    const added: Feed<T>[] = [];
+    for (const partition of partitions) {
+      const feed: Feed<T> = {
+        partition,
+        worker: this.newWorker(partition),
+        nextFetch: undefined,
+        active: true,
+        fetching: false,
+        fetchAgain: false,
+      };
+      this.feeds.set(partition, feed);
+      added.push(feed);
+    }
+    this.deps.options.observer.assigned?.(this.assignment());
+    void this.startFeeds(added);
+  }
+
+  async revoke(partitions: readonly number[]): Promise<void> {
+    const feeds = partitions.flatMap((p) => this.feeds.get(p) ?? []);
+    for (const feed of feeds) {
+      feed.active = false;
+      feed.worker.stop();
+    }
+    const drained = await Promise.all(feeds.map((f) => f.worker.drain(this.deps.options.drainTimeoutMs)));
+    if (drained.includes(false)) {
+      this.deps.logger.log('warn', 'bus: handlers still running after the drain timeout; their messages will be delivered again', {
+        topic: this.topic,
+        groupId: this.groupId,
+      });
+    }
+    await this.commitNow();
+    for (const feed of feeds) {
+      this.feeds.delete(feed.partition);
+      this.committed.delete(feed.partition);
+    }
+    this.deps.options.observer.assigned?.(this.assignment());
+  }
+
+  /** Loads where each new partition resumes: its committed offset, else the start or the end of the log. */
+  private async startFeeds(feeds: readonly Feed<T>[]): Promise<void> {
+    try {
+      const committed = await this.deps.store.committedOffsets(this.groupId, this.topic);
+      const latest = this.deps.options.startFrom === 'latest' ? await this.deps.store.headOffsets(this.topic) : undefined;
+      const initial = new Map<number, bigint>();
+      for (const feed of feeds) {
+        const from = committed.get(feed.partition);
+        if (from !== undefined) {
+          feed.nextFetch = from;
+          this.committed.set(feed.partition, from);
+        } else if (latest) {
+          feed.nextFetch = latest.get(feed.partition) ?? 0n;
+          initial.set(feed.partition, feed.nextFetch);
+        } else {
+          feed.nextFetch = 0n;
+        }
+      }
+      // `latest` is pinned at once, so a restart before the first commit does not skip ahead.
+      if (initial.size > 0) await this.deps.store.commit(this.groupId, this.topic, initial);
+      for (const [partition, offset] of initial) this.committed.set(partition, offset);
+    } catch (err) {
+      // The poll retries: feeds without a start offset load it on their next fetch.
+      this.deps.logger.log('error', 'bus: could not load committed offsets', { topic: this.topic, groupId: this.groupId, ...errorFields(err) });
+      return;
+    }
+    for (const feed of feeds) void this.fetch(feed);
+  }
+
+  /**
+   * Fetches into the worker until the log is exhausted or the worker is full. One fetch
+   * loop per partition; a wake-up during a fetch makes the loop go round once more, so a
+   * publish that committed while the query ran is not missed.
+   */
+  private async fetch(feed: Feed<T>): Promise<void> {
+    if (feed.fetching) {
+      feed.fetchAgain = true;
+      return;
+    }
+    if (feed.nextFetch === undefined) {
+      if (feed.active) void this.startFeeds([feed]);
+      return;
+    }
+    feed.fetching = true;
+    try {
+      do {
+        feed.fetchAgain = false;
+        while (feed.active && feed.worker.wantsMore()) {
+          const room = this.deps.options.maxBufferedPerPartition - feed.worker.pending;
+          const limit = Math.max(1, Math.min(room, this.deps.fetchBatchSize));
+          const rows = await this.deps.store.fetch(this.topic, feed.partition, feed.nextFetch, limit);
+          if (!feed.active || rows.length === 0) break;
+          feed.worker.enqueue(rows);
+          feed.nextFetch = rows[rows.length - 1]!.offset + 1n;
+          if (rows.length < limit) break;
+        }
+      } while (feed.fetchAgain && feed.active);
+    } catch (err) {
+      this.deps.logger.log('error', 'bus: fetch from the in-process log failed; the poll retries', {
+        topic: this.topic,
+        partition: feed.partition,
+        ...errorFields(err),
+      });
+    } finally {
+      feed.fetching = false;
+    }
+  }
+
+  private newWorker(partition: number): PartitionWorker<T> {
+    const { deps } = this;
+    return new PartitionWorker<T>({
+      topic: deps.topic,
+      groupId: deps.groupId,
+      partition,
+      system: 'axon-in-process',
+      handler: deps.handler,
+      options: deps.options,
+      logger: deps.logger,
+      deadLetter: (message, headers) => deps.deadLetter(deps.topic, message, headers),
+      progressed: () => this.scheduleCommit(),
+      flowChanged: () => {
+        const feed = this.feeds.get(partition);
+        if (feed?.active && feed.worker.wantsMore()) void this.fetch(feed);
+      },
+    });
+  }
+
+  private scheduleCommit(): void {
+    if (this.commitTimer) return;
+    this.commitTimer = setTimeout(() => {
+      this.commitTimer = undefined;
+      void this.commitNow();
+    }, this.deps.options.commitIntervalMs);
+  }
+
+  /** Serial commits; a failure is logged and retried by the next one (the messages stay uncommitted meanwhile). */
+  private commitNow(): Promise<void> {
+    this.commitChain = this.commitChain.then(() => this.commitLowWaterMarks());
+    return this.commitChain;
+  }
+
+  private async commitLowWaterMarks(): Promise<void> {
+    const marks = new Map<number, bigint>();
+    for (const feed of this.feeds.values()) {
+      const mark = feed.worker.lowWaterMark();
+      if (mark === undefined) continue;
+      const last = this.committed.get(feed.partition);
+      if (last !== undefined && mark <= last) continue;
+      marks.set(feed.partition, mark);
+    }
+    if (marks.size === 0) return;
+    try {
+      await this.deps.store.commit(this.groupId, this.topic, marks);
+    } catch (err) {
+      this.deps.logger.log('error', 'bus: offset commit to the in-process log failed', { topic: this.topic, groupId: this.groupId, ...errorFields(err) });
+      if (!this.stopping) this.scheduleCommit();
+      return;
+    }
+    for (const [partition, mark] of marks) {
+      this.committed.set(partition, mark);
+      this.deps.options.observer.committed?.(partition, mark.toString());
+    }
+  }
+}
