@@ -1,5 +1,5 @@
 import { bytesCodec, jsonCodec } from './codec';
-import { defineTopic, dlqTopicName, isValidTopicName, type Topic } from './topic';
+import { deadLetterTopic, defineTopic, dlqTopicName, isValidTopicName, type Topic } from './topic';
 import { registeredTopics } from './topics';
 
 interface Greeting {
@@ -65,5 +65,14 @@ describe('defineTopic', () => {
     const typed: Topic<Greeting> = defineTopic<Greeting>({ name: 'hs.test.typed.v1', partitions: 1, key: (m) => m.room_id, codec: jsonCodec() });
     const names = (topics: readonly Topic<unknown>[]): string[] => topics.map((t) => t.name);
     expect(names([typed])).toEqual(['hs.test.typed.v1']);
+  });
+
+  it('gives the dead-letter topic the same partitions, raw bytes, and itself as dead-letter topic', () => {
+    const topic = defineTopic<Greeting>({ name: 'hs.test.dead.v1', partitions: 4, key: (m) => m.room_id, codec: jsonCodec(), retention: 'ephemeral' });
+    const dlq = deadLetterTopic(topic);
+    expect(dlq).toMatchObject({ name: 'hs.test.dead.v1.dlq', partitions: 4, retention: 'ephemeral', dlqName: 'hs.test.dead.v1.dlq' });
+    const poison = Buffer.from('{not json');
+    expect(dlq.codec.decode(poison)).toBe(poison);
+    expect(() => dlq.key(poison)).toThrow(/written by the bus only/);
   });
 });

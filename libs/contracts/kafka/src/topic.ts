@@ -1,4 +1,4 @@
-import type { Codec } from './codec';
+import { bytesCodec, type Codec } from './codec';
 
 /**
  * Topic names are `hs.<domain>[.<fact>].v<N>`: lowercase segments of letters, digits and
@@ -56,6 +56,26 @@ export function defineTopic<T>(definition: TopicDefinition<T>): Topic<T> {
     ...definition,
     retention: definition.retention ?? 'durable',
     dlqName: dlqTopicName(definition.name),
+  });
+}
+
+/**
+ * The dead-letter topic of `topic`, for tools and tests that read it. Its payload is the
+ * original message's bytes, untouched (they may be exactly what failed to decode), and
+ * its key the original key. Only the bus writes to it: `key()` throws. A message
+ * dead-lettered while consuming it is parked in the same topic again (its `dlqName` is
+ * its own name), never in a `.dlq.dlq`.
+ */
+export function deadLetterTopic(topic: AnyTopic): Topic<Uint8Array> {
+  return Object.freeze({
+    name: topic.dlqName,
+    partitions: topic.partitions,
+    key(): string {
+      throw new Error(`${topic.dlqName} is written by the bus only`);
+    },
+    codec: bytesCodec,
+    retention: topic.retention,
+    dlqName: topic.dlqName,
   });
 }
 

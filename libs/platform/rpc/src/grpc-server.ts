@@ -8,6 +8,9 @@ import { type RpcLogger, stderrLogger } from './logger';
 import { Dispatcher, type IncomingCall, MethodTable, type RegisteredMethod } from './server-core';
 import { RpcStatus, RpcStatusError } from './status';
 
+/** Timers may fire a little early: a cancellation this close to the deadline is the deadline. */
+const DEADLINE_SLACK_MS = 5;
+
 export interface GrpcServerOptions {
   readonly logger?: RpcLogger;
   /** How long `shutdown()` lets running calls finish before cutting them. Default 10 s. */
@@ -119,17 +122,22 @@ export class GrpcServer {
     cancelled: AbortSignal;
   } {
     const controller = new AbortController();
+    const grpcDeadline = call.getDeadline();
+    const deadline = grpcDeadline instanceof Date ? grpcDeadline.getTime() : grpcDeadline;
     call.on('cancelled', () => {
-      // grpc-js reports client cancellation, the transport's deadline and a forced
-      // shutdown alike; the handler is told which it was.
-      const code = this.forcing ? RpcStatus.UNAVAILABLE : RpcStatus.CANCELLED;
-      controller.abort(new RpcStatusError(code, this.forcing ? 'Server shut down' : 'Cancelled'));
+      // grpc-js reports the caller's cancellation, its own deadline timer (which fires
+      // alongside ours) and a forced shutdown alike; tell the handler which it was.
+      const status = this.forcing
+        ? new RpcStatusError(RpcStatus.UNAVAILABLE, 'Server shut down')
+        : Date.now() >= deadline - DEADLINE_SLACK_MS
+          ? new RpcStatusError(RpcStatus.DEADLINE_EXCEEDED, 'Deadline exceeded')
+          : new RpcStatusError(RpcStatus.CANCELLED, 'Cancelled');
+      controller.abort(status);
     });
-    const deadline = call.getDeadline();
     return {
       incoming: {
         metadata: fromGrpcMetadata(call.metadata),
-        deadline: deadline instanceof Date ? deadline.getTime() : deadline,
+        deadline,
         cancelled: controller.signal,
       },
       cancelled: controller.signal,

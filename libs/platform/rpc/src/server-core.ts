@@ -74,6 +74,8 @@ interface Started {
   readonly ctx: CallContext;
   /** Why the call was abandoned, once `ctx.signal` has aborted. */
   abortStatus(): RpcStatusError;
+  /** The caller stopped reading a stream: abort the handler's signal as a cancellation. */
+  abandon(): void;
   finish(failure: RpcStatusError | undefined): void;
 }
 
@@ -138,7 +140,10 @@ export class Dispatcher {
       failure = error instanceof RpcStatusError ? error : this.toStatus(method, error);
       throw failure;
     } finally {
-      if (iterator !== undefined && !done) this.stopIterator(method, iterator);
+      if (iterator !== undefined && !done) {
+        started.abandon();
+        this.stopIterator(method, iterator);
+      }
       started.finish(failure);
     }
   }
@@ -171,6 +176,7 @@ export class Dispatcher {
         traceContext: context,
       },
       abortStatus: () => abortStatus,
+      abandon: () => abort(new RpcStatusError(RpcStatus.CANCELLED, 'Cancelled')),
       finish: (failure) => {
         clearDeadline();
         call.cancelled.removeEventListener('abort', onCancel);

@@ -67,6 +67,7 @@ export class InProcessSubscription<T> implements Subscription, GroupMember {
     this.poller = setInterval(() => {
       for (const feed of this.feeds.values()) void this.fetch(feed);
     }, this.deps.pollIntervalMs);
+    this.poller.unref();
     await this.deps.coordinator.join(this.groupId, this.topic, this.deps.topic.partitions, this);
   }
 

@@ -36,15 +36,15 @@ export class KafkaTopicRegistry {
 
   private async create(topics: readonly AnyTopic[]): Promise<void> {
     const admin = await this.admin();
-    const wanted: ITopicConfig[] = topics.flatMap((topic) => {
+    // By name: a topic's dead-letter topic may also be passed itself (deadLetterTopic()).
+    const byName = new Map<string, ITopicConfig>();
+    for (const topic of topics) {
       const configEntries = topic.retention === 'ephemeral' ? [{ name: 'retention.ms', value: EPHEMERAL_RETENTION_MS }] : [];
-      return [topic.name, topic.dlqName].map((name) => ({
-        topic: name,
-        numPartitions: topic.partitions,
-        replicationFactor: this.replicationFactor,
-        configEntries,
-      }));
-    });
+      for (const name of [topic.name, topic.dlqName]) {
+        byName.set(name, { topic: name, numPartitions: topic.partitions, replicationFactor: this.replicationFactor, configEntries });
+      }
+    }
+    const wanted = [...byName.values()];
     const existing = new Set(await admin.listTopics());
     const toCreate = wanted.filter((t) => !existing.has(t.topic));
     if (toCreate.length > 0) {

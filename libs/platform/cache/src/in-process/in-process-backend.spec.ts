@@ -56,7 +56,7 @@ describe('InProcessBackend', () => {
     const client = createInProcessCache({ inProcessBackend: backend });
     const other = createInProcessCache({ inProcessBackend: backend });
     expect(backend.sweeping).toBe(true);
-    const unrefCalls = jest.spyOn(backend, 'sweep');
+    const sweep = jest.spyOn(backend, 'sweep');
 
     await client.cache.set('k', 'v', 500);
     await client.rateLimiter.consume('bucket', { perSecond: 10, burst: 2 });
@@ -65,7 +65,7 @@ describe('InProcessBackend', () => {
     now = 1_000;
     jest.advanceTimersByTime(1_000);
 
-    expect(unrefCalls).toHaveBeenCalledTimes(1);
+    expect(sweep).toHaveBeenCalledTimes(1);
     expect(backend.entries.size).toBe(0);
     expect(backend.buckets.size).toBe(0); // refilled: a missing bucket is a full one
     await client.close();

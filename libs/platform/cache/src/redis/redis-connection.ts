@@ -34,6 +34,11 @@ export class RedisConnection {
       connectTimeout: options.connectTimeoutMs,
       commandTimeout: options.commandTimeoutMs,
       lazyConnect: false,
+      // After disconnect() ioredis waits this long for the socket's 'close' before
+      // destroying it. Closing between reconnect attempts, the socket is already closed and
+      // that event never comes, so the default (2 s) only keeps a shutting-down process
+      // alive; a socket we have ended has nothing left worth waiting for.
+      disconnectTimeout: 100,
     });
     this.redis.on('error', (err: Error) => this.onError(err));
     this.redis.on('ready', () => {

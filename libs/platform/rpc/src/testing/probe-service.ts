@@ -13,8 +13,8 @@ export class ProbeRecorder {
   ticksFailure: { at: number; error: unknown } | undefined;
   /** The signal reasons of handlers that saw their call abort. */
   readonly aborted: unknown[] = [];
-  /** Ticks handlers whose `finally` ran. */
-  ticksStopped = 0;
+  /** For each Ticks handler whose `finally` ran: its signal's reason (undefined if not aborted). */
+  readonly ticksStopped: unknown[] = [];
   /** Trace ids as `ctx.traceContext` carried them. */
   readonly traceIds: string[] = [];
 
@@ -22,13 +22,13 @@ export class ProbeRecorder {
     this.beforeEcho = undefined;
     this.ticksFailure = undefined;
     this.aborted.length = 0;
-    this.ticksStopped = 0;
+    this.ticksStopped.length = 0;
     this.traceIds.length = 0;
   }
 }
 
-/** Waits `ms`, or until the call aborts (recording it); resolves either way. */
-async function pause(ms: number, ctx: CallContext, recorder: ProbeRecorder): Promise<void> {
+/** Waits `ms`, or until the call aborts, then throws the abort reason. */
+async function pause(ms: number, ctx: CallContext): Promise<void> {
   await new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, ms);
     ctx.signal.addEventListener(
@@ -40,10 +40,7 @@ async function pause(ms: number, ctx: CallContext, recorder: ProbeRecorder): Pro
       { once: true },
     );
   });
-  if (ctx.signal.aborted) {
-    recorder.aborted.push(ctx.signal.reason);
-    throw ctx.signal.reason;
-  }
+  if (ctx.signal.aborted) throw ctx.signal.reason;
 }
 
 export function probeImplementation(recorder: ProbeRecorder): ServiceImplementation<ProbeDefinition> {
@@ -61,18 +58,22 @@ export function probeImplementation(recorder: ProbeRecorder): ServiceImplementat
     },
     async sleep(request, ctx) {
       const started = Date.now();
-      await pause(request.ms, ctx, recorder);
+      try {
+        await pause(request.ms, ctx);
+      } finally {
+        if (ctx.signal.aborted) recorder.aborted.push(ctx.signal.reason);
+      }
       return { sleptMs: Date.now() - started };
     },
     async *ticks(request, ctx) {
       try {
         for (let index = 0; index < request.count; index++) {
           if (recorder.ticksFailure?.at === index) throw recorder.ticksFailure.error;
-          if (index > 0) await pause(request.intervalMs, ctx, recorder);
+          if (index > 0) await pause(request.intervalMs, ctx);
           yield { index };
         }
       } finally {
-        recorder.ticksStopped++;
+        recorder.ticksStopped.push(ctx.signal.aborted ? ctx.signal.reason : undefined);
       }
     },
   };

@@ -228,6 +228,7 @@ export function describeRpcContract(name: string, makeHarness: MakeHarness): voi
       const indexes: number[] = [];
       for await (const tick of probe.ticks({ count: 5, intervalMs: 5 })) indexes.push(tick.index);
       expect(indexes).toEqual([0, 1, 2, 3, 4]);
+      await eventually(() => expect(recorder.ticksStopped).toEqual([undefined]));
     });
 
     it('ends a stream with the handler MatrixError after what was sent', async () => {
@@ -244,8 +245,8 @@ export function describeRpcContract(name: string, makeHarness: MakeHarness): voi
       for await (const tick of probe.ticks({ count: 1_000, intervalMs: 20 })) {
         if (tick.index === 1) break;
       }
-      await eventually(() => expect(recorder.ticksStopped).toBe(1));
-      await eventually(() => expect(recorder.aborted).toHaveLength(1));
+      await eventually(() => expect(recorder.ticksStopped).toHaveLength(1));
+      expect(recorder.ticksStopped[0]).toEqual(new MatrixError('M_UNKNOWN', 'axon.rpctest.v1.Probe/Ticks: cancelled', 499));
     });
 
     it('applies the deadline to a whole stream', async () => {
@@ -257,7 +258,8 @@ export function describeRpcContract(name: string, makeHarness: MakeHarness): voi
       };
       await expectMatrixError(consume(), new MatrixError('M_UNKNOWN', 'axon.rpctest.v1.Probe/Ticks: deadline exceeded', 504));
       expect(indexes.length).toBeGreaterThan(0);
-      await eventually(() => expect(recorder.ticksStopped).toBe(1));
+      await eventually(() => expect(recorder.ticksStopped).toHaveLength(1));
+      expect((recorder.ticksStopped[0] as MatrixError).status).toBe(504);
     });
 
     it('reports SERVING for the server and each service, NOT_FOUND for others', async () => {
