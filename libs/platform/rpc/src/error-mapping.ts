@@ -146,8 +146,3 @@ function parseExtras(value: string | undefined): ErrorExtras {
   }
   return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as ErrorExtras) : {};
 }
-
-/** Statuses the caller is expected to see now and then, logged as warnings not errors. */
-export function isTransportStatus(status: RpcStatusError): boolean {
-  return status.trailers[ERRCODE_TRAILER] === undefined;
-}

@@ -10,6 +10,8 @@ import { RpcStatus, RpcStatusError } from './status';
 
 /** Timers may fire a little early: a cancellation this close to the deadline is the deadline. */
 const DEADLINE_SLACK_MS = 5;
+/** After ending running calls at the shutdown timeout, how long their statuses get to flush. */
+const FORCE_AFTER_MS = 1_000;
 
 export interface GrpcServerOptions {
   readonly logger?: RpcLogger;
@@ -34,6 +36,8 @@ export class GrpcServer {
   private readonly logger: RpcLogger;
   private readonly credentials: grpc.ServerCredentials;
   private readonly shutdownTimeoutMs: number;
+  /** Lifetimes of the calls being served, ended with UNAVAILABLE at the shutdown timeout. */
+  private readonly running = new Set<AbortController>();
   private listening = false;
   private forcing = false;
 
@@ -94,19 +98,33 @@ export class GrpcServer {
     if ((options.drainMs ?? 0) > 0) await new Promise((resolve) => setTimeout(resolve, options.drainMs));
     this.health.close();
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.logger.warn({ timeoutMs: this.shutdownTimeoutMs }, 'grpc calls still running at shutdown: cancelling them');
-        this.forcing = true;
-        this.server.forceShutdown();
+      let lastResort: NodeJS.Timeout | undefined;
+      const done = (): void => {
+        clearTimeout(timer);
+        clearTimeout(lastResort);
         resolve();
+      };
+      const timer = setTimeout(() => {
+        this.logger.warn(
+          { timeoutMs: this.shutdownTimeoutMs, running: this.running.size },
+          'grpc calls still running at shutdown: ending them with UNAVAILABLE',
+        );
+        // Ending the calls ourselves tells callers UNAVAILABLE (retry elsewhere); cutting
+        // the connections would tell them CANCELLED, as if they had given up.
+        for (const call of this.running) call.abort(new RpcStatusError(RpcStatus.UNAVAILABLE, 'Server shut down'));
+        lastResort = setTimeout(() => {
+          this.forcing = true;
+          this.server.forceShutdown();
+          done();
+        }, FORCE_AFTER_MS);
       }, this.shutdownTimeoutMs);
       this.server.tryShutdown((error) => {
-        clearTimeout(timer);
         if (error !== undefined) {
           this.logger.warn({ err: error }, 'grpc graceful shutdown failed: forcing it');
+          this.forcing = true;
           this.server.forceShutdown();
         }
-        resolve();
+        done();
       });
     });
   }
@@ -117,14 +135,23 @@ export class GrpcServer {
     return method;
   }
 
+  /**
+   * The transport side of a call for the dispatcher. `ended` is set once grpc-js says the
+   * call is gone (nothing more can be sent); `lifetime` may also be aborted by us, at
+   * the shutdown timeout, while the call can still be answered.
+   */
   private incoming(call: grpc.ServerUnaryCall<Buffer, Uint8Array> | grpc.ServerWritableStream<Buffer, Uint8Array>): {
     incoming: IncomingCall;
-    cancelled: AbortSignal;
+    lifetime: AbortController;
+    ended: () => boolean;
+    done: () => void;
   } {
-    const controller = new AbortController();
+    const lifetime = new AbortController();
     const grpcDeadline = call.getDeadline();
     const deadline = grpcDeadline instanceof Date ? grpcDeadline.getTime() : grpcDeadline;
+    let gone = false;
     call.on('cancelled', () => {
+      gone = true;
       // grpc-js reports the caller's cancellation, its own deadline timer (which fires
       // alongside ours) and a forced shutdown alike; tell the handler which it was.
       const status = this.forcing
@@ -132,45 +159,49 @@ export class GrpcServer {
         : Date.now() >= deadline - DEADLINE_SLACK_MS
           ? new RpcStatusError(RpcStatus.DEADLINE_EXCEEDED, 'Deadline exceeded')
           : new RpcStatusError(RpcStatus.CANCELLED, 'Cancelled');
-      controller.abort(status);
+      lifetime.abort(status);
     });
+    this.running.add(lifetime);
     return {
-      incoming: {
-        metadata: fromGrpcMetadata(call.metadata),
-        deadline,
-        cancelled: controller.signal,
-      },
-      cancelled: controller.signal,
+      incoming: { metadata: fromGrpcMetadata(call.metadata), deadline, cancelled: lifetime.signal },
+      lifetime,
+      ended: () => gone,
+      done: () => this.running.delete(lifetime),
     };
   }
 
   private unaryHandler(method: RegisteredMethod): grpc.handleUnaryCall<Buffer, Uint8Array> {
     return (call, callback) => {
-      const { incoming } = this.incoming(call);
-      this.dispatcher.unary(method, call.request, incoming).then(
-        (response) => callback(null, response),
-        (error: unknown) => callback(toServerError(error)),
-      );
+      const { incoming, done } = this.incoming(call);
+      this.dispatcher
+        .unary(method, call.request, incoming)
+        .then(
+          (response) => callback(null, response),
+          (error: unknown) => callback(toServerError(error)),
+        )
+        .finally(done);
     };
   }
 
   private streamHandler(method: RegisteredMethod): grpc.handleServerStreamingCall<Buffer, Uint8Array> {
     return (call) => {
-      const { incoming, cancelled } = this.incoming(call);
+      const { incoming, lifetime, ended, done } = this.incoming(call);
       const pump = async (): Promise<void> => {
         try {
           for await (const response of this.dispatcher.serverStream(method, call.request, incoming)) {
-            if (cancelled.aborted) return; // leaving the loop stops the handler
-            if (!call.write(response)) await drained(call, cancelled);
+            if (lifetime.signal.aborted) return; // leaving the loop stops the handler
+            if (!call.write(response)) await drained(call, lifetime.signal);
           }
-          if (!cancelled.aborted) call.end();
+          if (!lifetime.signal.aborted) call.end();
         } catch (error) {
-          if (!cancelled.aborted) call.emit('error', toServerError(error));
+          if (!ended()) call.emit('error', toServerError(error));
         }
       };
-      pump().catch((error: unknown) => {
-        this.logger.error({ method: method.path, err: error }, 'grpc stream could not be written');
-      });
+      pump()
+        .catch((error: unknown) => {
+          this.logger.error({ method: method.path, err: error }, 'grpc stream could not be written');
+        })
+        .finally(done);
     };
   }
 }

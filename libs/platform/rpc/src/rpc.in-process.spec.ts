@@ -1,8 +1,8 @@
 import { InProcessServer } from './in-process';
 import { describeRpcContract } from './testing/rpc-contract';
 
-describeRpcContract('in-process', async ({ register, logger }) => {
-  const server = new InProcessServer({ logger, shutdownTimeoutMs: 2_000 });
+describeRpcContract('in-process', async ({ register, logger, shutdownTimeoutMs }) => {
+  const server = new InProcessServer({ logger, shutdownTimeoutMs });
   register(server);
   let shutDown = false;
   return {

@@ -1,9 +1,10 @@
 import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown, Injectable } from '@nestjs/common';
 import type { AxonConfig } from '@axon/platform-config';
 import { Database } from '@axon/platform-database';
+import { createCache, createInProcessBackend, type CacheClient } from '@axon/platform-cache';
 import { Metrics, type Logger } from '@axon/platform-telemetry';
 import { Readiness, STAGE, ShutdownSequence } from './lifecycle';
-import { CONFIG, LOGGER } from './tokens';
+import { CACHE, CONFIG, LOGGER } from './tokens';
 
 export interface RuntimeOptions {
   readonly config: AxonConfig;
@@ -58,9 +59,24 @@ export class RuntimeModule {
             return db;
           },
         },
+        {
+          provide: CACHE,
+          inject: [Readiness, ShutdownSequence],
+          useFactory: async (readiness: Readiness, shutdown: ShutdownSequence): Promise<CacheClient> => {
+            const cache = createCache({
+              ...(config.redis.url ? { redisUrl: config.redis.url } : { inProcessBackend: createInProcessBackend() }),
+              logger: { warn: (obj, msg) => logger.warn(obj, msg) },
+            });
+            await cache.ready();
+            logger.info({ backend: cache.kind }, 'cache ready');
+            readiness.register('cache', () => cache.ping());
+            shutdown.add(STAGE.connections, 'cache', () => cache.close());
+            return cache;
+          },
+        },
         ShutdownHook,
       ],
-      exports: [CONFIG, LOGGER, Metrics, Readiness, ShutdownSequence, Database],
+      exports: [CONFIG, LOGGER, Metrics, Readiness, ShutdownSequence, Database, CACHE],
     };
   }
 }
@@ -68,3 +84,4 @@ export class RuntimeModule {
 /** Parameter decorators for the non-class tokens. */
 export const InjectConfig = (): ParameterDecorator => Inject(CONFIG);
 export const InjectLogger = (): ParameterDecorator => Inject(LOGGER);
+export const InjectCache = (): ParameterDecorator => Inject(CACHE);

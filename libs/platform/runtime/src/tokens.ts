@@ -4,3 +4,5 @@
  */
 export const CONFIG = Symbol('AxonConfig');
 export const LOGGER = Symbol('Logger');
+/** The process's {@link import('@axon/platform-cache').CacheClient}: wake-ups, TTL cache, rate limits. */
+export const CACHE = Symbol('CacheClient');

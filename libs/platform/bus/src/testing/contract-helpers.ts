@@ -43,7 +43,7 @@ export async function eventually(what: string, predicate: () => boolean, timeout
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}${state ? `\nstate: ${JSON.stringify(state())}` : ''}`);
+      throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}${state ? `\nstate: ${JSON.stringify(state(), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}` : ''}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }

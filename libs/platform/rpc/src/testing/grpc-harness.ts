@@ -7,8 +7,8 @@ import type { MakeHarness } from './rpc-contract';
  * for a free one) or `unix:/path`; clients connect to what was actually bound.
  */
 export function grpcHarness(listenOn: string): MakeHarness {
-  return async ({ register, logger }) => {
-    const server = new GrpcServer({ logger, shutdownTimeoutMs: 2_000 });
+  return async ({ register, logger, shutdownTimeoutMs }) => {
+    const server = new GrpcServer({ logger, shutdownTimeoutMs });
     register(server);
     const port = await server.listen(listenOn);
     const address = listenOn.startsWith('unix:') ? listenOn : listenOn.replace(/:0$/, `:${port}`);

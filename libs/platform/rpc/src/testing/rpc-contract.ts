@@ -31,6 +31,8 @@ export interface RpcServerLike {
 export type MakeHarness = (setup: {
   register: (server: RpcServerLike) => void;
   logger: RecordingLogger;
+  /** How long shutdown waits for running calls before cancelling them. */
+  shutdownTimeoutMs: number;
 }) => Promise<RpcHarness>;
 
 const DEADLINE_MS = 2_000;
@@ -75,6 +77,7 @@ export function describeRpcContract(name: string, makeHarness: MakeHarness): voi
       context.setGlobalContextManager(new AsyncLocalContextManager());
       harness = await makeHarness({
         logger,
+        shutdownTimeoutMs: 2_000,
         register: (server) => {
           server.add(ProbeDefinition, probeImplementation(recorder));
           server.add(
@@ -282,7 +285,11 @@ export function describeRpcContract(name: string, makeHarness: MakeHarness): voi
     let harness: RpcHarness;
 
     beforeAll(async () => {
-      harness = await makeHarness({ logger, register: (server) => server.add(ProbeDefinition, probeImplementation(recorder)) });
+      harness = await makeHarness({
+        logger,
+        shutdownTimeoutMs: 2_000,
+        register: (server) => server.add(ProbeDefinition, probeImplementation(recorder)),
+      });
     });
     afterAll(() => harness.dispose());
 
@@ -314,6 +321,36 @@ export function describeRpcContract(name: string, makeHarness: MakeHarness): voi
 
       const unavailable = new MatrixError('M_UNKNOWN', 'axon.rpctest.v1.Probe/Echo: service unavailable', 503);
       await expectMatrixError(probe.echo({ payload: undefined }), unavailable);
+    });
+  });
+
+  describe(`RPC contract: ${name}, forced shutdown`, () => {
+    const recorder = new ProbeRecorder();
+    const logger = new RecordingLogger();
+    let harness: RpcHarness;
+
+    beforeAll(async () => {
+      harness = await makeHarness({
+        logger,
+        shutdownTimeoutMs: 200,
+        register: (server) => server.add(ProbeDefinition, probeImplementation(recorder)),
+      });
+    });
+    afterAll(() => harness.dispose());
+
+    it('ends calls still running at the shutdown timeout with UNAVAILABLE', async () => {
+      const probe = harness.client(ProbeDefinition, { deadlineMs: 10_000, logger });
+      const outcome = probe.sleep({ ms: 10_000 }).then(
+        () => new Error('the call should not succeed'),
+        (reason: unknown) => reason,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 50)); // the call is in flight
+      const started = Date.now();
+      await harness.shutdown({ drainMs: 0 });
+      expect(Date.now() - started).toBeLessThan(2_000);
+      const unavailable = new MatrixError('M_UNKNOWN', 'axon.rpctest.v1.Probe/Sleep: service unavailable', 503);
+      await expectMatrixError(Promise.reject(await outcome), unavailable);
+      await eventually(() => expect(recorder.aborted).toEqual([unavailable]));
     });
   });
 }
