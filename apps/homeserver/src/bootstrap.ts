@@ -9,8 +9,8 @@ export interface Running {
 }
 
 /** Builds the all-in-one application and starts its client listener. */
-export async function bootstrap(config: AxonConfig, logger: Logger, metrics: Metrics): Promise<Running> {
-  const app = await createHttpApp(HomeserverModule.forRoot({ config, logger, metrics }), { logger, metrics });
+export async function bootstrap(config: AxonConfig, logger: Logger, metrics: Metrics, version: string): Promise<Running> {
+  const app = await createHttpApp(HomeserverModule.forRoot({ config, logger, metrics, version }), { logger, metrics });
   const { host, port } = config.listen.client;
   const bound = await listen(app, host, port);
   // Nest closes the listener first (in-flight requests complete), then runs the

@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   const metrics = new Metrics('homeserver');
 
   const { bootstrap } = await import('./bootstrap');
-  const app = await bootstrap(config, logger, metrics);
+  const app = await bootstrap(config, logger, metrics, VERSION);
   const { host } = config.listen.client;
   logger.info({ server_name: config.server_name, listen: `${host}:${app.port}`, version: VERSION }, 'homeserver ready');
 

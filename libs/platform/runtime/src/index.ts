@@ -1,3 +1,4 @@
 export * from './lifecycle';
 export * from './runtime.module';
 export * from './tokens';
+export * from './rpc-host';

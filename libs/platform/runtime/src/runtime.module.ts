@@ -3,13 +3,19 @@ import type { AxonConfig } from '@axon/platform-config';
 import { Database } from '@axon/platform-database';
 import { createCache, createInProcessBackend, type CacheClient } from '@axon/platform-cache';
 import { Metrics, type Logger } from '@axon/platform-telemetry';
+import { hostname } from 'node:os';
+import { DiagnosticsDefinition } from '@axon/contracts-grpc';
+import { diagnosticsImplementation } from '@axon/platform-rpc';
 import { Readiness, STAGE, ShutdownSequence } from './lifecycle';
+import { RpcHost } from './rpc-host';
 import { CACHE, CONFIG, LOGGER } from './tokens';
 
 export interface RuntimeOptions {
   readonly config: AxonConfig;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** The Axon version this process runs, reported by Diagnostics. */
+  readonly version: string;
 }
 
 /** Runs the shutdown sequence after Nest has closed the HTTP listener. */
@@ -74,9 +80,28 @@ export class RuntimeModule {
             return cache;
           },
         },
+        {
+          provide: RpcHost,
+          inject: [ShutdownSequence, Database, CACHE],
+          useFactory: (shutdown: ShutdownSequence, db: Database, cache: CacheClient): RpcHost => {
+            const rpc = new RpcHost(config, logger);
+            rpc.serve(
+              DiagnosticsDefinition,
+              diagnosticsImplementation({
+                service: metrics.app,
+                instanceId: `${hostname()}:${process.pid}`,
+                serverName: config.server_name,
+                version: options.version,
+                transports: { database: db.kind, cache: cache.kind, rpc: rpc.transport },
+              }),
+            );
+            shutdown.add(STAGE.connections, 'rpc', () => rpc.close());
+            return rpc;
+          },
+        },
         ShutdownHook,
       ],
-      exports: [CONFIG, LOGGER, Metrics, Readiness, ShutdownSequence, Database, CACHE],
+      exports: [CONFIG, LOGGER, Metrics, Readiness, ShutdownSequence, Database, CACHE, RpcHost],
     };
   }
 }

@@ -1,0 +1,71 @@
+import type { AxonConfig } from '@axon/platform-config';
+import {
+  GrpcChannel,
+  GrpcServer,
+  InProcessServer,
+  createGrpcClient,
+  type RpcLogger,
+  type ServiceClient,
+  type ServiceDefinition,
+  type ServiceImplementation,
+} from '@axon/platform-rpc';
+
+type Served = { definition: ServiceDefinition; implementation: ServiceImplementation<ServiceDefinition> };
+
+/**
+ * Where this process's gRPC services are served and how it reaches everyone else's.
+ * Every service is served in-process; a process that `listenGrpc()`s also serves them
+ * over gRPC. A client goes over gRPC when `grpc.targets` names an address for the
+ * service's full name (e.g. `hs.roomserver.v1.RoomQuery: room-server:50051`), and
+ * in-process otherwise: configuration alone picks the transport.
+ */
+export class RpcHost {
+  readonly local: InProcessServer;
+  private grpc: GrpcServer | undefined;
+  private readonly served: Served[] = [];
+  private readonly channels = new Map<string, GrpcChannel>();
+
+  constructor(
+    private readonly config: AxonConfig,
+    private readonly logger: RpcLogger,
+  ) {
+    this.local = new InProcessServer({ logger, shutdownTimeoutMs: config.shutdown.grace_ms });
+  }
+
+  serve<D extends ServiceDefinition>(definition: D, implementation: ServiceImplementation<D>): this {
+    this.local.add(definition, implementation);
+    this.grpc?.add(definition, implementation);
+    this.served.push({ definition, implementation } as unknown as Served);
+    return this;
+  }
+
+  client<D extends ServiceDefinition>(definition: D, deadlineMs = this.config.grpc.deadline_ms): ServiceClient<D> {
+    const target = this.config.grpc.targets[definition.fullName];
+    if (target === undefined) return this.local.client(definition, { deadlineMs, logger: this.logger });
+    let channel = this.channels.get(target);
+    if (!channel) {
+      channel = new GrpcChannel(target);
+      this.channels.set(target, channel);
+    }
+    return createGrpcClient(definition, channel, { deadlineMs, logger: this.logger });
+  }
+
+  /** Serves every service (those added so far and later) over gRPC; resolves with the port. */
+  async listenGrpc(address: string): Promise<number> {
+    if (this.grpc) throw new Error('the gRPC listener is already started');
+    const server = new GrpcServer({ logger: this.logger, shutdownTimeoutMs: this.config.shutdown.grace_ms });
+    for (const { definition, implementation } of this.served) server.add(definition, implementation);
+    this.grpc = server;
+    return server.listen(address);
+  }
+
+  get transport(): 'grpc' | 'in-process' {
+    return this.grpc || Object.keys(this.config.grpc.targets).length > 0 ? 'grpc' : 'in-process';
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.grpc?.shutdown(), this.local.shutdown()]);
+    for (const channel of this.channels.values()) channel.close();
+    this.channels.clear();
+  }
+}
