@@ -1,7 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Database } from '@axon/platform-database';
+import { ack, retry } from './bus';
+import { InProcessBus } from './in-process/in-process-bus';
 import { describeBusContract } from './testing/bus-contract';
+import { CommitLog, eventually, messages, quietLogger, TestNames } from './testing/contract-helpers';
 
 // The in-process log on embedded PGlite, in a data directory of its own.
 const dataDir = mkdtempSync(join(tmpdir(), 'axon-bus-'));
@@ -9,3 +13,46 @@ afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 jest.setTimeout(120_000);
 describeBusContract('in-process log on PGlite', () => ({ kind: 'in-process', dataDir }));
+
+describe('in-process log retention', () => {
+  const DAY = 24 * 60 * 60 * 1000;
+
+  it('trims only messages every group has consumed, once past their retention', async () => {
+    const names = new TestNames();
+    // A database of its own: trim() is global, the counts below must be exact.
+    const ownDir = mkdtempSync(join(tmpdir(), 'axon-bus-trim-'));
+    const database = await Database.open({ dataDir: ownDir });
+    const bus = await InProcessBus.open(database, { logger: quietLogger, retention: { intervalMs: 0 } });
+    try {
+      const topic = names.topic(1);
+      await bus.publish(topic, messages(10, (seq) => `k${seq}`));
+      const a = new CommitLog();
+      const b = new CommitLog();
+      const subA = await bus.subscribe(topic, names.group('a'), () => ack, { commitIntervalMs: 10, observer: a.observer });
+      // Group b is stuck at offset 4: it holds the trim back.
+      const subB = await bus.subscribe(topic, names.group('b'), (m) => (m.value.seq < 4 ? ack : retry(60_000)), {
+        commitIntervalMs: 10,
+        observer: b.observer,
+      });
+      await eventually('a consumed all, b up to 4', () => a.reached(new Map([[0, 10n]])) && b.reached(new Map([[0, 4n]])));
+      await subA.stop();
+      await subB.stop();
+
+      expect(await bus.trim(Date.now())).toBe(0);
+      expect(await bus.trim(Date.now() + 8 * DAY)).toBe(4);
+      expect(await bus.trim(Date.now() + 8 * DAY)).toBe(0);
+
+      const seen: number[] = [];
+      await bus.subscribe(topic, names.group('late'), (m) => {
+        seen.push(m.value.seq);
+        return ack;
+      });
+      await eventually('a new group reads what is left', () => seen.length === 6);
+      expect(seen).toEqual([4, 5, 6, 7, 8, 9]);
+    } finally {
+      await bus.close();
+      await database.close();
+      rmSync(ownDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -58,7 +58,8 @@ export class Database {
   async dataSource(options: SchemaOptions): Promise<DataSource> {
     const { schema } = options;
     if (!SCHEMA_NAME.test(schema)) throw new Error(`invalid schema name "${schema}"`);
-    const searchPath = `${schema}, public`;
+    // No space: Postgres splits `-c` options on whitespace.
+    const searchPath = `${schema},public`;
     const common = {
       type: 'postgres',
       schema,

@@ -2,7 +2,7 @@ import type { AnyTopic, Topic } from '@axon/contracts-kafka';
 import type { Database, DataSource } from '@axon/platform-database';
 import type { MessageBus, MessageHandler, MessageHeaders, PublishOptions, SubscribeOptions, Subscription } from '../bus';
 import { checkPublisherHeaders } from '../headers';
-import { stderrLogger, type BusLogger } from '../logger';
+import { errorFields, stderrLogger, type BusLogger } from '../logger';
 import { checkGroupId, resolveSubscribeOptions } from '../options';
 import { partitionForKey } from '../partitioner';
 import { withPublishSpan } from '../trace-context';
@@ -19,7 +19,20 @@ export interface InProcessBusOptions {
   readonly pollIntervalMs?: number;
   /** Rows per fetch query. Default 500. */
   readonly fetchBatchSize?: number;
+  readonly retention?: InProcessRetention;
 }
+
+/** See LogStore.trim: consumed by every group AND older than this. */
+export interface InProcessRetention {
+  /** Default 7 days. */
+  readonly durableMs?: number;
+  /** Default 1 hour. */
+  readonly ephemeralMs?: number;
+  /** How often to trim; 0 never (call `trim()` yourself). Default 10 minutes. */
+  readonly intervalMs?: number;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** Postgres schema of the in-process log. */
 export const BUS_SCHEMA = 'bus';
@@ -35,6 +48,7 @@ export class InProcessBus implements MessageBus {
   private readonly subscriptions = new Set<Subscription>();
   private readonly registered = new Map<string, Promise<void>>();
   private readonly store: LogStore;
+  private readonly trimmer: NodeJS.Timeout | undefined;
   private closed = false;
 
   private constructor(
@@ -42,14 +56,33 @@ export class InProcessBus implements MessageBus {
     private readonly logger: BusLogger,
     private readonly pollIntervalMs: number,
     private readonly fetchBatchSize: number,
+    private readonly retention: Required<InProcessRetention>,
   ) {
     this.store = new LogStore(dataSource);
+    if (retention.intervalMs > 0) {
+      this.trimmer = setInterval(() => {
+        this.trim().catch((err: unknown) => this.logger.log('error', 'bus: trimming the in-process log failed', errorFields(err)));
+      }, retention.intervalMs);
+      this.trimmer.unref();
+    }
   }
 
   /** Opens the log in `database` (creating schema `bus` and migrating it). One per process. */
   static async open(database: Database, options: InProcessBusOptions = {}): Promise<InProcessBus> {
     const dataSource = await database.dataSource({ schema: BUS_SCHEMA, migrations: [...BUS_MIGRATIONS] });
-    return new InProcessBus(dataSource, options.logger ?? stderrLogger(), options.pollIntervalMs ?? 1000, options.fetchBatchSize ?? 500);
+    const retention = {
+      durableMs: options.retention?.durableMs ?? 7 * DAY_MS,
+      ephemeralMs: options.retention?.ephemeralMs ?? 60 * 60 * 1000,
+      intervalMs: options.retention?.intervalMs ?? 10 * 60 * 1000,
+    };
+    return new InProcessBus(dataSource, options.logger ?? stderrLogger(), options.pollIntervalMs ?? 1000, options.fetchBatchSize ?? 500, retention);
+  }
+
+  /** Deletes messages every group has consumed that are past their retention; returns how many. */
+  async trim(now = Date.now()): Promise<number> {
+    const deleted = await this.store.trim({ durable: now - this.retention.durableMs, ephemeral: now - this.retention.ephemeralMs });
+    if (deleted > 0) this.logger.log('debug', 'bus: trimmed the in-process log', { deleted });
+    return deleted;
   }
 
   async ensureTopics(topics: readonly AnyTopic[]): Promise<void> {
@@ -102,6 +135,7 @@ export class InProcessBus implements MessageBus {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.trimmer);
     await Promise.all([...this.subscriptions].map((s) => s.stop()));
   }
 

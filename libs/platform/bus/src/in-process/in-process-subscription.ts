@@ -29,6 +29,7 @@ interface Feed<T> {
   readonly worker: PartitionWorker<T>;
   /** Unknown until the committed offset is loaded. */
   nextFetch: bigint | undefined;
+  loading: boolean;
   active: boolean;
   fetching: boolean;
   fetchAgain: boolean;
@@ -99,6 +100,7 @@ export class InProcessSubscription<T> implements Subscription, GroupMember {
         partition,
         worker: this.newWorker(partition),
         nextFetch: undefined,
+        loading: false,
         active: true,
         fetching: false,
         fetchAgain: false,
@@ -133,11 +135,13 @@ export class InProcessSubscription<T> implements Subscription, GroupMember {
 
   /** Loads where each new partition resumes: its committed offset, else the start or the end of the log. */
   private async startFeeds(feeds: readonly Feed<T>[]): Promise<void> {
+    for (const feed of feeds) feed.loading = true;
     try {
       const committed = await this.deps.store.committedOffsets(this.groupId, this.topic);
       const latest = this.deps.options.startFrom === 'latest' ? await this.deps.store.headOffsets(this.topic) : undefined;
       const initial = new Map<number, bigint>();
       for (const feed of feeds) {
+        feed.loading = false;
         const from = committed.get(feed.partition);
         if (from !== undefined) {
           feed.nextFetch = from;
@@ -154,6 +158,7 @@ export class InProcessSubscription<T> implements Subscription, GroupMember {
       for (const [partition, offset] of initial) this.committed.set(partition, offset);
     } catch (err) {
       // The poll retries: feeds without a start offset load it on their next fetch.
+      for (const feed of feeds) feed.loading = false;
       this.deps.logger.log('error', 'bus: could not load committed offsets', { topic: this.topic, groupId: this.groupId, ...errorFields(err) });
       return;
     }
@@ -171,7 +176,7 @@ export class InProcessSubscription<T> implements Subscription, GroupMember {
       return;
     }
     if (feed.nextFetch === undefined) {
-      if (feed.active) void this.startFeeds([feed]);
+      if (feed.active && !feed.loading) void this.startFeeds([feed]);
       return;
     }
     feed.fetching = true;

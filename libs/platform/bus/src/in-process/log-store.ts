@@ -124,4 +124,29 @@ export class LogStore {
       [groupId, topic, partitions, partitions.map((p) => offsets.get(p)!.toString())],
     );
   }
+
+  /**
+   * Retention: deletes the messages of a partition that are both older than their topic's
+   * retention and below the committed offset of every group that consumes it. A message
+   * no group has consumed yet is never deleted, unlike Kafka's purely time-based
+   * retention; the price is that an abandoned group (its rows left in committed_offsets)
+   * holds its topics back until its rows are removed. Returns the number deleted.
+   */
+  async trim(olderThan: { readonly durable: number; readonly ephemeral: number }): Promise<number> {
+    const rows: { n: string }[] = await this.dataSource.query(
+      `WITH low AS (
+         SELECT c.topic, c.partition, min(c."offset") AS low, t.retention
+         FROM committed_offsets c JOIN topics t ON t.name = c.topic
+         GROUP BY c.topic, c.partition, t.retention
+       ), gone AS (
+         DELETE FROM messages m USING low
+         WHERE m.topic = low.topic AND m.partition = low.partition AND m."offset" < low.low
+           AND m.published_at < CASE WHEN low.retention = 'ephemeral' THEN $2::bigint ELSE $1::bigint END
+         RETURNING 1
+       )
+       SELECT count(*)::text AS n FROM gone`,
+      [olderThan.durable, olderThan.ephemeral],
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
 }

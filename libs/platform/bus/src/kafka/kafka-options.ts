@@ -75,11 +75,17 @@ function mapLevel(level: KafkaLogLevel): BusLogLevel {
   }
 }
 
-/** Routes kafkajs's own logs to the bus logger. */
+/**
+ * Routes kafkajs's own logs to the bus logger. kafkajs logs every protocol error response
+ * at ERROR from its Connection ("Response Heartbeat ... The group is rebalancing"), though
+ * they are routine and retried; whatever is not recovered surfaces as a failed call or a
+ * consumer crash, which are logged at their real level. Those responses go out at `info`.
+ */
 export function kafkaLogCreator(logger: BusLogger): logCreator {
   return () =>
     ({ namespace, level, log }) => {
       const { message, ...fields } = log;
-      logger.log(mapLevel(level), `kafkajs ${namespace}: ${message}`, fields);
+      const routine = namespace === 'Connection' && message.startsWith('Response ');
+      logger.log(routine ? 'info' : mapLevel(level), `kafkajs ${namespace}: ${message}`, fields);
     };
 }

@@ -20,7 +20,7 @@ export class KafkaTopicRegistry {
   ) {}
 
   ensure(topics: readonly AnyTopic[]): Promise<void> {
-    const missing = topics.filter((t) => !this.ensured.has(t.name));
+    const missing = [...new Map(topics.filter((t) => !this.ensured.has(t.name)).map((t) => [t.name, t])).values()];
     if (missing.length > 0) {
       const created = this.create(missing);
       for (const topic of missing) {

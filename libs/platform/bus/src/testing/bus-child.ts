@@ -1,6 +1,6 @@
 /*
  * A bus client in its own process, for the contract suite's crash tests: the parent
- * SIGKILLs it at a chosen moment. Started through run-ts.cjs with one JSON argument
+ * SIGKILLs it at a chosen moment. Started through run-ts.js with one JSON argument
  * (ChildCommand); reports every event as one JSON line on stdout (ChildEvent).
  */
 import { defineTopic, jsonCodec } from '@axon/contracts-kafka';

@@ -98,6 +98,8 @@ export function describeFailoverContract(ctx: ContractContext): void {
       ends = endOffsets(started);
       const expectedCommits = new Map([...ends].map(([partition, end]) => [partition, partition === p ? BigInt(stuck.offset) : end]));
       await child.waitFor('the low-water marks committed', (events) => {
+        const beyond = events.find((e) => e.type === 'committed' && e.partition === p && BigInt(e.offset) > BigInt(stuck.offset));
+        if (beyond) throw new Error(`committed ${JSON.stringify(beyond)} past the unfinished message at offset ${stuck.offset}`);
         const latest = lastCommits(events);
         return [...expectedCommits].every(([partition, offset]) => latest.get(partition) === offset);
       });
@@ -118,9 +120,17 @@ export function describeFailoverContract(ctx: ContractContext): void {
       again.push(delivery(m));
       return ack;
     }, { commitIntervalMs: 20, observer: commits.observer });
-    await eventually('redelivery committed to the end', () => commits.reached(ends), 60_000, () => ({ again: again.length, commits: [...commits.latest] }));
+    // One sentinel per partition: once the commits pass them, every message below has
+    // been delivered and finished, so nothing else can still be on its way.
+    const sentinels = [0, 1, 2].map((partition) => ({ key: keysIn(partition, 3, 1, 'sentinel')[0]!, seq: 100 + partition }));
+    await restarted.publish(topic, sentinels);
+    const sentinelEnds = new Map([0, 1, 2].map((partition) => [partition, (ends.get(partition) ?? 0n) + 1n]));
+    await eventually('redelivery committed past the sentinels', () => commits.reached(sentinelEnds), 60_000, () => ({
+      again: again.map((d) => d.seq),
+      commits: [...commits.latest],
+    }));
 
-    const expected = [stuck, ...handledAfterStuck].map((e) => e.seq).sort((x, y) => x - y);
+    const expected = [...[stuck, ...handledAfterStuck].map((e) => e.seq), 100, 101, 102].sort((x, y) => x - y);
     expect(again.map((d) => d.seq).sort((x, y) => x - y)).toEqual(expected);
     const handledByChild = new Set(child.events.flatMap((e) => (e.type === 'handled' ? [e.seq] : [])));
     for (const m of published) expect(handledByChild.has(m.seq) || again.some((d) => d.seq === m.seq)).toBe(true);

@@ -1,10 +1,10 @@
 import { ROOT_CONTEXT, context, propagation, trace, TraceFlags } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { bytesCodec, deadLetterTopic, defineTopic } from '@axon/contracts-kafka';
 import { ack, deadLetter, retry, type DeliveredMessage, type MessageBus } from '../bus';
 import { DLQ_HEADERS } from '../headers';
 import { partitionForKey } from '../partitioner';
+import { TestContextManager } from './async-context-manager';
 import { describeFailoverContract } from './bus-contract-failover';
 import { openBus, type BusRecipe, type OpenedBus } from './bus-recipe';
 import { CommitLog, deferred, delivery, eventually, messages, quietLogger, TestNames, type Delivery, type TestMessage } from './contract-helpers';
@@ -15,6 +15,11 @@ export interface ContractContext {
   recipe(): BusRecipe;
   open(): Promise<MessageBus>;
   close(bus: MessageBus): Promise<void>;
+}
+
+export interface ContractOptions {
+  /** Removes what the run left behind on shared infrastructure: every topic whose name starts with `topicPrefix` (and its `.dlq`). */
+  readonly cleanup?: (topicPrefix: string) => Promise<void>;
 }
 
 /** Keys that land in the wanted partition (the same partitioner runs on both implementations). */
@@ -29,9 +34,12 @@ export function keysIn(partition: number, partitions: number, count: number, pre
  * in-process log on PGlite (unit), on Postgres and Kafka (infra). `recipe` says how to
  * open the implementation; it is called after the suite's beforeAll hooks.
  */
-export function describeBusContract(name: string, recipe: () => BusRecipe): void {
+export function describeBusContract(name: string, recipe: () => BusRecipe, options: ContractOptions = {}): void {
   describe(`bus contract: ${name}`, () => {
     const names = new TestNames();
+    afterAll(async () => {
+      await options.cleanup?.(names.prefix);
+    });
     let opened: OpenedBus[] = [];
     const ctx: ContractContext = {
       names,
@@ -110,7 +118,8 @@ export function describeBusContract(name: string, recipe: () => BusRecipe): void
           running.delete(m.key);
           return ack;
         },
-        { concurrency: 8 },
+        // A small buffer: fetching pauses and resumes many times on the way.
+        { concurrency: 8, maxBufferedPerPartition: 10 },
       );
       const published = messages(300, (seq) => `room${seq % 12}`);
       // Several publishes, as producers do: order across calls must hold too.
@@ -232,14 +241,33 @@ export function describeBusContract(name: string, recipe: () => BusRecipe): void
         again.push(`${m.key}#${m.value.seq}`);
         return ack;
       }, { commitIntervalMs: 20, observer: commitsAgain.observer });
-      await eventually('A and B delivered and committed', () => commitsAgain.reached(new Map([[0, 2n]])));
-      expect(again).toEqual([`${kA}#0`, `${kB}#1`]);
+      // A sentinel behind C: once committed, C would have come back by now if it were to.
+      await bus.publish(topic, [{ key: kC!, seq: 3 }]);
+      await eventually('A, B and the sentinel delivered and committed', () => commitsAgain.reached(new Map([[0, 2n], [1, 2n]])));
+      expect([...again].sort()).toEqual([`${kA}#0`, `${kB}#1`, `${kC}#3`].sort());
+      expect(again.indexOf(`${kA}#0`)).toBeLessThan(again.indexOf(`${kB}#1`));
+    });
+
+    it('delivers what arrived in a partition while it was paused for a retry, once the retry is done', async () => {
+      const bus = await ctx.open();
+      const topic = names.topic(1);
+      const events: string[] = [];
+      await bus.subscribe(topic, names.group('resume'), (m) => {
+        events.push(`${m.key}@${m.attempt}`);
+        return m.key === 'a' && m.attempt === 1 ? retry(300) : ack;
+      });
+      await bus.publish(topic, [{ key: 'a', seq: 0 }]);
+      await eventually('a tried once', () => events.includes('a@1'));
+      await bus.publish(topic, messages(20, (seq) => `b${seq}`));
+      await eventually('a retried and everything after it handled', () => events.length === 22);
+      expect(events.slice(0, 2)).toEqual(['a@1', 'a@2']);
+      expect(events.slice(2).sort()).toEqual(messages(20, (seq) => `b${seq}@1`).map((m) => m.key).sort());
     });
 
     describe('trace context', () => {
       beforeAll(() => {
         propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-        context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+        context.setGlobalContextManager(new TestContextManager());
       });
       afterAll(() => {
         propagation.disable();

@@ -27,7 +27,7 @@ export class BusChild {
   }
 
   static start(command: ChildCommand): BusChild {
-    const child = spawn(process.execPath, [join(__dirname, 'run-ts.cjs'), join(__dirname, 'bus-child.ts'), JSON.stringify(command)], {
+    const child = spawn(process.execPath, [join(__dirname, 'run-ts.js'), join(__dirname, 'bus-child.ts'), JSON.stringify(command)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     return new BusChild(child);

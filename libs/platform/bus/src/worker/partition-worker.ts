@@ -251,6 +251,7 @@ export class PartitionWorker<T> {
     } finally {
       this.waiting--;
       this.pump();
+      this.host.flowChanged();
     }
   }
 }

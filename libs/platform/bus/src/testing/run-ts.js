@@ -1,7 +1,7 @@
 // Runs a TypeScript entry point in a plain `node` child process (the bus contract suite's
 // crash tests SIGKILL such a child). Compiles on the fly with @swc/core, the same compiler
 // and settings Jest uses (.swcrc), and resolves the @axon/* aliases of tsconfig.base.json.
-//   node run-ts.cjs <entry.ts> [args...]
+//   node run-ts.js <entry.ts> [args...]
 'use strict';
 const { readFileSync, existsSync } = require('node:fs');
 const { dirname, join, resolve } = require('node:path');
@@ -36,5 +36,5 @@ require.extensions['.ts'] = function compileTs(module, filename) {
 };
 
 const entry = process.argv[2];
-if (!entry) throw new Error('usage: node run-ts.cjs <entry.ts> [args...]');
+if (!entry) throw new Error('usage: node run-ts.js <entry.ts> [args...]');
 require(resolve(entry));

@@ -1,0 +1,186 @@
+import { defineTopic, jsonCodec } from '@axon/contracts-kafka';
+import { ack, retry, type HandlerOutcome, type MessageHeaders, type SubscribeOptions } from '../bus';
+import { DLQ_HEADERS } from '../headers';
+import type { BusLogger } from '../logger';
+import { resolveSubscribeOptions } from '../options';
+import { PartitionWorker } from './partition-worker';
+import type { RawMessage } from './raw-message';
+
+interface Payload {
+  readonly key: string;
+  readonly n: number;
+}
+
+const topic = defineTopic<Payload>({ name: 'hs.test.worker.v1', partitions: 1, key: (m) => m.key, codec: jsonCodec() });
+const silent: BusLogger = { log: () => undefined };
+
+function raw(offset: number, key: string, n = offset): RawMessage {
+  return { offset: BigInt(offset), key, value: Buffer.from(JSON.stringify({ key, n })), headers: { h: 'v' }, timestamp: 1000 + offset };
+}
+
+async function until(predicate: () => boolean): Promise<void> {
+  for (let i = 0; !predicate(); i++) {
+    if (i > 2000) throw new Error('condition not reached');
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+function makeWorker(handler: (m: { key: string; n: number; attempt: number }) => Promise<HandlerOutcome> | HandlerOutcome, options: SubscribeOptions = {}) {
+  const dead: { message: RawMessage; headers: MessageHeaders }[] = [];
+  const state = { progressed: 0, flowChanges: 0, failDeadLetters: 0 };
+  const worker = new PartitionWorker<Payload>({
+    topic,
+    groupId: 'g',
+    partition: 0,
+    system: 'test',
+    handler: (m) => handler({ key: m.key, n: m.value.n, attempt: m.attempt }),
+    options: resolveSubscribeOptions({ backoff: { initialMs: 1, maxMs: 5 }, ...options }),
+    logger: silent,
+    deadLetter: async (message, headers) => {
+      if (state.failDeadLetters > 0) {
+        state.failDeadLetters--;
+        throw new Error('dlq down');
+      }
+      dead.push({ message, headers });
+    },
+    progressed: () => state.progressed++,
+    flowChanged: () => state.flowChanges++,
+  });
+  return { worker, dead, state };
+}
+
+describe('PartitionWorker', () => {
+  it('runs at most `concurrency` handlers at once, across keys', async () => {
+    let running = 0;
+    let peak = 0;
+    const { worker } = makeWorker(
+      async () => {
+        peak = Math.max(peak, ++running);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        running--;
+        return ack;
+      },
+      { concurrency: 3 },
+    );
+    worker.enqueue(Array.from({ length: 12 }, (_, i) => raw(i, `k${i}`)));
+    await until(() => worker.pending === 0);
+    expect(peak).toBe(3);
+    expect(worker.lowWaterMark()).toBe(12n);
+  });
+
+  it('retries a throwing handler with backoff, then dead-letters it with its error and moves on', async () => {
+    const attempts: number[] = [];
+    const { worker, dead, state } = makeWorker(
+      (m) => {
+        if (m.n === 0) {
+          attempts.push(m.attempt);
+          throw new Error(`broken ${m.attempt}`);
+        }
+        return ack;
+      },
+      { maxAttempts: 4 },
+    );
+    worker.enqueue([raw(0, 'bad'), raw(1, 'good')]);
+    await until(() => worker.pending === 0);
+    expect(attempts).toEqual([1, 2, 3, 4]);
+    expect(dead).toHaveLength(1);
+    expect(dead[0]!.message.offset).toBe(0n);
+    expect(dead[0]!.headers).toMatchObject({
+      h: 'v',
+      [DLQ_HEADERS.error]: 'gave up after 4 attempts: Error: broken 4',
+      [DLQ_HEADERS.originalOffset]: '0',
+      [DLQ_HEADERS.originalPartition]: '0',
+      [DLQ_HEADERS.originalTimestamp]: '1000',
+      [DLQ_HEADERS.consumerGroup]: 'g',
+      [DLQ_HEADERS.attempts]: '4',
+    });
+    expect(worker.lowWaterMark()).toBe(2n);
+    expect(state.progressed).toBeGreaterThan(0);
+  });
+
+  it('wants no more messages while a retry waits, and takes them again after', async () => {
+    let first = true;
+    const { worker, state } = makeWorker(() => {
+      if (first) {
+        first = false;
+        return retry(80);
+      }
+      return ack;
+    });
+    worker.enqueue([raw(0, 'a')]);
+    await until(() => !worker.wantsMore());
+    const changesWhilePaused = state.flowChanges;
+    await until(() => worker.pending === 0);
+    expect(worker.wantsMore()).toBe(true);
+    expect(state.flowChanges).toBeGreaterThan(changesWhilePaused);
+  });
+
+  it('treats a handler that returns no outcome as a retry', async () => {
+    const attempts: number[] = [];
+    const { worker, dead } = makeWorker(
+      (m) => {
+        attempts.push(m.attempt);
+        return (m.attempt === 1 ? undefined : ack) as unknown as HandlerOutcome;
+      },
+      { maxAttempts: 3 },
+    );
+    worker.enqueue([raw(0, 'a')]);
+    await until(() => worker.pending === 0);
+    expect(attempts).toEqual([1, 2]);
+    expect(dead).toEqual([]);
+  });
+
+  it('stops wanting messages at maxBufferedPerPartition', () => {
+    const gate = new Promise<HandlerOutcome>(() => undefined);
+    const { worker } = makeWorker(() => gate, { maxBufferedPerPartition: 3, concurrency: 1 });
+    worker.enqueue([raw(0, 'a'), raw(1, 'b')]);
+    expect(worker.wantsMore()).toBe(true);
+    worker.enqueue([raw(2, 'c')]);
+    expect(worker.wantsMore()).toBe(false);
+  });
+
+  it('skips offsets it already has (a re-fetch after a rebalance)', async () => {
+    const seen: number[] = [];
+    const { worker } = makeWorker((m) => {
+      seen.push(m.n);
+      return ack;
+    });
+    expect(worker.enqueue([raw(0, 'a'), raw(1, 'a')])).toBe(2);
+    expect(worker.enqueue([raw(0, 'a'), raw(1, 'a'), raw(2, 'a')])).toBe(1);
+    await until(() => worker.pending === 0);
+    expect(seen).toEqual([0, 1, 2]);
+  });
+
+  it('keeps retrying the dead-letter write; the message stays unfinished until it succeeds', async () => {
+    const { worker, dead, state } = makeWorker(() => ({ kind: 'dead-letter', reason: 'no' }));
+    state.failDeadLetters = 3;
+    worker.enqueue([raw(0, 'a')]);
+    await until(() => worker.pending === 0);
+    expect(state.failDeadLetters).toBe(0);
+    expect(dead).toHaveLength(1);
+    expect(worker.lowWaterMark()).toBe(1n);
+  });
+
+  it('stop cancels waiting retries (left uncommitted) and drain waits for running handlers', async () => {
+    let release!: () => void;
+    const slow = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const { worker } = makeWorker(async (m) => {
+      if (m.key === 'slow') {
+        await slow;
+        return ack;
+      }
+      return retry(60_000);
+    });
+    worker.enqueue([raw(0, 'slow'), raw(1, 'retrying'), raw(2, 'queued')]);
+    await until(() => !worker.wantsMore());
+    worker.stop();
+    expect(await worker.drain(20)).toBe(false);
+    release();
+    expect(await worker.drain(5_000)).toBe(true);
+    // 0 finished; 1 and 2 were waiting to retry when stopped: both come back after a restart.
+    expect(worker.lowWaterMark()).toBe(1n);
+    expect(worker.enqueue([raw(3, 'late')])).toBe(0);
+  });
+});
