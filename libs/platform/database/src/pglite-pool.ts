@@ -37,6 +37,11 @@ export class PGliteSession {
 
   /** Waits for exclusive use of the session; resolves with the release function. */
   async lease(searchPath: string): Promise<() => void> {
+    // PGlite runs in this thread and settles its promises without any I/O, so a loop of
+    // queries (a consumer working through a backlog) would run entirely on the microtask
+    // queue and starve sockets, timers and signals. Yielding to the event loop once per
+    // lease keeps the process responsive at the cost of a few microseconds a query.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     let release!: () => void;
     const previous = this.queue;
     this.queue = new Promise<void>((resolve) => {

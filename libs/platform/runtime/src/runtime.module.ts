@@ -1,6 +1,7 @@
 import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown, Injectable } from '@nestjs/common';
 import type { AxonConfig } from '@axon/platform-config';
 import { Database } from '@axon/platform-database';
+import { InProcessBus, KafkaBus, type BusLogger, type MessageBus } from '@axon/platform-bus';
 import { createCache, createInProcessBackend, type CacheClient } from '@axon/platform-cache';
 import { Metrics, type Logger } from '@axon/platform-telemetry';
 import { hostname } from 'node:os';
@@ -8,7 +9,7 @@ import { DiagnosticsDefinition } from '@axon/contracts-grpc';
 import { diagnosticsImplementation } from '@axon/platform-rpc';
 import { Readiness, STAGE, ShutdownSequence } from './lifecycle';
 import { RpcHost } from './rpc-host';
-import { CACHE, CONFIG, LOGGER } from './tokens';
+import { BUS, CACHE, CONFIG, LOGGER } from './tokens';
 
 export interface RuntimeOptions {
   readonly config: AxonConfig;
@@ -33,8 +34,9 @@ class ShutdownHook implements OnApplicationShutdown {
 }
 
 /**
- * The process's infrastructure as Nest providers, chosen by configuration alone:
- * the database (PGlite or Postgres) now; the bus, cache and rpc bindings join here.
+ * The process's infrastructure as Nest providers, chosen by configuration alone: the
+ * database (PGlite or Postgres), the bus (in-process log or Kafka), the cache (in-process
+ * or Redis) and the rpc host (in-process or gRPC).
  * Every piece registers a readiness check and a place in the shutdown sequence.
  */
 @Global()
@@ -81,9 +83,23 @@ export class RuntimeModule {
           },
         },
         {
+          provide: BUS,
+          inject: [Database, ShutdownSequence],
+          useFactory: async (db: Database, shutdown: ShutdownSequence): Promise<MessageBus> => {
+            const busLogger: BusLogger = { log: (level, message, fields) => logger[level]({ ...fields }, message) };
+            const bus = config.kafka.brokers
+              ? await KafkaBus.connect({ brokers: config.kafka.brokers, clientId: config.kafka.client_id, logger: busLogger })
+              : await InProcessBus.open(db, { logger: busLogger });
+            logger.info({ backend: bus.kind }, 'bus ready');
+            // Consumers drain and commit first; producers and connections go with them.
+            shutdown.add(STAGE.consumers, 'bus', () => bus.close());
+            return bus;
+          },
+        },
+        {
           provide: RpcHost,
-          inject: [ShutdownSequence, Database, CACHE],
-          useFactory: (shutdown: ShutdownSequence, db: Database, cache: CacheClient): RpcHost => {
+          inject: [ShutdownSequence, Database, CACHE, BUS],
+          useFactory: (shutdown: ShutdownSequence, db: Database, cache: CacheClient, bus: MessageBus): RpcHost => {
             const rpc = new RpcHost(config, logger);
             rpc.serve(
               DiagnosticsDefinition,
@@ -92,7 +108,7 @@ export class RuntimeModule {
                 instanceId: `${hostname()}:${process.pid}`,
                 serverName: config.server_name,
                 version: options.version,
-                transports: { database: db.kind, cache: cache.kind, rpc: rpc.transport },
+                transports: { database: db.kind, cache: cache.kind, bus: bus.kind, rpc: rpc.transport },
               }),
             );
             shutdown.add(STAGE.connections, 'rpc', () => rpc.close());
@@ -101,7 +117,7 @@ export class RuntimeModule {
         },
         ShutdownHook,
       ],
-      exports: [CONFIG, LOGGER, Metrics, Readiness, ShutdownSequence, Database, CACHE, RpcHost],
+      exports: [CONFIG, LOGGER, Metrics, Readiness, ShutdownSequence, Database, CACHE, BUS, RpcHost],
     };
   }
 }
@@ -110,3 +126,4 @@ export class RuntimeModule {
 export const InjectConfig = (): ParameterDecorator => Inject(CONFIG);
 export const InjectLogger = (): ParameterDecorator => Inject(LOGGER);
 export const InjectCache = (): ParameterDecorator => Inject(CACHE);
+export const InjectBus = (): ParameterDecorator => Inject(BUS);

@@ -46,7 +46,7 @@ describe('RuntimeModule on embedded defaults', () => {
       service: 'homeserver',
       serverName: 'rt.test',
       version: '9.9.9',
-      transports: { database: 'pglite', cache: 'in-process', rpc: 'in-process' },
+      transports: { database: 'pglite', cache: 'in-process', bus: 'in-process', rpc: 'in-process' },
     });
 
     // Another process (here: another RpcHost) whose config targets this one's listener.

@@ -6,3 +6,5 @@ export const CONFIG = Symbol('AxonConfig');
 export const LOGGER = Symbol('Logger');
 /** The process's {@link import('@axon/platform-cache').CacheClient}: wake-ups, TTL cache, rate limits. */
 export const CACHE = Symbol('CacheClient');
+/** The process's {@link import('@axon/platform-bus').MessageBus}: Kafka or the in-process log. */
+export const BUS = Symbol('MessageBus');

@@ -50,6 +50,31 @@ function makeWorker(handler: (m: { key: string; n: number; attempt: number }) =>
 }
 
 describe('PartitionWorker', () => {
+  it('on stop, fills the gaps below the highest started offset and leaves the rest', async () => {
+    // Key a is slow, so offsets 1 (a) waits behind 0 (a) while 2 (b) and 3 (c) start.
+    const started: number[] = [];
+    const gates = new Map<number, () => void>();
+    const { worker } = makeWorker(
+      (m) => {
+        started.push(m.n);
+        return new Promise<HandlerOutcome>((resolve) => gates.set(m.n, () => resolve(ack)));
+      },
+      { concurrency: 3 },
+    );
+    worker.enqueue([raw(0, 'a'), raw(1, 'a'), raw(2, 'b'), raw(3, 'c'), raw(4, 'd'), raw(5, 'b')]);
+    await until(() => started.length === 3);
+    expect(started).toEqual([0, 2, 3]);
+    worker.stop();
+    const drained = worker.drain(5000);
+    for (const n of [0, 2, 3]) gates.get(n)!();
+    // 1 is below the highest started offset (3): it is a gap and still runs; 4 and 5 do not.
+    await until(() => gates.has(1));
+    gates.get(1)!();
+    expect(await drained).toBe(true);
+    expect(started).toEqual([0, 2, 3, 1]);
+    expect(worker.lowWaterMark()).toBe(4n);
+  });
+
   it('runs at most `concurrency` handlers at once, across keys', async () => {
     let running = 0;
     let peak = 0;

@@ -59,6 +59,8 @@ export class PartitionWorker<T> {
   /** Of those, entries waiting out a backoff. */
   private waiting = 0;
   private stopped = false;
+  /** Highest offset handed to a handler so far. */
+  private maxStarted: bigint | undefined;
   private idle: (() => void)[] = [];
 
   constructor(private readonly host: PartitionWorkerHost<T>) {
@@ -105,14 +107,17 @@ export class PartitionWorker<T> {
   }
 
   /**
-   * Starts nothing new from now on and cancels pending retries (those messages stay
-   * unfinished, so they are not committed and are delivered again after a restart).
-   * Running handlers go on; `drain()` waits for them.
+   * Stops taking messages and cancels pending retries (those messages stay unfinished,
+   * so they are not committed and are delivered again after a restart). Running handlers
+   * go on, and so do the queued messages *below* the highest offset already started:
+   * they are the gaps that would otherwise hold the low-water mark back, so filling them
+   * lets a graceful stop commit everything it handled and a restart redeliver nothing
+   * (a rolling deploy costs no duplicates). Messages above it are left for the next
+   * owner. `drain()` waits for all of that.
    */
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    this.keys.clear();
     for (const wait of [...this.waits]) {
       clearTimeout(wait.timer);
       this.waits.delete(wait);
@@ -137,9 +142,16 @@ export class PartitionWorker<T> {
   }
 
   private pump(): void {
-    while (!this.stopped && this.waiting === 0 && this.busy < this.host.options.concurrency) {
+    while (this.waiting === 0 && this.busy < this.host.options.concurrency) {
       const next = this.keys.take();
       if (!next) return;
+      const offset = next.item.raw.offset;
+      if (this.stopped && (this.maxStarted === undefined || offset >= this.maxStarted)) {
+        // Stopping: beyond the gaps. Its key stays taken, so the key's later (higher)
+        // messages are never started either; they are all left for the next owner.
+        continue;
+      }
+      if (this.maxStarted === undefined || offset > this.maxStarted) this.maxStarted = offset;
       this.busy++;
       void this.process(next.item);
     }
@@ -166,8 +178,8 @@ export class PartitionWorker<T> {
     }
     // An unfinished entry keeps its key busy for good: the worker is stopping, and no later
     // message of that key may overtake it.
-    if (this.busy === 0) for (const fn of this.idle.splice(0)) fn();
     this.pump();
+    if (this.busy === 0) for (const fn of this.idle.splice(0)) fn();
     this.host.flowChanged();
   }
 
