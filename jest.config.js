@@ -23,7 +23,7 @@ const common = {
 module.exports = {
   projects: [
     { ...common, displayName: 'unit', globalSetup: '<rootDir>/tools/jest-global-setup.js', testMatch: ['**/*.spec.ts'], testPathIgnorePatterns: [...common.testPathIgnorePatterns, '\\.infra\\.spec\\.ts$'] },
-    { ...common, displayName: 'infra', testMatch: ['**/*.infra.spec.ts'] },
+    { ...common, displayName: 'infra', globalSetup: '<rootDir>/tools/jest-global-setup.js', testMatch: ['**/*.infra.spec.ts'] },
   ],
   testTimeout: 60000,
   maxWorkers: 2,
