@@ -4,7 +4,7 @@ import { bytesCodec, deadLetterTopic, defineTopic } from '@axon/contracts-kafka'
 import { ack, deadLetter, retry, type DeliveredMessage, type MessageBus } from '../bus';
 import { DLQ_HEADERS } from '../headers';
 import { partitionForKey } from '../partitioner';
-import { TestContextManager } from './async-context-manager';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { describeFailoverContract } from './bus-contract-failover';
 import { openBus, type BusRecipe, type OpenedBus } from './bus-recipe';
 import { CommitLog, deferred, delivery, eventually, messages, quietLogger, TestNames, type Delivery, type TestMessage } from './contract-helpers';
@@ -267,7 +267,7 @@ export function describeBusContract(name: string, recipe: () => BusRecipe, optio
     describe('trace context', () => {
       beforeAll(() => {
         propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-        context.setGlobalContextManager(new TestContextManager());
+        context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
       });
       afterAll(() => {
         propagation.disable();

@@ -1,6 +1,5 @@
 import { MatrixError } from '@axon/matrix-errors';
-import { type Context, type ContextManager, ROOT_CONTEXT, context, trace } from '@opentelemetry/api';
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { context, trace } from '@opentelemetry/api';
 import type { CallContext, ServiceImplementation } from '../definition';
 import type { RpcLogger } from '../logger';
 import type { ProbeDefinition } from './generated/axon/rpctest/v1/probe';
@@ -93,42 +92,6 @@ export class RecordingLogger implements RpcLogger {
   }
   warn(fields: Record<string, unknown>, message: string): void {
     this.entries.push({ level: 'warn', fields, message });
-  }
-}
-
-/**
- * The smallest OpenTelemetry context manager (what the SDK registers in production), so
- * that `context.with()` in a test makes a span context active for the call.
- */
-export class AsyncLocalContextManager implements ContextManager {
-  private readonly storage = new AsyncLocalStorage<Context>();
-
-  active(): Context {
-    return this.storage.getStore() ?? ROOT_CONTEXT;
-  }
-
-  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(
-    ctx: Context,
-    fn: F,
-    thisArg?: ThisParameterType<F>,
-    ...args: A
-  ): ReturnType<F> {
-    return this.storage.run(ctx, () => fn.apply(thisArg, args));
-  }
-
-  bind<T>(ctx: Context, target: T): T {
-    if (typeof target !== 'function') return target;
-    const run = (...args: unknown[]): unknown => this.with(ctx, () => (target as (...a: unknown[]) => unknown)(...args));
-    return run as T;
-  }
-
-  enable(): this {
-    return this;
-  }
-
-  disable(): this {
-    this.storage.disable();
-    return this;
   }
 }
 

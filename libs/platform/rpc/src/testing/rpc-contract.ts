@@ -1,3 +1,4 @@
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { DiagnosticsDefinition, HealthDefinition } from '@axon/contracts-grpc';
 import { MatrixError, limitExceeded } from '@axon/matrix-errors';
 import { context, propagation, trace } from '@opentelemetry/api';
@@ -8,7 +9,6 @@ import { diagnosticsImplementation } from '../diagnostics';
 import { ServingStatus } from '../health';
 import { Colour, type Payload, ProbeDefinition } from './generated/axon/rpctest/v1/probe';
 import {
-  AsyncLocalContextManager,
   ProbeRecorder,
   RecordingLogger,
   eventually,
@@ -74,7 +74,7 @@ export function describeRpcContract(name: string, makeHarness: MakeHarness): voi
 
     beforeAll(async () => {
       propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-      context.setGlobalContextManager(new AsyncLocalContextManager());
+      context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
       harness = await makeHarness({
         logger,
         shutdownTimeoutMs: 2_000,
