@@ -36,6 +36,9 @@ export interface MessageBus {
     options?: SubscribeOptions,
   ): Promise<Subscription>;
 
+  /** One round trip to the backing store (the broker, or the database): for `/ready`. */
+  ping(): Promise<void>;
+
   /** Stops every subscription (draining, as `Subscription.stop`), then disconnects. */
   close(): Promise<void>;
 }

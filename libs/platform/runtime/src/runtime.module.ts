@@ -84,13 +84,14 @@ export class RuntimeModule {
         },
         {
           provide: BUS,
-          inject: [Database, ShutdownSequence],
-          useFactory: async (db: Database, shutdown: ShutdownSequence): Promise<MessageBus> => {
+          inject: [Database, Readiness, ShutdownSequence],
+          useFactory: async (db: Database, readiness: Readiness, shutdown: ShutdownSequence): Promise<MessageBus> => {
             const busLogger: BusLogger = { log: (level, message, fields) => logger[level]({ ...fields }, message) };
             const bus = config.kafka.brokers
               ? await KafkaBus.connect({ brokers: config.kafka.brokers, clientId: config.kafka.client_id, logger: busLogger })
               : await InProcessBus.open(db, { logger: busLogger });
             logger.info({ backend: bus.kind }, 'bus ready');
+            readiness.register('bus', () => bus.ping());
             // Consumers drain and commit first; producers and connections go with them.
             shutdown.add(STAGE.consumers, 'bus', () => bus.close());
             return bus;

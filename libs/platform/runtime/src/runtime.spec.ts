@@ -36,7 +36,7 @@ describe('RuntimeModule on embedded defaults', () => {
 
   it('opens the embedded database and reports ready', async () => {
     expect(app.get(Database).kind).toBe('pglite');
-    expect(await app.get(Readiness).evaluate()).toEqual({ ready: true, checks: { database: 'ok', cache: 'ok' } });
+    expect(await app.get(Readiness).evaluate()).toEqual({ ready: true, checks: { database: 'ok', cache: 'ok', bus: 'ok' } });
   });
 
   it('serves Diagnostics in-process, and over gRPC to a process that targets it', async () => {

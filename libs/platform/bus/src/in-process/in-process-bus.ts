@@ -131,6 +131,11 @@ export class InProcessBus implements MessageBus {
     return subscription;
   }
 
+  async ping(): Promise<void> {
+    this.checkOpen();
+    await this.store.ping();
+  }
+
   /** Stops every subscription. The database stays open: its owner closes it. */
   async close(): Promise<void> {
     if (this.closed) return;

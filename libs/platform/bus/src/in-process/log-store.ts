@@ -28,6 +28,10 @@ interface MessageRow {
 export class LogStore {
   constructor(private readonly dataSource: DataSource) {}
 
+  async ping(): Promise<void> {
+    await this.dataSource.query('SELECT 1');
+  }
+
   async registerTopic(name: string, partitions: number, retention: string): Promise<number> {
     await this.dataSource.query(
       `INSERT INTO topics (name, partitions, retention) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING`,

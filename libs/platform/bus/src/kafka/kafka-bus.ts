@@ -146,6 +146,12 @@ export class KafkaBus implements MessageBus {
     if (chunk.length > 0) await this.producer.send({ topic, acks: -1, messages: chunk });
   }
 
+  async ping(): Promise<void> {
+    this.checkOpen();
+    const admin = await this.connectAdmin();
+    await admin.describeCluster();
+  }
+
   private connectAdmin(): Promise<Admin> {
     this.admin ??= (async () => {
       const admin = this.kafka.admin();

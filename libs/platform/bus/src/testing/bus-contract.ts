@@ -61,6 +61,13 @@ export function describeBusContract(name: string, recipe: () => BusRecipe, optio
       for (const bus of open) await bus.close();
     });
 
+    it('answers ping while open and refuses once closed', async () => {
+      const bus = await ctx.open();
+      await expect(bus.ping()).resolves.toBeUndefined();
+      await ctx.close(bus);
+      await expect(bus.ping()).rejects.toThrow(/closed/);
+    });
+
     it('keeps each key in order while other keys of the partition proceed', async () => {
       const bus = await ctx.open();
       const topic = names.topic(1);
