@@ -6,7 +6,24 @@
 AXON_LOCAL_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$AXON_LOCAL_DIR/../.." && pwd)
 
-INFRA_DIR=${AXON_INFRA_DIR:-$REPO_ROOT/.infra}
+# world_traversable DIR: can any user (here: `postgres`) reach DIR? Every ancestor needs o+x.
+world_traversable() {
+  local d=$1 mode
+  while [[ $d != / && -n $d ]]; do
+    mode=$(stat -c %a "$d" 2>/dev/null) || return 1
+    (((8#$mode & 1) == 1)) || return 1
+    d=$(dirname "$d")
+  done
+}
+if [[ -n ${AXON_INFRA_DIR:-} ]]; then
+  INFRA_DIR=$AXON_INFRA_DIR
+elif world_traversable "$REPO_ROOT"; then
+  INFRA_DIR=$REPO_ROOT/.infra
+else
+  # A clone under a private home (/root) cannot hold a cluster the postgres user runs:
+  # keep the state in /var/tmp instead, one directory per clone.
+  INFRA_DIR=/var/tmp/axon-infra-$(printf '%s' "$REPO_ROOT" | md5sum | cut -c1-12)
+fi
 case $INFRA_DIR in /*) ;; *) INFRA_DIR=$PWD/$INFRA_DIR ;; esac
 # Written when the state directory is created; down.sh --purge refuses to delete a
 # directory without it (protects against AXON_INFRA_DIR=$HOME accidents).
