@@ -1,11 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DataSource, type DataSourceOptions, MigrationExecutor } from 'typeorm';
+import { Pool } from 'pg';
+import { DataSource, type DataSourceOptions, type MigrationInterface, MigrationExecutor } from 'typeorm';
 import { PGliteSession, pgliteDriverFor } from './pglite-pool';
 
 /** A TypeORM migration class (`up`/`down` with `queryRunner.query(sql)`). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- TypeORM's own Function-typed list
-export type MigrationClass = new (...args: any[]) => import('typeorm').MigrationInterface;
+export type MigrationClass = new () => MigrationInterface;
 
 export interface DatabaseOptions {
   /** `postgres://` URL; absent means embedded PGlite in `dataDir`. */
@@ -34,21 +34,44 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
  */
 export class Database {
   private readonly dataSources: DataSource[] = [];
+  private closed = false;
 
   private constructor(
     readonly kind: 'pglite' | 'postgres',
     private readonly options: DatabaseOptions,
     private readonly session: PGliteSession | undefined,
+    /** Postgres only: one connection for health checks, independent of the services' pools. */
+    private readonly probe: Pool | undefined,
   ) {}
 
+  /**
+   * Opens the embedded database, or checks that Postgres answers (a wrong URL or an
+   * unreachable server fails here, at boot, not at the first query).
+   */
   static async open(options: DatabaseOptions): Promise<Database> {
-    if (options.url) return new Database('postgres', options, undefined);
+    if (options.url) {
+      const probe = new Pool({
+        connectionString: options.url,
+        max: 1,
+        connectionTimeoutMillis: 5000,
+        idleTimeoutMillis: 30000,
+        application_name: 'axon:health',
+      });
+      probe.on('error', () => undefined); // an idle client's error resurfaces on the next ping
+      try {
+        await probe.query('SELECT 1');
+      } catch (err) {
+        await probe.end();
+        throw new Error(`cannot reach Postgres at ${redactUrl(options.url)}: ${(err as Error).message}`, { cause: err });
+      }
+      return new Database('postgres', options, undefined, probe);
+    }
     let dir: string | undefined;
     if (!options.inMemory) {
       dir = resolve(options.dataDir, 'pglite');
       mkdirSync(dir, { recursive: true });
     }
-    return new Database('pglite', options, await PGliteSession.open(dir));
+    return new Database('pglite', options, await PGliteSession.open(dir), undefined);
   }
 
   /**
@@ -109,21 +132,26 @@ export class Database {
     }
   }
 
-  /** Readiness: a round trip to the database. */
+  /** Readiness: a round trip to the database. Rejects once closed. */
   async ping(): Promise<void> {
-    const ds = this.dataSources[0];
-    if (ds) {
-      await ds.query('SELECT 1');
-      return;
-    }
-    if (this.session) await this.session.pg.query('SELECT 1');
+    if (this.closed) throw new Error('database is closed');
+    if (this.probe) await this.probe.query('SELECT 1');
+    else if (this.session) await this.session.pg.query('SELECT 1');
   }
 
   /** Closes every DataSource, then the embedded instance (flushing it to disk). */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     for (const ds of this.dataSources.splice(0)) {
       if (ds.isInitialized) await ds.destroy();
     }
+    await this.probe?.end();
     await this.session?.close();
   }
+}
+
+/** A connection URL without its password, for messages and logs. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, '$1:***@');
 }

@@ -105,16 +105,17 @@ class PGliteConnection extends EventEmitter {
           fields: res.fields,
         };
       }
-      // Without parameters the simple protocol allows several statements (migrations);
-      // like node-postgres, answer with the last statement's result.
+      // Without parameters the simple protocol allows several statements (migrations).
+      // Like node-postgres: one statement answers its result, several answer an array.
       const all = await this.pg.exec(sql);
-      const last = all[all.length - 1];
-      return {
-        rows: last?.rows ?? [],
-        rowCount: last?.affectedRows ?? last?.rows.length ?? 0,
+      const results = all.map((r) => ({
+        rows: r.rows,
+        rowCount: r.affectedRows ?? r.rows.length,
         command: commandOf(sql),
-        fields: last?.fields ?? [],
-      };
+        fields: r.fields,
+      }));
+      if (results.length === 1) return results[0]!;
+      return results as unknown as PgLikeResult;
     };
     const promise = run();
     if (cb) {
