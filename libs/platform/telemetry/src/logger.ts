@@ -1,33 +1,8 @@
 import { trace, isSpanContextValid } from '@opentelemetry/api';
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { redactSecrets } from './redact';
 
 export type { Logger } from 'pino';
-
-/**
- * Paths whose values never reach a log line: credentials in requests, config and
- * errors. Matched at any of the first few nesting levels.
- */
-export const REDACTED_PATHS: readonly string[] = [
-  'password',
-  'new_password',
-  'access_token',
-  'refresh_token',
-  'token',
-  'shared_secret',
-  'registration_shared_secret',
-  'authorization',
-  'headers.authorization',
-  'req.headers.authorization',
-  'req.headers.cookie',
-  '*.password',
-  '*.new_password',
-  '*.access_token',
-  '*.refresh_token',
-  '*.token',
-  '*.shared_secret',
-  '*.authorization',
-  'req.query.access_token',
-];
 
 export interface LoggerSettings {
   readonly level: string;
@@ -38,7 +13,7 @@ export interface LoggerSettings {
 
 /**
  * Structured JSON logs (one object per line) that carry the active trace and span ids,
- * so a log line links to its trace in any OpenTelemetry backend.
+ * so a log line links to its trace in any OpenTelemetry backend, and never credentials.
  */
 export function createLogger(settings: LoggerSettings): Logger {
   const options: LoggerOptions = {
@@ -46,8 +21,10 @@ export function createLogger(settings: LoggerSettings): Logger {
     base: { service: settings.service, pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
     messageKey: 'msg',
-    formatters: { level: (label) => ({ level: label }) },
-    redact: { paths: [...REDACTED_PATHS], censor: '[redacted]' },
+    // Every object is scrubbed of credentials at any depth before it is written.
+    formatters: { level: (label) => ({ level: label }), log: redactSecrets },
+    // redactSecrets has already flattened errors (type, message, stack, fields).
+    serializers: { err: (value: unknown) => value },
     mixin() {
       const span = trace.getActiveSpan();
       if (!span) return {};

@@ -37,21 +37,34 @@ describe('telemetry', () => {
     expect(typeof line?.['time']).toBe('string');
   });
 
-  it('never logs secrets', () => {
+  it('never logs secrets, at any depth, in URLs or in errors', () => {
     const out = capture();
     const log = createLogger({ level: 'info', service: 'x', destination: out.stream });
+    const err = Object.assign(new Error('connect to postgres://axon:pw-in-error@db:5432/axon failed'), {
+      headers: { authorization: 'Bearer syt_in_error' },
+    });
     log.info(
       {
         password: 'hunter2',
-        body: { access_token: 'syt_abc', auth: { password: 'p' } },
-        req: { headers: { authorization: 'Bearer syt_abc' } },
+        body: { access_token: 'syt_abc', auth: { type: 'm.login.password', password: 'deep-pw' } },
+        req: { headers: { authorization: 'Bearer syt_abc', 'user-agent': 'curl' } },
+        config: { registration: { shared_secret: 'complement-secret' }, database: { url: 'postgres://u:url-pw@h/db' } },
+        err,
       },
       'login',
     );
-    const text = JSON.stringify(out.lines());
-    expect(text).not.toContain('hunter2');
-    expect(text).not.toContain('syt_abc');
-    expect(text).toContain('[redacted]');
+    const [line] = out.lines();
+    const text = JSON.stringify(line);
+    for (const secret of ['hunter2', 'syt_abc', 'deep-pw', 'complement-secret', 'url-pw', 'pw-in-error', 'syt_in_error']) {
+      expect([secret, text.includes(secret)]).toEqual([secret, false]);
+    }
+    // What is not secret stays readable.
+    expect(line).toMatchObject({
+      body: { auth: { type: 'm.login.password', password: '[redacted]' } },
+      req: { headers: { 'user-agent': 'curl' } },
+      config: { database: { url: 'postgres://u:***@h/db' } },
+      err: { type: 'Error', message: 'connect to postgres://axon:***@db:5432/axon failed' },
+    });
   });
 
   it('exposes Prometheus metrics named hs_<app>_<subsystem>_<name>_<unit>', async () => {
