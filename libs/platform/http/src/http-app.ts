@@ -1,8 +1,10 @@
 import { type INestApplication, type Type, type DynamicModule, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Metrics, Logger } from '@axon/platform-telemetry';
-import { MatrixExceptionFilter } from './matrix-exception.filter';
+import { MatrixError } from '@axon/matrix-errors';
+import { MatrixExceptionFilter, frameworkError } from './matrix-exception.filter';
 import { RouteTable } from './route-table';
 import { HealthController } from './health.controller';
 
@@ -41,6 +43,11 @@ export async function createHttpApp(
     // only new connections are refused (the listener is closed).
     return503OnClosing: false,
     logger: false,
+    // Errors raised before routing (a malformed URL) never reach Nest's filter.
+    frameworkErrors: (error: Error, _request: FastifyRequest, reply: FastifyReply) => {
+      const mapped = frameworkError(error) ?? new MatrixError('M_UNRECOGNIZED', 'Malformed request', 400);
+      void reply.status(mapped.status).header('content-type', 'application/json').send(mapped.toBody());
+    },
   });
   const fastify = adapter.getInstance();
   const latency = options.metrics.histogram(
@@ -51,6 +58,20 @@ export async function createHttpApp(
     ['method', 'route', 'status'],
     [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
   );
+
+  // Our own JSON parser: a malformed body is M_NOT_JSON (Nest would turn Fastify's
+  // error into a bare 400), an empty one is no body, and keys such as "__proto__" in
+  // event content are kept as data (JSON.parse defines them as plain properties).
+  fastify.removeContentTypeParser('application/json');
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (err) {
+      done(new MatrixError('M_NOT_JSON', `Content not JSON: ${(err as Error).message}`, 400), undefined);
+    }
+  });
 
   const routes = new RouteTable();
   fastify.addHook('onRoute', (route) => routes.add(route.method, route.url));
@@ -75,6 +96,8 @@ export async function createHttpApp(
 
   const app = await NestFactory.create<NestFastifyApplication>(root, adapter, {
     logger: false,
+    // The JSON parser is ours (above); Matrix APIs take no form bodies.
+    bodyParser: false,
     bufferLogs: false,
     abortOnError: false,
   });

@@ -4,12 +4,6 @@ import { MatrixError } from '@axon/matrix-errors';
 import type { Logger } from '@axon/platform-telemetry';
 import type { RouteTable } from './route-table';
 
-interface FastifyLikeError {
-  statusCode?: number;
-  code?: string;
-  message?: string;
-}
-
 /**
  * The HTTP edge of the error mapping: every failure leaves as a Matrix error body
  * (`{errcode, error}`) with its status. Unknown endpoints are `M_UNRECOGNIZED` 404
@@ -33,6 +27,10 @@ export class MatrixExceptionFilter implements ExceptionFilter {
 
   private toMatrixError(exception: unknown, request: FastifyRequest): MatrixError {
     if (exception instanceof MatrixError) return exception;
+    // Fastify's own errors (body parsing, limits) first: Nest may wrap them in an
+    // HttpException whose status alone would hide what went wrong.
+    const framework = frameworkError(exception);
+    if (framework) return framework;
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       if (status === 404) {
@@ -46,18 +44,32 @@ export class MatrixExceptionFilter implements ExceptionFilter {
       if (status === 413) return new MatrixError('M_TOO_LARGE', 'Request body too large', 413);
       if (status < 500) return new MatrixError('M_UNKNOWN', exception.message, status);
     }
-    const fastifyError = exception as FastifyLikeError;
-    if (typeof fastifyError?.code === 'string' && fastifyError.code.startsWith('FST_')) {
-      if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-        return new MatrixError('M_TOO_LARGE', 'Request body too large', 413);
-      }
-      if (fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-        return new MatrixError('M_NOT_JSON', 'Content not JSON.', 400);
-      }
-      if (fastifyError.statusCode === 400) return new MatrixError('M_NOT_JSON', 'Content not JSON.', 400);
-    }
-    if (exception instanceof SyntaxError) return new MatrixError('M_NOT_JSON', 'Content not JSON.', 400);
     this.logger.error({ err: exception, method: request.method, url: request.routeOptions?.url }, 'unhandled error');
     return new MatrixError('M_UNKNOWN', 'Internal server error', 500);
   }
+}
+
+interface FastifyLikeError {
+  statusCode?: number;
+  code?: string;
+}
+
+/** Maps Fastify's errors (also when Nest wrapped them as the `cause`) to Matrix errors. */
+export function frameworkError(exception: unknown): MatrixError | undefined {
+  if (exception instanceof SyntaxError) return new MatrixError('M_NOT_JSON', 'Content not JSON.', 400);
+  const candidates = [exception, (exception as { cause?: unknown } | null)?.cause];
+  for (const candidate of candidates) {
+    const err = candidate as FastifyLikeError | null | undefined;
+    const code = typeof err?.code === 'string' ? err.code : '';
+    if (!code.startsWith('FST_')) continue;
+    if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new MatrixError('M_TOO_LARGE', 'Request body too large', 413);
+    if (code === 'FST_ERR_CTP_INVALID_JSON_BODY' || code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return new MatrixError('M_NOT_JSON', 'Content not JSON.', 400);
+    }
+    if (code === 'FST_ERR_BAD_URL') return new MatrixError('M_UNRECOGNIZED', 'Malformed request URL', 400);
+    if (err?.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
+      return new MatrixError('M_UNRECOGNIZED', 'Malformed request', err.statusCode);
+    }
+  }
+  return undefined;
 }

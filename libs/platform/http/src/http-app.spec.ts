@@ -1,0 +1,101 @@
+import 'reflect-metadata';
+import { Writable } from 'node:stream';
+import { Body, Controller, Get, Module, Post } from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { MatrixError } from '@axon/matrix-errors';
+import { createLogger, Metrics } from '@axon/platform-telemetry';
+import { createHttpApp, listen } from './http-app';
+
+@Controller('t')
+class ProbeController {
+  @Post('echo')
+  echo(@Body() body: unknown): unknown {
+    return { got: body };
+  }
+
+  @Get('forbidden')
+  forbidden(): never {
+    throw new MatrixError('M_FORBIDDEN', 'You are not invited to this room.', 403, { extra: 1 });
+  }
+
+  @Get('crash')
+  crash(): never {
+    throw new Error('database password is hunter2');
+  }
+}
+
+@Module({ controllers: [ProbeController] })
+class ProbeModule {}
+
+/** The HTTP edge every service shares: Matrix-shaped errors for every failure. */
+describe('createHttpApp', () => {
+  let app: NestFastifyApplication;
+  let base: string;
+  const lines: string[] = [];
+
+  beforeAll(async () => {
+    const logger = createLogger({
+      level: 'warn',
+      service: 'http-test',
+      destination: new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }),
+    });
+    app = await createHttpApp(ProbeModule, { logger, metrics: new Metrics('httptest'), bodyLimit: 1024 });
+    base = `http://127.0.0.1:${await listen(app, '127.0.0.1', 0)}`;
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  const post = (body: string, contentType = 'application/json') =>
+    fetch(`${base}/t/echo`, { method: 'POST', headers: { 'content-type': contentType }, body });
+
+  it('parses JSON bodies', async () => {
+    const res = await post('{"a":[1,"x"]}');
+    expect(res.status).toBe(201);
+    expect(await res.json()).toEqual({ got: { a: [1, 'x'] } });
+  });
+
+  it('answers malformed JSON with M_NOT_JSON', async () => {
+    const res = await post('{"a":');
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ errcode: 'M_NOT_JSON', error: expect.stringMatching(/^Content not JSON/) });
+  });
+
+  it('keeps "__proto__" in a body as data and accepts an empty JSON body', async () => {
+    const res = await post('{"__proto__":{"x":1},"k":"v"}');
+    expect(await res.json()).toEqual({ got: JSON.parse('{"__proto__":{"x":1},"k":"v"}') });
+    expect(({} as Record<string, unknown>)['x']).toBeUndefined();
+    expect((await post('')).status).toBe(201);
+  });
+
+  it('answers an oversized body with M_TOO_LARGE', async () => {
+    const res = await post(JSON.stringify({ big: 'x'.repeat(2048) }));
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ errcode: 'M_TOO_LARGE' });
+  });
+
+  it('answers a malformed URL with a Matrix error', async () => {
+    const res = await fetch(`${base}/t/%`);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ errcode: 'M_UNRECOGNIZED' });
+  });
+
+  it('passes MatrixError through with its status and extras', async () => {
+    const res = await fetch(`${base}/t/forbidden`);
+    expect(res.status).toBe(403);
+    expect(await res.json()).toEqual({ errcode: 'M_FORBIDDEN', error: 'You are not invited to this room.', extra: 1 });
+  });
+
+  it('hides unexpected errors behind M_UNKNOWN and logs them without secrets', async () => {
+    const res = await fetch(`${base}/t/crash`);
+    expect(res.status).toBe(500);
+    expect(await res.json()).toEqual({ errcode: 'M_UNKNOWN', error: 'Internal server error' });
+    const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['msg'] === 'unhandled error');
+    expect(logged).toMatchObject({ level: 'error', err: { type: 'Error' } });
+  });
+
+  it('answers 405 for a known path with the wrong method, 404 otherwise', async () => {
+    expect((await fetch(`${base}/t/forbidden`, { method: 'DELETE' })).status).toBe(405);
+    expect(await (await fetch(`${base}/t/nothing`)).json()).toEqual({ errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' });
+  });
+});
