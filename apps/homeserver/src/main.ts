@@ -27,13 +27,24 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.telemetry.log_level, service: config.telemetry.service_name });
   const metrics = new Metrics('homeserver');
 
+  // Signals are watched from here on: one that arrives while starting stops the
+  // process as soon as it is up, cleanly, instead of killing it half-initialised.
+  let requested: NodeJS.Signals | undefined;
+  let stop: ((signal: NodeJS.Signals) => void) | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stop) stop(signal);
+    else requested ??= signal;
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+
   const { bootstrap } = await import('./bootstrap');
   const app = await bootstrap(config, logger, metrics, VERSION);
   const { host } = config.listen.client;
   logger.info({ server_name: config.server_name, listen: `${host}:${app.port}`, version: VERSION }, 'homeserver ready');
 
   let stopping = false;
-  const stop = async (signal: NodeJS.Signals): Promise<void> => {
+  stop = (signal) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down: draining requests');
@@ -42,14 +53,15 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.shutdown.grace_ms);
     deadline.unref();
-    await app.close();
-    logger.info('shutdown complete');
-    await otel?.shutdown();
-    logger.flush();
-    process.exitCode = 0;
+    void (async () => {
+      await app.close();
+      logger.info('shutdown complete');
+      await otel?.shutdown();
+      logger.flush();
+      process.exitCode = 0;
+    })();
   };
-  process.once('SIGTERM', (s) => void stop(s));
-  process.once('SIGINT', (s) => void stop(s));
+  if (requested) stop(requested);
 }
 
 main().catch((err: unknown) => {

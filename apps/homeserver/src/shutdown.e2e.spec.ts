@@ -60,4 +60,13 @@ describe('graceful shutdown', () => {
       expect(await again.stop('SIGTERM')).toEqual({ code: 0, signal: null });
     }
   });
+
+  it('stops cleanly when SIGTERM arrives while it is still starting', async () => {
+    const hs = await startHomeserver({}, { waitFor: 'cache ready' });
+    hs.child.kill('SIGTERM');
+    const exit = await hs.exited;
+    expect(exit).toEqual({ code: 0, signal: null });
+    const messages = hs.logs.map((l) => l['msg']);
+    expect(messages).toEqual(expect.arrayContaining(['homeserver ready', 'shutting down: draining requests', 'shutdown complete']));
+  });
 });

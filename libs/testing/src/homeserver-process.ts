@@ -14,7 +14,9 @@ export interface HomeserverProcess {
   readonly child: ChildProcess;
   /** Every JSON log line the process wrote so far. */
   readonly logs: Record<string, unknown>[];
-  /** Sends a signal and resolves with the exit code and signal. */
+  /** Resolves with the exit code and signal once the process has exited. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Sends a signal (if still running) and resolves with the exit code and signal. */
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -24,7 +26,12 @@ export interface HomeserverProcess {
  */
 export async function startHomeserver(
   env: Record<string, string> = {},
-  options: { dataDir?: string; startTimeoutMs?: number } = {},
+  options: {
+    dataDir?: string;
+    startTimeoutMs?: number;
+    /** Resolve at this log message instead of "homeserver ready" (the port is then 0). */
+    waitFor?: string;
+  } = {},
 ): Promise<HomeserverProcess> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first`);
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'axon-hs-'));
@@ -59,7 +66,10 @@ export async function startHomeserver(
         entry = { unparsed: line, error: (err as Error).message };
       }
       logs.push(entry);
-      if (entry['msg'] === 'homeserver ready') {
+      if (options.waitFor !== undefined && entry['msg'] === options.waitFor) {
+        clearTimeout(timer);
+        resolvePort(0);
+      } else if (entry['msg'] === 'homeserver ready') {
         clearTimeout(timer);
         resolvePort(Number(String(entry['listen']).split(':').pop()));
       }
@@ -76,6 +86,7 @@ export async function startHomeserver(
     dataDir,
     child,
     logs,
+    exited,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;

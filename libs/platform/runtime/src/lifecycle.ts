@@ -87,6 +87,8 @@ export class ShutdownSequence {
 
 /** Shutdown stages, in order. */
 export const STAGE = {
+  /** Stop serving inbound gRPC calls (running ones finish). */
+  inbound: 5,
   /** Stop consuming: drain in-flight handlers, commit offsets. */
   consumers: 10,
   /** Flush producers and outbox relays. */

@@ -24,6 +24,7 @@ export class RpcHost {
   private grpc: GrpcServer | undefined;
   private readonly served: Served[] = [];
   private readonly channels = new Map<string, GrpcChannel>();
+  private stopped: Promise<void> | undefined;
 
   constructor(
     private readonly config: AxonConfig,
@@ -63,8 +64,15 @@ export class RpcHost {
     return this.grpc || Object.keys(this.config.grpc.targets).length > 0 ? 'grpc' : 'in-process';
   }
 
+  /** Stops accepting calls (health turns NOT_SERVING); running calls finish. */
+  stopServing(): Promise<void> {
+    this.stopped ??= Promise.all([this.grpc?.shutdown(), this.local.shutdown()]).then(() => undefined);
+    return this.stopped;
+  }
+
+  /** Stops serving (if not yet) and closes the channels to other processes. */
   async close(): Promise<void> {
-    await Promise.all([this.grpc?.shutdown(), this.local.shutdown()]);
+    await this.stopServing();
     for (const channel of this.channels.values()) channel.close();
     this.channels.clear();
   }

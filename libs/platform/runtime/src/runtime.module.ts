@@ -1,4 +1,12 @@
-import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown, Injectable } from '@nestjs/common';
+import {
+  Global,
+  Inject,
+  Injectable,
+  Module,
+  type BeforeApplicationShutdown,
+  type DynamicModule,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import type { AxonConfig } from '@axon/platform-config';
 import { Database } from '@axon/platform-database';
 import { InProcessBus, KafkaBus, type BusLogger, type MessageBus } from '@axon/platform-bus';
@@ -19,13 +27,20 @@ export interface RuntimeOptions {
   readonly version: string;
 }
 
-/** Runs the shutdown sequence after Nest has closed the HTTP listener. */
+/**
+ * `/ready` turns 503 before Nest closes the HTTP listener (beforeApplicationShutdown);
+ * the shutdown sequence runs after it closed (onApplicationShutdown).
+ */
 @Injectable()
-class ShutdownHook implements OnApplicationShutdown {
+class ShutdownHook implements BeforeApplicationShutdown, OnApplicationShutdown {
   constructor(
     private readonly sequence: ShutdownSequence,
     private readonly readiness: Readiness,
   ) {}
+
+  beforeApplicationShutdown(): void {
+    this.readiness.markDraining();
+  }
 
   async onApplicationShutdown(): Promise<void> {
     this.readiness.markDraining();
@@ -112,7 +127,10 @@ export class RuntimeModule {
                 transports: { database: db.kind, cache: cache.kind, bus: bus.kind, rpc: rpc.transport },
               }),
             );
-            shutdown.add(STAGE.connections, 'rpc', () => rpc.close());
+            // Inbound calls stop before the consumers drain (a running call may still
+            // publish); outbound channels stay until the consumers are done with them.
+            shutdown.add(STAGE.inbound, 'rpc server', () => rpc.stopServing());
+            shutdown.add(STAGE.connections, 'rpc clients', () => rpc.close());
             return rpc;
           },
         },
