@@ -63,4 +63,15 @@ describe('homeserver on embedded defaults', () => {
     expect(ready).toMatchObject({ level: 'info', server_name: 'example.test' });
     expect(hs.logs.every((l) => !('unparsed' in l))).toBe(true);
   });
+
+  it('turns /metrics off when configured to', async () => {
+    const quiet = await startHomeserver({ AXON_METRICS_ENABLED: 'false' });
+    try {
+      const res = await fetch(`${quiet.baseUrl}/metrics`);
+      expect(res.status).toBe(404);
+      expect(await res.json()).toMatchObject({ errcode: 'M_UNRECOGNIZED' });
+    } finally {
+      await quiet.stop();
+    }
+  });
 });

@@ -46,6 +46,7 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly string[], E
   ['AXON_OTLP_ENDPOINT', ['telemetry', 'otlp_endpoint'], asString],
   ['AXON_SERVICE_NAME', ['telemetry', 'service_name'], asString],
   ['AXON_SHUTDOWN_GRACE_MS', ['shutdown', 'grace_ms'], asInt],
+  ['AXON_METRICS_ENABLED', ['telemetry', 'metrics_enabled'], asBool],
 ];
 
 function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
