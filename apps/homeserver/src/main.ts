@@ -29,11 +29,10 @@ async function main(): Promise<void> {
 
   // Signals are watched from here on: one that arrives while starting stops the
   // process as soon as it is up, cleanly, instead of killing it half-initialised.
-  let requested: NodeJS.Signals | undefined;
-  let stop: ((signal: NodeJS.Signals) => void) | undefined;
+  const signals: { requested?: NodeJS.Signals; stop?: (signal: NodeJS.Signals) => void } = {};
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (stop) stop(signal);
-    else requested ??= signal;
+    if (signals.stop) signals.stop(signal);
+    else signals.requested ??= signal;
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
@@ -44,7 +43,7 @@ async function main(): Promise<void> {
   logger.info({ server_name: config.server_name, listen: `${host}:${app.port}`, version: VERSION }, 'homeserver ready');
 
   let stopping = false;
-  stop = (signal) => {
+  signals.stop = (signal) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down: draining requests');
@@ -61,7 +60,7 @@ async function main(): Promise<void> {
       process.exitCode = 0;
     })();
   };
-  if (requested) stop(requested);
+  if (signals.requested) signals.stop(signals.requested);
 }
 
 main().catch((err: unknown) => {

@@ -67,10 +67,12 @@ describe('defineTopic', () => {
     expect(names([typed])).toEqual(['hs.test.typed.v1']);
   });
 
-  it('gives the dead-letter topic the same partitions, raw bytes, and itself as dead-letter topic', () => {
+  it('gives the dead-letter topic the same partitions, raw bytes, and no dead-letter topic of its own', () => {
     const topic = defineTopic<Greeting>({ name: 'hs.test.dead.v1', partitions: 4, key: (m) => m.room_id, codec: jsonCodec(), retention: 'ephemeral' });
     const dlq = deadLetterTopic(topic);
-    expect(dlq).toMatchObject({ name: 'hs.test.dead.v1.dlq', partitions: 4, retention: 'ephemeral', dlqName: 'hs.test.dead.v1.dlq' });
+    expect(dlq).toMatchObject({ name: 'hs.test.dead.v1.dlq', partitions: 4, retention: 'ephemeral' });
+    expect(dlq.dlqName).toBeUndefined();
+    expect(() => deadLetterTopic(dlq as Topic<unknown>)).toThrow(/no dead-letter topic of its own/);
     const poison = Buffer.from('{not json');
     expect(dlq.codec.decode(poison)).toBe(poison);
     expect(() => dlq.key(poison)).toThrow(/written by the bus only/);

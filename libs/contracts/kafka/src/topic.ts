@@ -32,8 +32,11 @@ export interface TopicDefinition<T> {
 
 export interface Topic<T> extends TopicDefinition<T> {
   readonly retention: TopicRetention;
-  /** Name of the dead-letter topic (`<name>.dlq`). */
-  readonly dlqName: string;
+  /**
+   * Name of the dead-letter topic (`<name>.dlq`). Undefined for a dead-letter topic
+   * itself (`deadLetterTopic()`): it has none, so dead-lettering can never loop.
+   */
+  readonly dlqName: string | undefined;
 }
 
 export function isValidTopicName(name: string): boolean {
@@ -62,20 +65,23 @@ export function defineTopic<T>(definition: TopicDefinition<T>): Topic<T> {
 /**
  * The dead-letter topic of `topic`, for tools and tests that read it. Its payload is the
  * original message's bytes, untouched (they may be exactly what failed to decode), and
- * its key the original key. Only the bus writes to it: `key()` throws. A message
- * dead-lettered while consuming it is parked in the same topic again (its `dlqName` is
- * its own name), never in a `.dlq.dlq`.
+ * its key the original key. Only the bus writes to it: `key()` throws. It has no
+ * dead-letter topic of its own (`dlqName` is undefined): a consumer of it that gives up
+ * on a message (`deadLetter(reason)`, or its retries exhausted) gets an error logged and
+ * the message acknowledged. It is parked already; parking it again would loop.
  */
 export function deadLetterTopic(topic: AnyTopic): Topic<Uint8Array> {
+  const name = topic.dlqName;
+  if (name === undefined) throw new Error(`${topic.name} is a dead-letter topic: it has no dead-letter topic of its own`);
   return Object.freeze({
-    name: topic.dlqName,
+    name,
     partitions: topic.partitions,
     key(): string {
-      throw new Error(`${topic.dlqName} is written by the bus only`);
+      throw new Error(`${name} is written by the bus only`);
     },
     codec: bytesCodec,
     retention: topic.retention,
-    dlqName: topic.dlqName,
+    dlqName: undefined,
   });
 }
 

@@ -1,34 +1,113 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Database } from '@axon/platform-database';
-import { BUS_SCHEMA } from './in-process/in-process-bus';
+import { BUS_SCHEMA, InProcessBus } from './in-process/in-process-bus';
 import { BUS_MIGRATIONS } from './in-process/migrations';
 import { describeBusContract } from './testing/bus-contract';
+import { quietLogger } from './testing/contract-helpers';
 
-const url = process.env['AXON_DATABASE_URL'];
-if (!url) {
+const sharedUrl = process.env['AXON_DATABASE_URL'];
+if (!sharedUrl) {
   throw new Error('AXON_DATABASE_URL is not set: start Postgres with `npm run infra:up` and `eval "$(deploy/local/env.sh --export)"`');
 }
 const dataDir = mkdtempSync(join(tmpdir(), 'axon-bus-pg-'));
-afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-/** The shared database keeps only what other runs wrote. */
-async function deleteTestTopics(prefix: string): Promise<void> {
-  const database = await Database.open({ url, dataDir, poolSize: 1 });
+/**
+ * A database of this run's own on the server of AXON_DATABASE_URL (the role needs
+ * CREATEDB): an open in-process bus locks its database (IN_PROCESS_LOCK), so runs sharing
+ * one database would lock each other out.
+ */
+const ownDatabase = `axon_bus_test_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+const url = (() => {
+  const u = new URL(sharedUrl);
+  u.pathname = `/${ownDatabase}`;
+  return u.toString();
+})();
+
+/** Runs one statement on the shared database (CREATE/DROP DATABASE cannot run in the database itself). */
+async function onSharedDatabase(sql: string): Promise<void> {
+  const database = await Database.open({ url: sharedUrl, dataDir, poolSize: 1 });
   try {
-    const bus = await database.dataSource({ schema: BUS_SCHEMA, migrations: [...BUS_MIGRATIONS] });
-    const pattern = `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    await bus.transaction(async (em) => {
-      for (const table of ['messages', 'partition_heads', 'committed_offsets']) {
-        await em.query(`DELETE FROM ${table} WHERE topic LIKE $1`, [pattern]);
-      }
-      await em.query(`DELETE FROM topics WHERE name LIKE $1`, [pattern]);
-    });
+    const dataSource = await database.dataSource({ schema: BUS_SCHEMA, migrations: [...BUS_MIGRATIONS] });
+    await dataSource.query(sql);
   } finally {
     await database.close();
   }
 }
 
+beforeAll(async () => {
+  try {
+    await onSharedDatabase(`CREATE DATABASE "${ownDatabase}"`);
+  } catch (err) {
+    throw new Error(`cannot create the test database ${ownDatabase} (the role of AXON_DATABASE_URL needs CREATEDB): ${(err as Error).message}`, { cause: err });
+  }
+});
+afterAll(async () => {
+  await onSharedDatabase(`DROP DATABASE IF EXISTS "${ownDatabase}" WITH (FORCE)`);
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
 jest.setTimeout(120_000);
-describeBusContract('in-process log on Postgres', () => ({ kind: 'in-process', dataDir, url }), { cleanup: deleteTestTopics });
+describeBusContract('in-process log on Postgres', () => ({ kind: 'in-process', dataDir, url }));
+
+describe('in-process log on Postgres: one process per database', () => {
+  const open = (): Promise<Database> => Database.open({ url, dataDir, poolSize: 2 });
+
+  it('refuses a second open while the first bus is open, and allows it once that one closed', async () => {
+    const first = await open();
+    const second = await open();
+    try {
+      const bus = await InProcessBus.open(first, { logger: quietLogger });
+      await expect(bus.ping()).resolves.toBeUndefined();
+      await expect(InProcessBus.open(second, { logger: quietLogger })).rejects.toThrow(
+        'another process holds the in-process bus on this database; use Kafka (kafka.brokers) to run several processes',
+      );
+      await bus.close();
+      const again = await InProcessBus.open(second, { logger: quietLogger });
+      await expect(again.ping()).resolves.toBeUndefined();
+      await again.close();
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  });
+
+  it('with lockWaitMs, waits for the holder to close', async () => {
+    const first = await open();
+    const second = await open();
+    try {
+      const bus = await InProcessBus.open(first, { logger: quietLogger });
+      const waiting = InProcessBus.open(second, { logger: quietLogger, lockWaitMs: 20_000 });
+      setTimeout(() => void bus.close(), 300);
+      const again = await waiting;
+      await again.close();
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  });
+
+  it('refuses a pool of one connection (the lock would hold it)', async () => {
+    const database = await Database.open({ url, dataDir, poolSize: 1 });
+    try {
+      await expect(InProcessBus.open(database, { logger: quietLogger })).rejects.toThrow(/at least 2 connections/);
+    } finally {
+      await database.close();
+    }
+  });
+
+  it('releases the lock when the holding database closes without closing the bus', async () => {
+    const first = await open();
+    await InProcessBus.open(first, { logger: quietLogger });
+    await first.close();
+    const second = await open();
+    try {
+      const bus = await InProcessBus.open(second, { logger: quietLogger, lockWaitMs: 10_000 });
+      await bus.close();
+    } finally {
+      await second.close();
+    }
+  });
+});

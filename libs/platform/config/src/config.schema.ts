@@ -49,7 +49,8 @@ export const configSchema = z
       .object({
         /** Postgres URL; absent means the embedded PGlite database in `data_dir`. */
         url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
-        pool_size: z.number().int().min(1).max(500).default(10),
+        // At least 2: the in-process bus holds one connection for its lock on Postgres.
+        pool_size: z.number().int().min(2).max(500).default(10),
       })
       .prefault({}),
     kafka: z

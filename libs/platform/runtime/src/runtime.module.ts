@@ -104,7 +104,9 @@ export class RuntimeModule {
             const busLogger: BusLogger = { log: (level, message, fields) => logger[level]({ ...fields }, message) };
             const bus = config.kafka.brokers
               ? await KafkaBus.connect({ brokers: config.kafka.brokers, clientId: config.kafka.client_id, logger: busLogger })
-              : await InProcessBus.open(db, { logger: busLogger });
+              : // On Postgres the in-process log admits one process: a restarting replacement
+                // waits for the old process to let go, as long as its shutdown may take.
+                await InProcessBus.open(db, { logger: busLogger, lockWaitMs: config.shutdown.grace_ms });
             logger.info({ backend: bus.kind }, 'bus ready');
             readiness.register('bus', () => bus.ping());
             // Consumers drain and commit first; producers and connections go with them.

@@ -1,8 +1,8 @@
 import type { AnyTopic, Topic } from '@axon/contracts-kafka';
-import type { Database, DataSource } from '@axon/platform-database';
+import type { Database, DataSource, QueryRunner } from '@axon/platform-database';
 import type { MessageBus, MessageHandler, MessageHeaders, PublishOptions, SubscribeOptions, Subscription } from '../bus';
 import { checkPublisherHeaders } from '../headers';
-import { errorFields, stderrLogger, type BusLogger } from '../logger';
+import { describeError, errorFields, stderrLogger, type BusLogger } from '../logger';
 import { checkGroupId, resolveSubscribeOptions } from '../options';
 import { partitionForKey } from '../partitioner';
 import { withPublishSpan } from '../trace-context';
@@ -20,6 +20,11 @@ export interface InProcessBusOptions {
   /** Rows per fetch query. Default 500. */
   readonly fetchBatchSize?: number;
   readonly retention?: InProcessRetention;
+  /**
+   * Postgres only: how long `open` waits for another process's hold on the log to go
+   * (see `IN_PROCESS_LOCK`) before failing. Default 0: fail at once.
+   */
+  readonly lockWaitMs?: number;
 }
 
 /** See LogStore.trim: consumed by every group AND older than this. */
@@ -38,6 +43,39 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export const BUS_SCHEMA = 'bus';
 
 /**
+ * Name of the session-level advisory lock (`pg_try_advisory_lock(hashtext(name))`) an
+ * open in-process bus holds on Postgres: the log's consumer groups live in one process,
+ * so a second process opening the same database must fail instead of consuming the same
+ * partitions. (PGlite's data directory can only be opened by one process anyway.)
+ */
+export const IN_PROCESS_LOCK = 'axon.bus.in-process';
+
+const LOCK_TAKEN =
+  'another process holds the in-process bus on this database; use Kafka (kafka.brokers) to run several processes';
+
+/**
+ * Takes IN_PROCESS_LOCK on a connection of its own, kept for the bus's lifetime (the lock
+ * lives as long as that session). Waits up to `waitMs` for another holder to go.
+ */
+async function lockLog(dataSource: DataSource, waitMs: number): Promise<QueryRunner> {
+  const runner = dataSource.createQueryRunner();
+  try {
+    await runner.connect();
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const rows: { locked: boolean }[] = await runner.query(`SELECT pg_try_advisory_lock(hashtext($1)) AS locked`, [IN_PROCESS_LOCK]);
+      if (rows[0]?.locked === true) return runner;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(LOCK_TAKEN);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(200, left)));
+    }
+  } catch (err) {
+    await runner.release();
+    throw err;
+  }
+}
+
+/**
  * The bus as a log in the process's database (schema `bus`): the embedded default, with
  * the same contract as Kafka. See README.md.
  */
@@ -53,6 +91,8 @@ export class InProcessBus implements MessageBus {
 
   private constructor(
     dataSource: DataSource,
+    /** Postgres: the connection holding IN_PROCESS_LOCK. */
+    private readonly lock: QueryRunner | undefined,
     private readonly logger: BusLogger,
     private readonly pollIntervalMs: number,
     private readonly fetchBatchSize: number,
@@ -67,15 +107,33 @@ export class InProcessBus implements MessageBus {
     }
   }
 
-  /** Opens the log in `database` (creating schema `bus` and migrating it). One per process. */
+  /**
+   * Opens the log in `database` (creating schema `bus` and migrating it). One per
+   * database: on Postgres it takes IN_PROCESS_LOCK, and fails if another process (or
+   * another bus in this one) holds it.
+   */
   static async open(database: Database, options: InProcessBusOptions = {}): Promise<InProcessBus> {
     const dataSource = await database.dataSource({ schema: BUS_SCHEMA, migrations: [...BUS_MIGRATIONS] });
+    let lock: QueryRunner | undefined;
+    if (database.kind === 'postgres') {
+      try {
+        // The lock keeps one connection of the pool for good: with a pool of one, every query would wait for it.
+        const poolSize = (dataSource.options as { readonly poolSize?: number }).poolSize;
+        if (poolSize !== undefined && poolSize < 2) {
+          throw new Error(`the in-process bus on Postgres needs a pool of at least 2 connections (one holds its lock), got ${poolSize}`);
+        }
+        lock = await lockLog(dataSource, options.lockWaitMs ?? 0);
+      } catch (err) {
+        await dataSource.destroy();
+        throw err;
+      }
+    }
     const retention = {
       durableMs: options.retention?.durableMs ?? 7 * DAY_MS,
       ephemeralMs: options.retention?.ephemeralMs ?? 60 * 60 * 1000,
       intervalMs: options.retention?.intervalMs ?? 10 * 60 * 1000,
     };
-    return new InProcessBus(dataSource, options.logger ?? stderrLogger(), options.pollIntervalMs ?? 1000, options.fetchBatchSize ?? 500, retention);
+    return new InProcessBus(dataSource, lock, options.logger ?? stderrLogger(), options.pollIntervalMs ?? 1000, options.fetchBatchSize ?? 500, retention);
   }
 
   /** Deletes messages every group has consumed that are past their retention; returns how many. */
@@ -88,7 +146,7 @@ export class InProcessBus implements MessageBus {
   async ensureTopics(topics: readonly AnyTopic[]): Promise<void> {
     this.checkOpen();
     await Promise.all(
-      topics.flatMap((t) => [...new Set([t.name, t.dlqName])].map((name) => this.register(name, t.partitions, t.retention))),
+      topics.flatMap((t) => [t.name, ...(t.dlqName === undefined ? [] : [t.dlqName])].map((name) => this.register(name, t.partitions, t.retention))),
     );
   }
 
@@ -131,20 +189,48 @@ export class InProcessBus implements MessageBus {
     return subscription;
   }
 
+  /** A round trip to the database; on Postgres over the lock's connection, so a lost lock fails it too. */
   async ping(): Promise<void> {
     this.checkOpen();
-    await this.store.ping();
+    if (!this.lock) {
+      await this.store.ping();
+      return;
+    }
+    try {
+      await this.lock.query('SELECT 1');
+    } catch (err) {
+      throw new Error(`the in-process bus lost the connection holding its lock (${IN_PROCESS_LOCK}): ${describeError(err)}`, { cause: err });
+    }
   }
 
-  /** Stops every subscription. The database stays open: its owner closes it. */
+  /** Stops every subscription, then releases the lock. The database stays open: its owner closes it. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.trimmer);
-    await Promise.all([...this.subscriptions].map((s) => s.stop()));
+    try {
+      await Promise.all([...this.subscriptions].map((s) => s.stop()));
+    } finally {
+      await this.unlock();
+    }
+  }
+
+  private async unlock(): Promise<void> {
+    const lock = this.lock;
+    if (!lock || lock.isReleased) return;
+    try {
+      await lock.query(`SELECT pg_advisory_unlock(hashtext($1))`, [IN_PROCESS_LOCK]);
+    } catch (err) {
+      // The session is probably gone, and its lock with it; otherwise the lock goes when the database closes.
+      this.logger.log('warn', 'bus: could not release the in-process bus lock', errorFields(err));
+    } finally {
+      await lock.release();
+    }
   }
 
   private async deadLetter(source: AnyTopic, message: RawMessage, headers: MessageHeaders): Promise<void> {
+    // The worker never dead-letters from a topic without a dead-letter topic (a .dlq itself).
+    if (source.dlqName === undefined) throw new Error(`${source.name} has no dead-letter topic`);
     await this.append(source.dlqName, [
       { key: message.key, value: message.value, headers, partition: partitionForKey(message.key, source.partitions) },
     ]);

@@ -114,9 +114,12 @@ export class InProcessSubscription<T> implements Subscription, GroupMember {
 
   async revoke(partitions: readonly number[]): Promise<void> {
     const feeds = partitions.flatMap((p) => this.feeds.get(p) ?? []);
+    // Graceful (gap filling): the coordinator hands the partitions over only after this
+    // drained and committed, so the gaps handled here are committed, never run twice at
+    // once. A drain that times out ends the gap filling (PartitionWorker.drain).
     for (const feed of feeds) {
       feed.active = false;
-      feed.worker.stop();
+      feed.worker.stop({ fillGaps: true });
     }
     const drained = await Promise.all(feeds.map((f) => f.worker.drain(this.deps.options.drainTimeoutMs)));
     if (drained.includes(false)) {

@@ -118,13 +118,19 @@ export class LogStore {
     return new Map(rows.map((r) => [r.partition, BigInt(r.next_offset)]));
   }
 
+  /**
+   * Commits offsets. Monotonic: an offset below the one already committed is ignored (a
+   * slow commit overtaken by a newer one, or by the partition's next owner), so a
+   * committed offset never moves backwards.
+   */
   async commit(groupId: string, topic: string, offsets: ReadonlyMap<number, bigint>): Promise<void> {
     if (offsets.size === 0) return;
     const partitions = [...offsets.keys()];
     await this.dataSource.query(
       `INSERT INTO committed_offsets (group_id, topic, partition, "offset")
        SELECT $1, $2, p, o FROM unnest($3::int[], $4::bigint[]) AS t(p, o)
-       ON CONFLICT (group_id, topic, partition) DO UPDATE SET "offset" = EXCLUDED."offset", committed_at = now()`,
+       ON CONFLICT (group_id, topic, partition) DO UPDATE SET "offset" = EXCLUDED."offset", committed_at = now()
+       WHERE committed_offsets."offset" < EXCLUDED."offset"`,
       [groupId, topic, partitions, partitions.map((p) => offsets.get(p)!.toString())],
     );
   }

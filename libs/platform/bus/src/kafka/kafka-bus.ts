@@ -32,7 +32,7 @@ function toBuffer(bytes: Uint8Array): Buffer {
 export class KafkaBus implements MessageBus {
   readonly kind = 'kafka' as const;
   private readonly topics: KafkaTopicRegistry;
-  private readonly subscriptions = new Set<Subscription>();
+  private readonly subscriptions = new Set<Subscription & Pick<KafkaSubscription<never>, 'describeFailure'>>();
   private admin: Promise<Admin> | undefined;
   private closed = false;
 
@@ -59,6 +59,17 @@ export class KafkaBus implements MessageBus {
       logLevel: logLevel.INFO,
       logCreator: kafkaLogCreator(logger),
     });
+    return KafkaBus.fromClient(kafka, { ...options, timing, logger });
+  }
+
+  /**
+   * The bus on a kafkajs client configured by the caller (`connect` builds one from
+   * `brokers`; unit tests pass a fake). The client's own settings (brokers, timeouts,
+   * logging) are the caller's; `timing` still sets the consumers' and the producer's.
+   */
+  static async fromClient(kafka: Kafka, options: Omit<KafkaBusOptions, 'brokers' | 'clientId'> = {}): Promise<KafkaBus> {
+    const timing: KafkaTiming = { ...KAFKA_DEFAULT_TIMING, ...options.timing };
+    const logger = options.logger ?? stderrLogger();
     // Idempotent (acks=-1 forced): a retried produce request is written once, and the
     // per-broker lock kafkajs takes for idempotence keeps batches in order. Retries are
     // bounded so that publish() fails (and its caller can answer 5xx) instead of hanging
@@ -127,6 +138,8 @@ export class KafkaBus implements MessageBus {
   }
 
   private async deadLetter(source: AnyTopic, message: RawMessage, headers: MessageHeaders): Promise<void> {
+    // The worker never dead-letters from a topic without a dead-letter topic (a .dlq itself).
+    if (source.dlqName === undefined) throw new Error(`${source.name} has no dead-letter topic`);
     await this.send(source.dlqName, [{ key: message.key, value: toBuffer(message.value), headers: { ...headers } }]);
   }
 
@@ -146,8 +159,17 @@ export class KafkaBus implements MessageBus {
     if (chunk.length > 0) await this.producer.send({ topic, acks: -1, messages: chunk });
   }
 
+  /**
+   * For `/ready`: rejects while a subscription's consumer has crashed for good (it
+   * consumes nothing until the process restarts, and a not-ready process gets restarted
+   * or taken out of rotation), else one round trip to the cluster.
+   */
   async ping(): Promise<void> {
     this.checkOpen();
+    for (const subscription of this.subscriptions) {
+      const failure = subscription.describeFailure();
+      if (failure !== undefined) throw new Error(failure);
+    }
     const admin = await this.connectAdmin();
     await admin.describeCluster();
   }

@@ -2,7 +2,7 @@ import type { Topic } from '@axon/contracts-kafka';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { MessageHandler, MessageHeaders, Subscription } from '../bus';
 import { headersFromKafka } from '../headers';
-import { errorFields, type BusLogger } from '../logger';
+import { describeError, errorFields, type BusLogger } from '../logger';
 import type { ResolvedSubscribeOptions } from '../options';
 import { PartitionWorker } from '../worker/partition-worker';
 import type { RawMessage } from '../worker/raw-message';
@@ -19,6 +19,9 @@ export interface KafkaSubscriptionDeps<T> {
   readonly deadLetter: (topic: Topic<T>, message: RawMessage, headers: MessageHeaders) => Promise<void>;
   readonly onStopped: (subscription: KafkaSubscription<T>) => void;
 }
+
+/** Attempts of the final commit of a graceful stop before giving up (the messages then come back). */
+const FINAL_COMMIT_ATTEMPTS = 4;
 
 function toRaw(message: KafkaMessage): RawMessage {
   return {
@@ -45,9 +48,16 @@ function toRaw(message: KafkaMessage): RawMessage {
  * Rebalances (kafkajs only does eager ones): on every new assignment, workers of
  * partitions that stay here are kept (kafkajs re-fetches from the committed offset, the
  * worker skips what it already has, so nothing runs twice here); workers of partitions
- * that left are stopped without committing (their new owner starts from the last commit:
- * redelivery, never loss). Handlers still running for a partition that left may overlap
- * with its new owner; room writes are fenced for that reason (ARCHITECTURE.md §2.2).
+ * that left are stopped hard, without committing: they start nothing more, not even the
+ * gaps a graceful stop fills, since the partition is another member's now (it starts
+ * from the last commit: redelivery, never loss). Handlers already running for a partition
+ * that left may overlap with its new owner; room writes are fenced for that reason
+ * (ARCHITECTURE.md §2.2). A crash of the kafkajs consumer loses every partition the same
+ * way (kafkajs leaves the group before it restarts); a crash it does not restart from
+ * fails the subscription for good (`describeFailure()`, reported by `KafkaBus.ping`).
+ *
+ * A graceful `stop()` fills the gaps, drains (bounded by `drainTimeoutMs`), commits
+ * (retried a few times), and leaves the group.
  */
 export class KafkaSubscription<T> implements Subscription {
   readonly topic: string;
@@ -60,7 +70,9 @@ export class KafkaSubscription<T> implements Subscription {
   private running = false;
   private stopping: Promise<void> | undefined;
   private commitTimer: NodeJS.Timeout | undefined;
-  private commitChain: Promise<void> = Promise.resolve();
+  private commitChain: Promise<boolean> = Promise.resolve(true);
+  /** The crash kafkajs did not restart from, if any. */
+  private failed: Error | undefined;
 
   constructor(private readonly deps: KafkaSubscriptionDeps<T>) {
     this.topic = deps.topic.name;
@@ -80,13 +92,24 @@ export class KafkaSubscription<T> implements Subscription {
     });
     this.consumer.on(this.consumer.events.CRASH, (event) => {
       const { error, restart } = event.payload;
-      this.deps.logger.log(restart ? 'warn' : 'error', restart ? 'bus: Kafka consumer crashed, restarting' : 'bus: Kafka consumer crashed for good', {
-        topic: this.topic,
-        groupId: this.groupId,
-        ...errorFields(error),
-      });
-      if (!restart) for (const worker of this.workers.values()) worker.stop();
+      if (!restart && !this.stopping) this.failed = error;
+      this.deps.logger.log(
+        restart ? 'warn' : 'error',
+        restart ? 'bus: Kafka consumer crashed, restarting' : 'bus: Kafka consumer crashed for good; nothing more is consumed until the process restarts',
+        { topic: this.topic, groupId: this.groupId, ...errorFields(error) },
+      );
+      // kafkajs left the group before emitting this: every partition is someone else's now.
+      this.onAssignment([]);
     });
+  }
+
+  /**
+   * Set once the kafkajs consumer crashed without restarting (a non-retriable error, such
+   * as an authorisation failure), so the subscription consumes nothing any more: why, in
+   * one line for readiness checks.
+   */
+  describeFailure(): string | undefined {
+    return this.failed && `Kafka consumer of ${this.topic} (group ${this.groupId}) stopped for good: ${describeError(this.failed)}`;
   }
 
   async start(): Promise<void> {
@@ -114,8 +137,11 @@ export class KafkaSubscription<T> implements Subscription {
 
   private async drainAndLeave(): Promise<void> {
     try {
-      for (const worker of this.workers.values()) worker.stop();
+      // Graceful: we still own the partitions and commit below, so the gaps may be filled.
+      // A revocation meanwhile stops the partition's worker hard (onAssignment).
+      for (const worker of this.workers.values()) worker.stop({ fillGaps: true });
       this.kafkaCall('pause', () => this.consumer.pause([{ topic: this.topic }]));
+      // One deadline for all: each drain's timer starts now. A worker that times out starts nothing more.
       const drained = await Promise.all([...this.workers.values()].map((w) => w.drain(this.deps.options.drainTimeoutMs)));
       if (drained.includes(false)) {
         this.deps.logger.log('warn', 'bus: handlers still running after the drain timeout; their messages will be delivered again', {
@@ -125,7 +151,7 @@ export class KafkaSubscription<T> implements Subscription {
       }
       clearTimeout(this.commitTimer);
       this.commitTimer = undefined;
-      await this.commitNow();
+      await this.finalCommit();
       // Leaves the group (LeaveGroup), so the remaining members take over at once.
       await this.consumer.disconnect();
     } finally {
@@ -134,18 +160,41 @@ export class KafkaSubscription<T> implements Subscription {
     }
   }
 
+  /**
+   * The retried commit at the end of a graceful stop. A failure is typically a rebalance
+   * in progress; after it, whatever partitions are still ours can commit.
+   */
+  private async finalCommit(): Promise<void> {
+    let delay = this.deps.timing.initialRetryTimeMs;
+    for (let attempt = 1; ; attempt++) {
+      if (await this.commitNow()) return;
+      if (attempt >= FINAL_COMMIT_ATTEMPTS) break;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay *= 2;
+    }
+    this.deps.logger.log('error', `bus: final offset commit failed after ${FINAL_COMMIT_ATTEMPTS} attempts; what was handled since the last commit will be delivered again`, {
+      topic: this.topic,
+      groupId: this.groupId,
+      uncommitted: Object.fromEntries([...this.uncommittedMarks()].map(([partition, mark]) => [partition, mark.toString()])),
+    });
+  }
+
+  /**
+   * A new assignment (a rebalance, or none after a crash). Workers of partitions that are
+   * no longer ours stop hard: the partition is lost and nothing of ours can be committed.
+   */
   private onAssignment(partitions: readonly number[]): void {
     const next = new Set(partitions);
     for (const [partition, worker] of this.workers) {
       if (next.has(partition)) continue;
-      worker.stop();
+      worker.stop({ fillGaps: false });
       this.workers.delete(partition);
       this.committed.delete(partition);
     }
     this.assigned = [...partitions].sort((a, b) => a - b);
     // A restarted kafkajs consumer forgets its paused partitions: re-apply ours.
     this.paused.clear();
-    if (this.running) {
+    if (this.running && !this.stopping) {
       this.kafkaCall('resume', () => this.consumer.resume([{ topic: this.topic }]));
       for (const partition of this.assigned) this.syncFlow(partition);
     }
@@ -221,14 +270,17 @@ export class KafkaSubscription<T> implements Subscription {
     }, this.deps.options.commitIntervalMs);
   }
 
-  /** Commits serially (never two commits in flight); failures are logged and retried by the next commit. */
-  private commitNow(): Promise<void> {
+  /**
+   * Commits serially (never two commits in flight); failures are logged and retried by the
+   * next commit. Resolves false if this commit failed.
+   */
+  private commitNow(): Promise<boolean> {
     this.commitChain = this.commitChain.then(() => this.commitLowWaterMarks());
     return this.commitChain;
   }
 
-  private async commitLowWaterMarks(): Promise<void> {
-    const offsets: { topic: string; partition: number; offset: string }[] = [];
+  /** Low-water marks of the partitions still ours that are above their last commit. */
+  private uncommittedMarks(): Map<number, bigint> {
     const marks = new Map<number, bigint>();
     for (const partition of this.assigned) {
       const mark = this.workers.get(partition)?.lowWaterMark();
@@ -236,9 +288,14 @@ export class KafkaSubscription<T> implements Subscription {
       const last = this.committed.get(partition);
       if (last !== undefined && mark <= last) continue;
       marks.set(partition, mark);
-      offsets.push({ topic: this.topic, partition, offset: mark.toString() });
     }
-    if (offsets.length === 0) return;
+    return marks;
+  }
+
+  private async commitLowWaterMarks(): Promise<boolean> {
+    const marks = this.uncommittedMarks();
+    const offsets = [...marks].map(([partition, mark]) => ({ topic: this.topic, partition, offset: mark.toString() }));
+    if (offsets.length === 0) return true;
     try {
       await this.consumer.commitOffsets(offsets);
     } catch (err) {
@@ -250,11 +307,12 @@ export class KafkaSubscription<T> implements Subscription {
         ...errorFields(err),
       });
       this.scheduleCommit();
-      return;
+      return false;
     }
     for (const [partition, mark] of marks) {
       this.committed.set(partition, mark);
       this.deps.options.observer.committed?.(partition, mark.toString());
     }
+    return true;
   }
 }

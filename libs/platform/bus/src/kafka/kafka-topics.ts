@@ -40,7 +40,7 @@ export class KafkaTopicRegistry {
     const byName = new Map<string, ITopicConfig>();
     for (const topic of topics) {
       const configEntries = topic.retention === 'ephemeral' ? [{ name: 'retention.ms', value: EPHEMERAL_RETENTION_MS }] : [];
-      for (const name of [topic.name, topic.dlqName]) {
+      for (const name of [topic.name, ...(topic.dlqName === undefined ? [] : [topic.dlqName])]) {
         byName.set(name, { topic: name, numPartitions: topic.partitions, replicationFactor: this.replicationFactor, configEntries });
       }
     }

@@ -4,7 +4,7 @@ import type { ContractContext } from './bus-contract';
 import { keysIn } from './bus-contract';
 import type { ChildEvent } from './bus-child';
 import { BusChild } from './child-process';
-import { CommitLog, delivery, endOffsets, eventually, messages, type Delivery, type TestMessage } from './contract-helpers';
+import { CommitLog, deferred, delivery, endOffsets, eventually, messages, type Delivery, type TestMessage } from './contract-helpers';
 
 type Started = Extract<ChildEvent, { seq: number }>;
 
@@ -26,13 +26,16 @@ export function describeFailoverContract(ctx: ContractContext): void {
     const byB: Delivery[] = [];
     let slowKey = '';
     let slowFinished = false;
+    // The slow handler runs until the test lets it go (no fixed sleep: on a loaded machine
+    // delivery may take any time).
+    const slowGate = deferred();
     const a = await bus.subscribe(
       topic,
       group,
       async (m) => {
         byA.push(delivery(m));
         if (m.key === slowKey) {
-          await new Promise((resolve) => setTimeout(resolve, 500));
+          await slowGate.promise;
           slowFinished = true;
         }
         return ack;
@@ -57,7 +60,15 @@ export function describeFailoverContract(ctx: ContractContext): void {
     await eventually('batch 1 delivered', () => new Set([...byA, ...byB].map((d) => d.seq)).size === 40);
     expect(new Set(byA.map((d) => d.partition))).toEqual(new Set(ownedByA));
     expect(slowFinished).toBe(false);
-    await a.stop();
+    let stopped = false;
+    const stopping = a.stop().then(() => {
+      stopped = true;
+    });
+    // stop() waits for the running handler: it cannot have resolved while the handler is held.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(stopped).toBe(false);
+    slowGate.resolve();
+    await stopping;
     // stop() waited for the running handler, and committed it.
     expect(slowFinished).toBe(true);
     const seenByBBefore = byB.length;

@@ -214,6 +214,43 @@ export function describeBusContract(name: string, recipe: () => BusRecipe, optio
       expect(Buffer.from(byKey.get('garbage')!.value).toString('utf8')).toBe('{not json');
     });
 
+    it('a consumer of a dead-letter topic that gives up on a message acknowledges it, never re-parking it', async () => {
+      const bus = await ctx.open();
+      const topic = names.topic(1);
+      await bus.subscribe(topic, names.group('park'), () => deadLetter('not for this server'));
+      const dlq = deadLetterTopic(topic);
+      const seqOf = (value: Uint8Array): number => (JSON.parse(Buffer.from(value).toString('utf8')) as TestMessage).seq;
+      const triage: string[] = [];
+      const triageCommits = new CommitLog();
+      // Gives up on everything: #0 by deadLetter(reason), the others by running out of attempts.
+      await bus.subscribe(
+        dlq,
+        names.group('triage'),
+        (m) => {
+          const seq = seqOf(m.value);
+          triage.push(`${seq}@${m.attempt}`);
+          return seq === 0 ? deadLetter('still broken') : retry(1, 'still flaky');
+        },
+        { maxAttempts: 2, commitIntervalMs: 20, observer: triageCommits.observer },
+      );
+      const seen: Delivery[] = [];
+      await bus.subscribe(dlq, names.group('audit'), (m) => {
+        seen.push(delivery({ ...m, value: JSON.parse(Buffer.from(m.value).toString('utf8')) as TestMessage }));
+        return ack;
+      });
+
+      await bus.publish(topic, [{ key: 'x', seq: 0 }, { key: 'y', seq: 1 }]);
+      await eventually('both parked, and the triage group past them', () => seen.length === 2 && triageCommits.reached(new Map([[0, 2n]])));
+      // A third one, parked after the triage gave up on the first two: had the triage
+      // re-parked them, it would not land right behind them.
+      await bus.publish(topic, [{ key: 'z', seq: 2 }]);
+      await eventually('the third parked and triaged', () => seen.length >= 3 && triageCommits.reached(new Map([[0, 3n]])));
+      // #0 and #1 (different keys) are parked concurrently, in either order.
+      expect(seen.map((d) => d.offset).sort()).toEqual(['0', '1', '2']);
+      expect(seen.find((d) => d.seq === 2)!.offset).toBe('2');
+      expect([...triage].sort()).toEqual(['0@1', '1@1', '1@2', '2@1', '2@2']);
+    });
+
     it('pauses only the partition of a retrying message; stop() cancels the retry, which is delivered again', async () => {
       const bus = await ctx.open();
       const topic = names.topic(2);

@@ -27,7 +27,9 @@ export async function openBus(recipe: BusRecipe, logger: BusLogger, clientId = '
   const database = await Database.open({ url: recipe.url, dataDir: recipe.dataDir, poolSize: 4 });
   try {
     // A short fallback poll: the contract tests never rely on it, but it keeps them honest if they did.
-    const bus = await InProcessBus.open(database, { logger, pollIntervalMs: 500 });
+    // lockWaitMs: on Postgres, the session of a child process SIGKILLed just before (and its
+    // lock) may take a moment to go.
+    const bus = await InProcessBus.open(database, { logger, pollIntervalMs: 500, lockWaitMs: 10_000 });
     return {
       bus,
       close: async () => {

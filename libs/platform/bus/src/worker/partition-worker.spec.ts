@@ -1,5 +1,5 @@
-import { defineTopic, jsonCodec } from '@axon/contracts-kafka';
-import { ack, retry, type HandlerOutcome, type MessageHeaders, type SubscribeOptions } from '../bus';
+import { deadLetterTopic, defineTopic, jsonCodec, type Topic } from '@axon/contracts-kafka';
+import { ack, deadLetter, retry, type HandlerOutcome, type MessageHeaders, type SubscribeOptions } from '../bus';
 import { DLQ_HEADERS } from '../headers';
 import type { BusLogger } from '../logger';
 import { resolveSubscribeOptions } from '../options';
@@ -25,17 +25,21 @@ async function until(predicate: () => boolean): Promise<void> {
   }
 }
 
-function makeWorker(handler: (m: { key: string; n: number; attempt: number }) => Promise<HandlerOutcome> | HandlerOutcome, options: SubscribeOptions = {}) {
+function makeWorker(
+  handler: (m: { key: string; n: number; attempt: number }) => Promise<HandlerOutcome> | HandlerOutcome,
+  options: SubscribeOptions = {},
+  overrides: { topic?: Topic<unknown>; logger?: BusLogger } = {},
+) {
   const dead: { message: RawMessage; headers: MessageHeaders }[] = [];
   const state = { progressed: 0, flowChanges: 0, failDeadLetters: 0 };
   const worker = new PartitionWorker<Payload>({
-    topic,
+    topic: (overrides.topic ?? topic) as Topic<Payload>,
     groupId: 'g',
     partition: 0,
     system: 'test',
     handler: (m) => handler({ key: m.key, n: m.value.n, attempt: m.attempt }),
     options: resolveSubscribeOptions({ backoff: { initialMs: 1, maxMs: 5 }, ...options }),
-    logger: silent,
+    logger: overrides.logger ?? silent,
     deadLetter: async (message, headers) => {
       if (state.failDeadLetters > 0) {
         state.failDeadLetters--;
@@ -50,21 +54,26 @@ function makeWorker(handler: (m: { key: string; n: number; attempt: number }) =>
 }
 
 describe('PartitionWorker', () => {
-  it('on stop, fills the gaps below the highest started offset and leaves the rest', async () => {
-    // Key a is slow, so offsets 1 (a) waits behind 0 (a) while 2 (b) and 3 (c) start.
+  /** Key a is slow, so offset 1 (a) waits behind 0 (a) while 2 (b) and 3 (c) start; 4 and 5 are queued. */
+  async function gapScenario() {
     const started: number[] = [];
     const gates = new Map<number, () => void>();
-    const { worker } = makeWorker(
+    const made = makeWorker(
       (m) => {
         started.push(m.n);
         return new Promise<HandlerOutcome>((resolve) => gates.set(m.n, () => resolve(ack)));
       },
       { concurrency: 3 },
     );
-    worker.enqueue([raw(0, 'a'), raw(1, 'a'), raw(2, 'b'), raw(3, 'c'), raw(4, 'd'), raw(5, 'b')]);
+    made.worker.enqueue([raw(0, 'a'), raw(1, 'a'), raw(2, 'b'), raw(3, 'c'), raw(4, 'd'), raw(5, 'b')]);
     await until(() => started.length === 3);
     expect(started).toEqual([0, 2, 3]);
-    worker.stop();
+    return { ...made, started, gates };
+  }
+
+  it('on a graceful stop, fills the gaps below the highest started offset and leaves the rest', async () => {
+    const { worker, started, gates } = await gapScenario();
+    worker.stop({ fillGaps: true });
     const drained = worker.drain(5000);
     for (const n of [0, 2, 3]) gates.get(n)!();
     // 1 is below the highest started offset (3): it is a gap and still runs; 4 and 5 do not.
@@ -73,6 +82,39 @@ describe('PartitionWorker', () => {
     expect(await drained).toBe(true);
     expect(started).toEqual([0, 2, 3, 1]);
     expect(worker.lowWaterMark()).toBe(4n);
+  });
+
+  it('on a hard stop (partition lost), starts nothing new, not even the gaps; running handlers finish', async () => {
+    const { worker, started, gates } = await gapScenario();
+    worker.stop({ fillGaps: false });
+    const drained = worker.drain(5000);
+    for (const n of [0, 2, 3]) gates.get(n)!();
+    expect(await drained).toBe(true);
+    // Give a (wrongly) started gap every chance to show up.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(started).toEqual([0, 2, 3]);
+    expect(worker.lowWaterMark()).toBe(1n);
+  });
+
+  it('a hard stop after a graceful one stops the gap filling', async () => {
+    const { worker, started, gates } = await gapScenario();
+    worker.stop({ fillGaps: true });
+    worker.stop({ fillGaps: false });
+    const drained = worker.drain(5000);
+    for (const n of [0, 2, 3]) gates.get(n)!();
+    expect(await drained).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(started).toEqual([0, 2, 3]);
+  });
+
+  it('once the drain timed out, a graceful stop starts no more gaps (the owner commits and hands the partition over)', async () => {
+    const { worker, started, gates } = await gapScenario();
+    worker.stop({ fillGaps: true });
+    expect(await worker.drain(10)).toBe(false);
+    for (const n of [0, 2, 3]) gates.get(n)!();
+    expect(await worker.drain(5000)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(started).toEqual([0, 2, 3]);
   });
 
   it('runs at most `concurrency` handlers at once, across keys', async () => {
@@ -200,12 +242,36 @@ describe('PartitionWorker', () => {
     });
     worker.enqueue([raw(0, 'slow'), raw(1, 'retrying'), raw(2, 'queued')]);
     await until(() => !worker.wantsMore());
-    worker.stop();
+    worker.stop({ fillGaps: true });
     expect(await worker.drain(20)).toBe(false);
     release();
     expect(await worker.drain(5_000)).toBe(true);
     // 0 finished; 1 and 2 were waiting to retry when stopped: both come back after a restart.
     expect(worker.lowWaterMark()).toBe(1n);
     expect(worker.enqueue([raw(3, 'late')])).toBe(0);
+  });
+
+  describe('on a dead-letter topic (it has no dead-letter topic of its own)', () => {
+    const dlq = deadLetterTopic(topic);
+
+    it.each([
+      ['deadLetter(reason)', () => deadLetter('still broken'), /still broken/],
+      ['retries exhausted', () => retry(1, 'flaky'), /gave up after 2 attempts: flaky/],
+    ])('on %s logs an error with the coordinates and acknowledges, never re-appending', async (_what, outcome, reason) => {
+      const logged: { level: string; message: string; fields: Record<string, unknown> }[] = [];
+      const { worker, dead, state } = makeWorker(outcome, { maxAttempts: 2 }, {
+        topic: dlq as Topic<unknown>,
+        logger: { log: (level, message, fields) => logged.push({ level, message, fields: { ...fields } }) },
+      });
+      worker.enqueue([raw(7, 'a'), raw(8, 'b')]);
+      await until(() => worker.pending === 0);
+      expect(dead).toEqual([]);
+      expect(state.progressed).toBeGreaterThan(0);
+      expect(worker.lowWaterMark()).toBe(9n);
+      const errors = logged.filter((l) => l.level === 'error');
+      expect(errors).toHaveLength(2);
+      expect(errors[0]!.fields).toMatchObject({ topic: 'hs.test.worker.v1.dlq', partition: 0, offset: '7', key: 'a', groupId: 'g' });
+      expect(String(errors[0]!.fields['reason'])).toMatch(reason);
+    });
   });
 });

@@ -32,6 +32,17 @@ interface Entry {
 
 type Wait = { timer: NodeJS.Timeout; resolve: (completed: boolean) => void };
 
+/** How a worker stops; see `PartitionWorker.stop`. */
+export interface StopMode {
+  /**
+   * `true`, a graceful stop (the owner commits afterwards and still owns the partition
+   * until then): the queued messages below the highest offset already started still run.
+   * `false`, a hard stop (the partition is lost, nothing of ours can be committed any
+   * more): nothing new starts at all.
+   */
+  readonly fillGaps: boolean;
+}
+
 /**
  * Runs the handler over one partition's messages.
  *
@@ -48,6 +59,11 @@ type Wait = { timer: NodeJS.Timeout; resolve: (completed: boolean) => void };
  * counts as finished: a poison message costs its retries, never the partition.
  *
  * Commits: only the low-water mark (OffsetTracker) is ever offered for commit.
+ *
+ * A topic without a dead-letter topic (a dead-letter topic itself, `deadLetterTopic()`)
+ * cannot park a message again: a dead-letter decision or exhausted retries there are
+ * logged as an error with the message's coordinates, and the message counts as finished
+ * (it stays where it is, in that topic, until its retention).
  */
 export class PartitionWorker<T> {
   private readonly tracker = new OffsetTracker();
@@ -59,6 +75,8 @@ export class PartitionWorker<T> {
   /** Of those, entries waiting out a backoff. */
   private waiting = 0;
   private stopped = false;
+  /** While stopped: whether the gaps below `maxStarted` may still start (graceful) or nothing may (hard). */
+  private fillGaps = false;
   /** Highest offset handed to a handler so far. */
   private maxStarted: bigint | undefined;
   private idle: (() => void)[] = [];
@@ -109,15 +127,28 @@ export class PartitionWorker<T> {
   /**
    * Stops taking messages and cancels pending retries (those messages stay unfinished,
    * so they are not committed and are delivered again after a restart). Running handlers
-   * go on, and so do the queued messages *below* the highest offset already started:
-   * they are the gaps that would otherwise hold the low-water mark back, so filling them
-   * lets a graceful stop commit everything it handled and a restart redeliver nothing
-   * (a rolling deploy costs no duplicates). Messages above it are left for the next
-   * owner. `drain()` waits for all of that.
+   * go on either way; `drain()` waits for them.
+   *
+   * - `fillGaps: true`, the graceful stop, for an owner that commits afterwards (close,
+   *   an in-process revocation): the queued messages *below* the highest offset already
+   *   started still run. They are the gaps that would otherwise hold the low-water mark
+   *   back, so filling them lets the stop commit everything it handled and a restart
+   *   redeliver nothing (a rolling deploy costs no duplicates). Messages above it are left
+   *   for the next owner. Once a `drain()` times out, the gaps stop too (as `fillGaps:
+   *   false`): the owner commits and hands over then, so nothing may start after it.
+   * - `fillGaps: false`, the hard stop, for a partition already lost (a Kafka revocation,
+   *   a crashed consumer): nothing new starts at all, since another member now owns the
+   *   partition and starting here would run its messages twice at once.
+   *
+   * A hard stop after a graceful one makes it hard; never the other way round.
    */
-  stop(): void {
-    if (this.stopped) return;
+  stop(mode: StopMode): void {
+    if (this.stopped) {
+      if (!mode.fillGaps) this.fillGaps = false;
+      return;
+    }
     this.stopped = true;
+    this.fillGaps = mode.fillGaps;
     for (const wait of [...this.waits]) {
       clearTimeout(wait.timer);
       this.waits.delete(wait);
@@ -125,12 +156,16 @@ export class PartitionWorker<T> {
     }
   }
 
-  /** Resolves true once no handler runs any more, false if `timeoutMs` passed first. */
+  /**
+   * Resolves true once no handler runs any more, false if `timeoutMs` passed first. A
+   * stopped worker that times out starts nothing more (its gap filling ends).
+   */
   drain(timeoutMs: number): Promise<boolean> {
     if (this.busy === 0) return Promise.resolve(true);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.idle = this.idle.filter((fn) => fn !== done);
+        if (this.stopped) this.fillGaps = false;
         resolve(false);
       }, timeoutMs);
       const done = (): void => {
@@ -146,9 +181,9 @@ export class PartitionWorker<T> {
       const next = this.keys.take();
       if (!next) return;
       const offset = next.item.raw.offset;
-      if (this.stopped && (this.maxStarted === undefined || offset >= this.maxStarted)) {
-        // Stopping: beyond the gaps. Its key stays taken, so the key's later (higher)
-        // messages are never started either; they are all left for the next owner.
+      if (this.stopped && (!this.fillGaps || this.maxStarted === undefined || offset >= this.maxStarted)) {
+        // Stopping: a hard stop, or beyond the gaps. Its key stays taken, so the key's
+        // later (higher) messages are never started either; all are left for the next owner.
         continue;
       }
       if (this.maxStarted === undefined || offset > this.maxStarted) this.maxStarted = offset;
@@ -190,9 +225,9 @@ export class PartitionWorker<T> {
       entry.attempt++;
       const result = await runAttempt(this.target, entry.raw, entry.attempt);
       if (result.kind === 'ack') return true;
-      if (result.kind === 'dead-letter') return this.sendToDeadLetter(entry, result.reason);
+      if (result.kind === 'dead-letter') return this.giveUp(entry, result.reason);
       if (entry.attempt >= maxAttempts) {
-        return this.sendToDeadLetter(entry, `gave up after ${entry.attempt} attempts: ${result.reason}`);
+        return this.giveUp(entry, `gave up after ${entry.attempt} attempts: ${result.reason}`);
       }
       if (this.stopped) return false;
       this.host.logger.log('debug', 'bus: retrying message', {
@@ -207,8 +242,28 @@ export class PartitionWorker<T> {
     }
   }
 
+  /** The message is done for: dead-lettered, or, on a dead-letter topic, logged and let go. */
+  private giveUp(entry: Entry, reason: string): Promise<boolean> {
+    const dlqName = this.host.topic.dlqName;
+    if (dlqName === undefined) {
+      // A dead-letter topic: the message is already parked, appending it again would only
+      // loop. It stays in this topic (until its retention); this group moves past it.
+      this.host.logger.log('error', 'bus: gave up on a message of a dead-letter topic; it is acknowledged and stays in the topic', {
+        topic: this.host.topic.name,
+        partition: this.host.partition,
+        offset: entry.raw.offset.toString(),
+        key: entry.raw.key,
+        groupId: this.host.groupId,
+        attempts: entry.attempt,
+        reason,
+      });
+      return Promise.resolve(true);
+    }
+    return this.sendToDeadLetter(entry, dlqName, reason);
+  }
+
   /** Dead-letters durably, retrying the write itself until it works or the worker stops. */
-  private async sendToDeadLetter(entry: Entry, reason: string): Promise<boolean> {
+  private async sendToDeadLetter(entry: Entry, dlqName: string, reason: string): Promise<boolean> {
     const raw = entry.raw;
     const headers: MessageHeaders = {
       ...raw.headers,
@@ -226,7 +281,7 @@ export class PartitionWorker<T> {
         break;
       } catch (err) {
         this.host.logger.log('error', 'bus: could not write to the dead-letter topic, retrying', {
-          topic: this.host.topic.dlqName,
+          topic: dlqName,
           partition: this.host.partition,
           offset: raw.offset.toString(),
           ...errorFields(err),

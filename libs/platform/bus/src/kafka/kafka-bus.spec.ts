@@ -1,0 +1,32 @@
+import { defineTopic, jsonCodec } from '@axon/contracts-kafka';
+import { ack } from '../bus';
+import type { BusLogger } from '../logger';
+import { FakeKafka } from '../testing/fake-kafka';
+import { KAFKA_TEST_TIMING } from './kafka-options';
+import { KafkaBus } from './kafka-bus';
+
+const topic = defineTopic<{ key: string }>({ name: 'hs.test.kafka-bus.v1', partitions: 2, key: (m) => m.key, codec: jsonCodec() });
+
+describe('KafkaBus (fake kafkajs)', () => {
+  it('ping rejects, with the reason, once a consumer has crashed for good', async () => {
+    const kafka = new FakeKafka();
+    const logged: { level: string; message: string }[] = [];
+    const logger: BusLogger = { log: (level, message) => logged.push({ level, message }) };
+    const bus = await KafkaBus.fromClient(kafka.asKafka(), { timing: KAFKA_TEST_TIMING, logger });
+    try {
+      await bus.subscribe(topic, 'room-server', () => ack);
+      await bus.subscribe(topic, 'other', () => ack);
+      await expect(bus.ping()).resolves.toBeUndefined();
+
+      // A crash kafkajs restarts from is not a failure.
+      kafka.consumers[1]!.crash(new Error('Connection closed'), true);
+      await expect(bus.ping()).resolves.toBeUndefined();
+
+      kafka.consumers[0]!.crash(new Error('Not authorized to access group'), false);
+      await expect(bus.ping()).rejects.toThrow(/hs\.test\.kafka-bus\.v1.*room-server.*Not authorized to access group/);
+      expect(logged.some((l) => l.level === 'error' && /crashed for good/.test(l.message))).toBe(true);
+    } finally {
+      await bus.close();
+    }
+  });
+});

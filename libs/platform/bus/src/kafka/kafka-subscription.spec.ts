@@ -1,0 +1,148 @@
+import { defineTopic, jsonCodec } from '@axon/contracts-kafka';
+import { ack, type HandlerOutcome, type SubscribeOptions } from '../bus';
+import type { BusLogger } from '../logger';
+import { resolveSubscribeOptions } from '../options';
+import { FakeKafka, type FakeConsumer } from '../testing/fake-kafka';
+import { KAFKA_TEST_TIMING } from './kafka-options';
+import { KafkaSubscription } from './kafka-subscription';
+
+interface Payload {
+  readonly key: string;
+  readonly seq: number;
+}
+
+const topic = defineTopic<Payload>({ name: 'hs.test.kafka-sub.v1', partitions: 2, key: (m) => m.key, codec: jsonCodec() });
+
+async function until(what: string, predicate: () => boolean): Promise<void> {
+  for (let i = 0; !predicate(); i++) {
+    if (i > 2500) throw new Error(`condition not reached: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 30));
+
+/** A subscription on a fake kafkajs client; every handler call waits until the test releases it. */
+async function start(options: SubscribeOptions = {}) {
+  const kafka = new FakeKafka();
+  kafka.initialAssignment = [0, 1];
+  const logged: { level: string; message: string; fields: Record<string, unknown> }[] = [];
+  const logger: BusLogger = { log: (level, message, fields) => logged.push({ level, message, fields: { ...fields } }) };
+  const started: string[] = [];
+  const gates = new Map<string, () => void>();
+  const subscription = new KafkaSubscription<Payload>({
+    kafka: kafka.asKafka(),
+    topic,
+    groupId: 'g',
+    handler: (m) => {
+      const id = `${m.partition}:${m.offset}`;
+      started.push(id);
+      return new Promise<HandlerOutcome>((resolve) => gates.set(id, () => resolve(ack)));
+    },
+    options: resolveSubscribeOptions({ concurrency: 3, commitIntervalMs: 60_000, ...options }),
+    timing: KAFKA_TEST_TIMING,
+    logger,
+    deadLetter: async () => undefined,
+    onStopped: () => undefined,
+  });
+  await subscription.start();
+  const consumer: FakeConsumer = kafka.consumers[0]!;
+  const release = (...ids: string[]): void => {
+    for (const id of ids) gates.get(id)!();
+  };
+  return { kafka, consumer, subscription, logged, started, gates, release };
+}
+
+/**
+ * Partition 0: key a is slow, so offset 1 (a) queues behind 0 (a) while 2 (b) and 3 (c)
+ * start; 4 (d) and 5 (b) queue beyond them. Offset 1 is a "gap" below the highest started.
+ */
+async function withGap(options: SubscribeOptions = {}) {
+  const t = await start(options);
+  await t.consumer.deliver(0, 0, ['a', 'a', 'b', 'c', 'd', 'b']);
+  await until('three started', () => t.started.length === 3);
+  expect(t.started).toEqual(['0:0', '0:2', '0:3']);
+  return t;
+}
+
+describe('KafkaSubscription (fake kafkajs)', () => {
+  it('starts nothing more of a partition revoked in a rebalance, not even the gaps, and never commits it', async () => {
+    const t = await withGap();
+    t.consumer.assign([1]);
+    expect(t.subscription.assignment()).toEqual([1]);
+    t.release('0:0', '0:2', '0:3');
+    await settle();
+    // The partition belongs to another member now: starting offset 1 here would run it twice at once.
+    expect(t.started).toEqual(['0:0', '0:2', '0:3']);
+    await t.subscription.stop();
+    expect(t.consumer.lastCommit(0)).toBeUndefined();
+  });
+
+  it.each([
+    ['for good', false],
+    ['with a restart', true],
+  ])('stops starting messages when the consumer crashes %s (kafkajs left the group)', async (_what, restart) => {
+    const t = await withGap();
+    t.consumer.crash(new Error('boom'), restart);
+    t.release('0:0', '0:2', '0:3');
+    await settle();
+    expect(t.started).toEqual(['0:0', '0:2', '0:3']);
+    expect(t.subscription.assignment()).toEqual([]);
+    if (restart) {
+      // The restarted consumer rejoins: a fresh worker takes the partition from the last commit.
+      t.consumer.assign([0]);
+      await t.consumer.deliver(0, 0, ['a']);
+      await until('redelivered', () => t.started.length === 4);
+      expect(t.started[3]).toBe('0:0');
+      t.release('0:0');
+    }
+    await t.subscription.stop();
+  });
+
+  it('a graceful stop fills the gaps, then commits everything it handled', async () => {
+    const t = await withGap();
+    const stopping = t.subscription.stop();
+    t.release('0:0', '0:2', '0:3');
+    await until('the gap started', () => t.gates.has('0:1'));
+    t.release('0:1');
+    await stopping;
+    expect(t.started).toEqual(['0:0', '0:2', '0:3', '0:1']);
+    expect(t.consumer.lastCommit(0)).toBe('4');
+    expect(t.consumer.disconnected).toBe(true);
+  });
+
+  it('retries a failed final commit of a graceful stop', async () => {
+    const t = await start();
+    await t.consumer.deliver(0, 0, ['a', 'b']);
+    await until('both started', () => t.started.length === 2);
+    t.release('0:0', '0:1');
+    t.consumer.failCommits = 2;
+    await t.subscription.stop();
+    expect(t.consumer.lastCommit(0)).toBe('2');
+    expect(t.logged.filter((l) => l.message.includes('commit failed'))).toHaveLength(2);
+  });
+
+  it('gives up on the final commit after a few attempts, logs an error, and still leaves the group', async () => {
+    const t = await start();
+    await t.consumer.deliver(0, 0, ['a']);
+    await until('started', () => t.started.length === 1);
+    t.release('0:0');
+    t.consumer.failCommits = 1000;
+    await t.subscription.stop();
+    expect(t.consumer.lastCommit(0)).toBeUndefined();
+    expect(t.consumer.disconnected).toBe(true);
+    expect(t.logged.some((l) => l.level === 'error' && /final offset commit/.test(l.message))).toBe(true);
+  });
+
+  it('bounds the drain of a graceful stop by drainTimeoutMs, and starts nothing after it', async () => {
+    const t = await withGap({ drainTimeoutMs: 50 });
+    const began = Date.now();
+    await t.subscription.stop();
+    expect(Date.now() - began).toBeLessThan(5_000);
+    expect(t.consumer.disconnected).toBe(true);
+    // Handlers that outlived the drain finish later; the gap behind them must not start then.
+    t.release('0:0', '0:2', '0:3');
+    await settle();
+    expect(t.started).toEqual(['0:0', '0:2', '0:3']);
+  });
+});
