@@ -40,5 +40,13 @@ export default tseslint.config(
     files: ['libs/platform/config/**/*.ts', '**/*.spec.ts', 'libs/testing/**/*.ts', 'tools/**/*.ts', '**/testing/**/*.ts'],
     rules: { 'no-restricted-syntax': 'off' },
   },
+  {
+    // Test helpers stay out of production code: only tests and test support use them.
+    files: ['**/*.ts'],
+    ignores: ['**/*.spec.ts', '**/testing/**', 'libs/testing/**'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [{ name: '@axon/testing', message: 'Only tests may import @axon/testing.' }] }],
+    },
+  },
   ...boundaryConfigs(nxPlugin),
 );
