@@ -17,6 +17,7 @@ import { DiagnosticsDefinition } from '@axon/contracts-grpc';
 import { diagnosticsImplementation } from '@axon/platform-rpc';
 import { Readiness, STAGE, ShutdownSequence } from './lifecycle';
 import { RpcHost } from './rpc-host';
+import { withSubscribeDefaults } from './bus-defaults';
 import { BUS, CACHE, CONFIG, LOGGER } from './tokens';
 
 export interface RuntimeOptions {
@@ -111,7 +112,8 @@ export class RuntimeModule {
             readiness.register('bus', () => bus.ping());
             // Consumers drain and commit first; producers and connections go with them.
             shutdown.add(STAGE.consumers, 'bus', () => bus.close());
-            return bus;
+            // Drains end well inside the grace period (the rest of it is for the others).
+            return withSubscribeDefaults(bus, { drainTimeoutMs: Math.floor(config.shutdown.grace_ms * 0.6) });
           },
         },
         {
