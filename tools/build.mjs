@@ -1,12 +1,15 @@
 // Compiles apps/ and libs/ to dist/ with SWC (decorator metadata for Nest, path aliases
 // from tsconfig.base.json rewritten to relative imports). Type checking is `npm run typecheck`.
 import { transformFile } from '@swc/core';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const outDir = join(root, 'dist');
+const finalDir = join(root, 'dist');
+// Build beside dist/ and swap it in at the end, so a process running from dist/ (a test
+// server, a second Jest run) never sees it half-deleted.
+const outDir = join(root, `dist.build-${process.pid}`);
 const tsconfig = JSON.parse(await readFile(join(root, 'tsconfig.base.json'), 'utf8'));
 const swcrc = JSON.parse(await readFile(join(root, '.swcrc'), 'utf8'));
 
@@ -44,4 +47,10 @@ for (const top of ['apps', 'libs']) {
   }
 }
 await Promise.all(jobs);
-console.log(`built ${jobs.length} files into ${relative(process.cwd(), outDir) || '.'}`);
+const retired = join(root, `dist.old-${process.pid}`);
+await rename(finalDir, retired).catch((err) => {
+  if (err.code !== 'ENOENT') throw err;
+});
+await rename(outDir, finalDir);
+await rm(retired, { recursive: true, force: true });
+console.log(`built ${jobs.length} files into ${relative(process.cwd(), finalDir) || '.'}`);
