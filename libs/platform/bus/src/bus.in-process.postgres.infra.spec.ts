@@ -3,10 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Database } from '@axon/platform-database';
-import { BUS_SCHEMA, InProcessBus } from './in-process/in-process-bus';
+import { ack } from './bus';
+import { BUS_SCHEMA, IN_PROCESS_LOCK, InProcessBus } from './in-process/in-process-bus';
 import { BUS_MIGRATIONS } from './in-process/migrations';
 import { describeBusContract } from './testing/bus-contract';
-import { quietLogger } from './testing/contract-helpers';
+import { eventually, quietLogger, TestNames } from './testing/contract-helpers';
 
 const sharedUrl = process.env['AXON_DATABASE_URL'];
 if (!sharedUrl) {
@@ -108,6 +109,50 @@ describe('in-process log on Postgres: one process per database', () => {
       await bus.close();
     } finally {
       await second.close();
+    }
+  });
+
+  it('losing the connection that holds the lock stops every subscription and fails ping', async () => {
+    const database = await open();
+    const other = await open();
+    const errors: string[] = [];
+    const logger = {
+      log: (level: string, message: string) => {
+        if (level === 'error') errors.push(message);
+      },
+    };
+    const bus = await InProcessBus.open(database, { logger, pollIntervalMs: 50 });
+    try {
+      const names = new TestNames();
+      const topic = names.topic(1);
+      const seen: number[] = [];
+      await bus.subscribe(topic, names.group('lock'), (m) => {
+        seen.push(m.value.seq);
+        return ack;
+      });
+      await bus.publish(topic, [{ key: 'k', seq: 0 }]);
+      await eventually('delivered while locked', () => seen.length === 1);
+
+      const admin = await other.dataSource({ schema: BUS_SCHEMA, migrations: [...BUS_MIGRATIONS] });
+      const killed: { pid: number }[] = await admin.query(
+        `SELECT pg_terminate_backend(pid) AS killed, pid FROM pg_locks
+          WHERE locktype = 'advisory' AND granted AND objid::bigint = (hashtext($1)::bigint & 4294967295)
+            AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+        [IN_PROCESS_LOCK],
+      );
+      expect(killed).toHaveLength(1);
+      await eventually('ping fails', () => errors.some((e) => /lost the connection holding the in-process bus lock/.test(e)), 10_000);
+      await expect(bus.ping()).rejects.toThrow(/lost the connection holding its lock/);
+
+      // Another process may own the log now: nothing more is delivered here.
+      await bus.publish(topic, [{ key: 'k', seq: 1 }]);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(seen).toEqual([0]);
+      await expect(bus.subscribe(topic, names.group('late'), () => ack)).rejects.toThrow(/lost the connection holding its lock/);
+    } finally {
+      await bus.close();
+      await database.close();
+      await other.close();
     }
   });
 });

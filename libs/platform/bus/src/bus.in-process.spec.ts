@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Database } from '@axon/platform-database';
-import { ack, retry } from './bus';
+import { ack, retry, type HandlerOutcome } from './bus';
 import { InProcessBus } from './in-process/in-process-bus';
 import { describeBusContract } from './testing/bus-contract';
-import { CommitLog, eventually, messages, quietLogger, TestNames } from './testing/contract-helpers';
+import { CommitLog, deferred, eventually, messages, quietLogger, TestNames } from './testing/contract-helpers';
 
 // The in-process log on embedded PGlite, in a data directory of its own.
 const dataDir = mkdtempSync(join(tmpdir(), 'axon-bus-'));
@@ -53,6 +53,58 @@ describe('in-process log retention', () => {
       await bus.close();
       await database.close();
       rmSync(ownDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('in-process group shutdown', () => {
+  it('on close, members stop at once: nothing new starts, no partition moves, one drain for all', async () => {
+    const names = new TestNames();
+    const database = await Database.open({ dataDir });
+    const bus = await InProcessBus.open(database, { logger: quietLogger });
+    const hold = deferred<HandlerOutcome>();
+    try {
+      const topic = names.topic(2);
+      const group = names.group('close');
+      await bus.publish(topic, messages(40, (seq) => `k${seq}`));
+      const starts: { member: number; partition: number; offset: bigint; at: number }[] = [];
+      const subscribe = (member: number) =>
+        bus.subscribe(
+          topic,
+          group,
+          (m) => {
+            starts.push({ member, partition: m.partition, offset: BigInt(m.offset), at: Date.now() });
+            return hold.promise;
+          },
+          { concurrency: 2, drainTimeoutMs: 800 },
+        );
+      const first = await subscribe(0);
+      const second = await subscribe(1);
+      expect(first.assignment()).toEqual([0]);
+      expect(second.assignment()).toEqual([1]);
+      await eventually('both members started their partitions', () => starts.filter((s) => s.member === 0).length === 2 && starts.filter((s) => s.member === 1).length === 2);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const before = starts.length;
+      const highest = new Map<string, bigint>();
+      for (const s of starts) {
+        const id = `${s.member}:${s.partition}`;
+        if (s.offset > (highest.get(id) ?? -1n)) highest.set(id, s.offset);
+      }
+      const began = Date.now();
+      await bus.close();
+      const took = Date.now() - began;
+      hold.resolve(ack);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      // Only gaps below what a member already started may run; nothing of another member's partition.
+      for (const s of starts.slice(before)) {
+        expect(s.offset).toBeLessThan(highest.get(`${s.member}:${s.partition}`) ?? -1n);
+      }
+      expect(took).toBeGreaterThanOrEqual(700);
+      expect(took).toBeLessThan(1_400);
+    } finally {
+      hold.resolve(ack);
+      await bus.close();
+      await database.close();
     }
   });
 });

@@ -1,4 +1,5 @@
 import type { SubscribeOptions, SubscriptionObserver } from './bus';
+import { errorFields, type BusLogger } from './logger';
 
 export interface ResolvedSubscribeOptions {
   readonly concurrency: number;
@@ -52,5 +53,17 @@ export function backoffDelay(backoff: ResolvedSubscribeOptions['backoff'], nextA
 export function checkGroupId(groupId: string): void {
   if (!/^[A-Za-z0-9._-]{1,200}$/.test(groupId)) {
     throw new Error(`consumer group "${groupId}" must be 1-200 characters of letters, digits, ".", "_" or "-"`);
+  }
+}
+
+/**
+ * Calls an observer callback; a throwing observer is logged and ignored, never allowed to
+ * wedge a worker or a commit chain.
+ */
+export function notifyObserver(logger: BusLogger, callback: keyof SubscriptionObserver, call: () => void): void {
+  try {
+    call();
+  } catch (err) {
+    logger.log('error', `bus: subscription observer ${callback} threw; ignored`, errorFields(err));
   }
 }

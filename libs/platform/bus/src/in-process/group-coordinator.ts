@@ -10,7 +10,11 @@ interface Group {
   readonly partitions: number;
   readonly members: GroupMember[];
   readonly owners: (GroupMember | undefined)[];
+  /** Members that called `leave`: out of `members` at once, so no rebalance targets them any more. */
+  readonly leaving: Set<GroupMember>;
   chain: Promise<void>;
+  /** Steps queued or running on `chain`. */
+  pending: number;
 }
 
 /**
@@ -31,32 +35,53 @@ export class GroupCoordinator {
     const id = `${groupId}\u0000${topic}`;
     let group = this.groups.get(id);
     if (!group) {
-      group = { partitions, members: [], owners: new Array<GroupMember | undefined>(partitions).fill(undefined), chain: Promise.resolve() };
+      group = {
+        partitions,
+        members: [],
+        owners: new Array<GroupMember | undefined>(partitions).fill(undefined),
+        leaving: new Set(),
+        chain: Promise.resolve(),
+        pending: 0,
+      };
       this.groups.set(id, group);
     }
     const g = group;
     return this.serialise(g, async () => {
+      if (g.leaving.has(member)) return;
       g.members.push(member);
       await this.rebalance(g);
     });
   }
 
-  /** Revokes everything `member` owns, then spreads it over the remaining members. */
+  /**
+   * Revokes everything `member` owns, then spreads it over the remaining members. The
+   * member is taken out of the group at once (a rebalance already under way may still
+   * assign it partitions; a leaving member ignores them), so members leaving together
+   * (a bus closing) are revoked concurrently in the first of their rebalances: the
+   * shutdown takes one drain, not one per member.
+   */
   leave(groupId: string, topic: string, member: GroupMember): Promise<void> {
     const id = `${groupId}\u0000${topic}`;
     const group = this.groups.get(id);
     if (!group) return Promise.resolve();
+    group.leaving.add(member);
+    const index = group.members.indexOf(member);
+    if (index >= 0) group.members.splice(index, 1);
     return this.serialise(group, async () => {
-      const index = group.members.indexOf(member);
-      if (index < 0) return;
-      group.members.splice(index, 1);
-      await this.rebalance(group);
-      if (group.members.length === 0) this.groups.delete(id);
+      try {
+        await this.rebalance(group);
+      } finally {
+        group.leaving.delete(member);
+      }
+      if (group.members.length === 0 && group.pending === 1) this.groups.delete(id);
     });
   }
 
   private serialise(group: Group, step: () => Promise<void>): Promise<void> {
-    const run = group.chain.then(step);
+    group.pending++;
+    const run = group.chain.then(step).finally(() => {
+      group.pending--;
+    });
     // The chain must survive a failed step; the failure itself reaches the caller via `run`.
     group.chain = run.then(
       () => undefined,
@@ -66,8 +91,9 @@ export class GroupCoordinator {
   }
 
   private async rebalance(group: Group): Promise<void> {
-    const target = (p: number): GroupMember | undefined =>
-      group.members.length === 0 ? undefined : group.members[p % group.members.length];
+    // A snapshot: members leaving meanwhile must not change the plan between revoking and assigning.
+    const members = [...group.members];
+    const target = (p: number): GroupMember | undefined => (members.length === 0 ? undefined : members[p % members.length]);
     const revocations = new Map<GroupMember, number[]>();
     for (let p = 0; p < group.partitions; p++) {
       const owner = group.owners[p];

@@ -39,6 +39,12 @@ export interface InProcessRetention {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+/** The part of the pg client under a Postgres QueryRunner (`databaseConnection`) the lock watch uses. */
+interface LockClient {
+  on(event: 'error' | 'end', listener: (err?: unknown) => void): void;
+  removeListener(event: 'error' | 'end', listener: (err?: unknown) => void): void;
+}
+
 /** Postgres schema of the in-process log. */
 export const BUS_SCHEMA = 'bus';
 
@@ -83,11 +89,14 @@ export class InProcessBus implements MessageBus {
   readonly kind = 'in-process' as const;
   private readonly notifier = new PublishNotifier();
   private readonly coordinator = new GroupCoordinator();
-  private readonly subscriptions = new Set<Subscription>();
+  private readonly subscriptions = new Set<Subscription & { halt(): void }>();
   private readonly registered = new Map<string, Promise<void>>();
   private readonly store: LogStore;
   private readonly trimmer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Set once the connection holding IN_PROCESS_LOCK failed or ended: the lock is gone. */
+  private lockLost: Error | undefined;
+  private readonly unwatchLock: () => void;
 
   private constructor(
     dataSource: DataSource,
@@ -99,6 +108,7 @@ export class InProcessBus implements MessageBus {
     private readonly retention: Required<InProcessRetention>,
   ) {
     this.store = new LogStore(dataSource);
+    this.unwatchLock = this.watchLock();
     if (retention.intervalMs > 0) {
       this.trimmer = setInterval(() => {
         this.trim().catch((err: unknown) => this.logger.log('error', 'bus: trimming the in-process log failed', errorFields(err)));
@@ -136,6 +146,36 @@ export class InProcessBus implements MessageBus {
     return new InProcessBus(dataSource, lock, options.logger ?? stderrLogger(), options.pollIntervalMs ?? 1000, options.fetchBatchSize ?? 500, retention);
   }
 
+  /**
+   * Watches the pg client holding the lock: if it fails or ends (the server terminated the
+   * backend, the network dropped it), the lock went with the session and another process
+   * may take the log over. Every subscription then stops hard (nothing new starts, nothing
+   * more is committed), `ping()` rejects and `subscribe()` throws; the bus never re-takes
+   * the lock. Returns the function that stops watching (close releases the lock itself).
+   */
+  private watchLock(): () => void {
+    const client = (this.lock as { readonly databaseConnection?: LockClient } | undefined)?.databaseConnection;
+    if (!client || typeof client.on !== 'function') return () => undefined;
+    const onError = (err: unknown): void => this.loseLock(err instanceof Error ? err : new Error(String(err)));
+    const onEnd = (): void => this.loseLock(new Error('the connection ended'));
+    client.on('error', onError);
+    client.on('end', onEnd);
+    return () => {
+      client.removeListener('error', onError);
+      client.removeListener('end', onEnd);
+    };
+  }
+
+  private loseLock(err: Error): void {
+    if (this.closed || this.lockLost) return;
+    this.lockLost = err;
+    this.logger.log('error', `bus: lost the connection holding the in-process bus lock (${IN_PROCESS_LOCK}); every subscription stopped, another process may own the log now`, {
+      subscriptions: this.subscriptions.size,
+      ...errorFields(err),
+    });
+    for (const subscription of this.subscriptions) subscription.halt();
+  }
+
   /** Deletes messages every group has consumed that are past their retention; returns how many. */
   async trim(now = Date.now()): Promise<number> {
     const deleted = await this.store.trim({ durable: now - this.retention.durableMs, ephemeral: now - this.retention.ephemeralMs });
@@ -167,6 +207,7 @@ export class InProcessBus implements MessageBus {
 
   async subscribe<T>(topic: Topic<T>, groupId: string, handler: MessageHandler<T>, options?: SubscribeOptions): Promise<Subscription> {
     this.checkOpen();
+    if (this.lockLost) throw this.lockLostError();
     checkGroupId(groupId);
     const resolved = resolveSubscribeOptions(options);
     await this.ensureTopics([topic]);
@@ -185,6 +226,7 @@ export class InProcessBus implements MessageBus {
       onStopped: (s) => this.subscriptions.delete(s),
     });
     this.subscriptions.add(subscription);
+    if (this.lockLost) subscription.halt();
     await subscription.start();
     return subscription;
   }
@@ -196,11 +238,18 @@ export class InProcessBus implements MessageBus {
       await this.store.ping();
       return;
     }
+    if (this.lockLost) throw this.lockLostError();
     try {
       await this.lock.query('SELECT 1');
     } catch (err) {
       throw new Error(`the in-process bus lost the connection holding its lock (${IN_PROCESS_LOCK}): ${describeError(err)}`, { cause: err });
     }
+  }
+
+  private lockLostError(): Error {
+    return new Error(`the in-process bus lost the connection holding its lock (${IN_PROCESS_LOCK}): ${describeError(this.lockLost)}`, {
+      cause: this.lockLost,
+    });
   }
 
   /** Stops every subscription, then releases the lock. The database stays open: its owner closes it. */
@@ -216,6 +265,7 @@ export class InProcessBus implements MessageBus {
   }
 
   private async unlock(): Promise<void> {
+    this.unwatchLock();
     const lock = this.lock;
     if (!lock || lock.isReleased) return;
     try {

@@ -1,7 +1,7 @@
 import type { Topic } from '@axon/contracts-kafka';
 import type { MessageHandler, MessageHeaders, Subscription } from '../bus';
 import { errorFields, type BusLogger } from '../logger';
-import type { ResolvedSubscribeOptions } from '../options';
+import { notifyObserver, type ResolvedSubscribeOptions } from '../options';
 import { PartitionWorker } from '../worker/partition-worker';
 import type { RawMessage } from '../worker/raw-message';
 import type { GroupCoordinator, GroupMember } from './group-coordinator';
@@ -52,6 +52,8 @@ export class InProcessSubscription<T> implements Subscription, GroupMember {
   private commitTimer: NodeJS.Timeout | undefined;
   private commitChain: Promise<void> = Promise.resolve();
   private stopping: Promise<void> | undefined;
+  /** Set by `halt()`: the bus lost its lock, so nothing starts or commits any more. */
+  private halted = false;
 
   constructor(private readonly deps: InProcessSubscriptionDeps<T>) {
     this.topic = deps.topic.name;
@@ -81,9 +83,21 @@ export class InProcessSubscription<T> implements Subscription, GroupMember {
     return this.stopping;
   }
 
+  /**
+   * Stops at once, before our turn in the group: no more fetching, and the workers stop
+   * gracefully (only the gaps below what already started still run), so nothing new starts
+   * while the coordinator works through the group's queue. `assign` ignores a stopping
+   * member. Then the coordinator revokes (drains and commits) every partition we own, and
+   * hands them over; members leaving together are revoked in one rebalance.
+   */
   private async leave(): Promise<void> {
+    this.unlisten?.();
+    clearInterval(this.poller);
+    for (const feed of this.feeds.values()) {
+      feed.active = false;
+      feed.worker.stop({ fillGaps: true });
+    }
     try {
-      // The coordinator revokes (drains and commits) every partition we own, then hands them over.
       await this.deps.coordinator.leave(this.groupId, this.topic, this);
     } finally {
       this.unlisten?.();
@@ -93,7 +107,27 @@ export class InProcessSubscription<T> implements Subscription, GroupMember {
     }
   }
 
+  /**
+   * The bus lost its lock on the database (another process may own the log now): stop
+   * hard. Nothing new starts (not even the gaps), nothing is fetched or committed any more;
+   * handlers already running finish. `stop()` still leaves the group afterwards.
+   */
+  halt(): void {
+    if (this.halted) return;
+    this.halted = true;
+    this.unlisten?.();
+    clearInterval(this.poller);
+    clearTimeout(this.commitTimer);
+    this.commitTimer = undefined;
+    for (const feed of this.feeds.values()) {
+      feed.active = false;
+      feed.worker.stop({ fillGaps: false });
+    }
+  }
+
   assign(partitions: readonly number[]): void {
+    // A stopping (or halted) member takes nothing on; the coordinator revokes its share when it leaves.
+    if (this.stopping || this.halted) return;
     const added: Feed<T>[] = [];
     for (const partition of partitions) {
       const feed: Feed<T> = {
@@ -108,7 +142,7 @@ export class InProcessSubscription<T> implements Subscription, GroupMember {
       this.feeds.set(partition, feed);
       added.push(feed);
     }
-    this.deps.options.observer.assigned?.(this.assignment());
+    this.notifyAssigned();
     void this.startFeeds(added);
   }
 
@@ -133,7 +167,12 @@ export class InProcessSubscription<T> implements Subscription, GroupMember {
       this.feeds.delete(feed.partition);
       this.committed.delete(feed.partition);
     }
-    this.deps.options.observer.assigned?.(this.assignment());
+    this.notifyAssigned();
+  }
+
+  private notifyAssigned(): void {
+    const assigned = this.assignment();
+    notifyObserver(this.deps.logger, 'assigned', () => this.deps.options.observer.assigned?.(assigned));
   }
 
   /** Loads where each new partition resumes: its committed offset, else the start or the end of the log. */
@@ -227,7 +266,7 @@ export class InProcessSubscription<T> implements Subscription, GroupMember {
   }
 
   private scheduleCommit(): void {
-    if (this.commitTimer) return;
+    if (this.commitTimer || this.halted) return;
     this.commitTimer = setTimeout(() => {
       this.commitTimer = undefined;
       void this.commitNow();
@@ -236,11 +275,15 @@ export class InProcessSubscription<T> implements Subscription, GroupMember {
 
   /** Serial commits; a failure is logged and retried by the next one (the messages stay uncommitted meanwhile). */
   private commitNow(): Promise<void> {
-    this.commitChain = this.commitChain.then(() => this.commitLowWaterMarks());
+    // A commit that throws (it should not) must not reject every later one.
+    this.commitChain = this.commitChain.then(() => this.commitLowWaterMarks()).catch((err: unknown) => {
+      this.deps.logger.log('error', 'bus: in-process offset commit failed unexpectedly', { topic: this.topic, groupId: this.groupId, ...errorFields(err) });
+    });
     return this.commitChain;
   }
 
   private async commitLowWaterMarks(): Promise<void> {
+    if (this.halted) return;
     const marks = new Map<number, bigint>();
     for (const feed of this.feeds.values()) {
       const mark = feed.worker.lowWaterMark();
@@ -259,7 +302,7 @@ export class InProcessSubscription<T> implements Subscription, GroupMember {
     }
     for (const [partition, mark] of marks) {
       this.committed.set(partition, mark);
-      this.deps.options.observer.committed?.(partition, mark.toString());
+      notifyObserver(this.deps.logger, 'committed', () => this.deps.options.observer.committed?.(partition, mark.toString()));
     }
   }
 }

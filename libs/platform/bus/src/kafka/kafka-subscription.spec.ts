@@ -30,6 +30,9 @@ async function start(options: SubscribeOptions = {}) {
   const logger: BusLogger = { log: (level, message, fields) => logged.push({ level, message, fields: { ...fields } }) };
   const started: string[] = [];
   const gates = new Map<string, () => void>();
+  /** Handlers running per key, and the most that ever ran at once for one key. */
+  const running = new Map<string, number>();
+  const overlap = { max: 0 };
   const subscription = new KafkaSubscription<Payload>({
     kafka: kafka.asKafka(),
     topic,
@@ -37,7 +40,15 @@ async function start(options: SubscribeOptions = {}) {
     handler: (m) => {
       const id = `${m.partition}:${m.offset}`;
       started.push(id);
-      return new Promise<HandlerOutcome>((resolve) => gates.set(id, () => resolve(ack)));
+      const now = (running.get(m.key) ?? 0) + 1;
+      running.set(m.key, now);
+      overlap.max = Math.max(overlap.max, now);
+      return new Promise<HandlerOutcome>((resolve) =>
+        gates.set(id, () => {
+          running.set(m.key, running.get(m.key)! - 1);
+          resolve(ack);
+        }),
+      );
     },
     options: resolveSubscribeOptions({ concurrency: 3, commitIntervalMs: 60_000, ...options }),
     timing: KAFKA_TEST_TIMING,
@@ -50,7 +61,7 @@ async function start(options: SubscribeOptions = {}) {
   const release = (...ids: string[]): void => {
     for (const id of ids) gates.get(id)!();
   };
-  return { kafka, consumer, subscription, logged, started, gates, release };
+  return { kafka, consumer, subscription, logged, started, gates, release, overlap };
 }
 
 /**
@@ -144,5 +155,91 @@ describe('KafkaSubscription (fake kafkajs)', () => {
     t.release('0:0', '0:2', '0:3');
     await settle();
     expect(t.started).toEqual(['0:0', '0:2', '0:3']);
+  });
+
+  it('a partition back after a crash and restart starts nothing until the old worker drained: one key never runs twice at once', async () => {
+    const t = await withGap();
+    t.consumer.crash(new Error('boom'), true);
+    // The restarted consumer gets the same partition back and re-fetches from the last commit (none).
+    t.consumer.assign([0, 1]);
+    await t.consumer.deliver(0, 0, ['a', 'a', 'b', 'c', 'd', 'b']);
+    await settle();
+    // 0:0, 0:2 and 0:3 still run in the retired worker: nothing of the partition starts again yet.
+    expect(t.started).toEqual(['0:0', '0:2', '0:3']);
+    t.release('0:2');
+    await settle();
+    expect(t.started).toEqual(['0:0', '0:2', '0:3']);
+    t.release('0:0', '0:3');
+    await until('redelivered', () => t.started.length === 6);
+    expect(t.started.slice(3)).toEqual(['0:0', '0:2', '0:3']);
+    expect(t.overlap.max).toBe(1);
+    t.release('0:0', '0:2', '0:3');
+    await until('the rest', () => t.started.length === 9);
+    expect(t.started.slice(6).sort()).toEqual(['0:1', '0:4', '0:5']);
+    t.release('0:1', '0:4', '0:5');
+    expect(t.overlap.max).toBe(1);
+    await t.subscription.stop();
+    expect(t.consumer.lastCommit(0)).toBe('6');
+  });
+
+  it("after the old worker's drain timed out, the new one starts other keys but never a key the old one still runs", async () => {
+    const t = await withGap({ drainTimeoutMs: 50 });
+    t.consumer.crash(new Error('boom'), true);
+    t.consumer.assign([0, 1]);
+    await t.consumer.deliver(0, 0, ['a', 'a', 'b', 'c', 'd', 'b']);
+    // After the timeout: d (4) is free; a, b and c still run in the old worker.
+    await until('d started', () => t.started.includes('0:4'));
+    await settle();
+    expect(t.started).toEqual(['0:0', '0:2', '0:3', '0:4']);
+    t.release('0:2');
+    await until('b redelivered', () => t.started.length === 5);
+    expect(t.started[4]).toBe('0:2');
+    expect(t.overlap.max).toBe(1);
+    t.release('0:0', '0:3', '0:4', '0:2');
+    await until('a and c redelivered', () => t.started.includes('0:0') && t.started.filter((id) => id === '0:0').length === 2 && t.started.filter((id) => id === '0:3').length === 2);
+    expect(t.overlap.max).toBe(1);
+    for (const [, open] of t.gates) open();
+    await t.subscription.stop();
+  });
+
+  it('an observer that throws neither breaks the assignment nor the commits', async () => {
+    const t = await start({
+      observer: {
+        assigned: () => {
+          throw new Error('observer bug');
+        },
+        committed: () => {
+          throw new Error('observer bug');
+        },
+      },
+    });
+    expect(t.subscription.assignment()).toEqual([0, 1]);
+    await t.consumer.deliver(0, 0, ['a', 'b']);
+    await until('both started', () => t.started.length === 2);
+    t.release('0:0', '0:1');
+    await t.subscription.stop();
+    expect(t.consumer.lastCommit(0)).toBe('2');
+    expect(t.logged.filter((l) => l.level === 'error' && /observer (assigned|committed) threw/.test(l.message)).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a commit in flight when its partition is revoked does not record the partition as committed', async () => {
+    const t = await start({ commitIntervalMs: 1 });
+    let releaseCommit!: () => void;
+    const original = t.consumer.commitOffsets.bind(t.consumer);
+    t.consumer.commitOffsets = async (offsets) => {
+      await new Promise<void>((resolve) => (releaseCommit = resolve));
+      t.consumer.commitOffsets = original;
+      await original(offsets);
+    };
+    await t.consumer.deliver(0, 0, ['a']);
+    await until('started', () => t.started.length === 1);
+    t.release('0:0');
+    await until('commit in flight', () => releaseCommit !== undefined);
+    t.consumer.assign([1]);
+    releaseCommit();
+    await settle();
+    expect(t.consumer.lastCommit(0)).toBe('1');
+    expect((t.subscription as unknown as { committed: Map<number, bigint> }).committed.has(0)).toBe(false);
+    await t.subscription.stop();
   });
 });

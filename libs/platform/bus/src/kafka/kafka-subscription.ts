@@ -3,7 +3,7 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { MessageHandler, MessageHeaders, Subscription } from '../bus';
 import { headersFromKafka } from '../headers';
 import { describeError, errorFields, type BusLogger } from '../logger';
-import type { ResolvedSubscribeOptions } from '../options';
+import { notifyObserver, type ResolvedSubscribeOptions } from '../options';
 import { PartitionWorker } from '../worker/partition-worker';
 import type { RawMessage } from '../worker/raw-message';
 import type { KafkaTiming } from './kafka-options';
@@ -55,6 +55,10 @@ function toRaw(message: KafkaMessage): RawMessage {
  * (ARCHITECTURE.md §2.2). A crash of the kafkajs consumer loses every partition the same
  * way (kafkajs leaves the group before it restarts); a crash it does not restart from
  * fails the subscription for good (`describeFailure()`, reported by `KafkaBus.ping`).
+ * A worker stopped hard while its handlers still run is kept as retiring; if its
+ * partition comes back (a restart usually hands back the same ones), the new worker waits
+ * for it to drain and never starts a key it still runs, so one key never runs twice at
+ * once in this process.
  *
  * A graceful `stop()` fills the gaps, drains (bounded by `drainTimeoutMs`), commits
  * (retried a few times), and leaves the group.
@@ -64,6 +68,12 @@ export class KafkaSubscription<T> implements Subscription {
   readonly groupId: string;
   private readonly consumer: Consumer;
   private readonly workers = new Map<number, PartitionWorker<T>>();
+  /**
+   * Workers stopped hard (their partition was lost) whose handlers may still run, by
+   * partition. A new worker for the partition (it came back, typically after a consumer
+   * restart) waits for its retiring one: see `workerFor`.
+   */
+  private readonly retiring = new Map<number, PartitionWorker<T>>();
   private readonly paused = new Set<number>();
   private readonly committed = new Map<number, bigint>();
   private assigned: readonly number[] = [];
@@ -142,7 +152,9 @@ export class KafkaSubscription<T> implements Subscription {
       for (const worker of this.workers.values()) worker.stop({ fillGaps: true });
       this.kafkaCall('pause', () => this.consumer.pause([{ topic: this.topic }]));
       // One deadline for all: each drain's timer starts now. A worker that times out starts nothing more.
-      const drained = await Promise.all([...this.workers.values()].map((w) => w.drain(this.deps.options.drainTimeoutMs)));
+      // Handlers of lost partitions (retiring workers) are waited for too: close returns after every handler.
+      const all = [...this.workers.values(), ...this.retiring.values()];
+      const drained = await Promise.all(all.map((w) => w.drain(this.deps.options.drainTimeoutMs)));
       if (drained.includes(false)) {
         this.deps.logger.log('warn', 'bus: handlers still running after the drain timeout; their messages will be delivered again', {
           topic: this.topic,
@@ -190,7 +202,9 @@ export class KafkaSubscription<T> implements Subscription {
       worker.stop({ fillGaps: false });
       this.workers.delete(partition);
       this.committed.delete(partition);
+      if (worker.isBusy()) this.retiring.set(partition, worker);
     }
+    for (const [partition, worker] of this.retiring) if (!worker.isBusy()) this.retiring.delete(partition);
     this.assigned = [...partitions].sort((a, b) => a - b);
     // A restarted kafkajs consumer forgets its paused partitions: re-apply ours.
     this.paused.clear();
@@ -198,7 +212,8 @@ export class KafkaSubscription<T> implements Subscription {
       this.kafkaCall('resume', () => this.consumer.resume([{ topic: this.topic }]));
       for (const partition of this.assigned) this.syncFlow(partition);
     }
-    this.deps.options.observer.assigned?.(this.assigned);
+    const assigned = this.assigned;
+    notifyObserver(this.deps.logger, 'assigned', () => this.deps.options.observer.assigned?.(assigned));
   }
 
   private async onBatch({ batch, resolveOffset }: EachBatchPayload): Promise<void> {
@@ -222,7 +237,15 @@ export class KafkaSubscription<T> implements Subscription {
     let worker = this.workers.get(partition);
     if (!worker) {
       const { deps } = this;
+      // The partition came back while the worker that lost it still runs handlers (a
+      // consumer crash and restart, or a quick revoke and re-assign): the new worker starts
+      // from the last commit, so it would run those same messages again, concurrently.
+      // It waits for the old one to drain instead (bounded by drainTimeoutMs), and after
+      // that still never starts a key the old one runs.
+      const retiring = this.retiring.get(partition);
+      this.retiring.delete(partition);
       worker = new PartitionWorker<T>({
+        predecessor: retiring,
         topic: deps.topic,
         groupId: deps.groupId,
         partition,
@@ -275,7 +298,11 @@ export class KafkaSubscription<T> implements Subscription {
    * next commit. Resolves false if this commit failed.
    */
   private commitNow(): Promise<boolean> {
-    this.commitChain = this.commitChain.then(() => this.commitLowWaterMarks());
+    // A commit that throws (it should not) must not reject every later one.
+    this.commitChain = this.commitChain.then(() => this.commitLowWaterMarks()).catch((err: unknown) => {
+      this.deps.logger.log('error', 'bus: Kafka offset commit failed unexpectedly', { topic: this.topic, groupId: this.groupId, ...errorFields(err) });
+      return false;
+    });
     return this.commitChain;
   }
 
@@ -310,8 +337,10 @@ export class KafkaSubscription<T> implements Subscription {
       return false;
     }
     for (const [partition, mark] of marks) {
+      // A revocation that arrived while the commit was in flight: the partition is not ours to track any more.
+      if (!this.assigned.includes(partition)) continue;
       this.committed.set(partition, mark);
-      this.deps.options.observer.committed?.(partition, mark.toString());
+      notifyObserver(this.deps.logger, 'committed', () => this.deps.options.observer.committed?.(partition, mark.toString()));
     }
     return true;
   }

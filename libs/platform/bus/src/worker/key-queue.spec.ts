@@ -56,4 +56,13 @@ describe('KeyQueue', () => {
       expect(mine).toEqual([...mine].sort((a, b) => a - b));
     }
   });
+
+  it('passes over keys the caller skips, leaving them ready for later', () => {
+    const q = new KeyQueue<number>();
+    q.push('a', 1);
+    q.push('b', 2);
+    expect(q.take((key) => key === 'a')).toEqual({ key: 'b', item: 2 });
+    expect(q.take((key) => key === 'a')).toBeUndefined();
+    expect(q.take()).toEqual({ key: 'a', item: 1 });
+  });
 });

@@ -27,21 +27,31 @@ export class KeyQueue<T> {
     this.queued++;
   }
 
-  /** Takes the next item whose key has nothing out, marking that key busy; undefined if none. */
-  take(): { key: string; item: T } | undefined {
+  /**
+   * Takes the next item whose key has nothing out, marking that key busy; undefined if none.
+   * Keys for which `skip` returns true are passed over and stay ready (at the back).
+   */
+  take(skip?: (key: string) => boolean): { key: string; item: T } | undefined {
+    const skipped: string[] = [];
+    let taken: { key: string; item: T } | undefined;
     while (this.readyHead < this.ready.length) {
       const key = this.ready[this.readyHead++]!;
       const queue = this.queues.get(key);
       if (!queue || queue.length === 0) continue;
+      if (skip?.(key)) {
+        skipped.push(key);
+        continue;
+      }
       const item = queue.shift()!;
       if (queue.length === 0) this.queues.delete(key);
       this.busy.add(key);
       this.queued--;
-      this.compact();
-      return { key, item };
+      taken = { key, item };
+      break;
     }
+    for (const key of skipped) this.ready.push(key);
     this.compact();
-    return undefined;
+    return taken;
   }
 
   /** The item taken for `key` is finished: its next item (if any) becomes ready. */

@@ -274,4 +274,57 @@ describe('PartitionWorker', () => {
       expect(String(errors[0]!.fields['reason'])).toMatch(reason);
     });
   });
+
+  it('finishes a dead-lettered message even when the deadLettered observer throws', async () => {
+    const logged: string[] = [];
+    const { worker, dead } = makeWorker(() => deadLetter('bad'), {
+      observer: {
+        deadLettered: () => {
+          throw new Error('observer bug');
+        },
+      },
+    }, { logger: { log: (level, message) => logged.push(`${level} ${message}`) } });
+    worker.enqueue([raw(0, 'a'), raw(1, 'a')]);
+    await until(() => worker.lowWaterMark() === 2n);
+    expect(dead).toHaveLength(2);
+    expect(worker.pending).toBe(0);
+    expect(logged.filter((l) => /^error .*observer deadLettered threw/.test(l))).toHaveLength(2);
+  });
+
+  it('a worker with a busy predecessor starts nothing until it drained, then never a key it still runs', async () => {
+    const gates = new Map<string, () => void>();
+    const started: string[] = [];
+    const handler = (who: string) => (m: { key: string; n: number }): Promise<HandlerOutcome> => {
+      started.push(`${who}${m.n}`);
+      return new Promise<HandlerOutcome>((resolve) => gates.set(`${who}${m.n}`, () => resolve(ack)));
+    };
+    const old = makeWorker(handler('old'), { concurrency: 4 }).worker;
+    old.enqueue([raw(0, 'a'), raw(1, 'b')]);
+    await until(() => started.length === 2);
+    old.stop({ fillGaps: false });
+    const next = new PartitionWorker<Payload>({
+      topic,
+      groupId: 'g',
+      partition: 0,
+      system: 'test',
+      handler: (m) => handler('new')({ key: m.key, n: m.value.n }),
+      options: resolveSubscribeOptions({ concurrency: 4, drainTimeoutMs: 40 }),
+      logger: silent,
+      deadLetter: async () => undefined,
+      progressed: () => undefined,
+      flowChanged: () => undefined,
+      predecessor: old,
+    });
+    next.enqueue([raw(0, 'a'), raw(1, 'b'), raw(2, 'c')]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(started).toEqual(['old0', 'old1']);
+    // The drain timed out: c is free, a and b still run in the old worker.
+    await until(() => started.includes('new2'));
+    expect(started).toEqual(['old0', 'old1', 'new2']);
+    gates.get('old1')!();
+    await until(() => started.includes('new1'));
+    expect(started).not.toContain('new0');
+    gates.get('old0')!();
+    await until(() => started.includes('new0'));
+  });
 });

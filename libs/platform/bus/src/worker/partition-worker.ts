@@ -2,7 +2,7 @@ import type { Topic } from '@axon/contracts-kafka';
 import type { MessageHandler, MessageHeaders } from '../bus';
 import { DLQ_HEADERS } from '../headers';
 import { errorFields, type BusLogger } from '../logger';
-import { backoffDelay, type ResolvedSubscribeOptions } from '../options';
+import { backoffDelay, notifyObserver, type ResolvedSubscribeOptions } from '../options';
 import { runAttempt, type DeliveryTarget } from './deliver';
 import { KeyQueue } from './key-queue';
 import { OffsetTracker } from './offset-tracker';
@@ -23,6 +23,13 @@ export interface PartitionWorkerHost<T> {
   progressed(): void;
   /** `wantsMore()` may have changed: pause or resume fetching. */
   flowChanged(): void;
+  /**
+   * The worker this one replaces on the same partition, stopped hard (the partition was
+   * lost and came back, e.g. a Kafka consumer restart) and possibly still running
+   * handlers. This worker starts nothing until it drained (up to `drainTimeoutMs`), and
+   * after that never starts a key it still runs, so one key never runs twice at once here.
+   */
+  readonly predecessor?: PartitionWorker<T> | undefined;
 }
 
 interface Entry {
@@ -80,9 +87,44 @@ export class PartitionWorker<T> {
   /** Highest offset handed to a handler so far. */
   private maxStarted: bigint | undefined;
   private idle: (() => void)[] = [];
+  /** Keys whose handler (or retry wait, or dead-lettering) is in progress. */
+  private readonly runningKeys = new Set<string>();
+  /** Called whenever an entry of this worker stops running (successors waiting on a key). */
+  private readonly settleListeners = new Set<() => void>();
+  /** See PartitionWorkerHost.predecessor; dropped once it runs nothing any more. */
+  private predecessor: PartitionWorker<T> | undefined;
+  /** Nothing starts while true: the predecessor is still draining. */
+  private held = false;
 
   constructor(private readonly host: PartitionWorkerHost<T>) {
     this.target = { topic: host.topic, groupId: host.groupId, partition: host.partition, system: host.system, handler: host.handler };
+    const predecessor = host.predecessor;
+    if (predecessor?.isBusy()) {
+      this.predecessor = predecessor;
+      this.held = true;
+      const settled = (): void => {
+        if (!predecessor.isBusy()) {
+          predecessor.settleListeners.delete(settled);
+          if (this.predecessor === predecessor) this.predecessor = undefined;
+        }
+        this.pump();
+      };
+      predecessor.settleListeners.add(settled);
+      void predecessor.drain(host.options.drainTimeoutMs).then(() => {
+        this.held = false;
+        this.pump();
+      });
+    }
+  }
+
+  /** True while a handler of this worker (or of a predecessor it waits for) is in progress. */
+  isBusy(): boolean {
+    return this.busy > 0 || (this.predecessor?.isBusy() ?? false);
+  }
+
+  /** True while a message of `key` is in progress here or in a predecessor. */
+  isRunning(key: string): boolean {
+    return this.runningKeys.has(key) || (this.predecessor?.isRunning(key) ?? false);
   }
 
   /** One past the last offset accepted. Fetching continues from here. */
@@ -177,8 +219,11 @@ export class PartitionWorker<T> {
   }
 
   private pump(): void {
+    if (this.held) return;
+    const predecessor = this.predecessor;
+    const skip = predecessor && ((key: string): boolean => predecessor.isRunning(key));
     while (this.waiting === 0 && this.busy < this.host.options.concurrency) {
-      const next = this.keys.take();
+      const next = this.keys.take(skip);
       if (!next) return;
       const offset = next.item.raw.offset;
       if (this.stopped && (!this.fillGaps || this.maxStarted === undefined || offset >= this.maxStarted)) {
@@ -188,6 +233,7 @@ export class PartitionWorker<T> {
       }
       if (this.maxStarted === undefined || offset > this.maxStarted) this.maxStarted = offset;
       this.busy++;
+      this.runningKeys.add(next.key);
       void this.process(next.item);
     }
   }
@@ -207,6 +253,7 @@ export class PartitionWorker<T> {
       });
     }
     this.busy--;
+    this.runningKeys.delete(entry.raw.key);
     if (finished) {
       this.keys.release(entry.raw.key);
       if (this.tracker.finish(entry.raw.offset)) this.host.progressed();
@@ -215,6 +262,7 @@ export class PartitionWorker<T> {
     // message of that key may overtake it.
     this.pump();
     if (this.busy === 0) for (const fn of this.idle.splice(0)) fn();
+    for (const fn of [...this.settleListeners]) fn();
     this.host.flowChanged();
   }
 
@@ -296,7 +344,7 @@ export class PartitionWorker<T> {
       key: raw.key,
       reason,
     });
-    this.host.options.observer.deadLettered?.(this.host.partition, raw.offset.toString(), reason);
+    notifyObserver(this.host.logger, 'deadLettered', () => this.host.options.observer.deadLettered?.(this.host.partition, raw.offset.toString(), reason));
     return true;
   }
 
