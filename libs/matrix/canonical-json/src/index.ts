@@ -1,0 +1,4 @@
+export * from './base64';
+export * from './canonical-json';
+export * from './canonical-json-parser';
+export * from './result';

@@ -1,0 +1,11 @@
+export * from './result';
+export type { Brand } from './brand';
+export * from './server-name';
+export * from './user-id';
+export * from './room-id';
+export * from './event-id';
+export * from './room-alias';
+export * from './device-id';
+export * from './key-id';
+export * from './opaque-identifier';
+export { MAX_IDENTIFIER_BYTES } from './unicode';
