@@ -1,4 +1,4 @@
-import type { Result } from './result';
+import type { Result } from '@axon/matrix-errors';
 
 /**
  * Why a Base64 string was refused.

@@ -1,5 +1,5 @@
 import { CanonicalJsonError, type CanonicalJsonErrorCode, type CanonicalJsonMode, type JsonValue } from './canonical-json';
-import type { Result } from './result';
+import type { Result } from '@axon/matrix-errors';
 
 /**
  * Options for parsing untrusted JSON.

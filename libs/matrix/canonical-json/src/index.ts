@@ -1,4 +1,3 @@
 export * from './base64';
 export * from './canonical-json';
 export * from './canonical-json-parser';
-export * from './result';

@@ -1,1 +1,2 @@
 export * from './matrix-error';
+export * from './result';

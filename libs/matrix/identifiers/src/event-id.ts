@@ -1,7 +1,7 @@
 import { isReferenceHashBase64 } from './base64';
 import type { Brand } from './brand';
 import { splitSigilledIdentifier } from './common-identifier';
-import { err, ok, type Result } from './result';
+import { err, ok, type Result } from '@axon/matrix-errors';
 import type { ServerName } from './server-name';
 import { checkIdentifierBytes } from './unicode';
 

@@ -1,4 +1,3 @@
-export * from './result';
 export type { Brand } from './brand';
 export * from './server-name';
 export * from './user-id';

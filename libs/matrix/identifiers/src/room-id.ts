@@ -2,7 +2,7 @@ import { isReferenceHashBase64 } from './base64';
 import type { Brand } from './brand';
 import { splitParsedIdentifier, splitSigilledIdentifier } from './common-identifier';
 import { parseEventIdOfFormat, type EventId } from './event-id';
-import { err, ok, type Result } from './result';
+import { err, ok, type Result } from '@axon/matrix-errors';
 import type { ServerName } from './server-name';
 import { checkIdentifierBytes } from './unicode';
 

@@ -1,5 +1,5 @@
 import type { Brand } from './brand';
-import { err, ok, type Result } from './result';
+import { err, ok, type Result } from '@axon/matrix-errors';
 
 /**
  * A homeserver's server name: `hostname [ ":" port ]`. Compared case-sensitively, as

@@ -1,6 +1,6 @@
 import type { Brand } from './brand';
 import { splitParsedIdentifier, splitSigilledIdentifier } from './common-identifier';
-import { err, ok, type Result } from './result';
+import { err, ok, type Result } from '@axon/matrix-errors';
 import type { ServerName } from './server-name';
 
 /**
