@@ -1,0 +1,4 @@
+export * from './pdu';
+export * from './redaction';
+export * from './pdu-validation';
+export * from './build-pdu';

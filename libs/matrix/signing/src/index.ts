@@ -1,0 +1,5 @@
+export * from './ed25519-backend';
+export * from './signing-key';
+export * from './json-signing';
+export * from './x-matrix';
+export * from './key-validity';
