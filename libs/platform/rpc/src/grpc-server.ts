@@ -8,8 +8,14 @@ import { type RpcLogger, stderrLogger } from './logger';
 import { Dispatcher, type IncomingCall, MethodTable, type RegisteredMethod } from './server-core';
 import { RpcStatus, RpcStatusError } from './status';
 
-/** Timers may fire a little early: a cancellation this close to the deadline is the deadline. */
-const DEADLINE_SLACK_MS = 5;
+/**
+ * A cancellation this close to the deadline is the deadline. The server's deadline is the
+ * caller's timeout counted from when the request *arrived*, so it lies later than the
+ * caller's own by the transit time; the caller's client cancels at its deadline, which
+ * reaches us up to that transit time early (tens of ms on a loaded host). Calling such a
+ * late cancellation a deadline only changes what the handler's signal says.
+ */
+const DEADLINE_SLACK_MS = 100;
 /** After ending running calls at the shutdown timeout, how long their statuses get to flush. */
 const FORCE_AFTER_MS = 1_000;
 
