@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { HealthModule } from '@axon/platform-http';
 import { RuntimeModule, type RuntimeOptions } from '@axon/platform-runtime';
 import { ClientApiModule } from '@axon/services-client-api';
+import { FederationReceiverModule } from '@axon/services-federation-receiver';
 
 /** Every service in one process, on the transports the configuration picks. */
 @Module({})
@@ -9,7 +10,7 @@ export class HomeserverModule {
   static forRoot(runtime: RuntimeOptions): DynamicModule {
     return {
       module: HomeserverModule,
-      imports: [RuntimeModule.forRoot(runtime), HealthModule, ClientApiModule],
+      imports: [RuntimeModule.forRoot(runtime), HealthModule, ClientApiModule, FederationReceiverModule],
     };
   }
 }

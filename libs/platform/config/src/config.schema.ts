@@ -91,6 +91,24 @@ export const configSchema = z
         metrics_enabled: z.boolean().default(true),
       })
       .prefault({}),
+    signing: z
+      .object({
+        /** The server's Ed25519 signing key file; absent means `<data_dir>/signing.key`, generated on first start. */
+        key_path: z.string().min(1).optional(),
+        /** The Ed25519 implementation: node:crypto (`native`), libsodium, or `auto` (native when available). */
+        backend: z.enum(['auto', 'libsodium', 'native']).default('auto'),
+        /**
+         * How long a `/_matrix/key/v2/server` response stays valid (`valid_until_ts`), in
+         * milliseconds. Receivers cap it at 7 days; at least 1 hour, as the spec asks.
+         */
+        key_validity_ms: z
+          .number()
+          .int()
+          .min(3_600_000)
+          .max(7 * 24 * 3_600_000)
+          .default(24 * 3_600_000),
+      })
+      .prefault({}),
     shutdown: z
       .object({
         /** How long SIGTERM waits for in-flight work before giving up, in milliseconds. */

@@ -47,6 +47,8 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly string[], E
   ['AXON_SERVICE_NAME', ['telemetry', 'service_name'], asString],
   ['AXON_SHUTDOWN_GRACE_MS', ['shutdown', 'grace_ms'], asInt],
   ['AXON_METRICS_ENABLED', ['telemetry', 'metrics_enabled'], asBool],
+  ['AXON_SIGNING_KEY_PATH', ['signing', 'key_path'], asString],
+  ['AXON_CRYPTO_BACKEND', ['signing', 'backend'], asString],
 ];
 
 function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {

@@ -3,3 +3,4 @@ export * from './runtime.module';
 export * from './tokens';
 export * from './rpc-host';
 export * from './bus-defaults';
+export * from './server-keys';

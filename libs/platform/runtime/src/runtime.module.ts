@@ -18,6 +18,7 @@ import { diagnosticsImplementation } from '@axon/platform-rpc';
 import { Readiness, STAGE, ShutdownSequence } from './lifecycle';
 import { RpcHost } from './rpc-host';
 import { withSubscribeDefaults } from './bus-defaults';
+import { ServerKeys, signingKeyPath } from './server-keys';
 import { BUS, CACHE, CONFIG, LOGGER } from './tokens';
 
 export interface RuntimeOptions {
@@ -138,9 +139,21 @@ export class RuntimeModule {
             return rpc;
           },
         },
+        {
+          provide: ServerKeys,
+          useFactory: async (): Promise<ServerKeys> => {
+            const keyPath = signingKeyPath(config);
+            const keys = await ServerKeys.load({ keyPath, backend: config.signing.backend });
+            logger.info(
+              { keyId: keys.signingKey.keyId, keyPath, backend: keys.backend.name, generated: keys.generated },
+              keys.generated ? 'signing key generated' : 'signing key loaded',
+            );
+            return keys;
+          },
+        },
         ShutdownHook,
       ],
-      exports: [CONFIG, LOGGER, Metrics, Readiness, ShutdownSequence, Database, CACHE, BUS, RpcHost],
+      exports: [CONFIG, LOGGER, Metrics, Readiness, ShutdownSequence, Database, CACHE, BUS, RpcHost, ServerKeys],
     };
   }
 }

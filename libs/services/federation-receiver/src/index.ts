@@ -1,0 +1,2 @@
+export * from './federation-receiver.module';
+export * from './keys.controller';
