@@ -58,6 +58,8 @@ type Sodium = typeof sodiumNamespace;
  * Spec: https://spec.matrix.org/v1.19/appendices/#signing-details
  */
 export async function createLibsodiumEd25519Backend(): Promise<Ed25519Backend> {
+  // Deriving the key pair from the seed is half the cost of a signature: keep it per key.
+  const privateKeys = new KeyCache<Uint8Array>(16);
   await sodiumNamespace.ready;
   // libsodium-wrappers (CommonJS) adds its functions to module.exports only once `ready`
   // resolves; a namespace import is a copy taken earlier, so use the live module object
@@ -72,7 +74,8 @@ export async function createLibsodiumEd25519Backend(): Promise<Ed25519Backend> {
     },
     sign(seed, message) {
       assertSeed(seed);
-      return sodium.crypto_sign_detached(message, sodium.crypto_sign_seed_keypair(seed).privateKey);
+      const privateKey = privateKeys.get(seed, () => sodium.crypto_sign_seed_keypair(seed).privateKey);
+      return sodium.crypto_sign_detached(message, privateKey);
     },
     verify(publicKey, message, signature) {
       if (!hasVerifiableShape(publicKey, signature)) return false;
@@ -105,6 +108,10 @@ function privateKeyFromSeed(seed: Uint8Array): crypto.KeyObject {
  * Spec: https://spec.matrix.org/v1.19/appendices/#signing-details
  */
 export async function createNativeEd25519Backend(): Promise<Ed25519Backend | undefined> {
+  // Parsing a DER key costs more than the signature itself: keep the key objects of the
+  // few keys a server uses (its own, and the servers it talks to), bounded.
+  const privateKeys = new KeyCache<crypto.KeyObject>(16);
+  const publicKeys = new KeyCache<crypto.KeyObject>(4096);
   const backend: Ed25519Backend = {
     name: 'native',
     generateSeed: () => new Uint8Array(crypto.randomBytes(ED25519_SEED_BYTES)),
@@ -113,11 +120,14 @@ export async function createNativeEd25519Backend(): Promise<Ed25519Backend | und
       return new Uint8Array(spki.subarray(spki.length - ED25519_PUBLIC_KEY_BYTES));
     },
     sign(seed, message) {
-      return new Uint8Array(crypto.sign(null, message, privateKeyFromSeed(seed)));
+      const key = privateKeys.get(seed, () => privateKeyFromSeed(seed));
+      return new Uint8Array(crypto.sign(null, message, key));
     },
     verify(publicKey, message, signature) {
       if (!hasVerifiableShape(publicKey, signature)) return false;
-      const key = crypto.createPublicKey({ key: Buffer.from(concatBytes(SPKI_PREFIX, publicKey)), format: 'der', type: 'spki' });
+      const key = publicKeys.get(publicKey, () =>
+        crypto.createPublicKey({ key: Buffer.from(concatBytes(SPKI_PREFIX, publicKey)), format: 'der', type: 'spki' }),
+      );
       return crypto.verify(null, message, key, signature);
     },
   };
@@ -145,4 +155,31 @@ export async function selectEd25519Backend(preference: Ed25519BackendPreference)
   if (native) return native;
   if (preference === 'native') throw new Error('this runtime has no native Ed25519 support');
   return createLibsodiumEd25519Backend();
+}
+
+/**
+ * A small map from key bytes to a derived key, evicting the least recently used entry.
+ * Holds only what the process already holds (its seeds, peers' public keys).
+ */
+class KeyCache<V> {
+  private readonly entries = new Map<string, V>();
+
+  constructor(private readonly max: number) {}
+
+  get(bytes: Uint8Array, derive: () => V): V {
+    const id = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+    const hit = this.entries.get(id);
+    if (hit !== undefined) {
+      this.entries.delete(id);
+      this.entries.set(id, hit);
+      return hit;
+    }
+    const value = derive();
+    this.entries.set(id, value);
+    if (this.entries.size > this.max) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+    return value;
+  }
 }
