@@ -56,7 +56,6 @@ interface FastifyLikeError {
 
 /** Maps Fastify's errors (also when Nest wrapped them as the `cause`) to Matrix errors. */
 export function frameworkError(exception: unknown): MatrixError | undefined {
-  if (exception instanceof SyntaxError) return new MatrixError('M_NOT_JSON', 'Content not JSON.', 400);
   const candidates = [exception, (exception as { cause?: unknown } | null)?.cause];
   for (const candidate of candidates) {
     const err = candidate as FastifyLikeError | null | undefined;
