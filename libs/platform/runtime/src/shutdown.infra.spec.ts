@@ -10,11 +10,7 @@ if (!database || !brokers || !redis) {
 describeShutdownUnderLoad('distributed transports (Postgres, Kafka, Redis)', () => {
   const run = `${Date.now().toString(36)}${process.pid.toString(36)}`;
   return {
-    AXON_DATA_DIR: '/nonexistent',
-    AXON_DATABASE_URL: database,
-    AXON_KAFKA_BROKERS: brokers,
-    AXON_REDIS_URL: redis,
-    LOADTEST_TOPIC: `hs.loadtest.r${run}.v1`,
-    LOADTEST_SCHEMA: `loadtest_${run}`,
+    env: { AXON_DATA_DIR: '/nonexistent', AXON_DATABASE_URL: database, AXON_KAFKA_BROKERS: brokers, AXON_REDIS_URL: redis },
+    params: { topic: `hs.loadtest.r${run}.v1`, schema: `loadtest_${run}` },
   };
 });

@@ -4,5 +4,6 @@ import { join } from 'node:path';
 import { describeShutdownUnderLoad } from './testing/shutdown-contract';
 
 describeShutdownUnderLoad('embedded (PGlite, in-process bus)', () => ({
-  AXON_DATA_DIR: mkdtempSync(join(tmpdir(), 'axon-load-')),
+  env: { AXON_DATA_DIR: mkdtempSync(join(tmpdir(), 'axon-load-')) },
+  params: {},
 }));

@@ -8,7 +8,7 @@
  * stdout lines (JSON): `{"published": n}` once messages 1..n are acknowledged (durable),
  * `{"handled": n, "duplicates": d}` periodically and at exit, `{"exit": "clean"}`.
  * Mode `produce` (default) publishes and consumes; mode `drain` only consumes until
- * `LOADTEST_EXPECT` ids are in the table, then exits.
+ * `expect` ids are in the table, then exits (parameters: `LoadParams`, as JSON in argv[2]).
  */
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
@@ -30,6 +30,15 @@ class CreateSeen1700000000100 implements MigrationInterface {
   }
 }
 
+/** What one run of the worker does (argv[2], JSON). */
+export interface LoadParams {
+  readonly topic: string;
+  readonly mode: 'produce' | 'drain';
+  /** Drain mode: exit once this many ids are in the table. */
+  readonly expect: number;
+  readonly schema: string;
+}
+
 interface LoadMessage {
   readonly id: number;
 }
@@ -39,10 +48,13 @@ const say = (line: Record<string, unknown>): void => {
 };
 
 async function main(): Promise<void> {
-  const topicName = process.env['LOADTEST_TOPIC'] ?? 'hs.loadtest.events.v1';
-  const mode = process.env['LOADTEST_MODE'] ?? 'produce';
-  const expect = Number(process.env['LOADTEST_EXPECT'] ?? '0');
-  const schema = process.env['LOADTEST_SCHEMA'] ?? 'loadtest';
+  // The run's own parameters come as one JSON argument; Axon's configuration comes from
+  // the environment through loadConfig(), as in every Axon process.
+  const params = JSON.parse(process.argv[2] ?? '{}') as Partial<LoadParams>;
+  const topicName = params.topic ?? 'hs.loadtest.events.v1';
+  const mode = params.mode ?? 'produce';
+  const expect = params.expect ?? 0;
+  const schema = params.schema ?? 'loadtest';
 
   const config = loadConfig();
   const logger = createLogger({ level: 'warn', service: 'loadtest', destination: process.stderr });

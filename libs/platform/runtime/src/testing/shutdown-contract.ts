@@ -1,3 +1,4 @@
+import type { LoadParams } from './bus-load-worker';
 import { runLoadWorker } from './shutdown-under-load';
 
 /**
@@ -10,20 +11,23 @@ import { runLoadWorker } from './shutdown-under-load';
 const errorLines = (stderr: string): string[] =>
   stderr.split('\n').filter((line) => /"level":"(error|fatal)"|^\s*at |Error:/.test(line));
 
-export function describeShutdownUnderLoad(name: string, env: () => Record<string, string>): void {
+export interface LoadSetup {
+  /** Axon configuration of the worker process (AXON_* variables). */
+  readonly env: Record<string, string>;
+  /** Topic and result schema, unique per run on shared infrastructure. */
+  readonly params: Partial<LoadParams>;
+}
+
+export function describeShutdownUnderLoad(name: string, setup: () => LoadSetup): void {
   describe(`SIGTERM under load: ${name}`, () => {
     it('exits 0, and every acknowledged message is handled exactly once across the restart', async () => {
-      const base = env();
-      const first = await runLoadWorker(base, { sigtermAfterPublished: 2000 });
+      const { env, params } = setup();
+      const first = await runLoadWorker(env, { ...params, mode: 'produce' }, { sigtermAfterPublished: 2000 });
       expect({ code: first.code, clean: first.clean, errors: errorLines(first.stderr) }).toEqual({ code: 0, clean: true, errors: [] });
       expect(first.published).toBeGreaterThanOrEqual(2000);
       expect(first.duplicates).toBe(0);
 
-      const second = await runLoadWorker({
-        ...base,
-        LOADTEST_MODE: 'drain',
-        LOADTEST_EXPECT: String(first.published),
-      });
+      const second = await runLoadWorker(env, { ...params, mode: 'drain', expect: first.published });
       expect({ code: second.code, clean: second.clean, errors: errorLines(second.stderr) }).toEqual({ code: 0, clean: true, errors: [] });
       // Graceful shutdown committed everything the first run handled: no redelivery.
       expect(second.duplicates).toBe(0);

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { LoadParams } from './bus-load-worker';
 
 const WORKER = resolve(__dirname, '../../../../../dist/libs/platform/runtime/src/testing/bus-load-worker.js');
 
@@ -16,15 +17,17 @@ export interface WorkerRun {
 }
 
 /**
- * Runs the load worker (built into dist/ by `npm run build`) with `env`; in `produce`
+ * Runs the load worker (built into dist/ by `npm run build`) with the Axon configuration
+ * `env` and the run's `params`; in `produce`
  * mode sends SIGTERM once `sigtermAfterPublished` messages are acknowledged.
  */
 export function runLoadWorker(
   env: Record<string, string>,
+  params: Partial<LoadParams>,
   options: { sigtermAfterPublished?: number; timeoutMs?: number } = {},
 ): Promise<WorkerRun> {
   return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [WORKER], {
+    const child = spawn(process.execPath, [WORKER, JSON.stringify(params)], {
       env: { PATH: process.env['PATH'] ?? '', AXON_LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
