@@ -1,26 +1,11 @@
-import { decodeBase64, type JsonObject } from '@axon/matrix-canonical-json';
-import { createLibsodiumEd25519Backend, createNativeEd25519Backend, type Ed25519Backend } from './ed25519-backend';
+import type { JsonObject } from '@axon/matrix-canonical-json';
+import type { Ed25519Backend } from './ed25519-backend';
 import { computeContentHash, signJson, verifyJsonSignature } from './json-signing';
-import { createSigningKey, encodeVerifyKey, type SigningKey } from './signing-key';
+import { encodeVerifyKey } from './signing-key';
+import { BACKENDS, SERVER_NAME, specKey } from './testing/spec-vectors';
 
-// https://spec.matrix.org/v1.19/appendices/#cryptographic-test-vectors
-const SIGNING_KEY_SEED = 'YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA1';
-const SERVER_NAME = 'domain';
 
-function specKey(): SigningKey {
-  const seed = decodeBase64(SIGNING_KEY_SEED);
-  if (!seed.ok) throw new Error('seed');
-  const key = createSigningKey('1', seed.value);
-  if (!key.ok) throw new Error(key.error);
-  return key.value;
-}
-
-const backends: Array<[string, () => Promise<Ed25519Backend | undefined>]> = [
-  ['libsodium', createLibsodiumEd25519Backend],
-  ['native', createNativeEd25519Backend],
-];
-
-describe.each(backends)('Cryptographic Test Vectors, JSON Signing (%s backend)', (_name, create) => {
+describe.each(BACKENDS)('Cryptographic Test Vectors, JSON Signing (%s backend)', (_name, create) => {
   let backend: Ed25519Backend;
   beforeAll(async () => {
     const created = await create();
