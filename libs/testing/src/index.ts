@@ -1,2 +1,3 @@
 export * from './homeserver-process';
 export * from './spec-schemas';
+export * from './otlp-collector';

@@ -1,7 +1,6 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { metrics as otelMetrics, trace } from '@opentelemetry/api';
+import { startOtlpCollector, type OtlpCollector } from '@axon/testing';
 import { createLogger } from './logger';
 import { Metrics } from './metrics';
 import { startOpenTelemetry } from './otel';
@@ -81,28 +80,18 @@ describe('telemetry', () => {
   });
 
   describe('with an OTLP endpoint', () => {
-    let server: Server;
-    const received: { url: string; body: Buffer }[] = [];
+    let collector: OtlpCollector;
 
     beforeAll(async () => {
-      server = createServer((req: IncomingMessage, res) => {
-        const parts: Buffer[] = [];
-        req.on('data', (c: Buffer) => parts.push(c));
-        req.on('end', () => {
-          received.push({ url: req.url ?? '', body: Buffer.concat(parts) });
-          res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-        });
-      });
-      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      collector = await startOtlpCollector();
     });
     afterAll(async () => {
-      await new Promise<void>((r) => server.close(() => r()));
+      await collector.close();
     });
 
     it('exports traces and metrics, and log lines carry the trace id', async () => {
-      const port = (server.address() as AddressInfo).port;
       const otel = startOpenTelemetry({
-        endpoint: `http://127.0.0.1:${port}`,
+        endpoint: collector.endpoint,
         serviceName: 'axon-test',
         serviceVersion: '0.0.0',
         metricIntervalMs: 100000,
@@ -118,12 +107,12 @@ describe('telemetry', () => {
       otelMetrics.getMeter('test').createCounter('hs_test_sends_total').add(1);
       await otel.shutdown();
       expect(out.lines()[0]).toMatchObject({ trace_id: traceId, msg: 'inside a span' });
-      const traces = received.filter((r) => r.url === '/v1/traces');
+      const traces = collector.received.filter((r) => r.url === '/v1/traces');
       expect(traces.length).toBeGreaterThan(0);
       const payload = Buffer.concat(traces.map((t) => t.body)).toString('latin1');
       expect(payload).toContain('send-event');
       expect(payload).toContain('axon-test');
-      expect(received.some((r) => r.url === '/v1/metrics')).toBe(true);
+      expect(collector.received.some((r) => r.url === '/v1/metrics')).toBe(true);
     });
   });
 });
