@@ -1,5 +1,5 @@
 import { createPublicKey, verify } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { specErrors, startHomeserver, type HomeserverProcess } from '@axon/testing';
 
@@ -8,7 +8,7 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 interface KeyResponse {
   server_name: string;
   verify_keys: Record<string, { key: string }>;
-  old_verify_keys: Record<string, unknown>;
+  old_verify_keys: Record<string, { key: string; expired_ts: number }>;
   valid_until_ts: number;
   signatures: Record<string, Record<string, string>>;
 }
@@ -93,6 +93,20 @@ describe('GET /_matrix/key/v2/server', () => {
     expect(again.verify_keys[keyId]!.key).toBe(publicKey);
     expect(verifySignature(again, 'keys.test', keyId, publicKey)).toBe(true);
     expect(hs.logs.some((l) => l['msg'] === 'signing key loaded' && l['keyId'] === keyId)).toBe(true);
+  });
+
+  it('publishes configured old keys in old_verify_keys, signed by the current key', async () => {
+    await hs.stop();
+    const oldKey = { key: 'VGhpcyBpcyAzMiBieXRlcyBvZiBwdWJsaWMga2V5ISE', expired_ts: 1_700_000_000_000 };
+    const configPath = join(hs.dataDir, 'axon.yaml');
+    writeFileSync(configPath, ['signing:', '  old_verify_keys:', '    ed25519:old_1:', `      key: ${oldKey.key}`, `      expired_ts: ${oldKey.expired_ts}`].join('\n'));
+    hs = await startHomeserver({ AXON_SERVER_NAME: 'keys.test', AXON_CONFIG: configPath }, { dataDir: hs.dataDir });
+    const body = await fetchKeys(hs);
+    expect(specErrors('server-server', 'GET /_matrix/key/v2/server 200', body)).toEqual([]);
+    expect(body.old_verify_keys).toEqual({ 'ed25519:old_1': oldKey });
+    const [keyId] = Object.keys(body.verify_keys);
+    expect(verifySignature(body, 'keys.test', keyId!, body.verify_keys[keyId!]!.key)).toBe(true);
+    expect(verifySignature({ ...body, old_verify_keys: {} }, 'keys.test', keyId!, body.verify_keys[keyId!]!.key)).toBe(false);
   });
 
   it('reads the key from AXON_SIGNING_KEY_PATH when set', async () => {

@@ -6,3 +6,4 @@ export * from './key-validity';
 export * from './reference-hash';
 export * from './event-id';
 export * from './event-signing';
+export * from './event-signers';

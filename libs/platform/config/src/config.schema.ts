@@ -107,6 +107,20 @@ export const configSchema = z
           .min(3_600_000)
           .max(7 * 24 * 3_600_000)
           .default(24 * 3_600_000),
+        /**
+         * Keys this server signed with before (after a key rotation), published in
+         * `old_verify_keys` so events signed with them still verify: key ID to the
+         * public key (unpadded Base64) and when it stopped being used (`expired_ts`, ms).
+         */
+        old_verify_keys: z
+          .record(
+            z.string().regex(/^ed25519:[A-Za-z0-9_]{1,255}$/),
+            z.object({
+              key: z.string().regex(/^[A-Za-z0-9+/]{43}$/, 'must be a 32-byte Ed25519 public key in unpadded Base64'),
+              expired_ts: z.number().int().min(0),
+            }),
+          )
+          .default({}),
       })
       .prefault({}),
     shutdown: z

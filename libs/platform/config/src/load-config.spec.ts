@@ -80,6 +80,21 @@ describe('loadConfig', () => {
     expect(problems).toHaveLength(5);
   });
 
+  it('reads old verify keys for key rotation and refuses malformed ones', () => {
+    const key = 'VGhpcyBpcyAzMiBieXRlcyBvZiBwdWJsaWMga2V5ISE';
+    const good = yamlFile(['signing:', '  old_verify_keys:', '    ed25519:old_1:', `      key: ${key}`, '      expired_ts: 1700000000000'].join('\n'));
+    expect(loadConfig({ env: { AXON_CONFIG: good } }).signing.old_verify_keys).toEqual({ 'ed25519:old_1': { key, expired_ts: 1700000000000 } });
+    expect(loadConfig({ env: {} }).signing.old_verify_keys).toEqual({});
+    const bad = yamlFile(
+      ['signing:', '  old_verify_keys:', '    rsa:1:', `      key: ${key}`, '      expired_ts: 1', '    ed25519:2:', '      key: short', '      expired_ts: -1'].join('\n'),
+    );
+    const problems = problemsOf(() => loadConfig({ env: { AXON_CONFIG: bad } }));
+    expect(problems.some((p) => p.startsWith('signing.old_verify_keys.rsa:1'))).toBe(true);
+    expect(problems).toHaveLength(3);
+    expect(problems.some((p) => p.startsWith('signing.old_verify_keys.ed25519:2.key'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('signing.old_verify_keys.ed25519:2.expired_ts'))).toBe(true);
+  });
+
   it('rejects unreadable and malformed files', () => {
     expect(problemsOf(() => loadConfig({ env: { AXON_CONFIG: '/nonexistent/axon.yaml' } }))[0]).toMatch(
       /cannot read/,

@@ -144,6 +144,9 @@ export class RuntimeModule {
           useFactory: async (): Promise<ServerKeys> => {
             const keyPath = signingKeyPath(config);
             const keys = await ServerKeys.load({ keyPath, backend: config.signing.backend });
+            if (Object.hasOwn(config.signing.old_verify_keys, keys.signingKey.keyId)) {
+              throw new Error(`signing.old_verify_keys lists ${keys.signingKey.keyId}, the current signing key; old keys need other key IDs`);
+            }
             logger.info(
               { keyId: keys.signingKey.keyId, keyPath, backend: keys.backend.name, generated: keys.generated },
               keys.generated ? 'signing key generated' : 'signing key loaded',

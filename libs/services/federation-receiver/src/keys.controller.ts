@@ -16,8 +16,8 @@ export type ServerKeysResponse = UnsignedServerKeys & { signatures: Signatures }
 
 /**
  * Publishes this server's signing keys (Server-Server API "Publishing Keys"): the current
- * key in `verify_keys`, no old keys yet, valid for `signing.key_validity_ms` from now,
- * signed by the key it publishes.
+ * key in `verify_keys`, the configured `signing.old_verify_keys`, valid for
+ * `signing.key_validity_ms` from now, signed by the current key.
  *
  * Spec: https://spec.matrix.org/v1.19/server-server-api/#get_matrixkeyv2server
  */
@@ -35,7 +35,7 @@ export class KeysController {
     const body: UnsignedServerKeys = {
       server_name: this.config.server_name,
       verify_keys: { [signingKey.keyId]: { key: verifyKey } },
-      old_verify_keys: {},
+      old_verify_keys: { ...this.config.signing.old_verify_keys },
       valid_until_ts: Date.now() + this.config.signing.key_validity_ms,
     };
     return signJson(body, { serverName: this.config.server_name, key: signingKey, backend });
