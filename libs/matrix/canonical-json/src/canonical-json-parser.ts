@@ -9,11 +9,21 @@ import type { Result } from '@axon/matrix-errors';
 export interface ParseCanonicalJsonOptions {
   /** `strict` for room versions 6 and later, `lenient` for 1 to 5. */
   readonly mode: CanonicalJsonMode;
-  /** Deepest nesting of arrays and objects accepted; default 128. */
+  /**
+   * Deepest nesting of arrays and objects accepted; default 128, at most
+   * `MAX_PARSE_DEPTH` (a larger value is lowered to it, so the recursive parser never
+   * runs out of stack).
+   */
   readonly maxDepth?: number;
 }
 
 const DEFAULT_MAX_DEPTH = 128;
+
+/**
+ * The deepest nesting the parser will ever follow, whatever `maxDepth` asks: well within
+ * the stack of a default Node thread (about 4,000 levels). Matrix events nest far less.
+ */
+export const MAX_PARSE_DEPTH = 1000;
 const MAX_INT_BIG = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** Thrown inside the parser only, caught at its entry point and turned into a result. */
@@ -245,7 +255,7 @@ const NUMBER = /(-?)(0|[1-9]\d*)(?:\.(\d+))?(?:[eE]([+-]?\d+))?/y;
  */
 export function parseCanonicalJson(text: string, options: ParseCanonicalJsonOptions): Result<JsonValue, CanonicalJsonError> {
   try {
-    const value = new Parser(text, options.mode === 'strict', options.maxDepth ?? DEFAULT_MAX_DEPTH).parse();
+    const value = new Parser(text, options.mode === 'strict', Math.min(options.maxDepth ?? DEFAULT_MAX_DEPTH, MAX_PARSE_DEPTH)).parse();
     return { ok: true, value };
   } catch (error) {
     if (error instanceof Refusal) {
