@@ -1,5 +1,9 @@
+import fc from 'fast-check';
 import type { JsonObject } from '@axon/matrix-canonical-json';
-import type { AuthEvent } from './auth-event';
+import { authStateFromMap, type AuthEvent } from './auth-event';
+import { getJoinRuleAccess, getRestrictedJoinAllowedRooms } from './join-rules';
+import { getJoinRule } from './room-state';
+import { formatStateKey } from './state-key';
 import {
   ALICE,
   BOB,
@@ -285,6 +289,22 @@ const ROWS: Row[] = [
   },
   { name: 'a state key naming another user', event: state(MOD, 'm.custom', BOB), expected: outcomesFrom({ all: 'state_key.user_id' }) },
   { name: 'a state key naming the sender', event: state(MOD, 'm.custom', MOD), expected: outcomesFrom({ all: 'allow' }) },
+  // Rule 11 of v1-2: m.room.redaction
+  {
+    name: 'a redaction of an event from another server, below the redact level (the v1-2 rule)',
+    event: () => ({ type: 'm.room.redaction', sender: BOB, redacts: '$x:other.example', content: {} }),
+    expected: outcomesFrom({ all: 'redaction.power', v3: 'allow' }),
+  },
+  {
+    name: 'a redaction of an event from the redaction\'s own server, below the redact level',
+    event: () => ({ type: 'm.room.redaction', sender: BOB, redacts: '$x:example.org', content: {} }),
+    expected: outcomesFrom({ all: 'allow' }),
+  },
+  {
+    name: 'a redaction at the redact level',
+    event: () => ({ type: 'm.room.redaction', sender: MOD, redacts: '$x:other.example', content: {} }),
+    expected: outcomesFrom({ all: 'allow' }),
+  },
 ];
 
 describe('checkEventAuth: the authorization rules under every rule set', () => {
@@ -312,5 +332,69 @@ describe('room version 12: the create event is never cited, and stands for the r
     const room = new RoomFixture('v11');
     room.state.clear();
     expect(outcome(room.check(message(BOB)()))).toBe('auth_events.no_create');
+  });
+});
+
+describe('join rules', () => {
+  it('say what a user without an invite may do, per rule set', () => {
+    const access = (rule: string, version: VersionName) => getJoinRuleAccess(rule, new RoomFixture(version).rules);
+    expect(access('public', 'v1')).toEqual({ join: true, joinIfAllowed: false, knock: false });
+    expect(access('knock', 'v6')).toEqual({ join: false, joinIfAllowed: false, knock: false });
+    expect(access('knock', 'v7')).toEqual({ join: false, joinIfAllowed: false, knock: true });
+    expect(access('restricted', 'v7')).toEqual({ join: false, joinIfAllowed: false, knock: false });
+    expect(access('restricted', 'v8')).toEqual({ join: false, joinIfAllowed: true, knock: false });
+    expect(access('knock_restricted', 'v8')).toEqual({ join: false, joinIfAllowed: false, knock: false });
+    expect(access('knock_restricted', 'v10')).toEqual({ join: false, joinIfAllowed: true, knock: true });
+    expect(access('invite', 'v12')).toEqual({ join: false, joinIfAllowed: false, knock: false });
+  });
+
+  it('list the rooms a restricted room admits, ignoring malformed entries', () => {
+    expect(
+      getRestrictedJoinAllowedRooms({
+        join_rule: 'restricted',
+        allow: [
+          { type: 'm.room_membership', room: '!a:example.org', via: ['example.org'] },
+          { type: 'm.room_membership', room: 'not a room' },
+          { type: 'm.other', room: '!b:example.org' },
+          'junk',
+          { type: 'm.room_membership', room: '!a:example.org' },
+          { type: 'm.room_membership', room: '!' + 'A'.repeat(43) },
+        ],
+      }),
+    ).toEqual(['!a:example.org', '!' + 'A'.repeat(43)]);
+    expect(getRestrictedJoinAllowedRooms({ join_rule: 'restricted' })).toEqual([]);
+    expect(getRestrictedJoinAllowedRooms({ join_rule: 'restricted', allow: {} })).toEqual([]);
+  });
+
+  it('default to invite when the room has no join rules event', () => {
+    const room = new RoomFixture('v10');
+    room.state.delete(formatStateKey('m.room.join_rules', ''));
+    expect(getJoinRule(authStateFromMap(room.state))).toBe('invite');
+    room.member(CAROL, 'invite', ALICE);
+    expect(outcome(room.check(member(CAROL, CAROL, 'join')()))).toBe('allow');
+  });
+});
+
+describe('checkEventAuth on arbitrary input', () => {
+  it('returns a result, never throws', () => {
+    const rooms = VERSION_NAMES.map((version) => new RoomFixture(version));
+    fc.assert(
+      fc.property(
+        fc.constantFrom('m.room.create', 'm.room.member', 'm.room.power_levels', 'm.room.join_rules', 'm.room.aliases', 'm.room.redaction', 'm.room.third_party_invite', 'x'),
+        fc.option(fc.constantFrom('', ALICE, BOB, CAROL, 'example.org', '@'), { nil: undefined }),
+        fc.constantFrom(ALICE, BOB, CAROL, EVE, 'not-a-user'),
+        fc.dictionary(
+          fc.constantFrom('membership', 'users', 'ban', 'events', 'notifications', 'third_party_invite', 'join_authorised_via_users_server', 'creator', 'room_version', 'additional_creators'),
+          fc.oneof(fc.jsonValue(), fc.constantFrom('join', 'invite', 'leave', 'ban', 'knock')),
+        ),
+        (type, stateKey, sender, content) => {
+          for (const room of rooms) {
+            const event = room.event({ type, sender, ...(stateKey === undefined ? {} : { state_key: stateKey }), content: content as JsonObject });
+            expect(typeof room.check(event).ok).toBe('boolean');
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

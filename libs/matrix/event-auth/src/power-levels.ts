@@ -42,7 +42,8 @@ const STRINGY_INTEGER = /^\s*[+-]?[0-9]+\s*$/;
  * Reads one power level value. From room version 10 only integers count. Before that,
  * strings holding an integer are accepted (`" +050 "` is 50) and, in rooms whose JSON is
  * not canonical (1 to 5), floats are truncated (`50.57` is 50); non-finite values are not
- * levels. Returns `undefined` for anything that is not a power level.
+ * levels. (From room version 6 strict canonical JSON refuses floats before an event gets
+ * here.) Returns `undefined` for anything that is not a power level.
  *
  * Spec: https://spec.matrix.org/v1.19/rooms/v1/#mroompower_levels-events-accept-values-as-strings
  */
