@@ -26,6 +26,6 @@ export function specErrors(api: Api, key: string, body: unknown): string[] {
 
 /** The spec's example for a response, where it has one. */
 export function specExample(api: Api, key: string): unknown {
-  const entry = (responses[api] as Record<string, { examples?: { response?: { value?: unknown } } }>)[key];
-  return entry?.examples?.response?.value;
+  const entry = (responses[api] as Record<string, { examples?: { response?: { value?: unknown } }; schema?: { example?: unknown } }>)[key];
+  return entry?.examples?.response?.value ?? entry?.schema?.example;
 }
