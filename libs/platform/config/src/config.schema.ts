@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isKnownRoomVersion } from '@axon/matrix-room-versions';
 
 /**
  * `host:port` as the listeners take it; IPv6 hosts in brackets (`[::1]:8008`).
@@ -24,6 +25,14 @@ const serverName = z
     /^(?:\[[0-9A-Fa-f:.]{2,45}\]|[0-9A-Za-z.-]{1,255})(?::\d{1,5})?$/,
     'must be a server name: a DNS name, IPv4 address or [IPv6] literal, with an optional :port',
   );
+
+/** A token bucket, as Synapse's `rc_*` settings: `burst_count` at once, then `per_second` on average. */
+const rateLimitRule = z
+  .object({
+    per_second: z.number().positive(),
+    burst_count: z.number().int().min(1),
+  })
+  .strict();
 
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
@@ -76,9 +85,66 @@ export const configSchema = z
       .prefault({}),
     registration: z
       .object({
+        /** Open registration (`POST /_matrix/client/v3/register`). */
         enabled: z.boolean().default(false),
         /** Secret for `/_synapse/admin/v1/register`; absent disables that endpoint. */
         shared_secret: z.string().min(1).optional(),
+        /** Whether `kind=guest` registration is allowed (only while registration is enabled). */
+        guest_access: z.boolean().default(false),
+        /**
+         * Tokens for the `m.login.registration_token` stage. When the list is not empty,
+         * registration requires one of them (the only flow offered).
+         */
+        registration_tokens: z
+          .array(
+            z
+              .object({
+                /** The token: 1 to 64 characters of `[A-Za-z0-9._~-]` (the spec's grammar). */
+                token: z.string().regex(/^[A-Za-z0-9._~-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ ~ -'),
+                /** How many registrations the token allows; absent means unlimited. */
+                uses_allowed: z.number().int().min(0).optional(),
+                /** When the token stops being valid, in milliseconds since the epoch; absent means never. */
+                expiry_time: z.number().int().min(0).optional(),
+              })
+              .strict(),
+          )
+          .default([]),
+      })
+      .prefault({}),
+    auth: z
+      .object({
+        /**
+         * Lifetime of access tokens issued with a refresh token (`refresh_token: true`),
+         * in milliseconds. Tokens issued without one never expire.
+         */
+        access_token_lifetime_ms: z.number().int().min(1000).default(5 * 60_000),
+        /** Lifetime of `m.login.token` tokens from `POST /_matrix/client/v1/login/get_token`, in milliseconds. */
+        login_token_lifetime_ms: z.number().int().min(1000).max(3_600_000).default(120_000),
+        /** Whether `POST /_matrix/client/v1/login/get_token` is offered (`m.get_login_token`). */
+        login_token_enabled: z.boolean().default(true),
+        /** How long a user-interactive authentication session lives, in milliseconds. */
+        uia_session_lifetime_ms: z.number().int().min(10_000).default(15 * 60_000),
+      })
+      .prefault({}),
+    rate_limits: z
+      .object({
+        /** Off disables every rate limit (tests, trusted deployments). */
+        enabled: z.boolean().default(true),
+        /** Login attempts per client IP address. */
+        login: rateLimitRule.prefault({ per_second: 0.17, burst_count: 3 }),
+        /** Registration attempts (and username checks) per client IP address. */
+        registration: rateLimitRule.prefault({ per_second: 0.17, burst_count: 3 }),
+        /** Every authenticated request, per user. */
+        general: rateLimitRule.prefault({ per_second: 10, burst_count: 100 }),
+      })
+      .prefault({}),
+    rooms: z
+      .object({
+        /** The room version of new rooms, advertised in `m.room_versions` of `/capabilities`. */
+        default_version: z
+          .string()
+          .refine((v) => isKnownRoomVersion(v), 'must be a room version Axon knows (1 to 12)')
+          .default('12'),
       })
       .prefault({}),
     telemetry: z

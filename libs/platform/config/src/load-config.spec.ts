@@ -30,7 +30,11 @@ describe('loadConfig', () => {
     expect(config.database.url).toBeUndefined();
     expect(config.kafka.brokers).toBeUndefined();
     expect(config.redis.url).toBeUndefined();
-    expect(config.registration).toEqual({ enabled: false });
+    expect(config.registration).toEqual({ enabled: false, guest_access: false, registration_tokens: [] });
+    expect(config.rate_limits.enabled).toBe(true);
+    expect(config.rate_limits.login).toEqual({ per_second: 0.17, burst_count: 3 });
+    expect(config.auth.access_token_lifetime_ms).toBe(300_000);
+    expect(config.rooms.default_version).toBe('12');
   });
 
   it('applies every documented environment variable', () => {
@@ -45,6 +49,10 @@ describe('loadConfig', () => {
         AXON_REDIS_URL: 'redis://127.0.0.1:6379',
         AXON_REGISTRATION_SHARED_SECRET: 'complement',
         AXON_ENABLE_REGISTRATION: 'true',
+        AXON_ENABLE_GUEST_ACCESS: 'yes',
+        AXON_ACCESS_TOKEN_LIFETIME_MS: '60000',
+        AXON_RATE_LIMITS_ENABLED: 'false',
+        AXON_DEFAULT_ROOM_VERSION: '10',
       },
     });
     expect(config.server_name).toBe('hs1');
@@ -54,7 +62,38 @@ describe('loadConfig', () => {
     expect(config.database.url).toBe('postgres://axon:axon@127.0.0.1:5432/axon');
     expect(config.kafka.brokers).toEqual(['127.0.0.1:9092', '127.0.0.1:9094']);
     expect(config.redis.url).toBe('redis://127.0.0.1:6379');
-    expect(config.registration).toEqual({ enabled: true, shared_secret: 'complement' });
+    expect(config.registration).toEqual({ enabled: true, shared_secret: 'complement', guest_access: true, registration_tokens: [] });
+    expect(config.auth.access_token_lifetime_ms).toBe(60_000);
+    expect(config.rate_limits.enabled).toBe(false);
+    expect(config.rooms.default_version).toBe('10');
+  });
+
+  it('reads registration tokens and rate limits, and refuses unknown room versions and malformed tokens', () => {
+    const good = yamlFile(
+      [
+        'registration:',
+        '  registration_tokens:',
+        '    - token: abc.DEF_1~-',
+        '      uses_allowed: 2',
+        '    - token: later',
+        '      expiry_time: 1700000000000',
+        'rate_limits:',
+        '  login: { per_second: 1, burst_count: 5 }',
+      ].join('\n'),
+    );
+    const config = loadConfig({ env: { AXON_CONFIG: good } });
+    expect(config.registration.registration_tokens).toEqual([
+      { token: 'abc.DEF_1~-', uses_allowed: 2 },
+      { token: 'later', expiry_time: 1700000000000 },
+    ]);
+    expect(config.rate_limits.login).toEqual({ per_second: 1, burst_count: 5 });
+    expect(config.rate_limits.registration).toEqual({ per_second: 0.17, burst_count: 3 });
+    const bad = yamlFile(['registration:', '  registration_tokens:', '    - token: "has space"', 'rate_limits:', '  general: { per_second: 0, burst_count: 1 }'].join('\n'));
+    const problems = problemsOf(() => loadConfig({ env: { AXON_CONFIG: bad, AXON_DEFAULT_ROOM_VERSION: '13' } }));
+    expect(problems).toHaveLength(3);
+    expect(problems.some((p) => p.startsWith('registration.registration_tokens.0.token'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('rate_limits.general.per_second'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('rooms.default_version (AXON_DEFAULT_ROOM_VERSION)'))).toBe(true);
   });
 
   it('reads the YAML file named by AXON_CONFIG, with the environment winning', () => {
