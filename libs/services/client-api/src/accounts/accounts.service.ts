@@ -1,0 +1,94 @@
+import { Injectable } from '@nestjs/common';
+import type { AxonConfig } from '@axon/platform-config';
+import { MatrixError } from '@axon/matrix-errors';
+import { InjectConfig } from '@axon/platform-runtime';
+import type { EntityManager } from '@axon/platform-database';
+import { PasswordHasher } from '../auth/password-hasher';
+import type { StageResult } from '../auth/uia.service';
+import { ClientApiStore } from '../storage/client-api-store';
+import { DevicesRepository } from '../storage/devices.repository';
+import { UsersRepository } from '../storage/users.repository';
+import { userIdFromIdentifier } from './user-ids';
+
+export interface NewAccount {
+  readonly userId: string;
+  readonly password: string | undefined;
+  readonly isGuest: boolean;
+  readonly isAdmin: boolean;
+  readonly displayName: string;
+}
+
+/** Accounts: creating them, checking and changing passwords, deactivation. */
+@Injectable()
+export class AccountsService {
+  constructor(
+    @InjectConfig() private readonly config: AxonConfig,
+    private readonly store: ClientApiStore,
+    private readonly users: UsersRepository,
+    private readonly devices: DevicesRepository,
+    private readonly hasher: PasswordHasher,
+  ) {}
+
+  /** Creates the account in `tx`; `M_USER_IN_USE` when the ID is taken. */
+  async create(tx: EntityManager, account: NewAccount): Promise<void> {
+    const passwordHash = account.password === undefined ? null : await this.hasher.hash(account.password);
+    const inserted = await this.users.insert(
+      { userId: account.userId, passwordHash, isGuest: account.isGuest, isAdmin: account.isAdmin, profile: { displayname: account.displayName } },
+      tx,
+    );
+    if (!inserted) throw new MatrixError('M_USER_IN_USE', 'User ID already taken', 400);
+  }
+
+  async exists(userId: string): Promise<boolean> {
+    return (await this.users.find(userId)) !== undefined;
+  }
+
+  /**
+   * The user a password login names, if the password is theirs. Answers `M_FORBIDDEN`
+   * alike for unknown users and wrong passwords (no account probing), and
+   * `M_USER_DEACTIVATED` for deactivated accounts.
+   */
+  async checkPassword(body: Readonly<Record<string, unknown>>): Promise<string> {
+    const userId = userIdFromIdentifier(body, this.config.server_name);
+    const password = body['password'];
+    if (typeof password !== 'string') throw new MatrixError('M_BAD_JSON', '"password" must be a string', 400);
+    const user = userId === undefined ? undefined : await this.users.find(userId);
+    if (user?.deactivated) throw new MatrixError('M_USER_DEACTIVATED', 'This account has been deactivated', 403);
+    if (!user || !(await this.hasher.verify(user.passwordHash, password))) {
+      throw new MatrixError('M_FORBIDDEN', 'Invalid username or password', 403);
+    }
+    return user.userId;
+  }
+
+  /** The `m.login.password` UIA stage: the password must be the requester's own. */
+  async passwordStage(requesterId: string, auth: Readonly<Record<string, unknown>>): Promise<StageResult> {
+    try {
+      const userId = await this.checkPassword(auth);
+      if (userId !== requesterId) return { ok: false, errcode: 'M_FORBIDDEN', error: 'The credentials are not those of the requesting user' };
+      return { ok: true };
+    } catch (error) {
+      if (error instanceof MatrixError && error.status === 403) return { ok: false, errcode: 'M_FORBIDDEN', error: error.message };
+      throw error;
+    }
+  }
+
+  /** Sets a new password; with `logoutDevices`, every device but `keepDeviceId` is logged out in the same transaction. */
+  async changePassword(userId: string, newPassword: string, logoutDevices: boolean, keepDeviceId: string): Promise<void> {
+    const passwordHash = await this.hasher.hash(newPassword);
+    await this.store.transaction(async (tx) => {
+      await this.users.setPasswordHash(userId, passwordHash, tx);
+      if (logoutDevices) await this.devices.deleteAllExcept(userId, keepDeviceId, tx);
+    });
+  }
+
+  /**
+   * Deactivates the account: every device and token goes at once, the password and
+   * profile are wiped. The user ID stays taken for good.
+   */
+  async deactivate(userId: string): Promise<void> {
+    await this.store.transaction(async (tx) => {
+      await this.users.deactivate(userId, tx);
+      await this.devices.deleteAllExcept(userId, undefined, tx);
+    });
+  }
+}

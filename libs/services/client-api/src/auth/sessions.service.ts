@@ -1,0 +1,102 @@
+import { Injectable } from '@nestjs/common';
+import type { AxonConfig } from '@axon/platform-config';
+import { MatrixError } from '@axon/matrix-errors';
+import { InjectConfig } from '@axon/platform-runtime';
+import type { EntityManager } from '@axon/platform-database';
+import { ClientApiStore } from '../storage/client-api-store';
+import { DevicesRepository } from '../storage/devices.repository';
+import { TokensRepository } from '../storage/tokens.repository';
+import type { Requester } from './requester';
+import { generateDeviceId, generateToken, hashToken } from './secrets';
+
+
+/** A login's answer: the tokens of one device. */
+export interface IssuedSession {
+  readonly user_id: string;
+  readonly device_id: string;
+  readonly access_token: string;
+  readonly refresh_token?: string;
+  readonly expires_in_ms?: number;
+}
+
+/** How often a device's `last_seen_*` is written at most (per process). */
+const LAST_SEEN_WRITE_INTERVAL_MS = 60_000;
+
+/**
+ * Devices and their tokens: issuing them (login, register, refresh) and resolving them
+ * (every authenticated request). Tokens are resolved from the database on each request,
+ * never from a cache, so a logged-out or deleted device's token, or a deactivated
+ * account's, is dead the moment that transaction commits, on every replica.
+ */
+@Injectable()
+export class SessionsService {
+  private readonly lastSeenWrites = new Map<string, number>();
+
+  constructor(
+    @InjectConfig() private readonly config: AxonConfig,
+    private readonly store: ClientApiStore,
+    private readonly devices: DevicesRepository,
+    private readonly tokens: TokensRepository,
+  ) {}
+
+  /**
+   * Creates (or takes over) the device and issues its tokens inside `tx` (the caller's
+   * transaction, so an account and its first device commit together).
+   */
+  async issue(
+    tx: EntityManager,
+    userId: string,
+    options: { deviceId?: string | undefined; displayName?: string | undefined; withRefreshToken: boolean },
+  ): Promise<IssuedSession> {
+    const deviceId = options.deviceId ?? generateDeviceId();
+    await this.devices.upsert(userId, deviceId, options.displayName, tx);
+    return this.issueTokens(tx, userId, deviceId, options.withRefreshToken);
+  }
+
+  async issueTokens(tx: EntityManager, userId: string, deviceId: string, withRefreshToken: boolean): Promise<IssuedSession> {
+    const accessToken = generateToken('axo');
+    const lifetime = this.config.auth.access_token_lifetime_ms;
+    await this.tokens.insertAccess(hashToken(accessToken), userId, deviceId, withRefreshToken ? Date.now() + lifetime : null, tx);
+    if (!withRefreshToken) return { user_id: userId, device_id: deviceId, access_token: accessToken };
+    const refreshToken = generateToken('axr');
+    await this.tokens.insertRefresh(hashToken(refreshToken), userId, deviceId, tx);
+    return { user_id: userId, device_id: deviceId, access_token: accessToken, refresh_token: refreshToken, expires_in_ms: lifetime };
+  }
+
+  /**
+   * `POST /refresh`: the refresh token is single-use; the device's previous access tokens
+   * are revoked with it and a new pair is issued.
+   */
+  async refresh(refreshToken: string): Promise<IssuedSession> {
+    return this.store.transaction(async (tx) => {
+      const owner = await this.tokens.takeRefresh(hashToken(refreshToken), tx);
+      if (!owner) throw new MatrixError('M_UNKNOWN_TOKEN', 'Unknown or already used refresh token', 401, { soft_logout: false });
+      await this.tokens.deleteDeviceAccess(owner.userId, owner.deviceId, tx);
+      return this.issueTokens(tx, owner.userId, owner.deviceId, true);
+    });
+  }
+
+  /** The requester an access token stands for, or the spec's `M_UNKNOWN_TOKEN`. */
+  async resolve(accessToken: string, ip: string | undefined): Promise<Requester> {
+    const tokenHash = hashToken(accessToken);
+    const row = await this.tokens.findAccess(tokenHash);
+    if (!row) throw new MatrixError('M_UNKNOWN_TOKEN', 'Unrecognised access token', 401, { soft_logout: false });
+    const now = Date.now();
+    if (row.expiresTs !== null && row.expiresTs < now) {
+      // Spec ("Soft logout"): an expired token that can be refreshed is a soft logout.
+      throw new MatrixError('M_UNKNOWN_TOKEN', 'Access token has expired', 401, { soft_logout: true });
+    }
+    await this.touch(row.userId, row.deviceId, now, ip);
+    return { userId: row.userId, deviceId: row.deviceId, isGuest: row.isGuest, tokenHash };
+  }
+
+  /** Writes `last_seen_*` at most once a minute per device and process. */
+  private async touch(userId: string, deviceId: string, now: number, ip: string | undefined): Promise<void> {
+    const key = `${userId}|${deviceId}`;
+    const last = this.lastSeenWrites.get(key);
+    if (last !== undefined && now - last < LAST_SEEN_WRITE_INTERVAL_MS) return;
+    this.lastSeenWrites.set(key, now);
+    if (this.lastSeenWrites.size > 10_000) this.lastSeenWrites.clear();
+    await this.devices.touch(userId, deviceId, now, ip);
+  }
+}

@@ -1,0 +1,82 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, UseFilters, UseGuards } from '@nestjs/common';
+import { MatrixError } from '@axon/matrix-errors';
+import { AccountsService } from '../accounts/accounts.service';
+import { objectBody, optionalString } from '../accounts/request-body';
+import { AccessTokenGuard } from '../auth/access-token.guard';
+import { Requester } from '../auth/requester';
+import { UiaRequiredFilter, UiaService } from '../auth/uia.service';
+import { DevicesRepository, type DeviceRow } from '../storage/devices.repository';
+
+/** Device management (Client-Server API, "Device management"). */
+@Controller('_matrix/client/v3')
+@UseGuards(AccessTokenGuard)
+@UseFilters(UiaRequiredFilter)
+export class DevicesController {
+  constructor(
+    private readonly devices: DevicesRepository,
+    private readonly accounts: AccountsService,
+    private readonly uia: UiaService,
+  ) {}
+
+  @Get('devices')
+  async list(@Requester() requester: Requester): Promise<{ devices: Record<string, unknown>[] }> {
+    return { devices: (await this.devices.list(requester.userId)).map(toWire) };
+  }
+
+  @Get('devices/:deviceId')
+  async get(@Requester() requester: Requester, @Param('deviceId') deviceId: string): Promise<Record<string, unknown>> {
+    const device = await this.devices.find(requester.userId, deviceId);
+    if (!device) throw new MatrixError('M_NOT_FOUND', 'No such device', 404);
+    return toWire(device);
+  }
+
+  @Put('devices/:deviceId')
+  async rename(@Requester() requester: Requester, @Param('deviceId') deviceId: string, @Body() raw: unknown): Promise<Record<string, never>> {
+    const displayName = optionalString(objectBody(raw), 'display_name');
+    if (displayName === undefined) {
+      if (!(await this.devices.find(requester.userId, deviceId))) throw new MatrixError('M_NOT_FOUND', 'No such device', 404);
+      return {};
+    }
+    if (!(await this.devices.rename(requester.userId, deviceId, displayName))) throw new MatrixError('M_NOT_FOUND', 'No such device', 404);
+    return {};
+  }
+
+  @Delete('devices/:deviceId')
+  async delete(@Requester() requester: Requester, @Param('deviceId') deviceId: string, @Body() raw: unknown): Promise<Record<string, never>> {
+    await this.authenticate('DELETE /devices', requester, objectBody(raw));
+    await this.devices.delete(requester.userId, [deviceId]);
+    return {};
+  }
+
+  @Post('delete_devices')
+  @HttpCode(200)
+  async deleteMany(@Requester() requester: Requester, @Body() raw: unknown): Promise<Record<string, never>> {
+    const body = objectBody(raw);
+    const ids = body['devices'];
+    if (!Array.isArray(ids) || !ids.every((id): id is string => typeof id === 'string')) {
+      throw new MatrixError('M_BAD_JSON', '"devices" must be a list of device IDs', 400);
+    }
+    await this.authenticate('POST /delete_devices', requester, body);
+    await this.devices.delete(requester.userId, ids);
+    return {};
+  }
+
+  private async authenticate(operation: string, requester: Requester, body: Readonly<Record<string, unknown>>): Promise<void> {
+    await this.uia.authenticate({
+      operation,
+      userId: requester.userId,
+      flows: [{ stages: ['m.login.password'] }],
+      auth: body['auth'],
+      verify: (_stage, auth) => this.accounts.passwordStage(requester.userId, auth),
+    });
+  }
+}
+
+function toWire(device: DeviceRow): Record<string, unknown> {
+  return {
+    device_id: device.device_id,
+    ...(device.display_name !== null ? { display_name: device.display_name } : {}),
+    ...(device.last_seen_ts !== null ? { last_seen_ts: device.last_seen_ts } : {}),
+    ...(device.last_seen_ip !== null ? { last_seen_ip: device.last_seen_ip } : {}),
+  };
+}

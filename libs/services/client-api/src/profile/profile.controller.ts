@@ -1,0 +1,63 @@
+import { Body, Controller, Delete, Get, Param, Put, UseGuards } from '@nestjs/common';
+import { MatrixError } from '@axon/matrix-errors';
+import { objectBody } from '../accounts/request-body';
+import { AccessTokenGuard } from '../auth/access-token.guard';
+import { Requester } from '../auth/requester';
+import { UsersRepository, type Profile } from '../storage/users.repository';
+
+const MAX_PROFILE_BYTES = 64 * 1024;
+const MAX_KEY_BYTES = 255;
+
+/**
+ * Profiles of local users (Client-Server API, "Profiles"): `displayname`, `avatar_url`
+ * and custom fields. Only the user may change their own.
+ */
+@Controller('_matrix/client/v3/profile/:userId')
+export class ProfileController {
+  constructor(private readonly users: UsersRepository) {}
+
+  @Get()
+  async profile(@Param('userId') userId: string): Promise<Profile> {
+    return this.load(userId);
+  }
+
+  @Get(':keyName')
+  async field(@Param('userId') userId: string, @Param('keyName') keyName: string): Promise<Profile> {
+    const profile = await this.load(userId);
+    if (!Object.hasOwn(profile, keyName)) throw new MatrixError('M_NOT_FOUND', 'No such profile field', 404);
+    return { [keyName]: profile[keyName] };
+  }
+
+  @Put(':keyName')
+  @UseGuards(AccessTokenGuard)
+  async set(@Requester() requester: Requester, @Param('userId') userId: string, @Param('keyName') keyName: string, @Body() raw: unknown): Promise<Record<string, never>> {
+    if (userId !== requester.userId) throw new MatrixError('M_FORBIDDEN', "Cannot change other users' profiles", 403);
+    if (Buffer.byteLength(keyName, 'utf8') > MAX_KEY_BYTES) throw new MatrixError('M_TOO_LARGE', 'Profile key longer than 255 bytes', 400);
+    const body = objectBody(raw);
+    if (!Object.hasOwn(body, keyName)) throw new MatrixError('M_MISSING_PARAM', `Missing "${keyName}"`, 400);
+    const value = body[keyName];
+    if ((keyName === 'displayname' || keyName === 'avatar_url') && typeof value !== 'string' && value !== null) {
+      throw new MatrixError('M_BAD_JSON', `"${keyName}" must be a string`, 400);
+    }
+    const next = { ...(await this.load(userId)), [keyName]: value };
+    if (Buffer.byteLength(JSON.stringify(next), 'utf8') > MAX_PROFILE_BYTES) {
+      throw new MatrixError('M_TOO_LARGE', 'The profile would exceed 64 KiB', 400);
+    }
+    await this.users.setProfileField(userId, keyName, value === null ? undefined : value);
+    return {};
+  }
+
+  @Delete(':keyName')
+  @UseGuards(AccessTokenGuard)
+  async remove(@Requester() requester: Requester, @Param('userId') userId: string, @Param('keyName') keyName: string): Promise<Record<string, never>> {
+    if (userId !== requester.userId) throw new MatrixError('M_FORBIDDEN', "Cannot change other users' profiles", 403);
+    await this.users.setProfileField(userId, keyName, undefined);
+    return {};
+  }
+
+  private async load(userId: string): Promise<Profile> {
+    const profile = await this.users.profile(userId);
+    if (profile === undefined) throw new MatrixError('M_NOT_FOUND', 'No such user', 404);
+    return profile;
+  }
+}

@@ -1,0 +1,23 @@
+import type { DataSource, EntityManager } from '@axon/platform-database';
+
+/** Something SQL runs on: the DataSource, or a transaction's EntityManager. */
+export interface Queryable {
+  query<T = unknown>(sql: string, parameters?: unknown[]): Promise<T>;
+}
+
+/**
+ * The client API's one DataSource (schema `client_api`). Repositories run their SQL on it,
+ * or on the manager of a transaction opened with {@link transaction}, so several writes
+ * commit together.
+ */
+export class ClientApiStore {
+  constructor(private readonly dataSource: DataSource) {}
+
+  get db(): Queryable {
+    return this.dataSource;
+  }
+
+  transaction<T>(work: (tx: EntityManager) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(work);
+  }
+}

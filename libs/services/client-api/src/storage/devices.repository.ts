@@ -1,0 +1,84 @@
+import type { ClientApiStore, Queryable } from './client-api-store';
+
+export interface DeviceRow {
+  readonly device_id: string;
+  readonly display_name: string | null;
+  readonly last_seen_ts: number | null;
+  readonly last_seen_ip: string | null;
+}
+
+interface RawDevice {
+  device_id: string;
+  display_name: string | null;
+  last_seen_ts: string | null;
+  last_seen_ip: string | null;
+}
+
+const toDevice = (r: RawDevice): DeviceRow => ({
+  device_id: r.device_id,
+  display_name: r.display_name,
+  last_seen_ts: r.last_seen_ts === null ? null : Number(r.last_seen_ts),
+  last_seen_ip: r.last_seen_ip,
+});
+
+/** Devices (`devices`); deleting one cascades to its access and refresh tokens. */
+export class DevicesRepository {
+  constructor(private readonly store: ClientApiStore) {}
+
+  async list(userId: string): Promise<DeviceRow[]> {
+    const rows = await this.store.db.query<RawDevice[]>(
+      `SELECT device_id, display_name, last_seen_ts, last_seen_ip FROM devices WHERE user_id = $1 ORDER BY device_id`,
+      [userId],
+    );
+    return rows.map(toDevice);
+  }
+
+  async find(userId: string, deviceId: string): Promise<DeviceRow | undefined> {
+    const rows = await this.store.db.query<RawDevice[]>(
+      `SELECT device_id, display_name, last_seen_ts, last_seen_ip FROM devices WHERE user_id = $1 AND device_id = $2`,
+      [userId, deviceId],
+    );
+    return rows[0] && toDevice(rows[0]);
+  }
+
+  /**
+   * Creates the device, or keeps an existing one of that ID (a login that names its
+   * device ID takes the device over: its old tokens are revoked). `displayName` applies
+   * to new devices, and to existing ones only when given.
+   */
+  async upsert(userId: string, deviceId: string, displayName: string | undefined, db: Queryable): Promise<void> {
+    await db.query(
+      `INSERT INTO devices (user_id, device_id, display_name, created_ts) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (user_id, device_id) DO UPDATE SET display_name = COALESCE($3, devices.display_name)`,
+      [userId, deviceId, displayName ?? null, Date.now()],
+    );
+    await db.query(`DELETE FROM access_tokens WHERE user_id = $1 AND device_id = $2`, [userId, deviceId]);
+    await db.query(`DELETE FROM refresh_tokens WHERE user_id = $1 AND device_id = $2`, [userId, deviceId]);
+  }
+
+  /** `false` when the user has no such device. */
+  async rename(userId: string, deviceId: string, displayName: string): Promise<boolean> {
+    const rows = await this.store.db.query<unknown[]>(
+      `UPDATE devices SET display_name = $3 WHERE user_id = $1 AND device_id = $2 RETURNING 1`,
+      [userId, deviceId, displayName],
+    );
+    return rows.length === 1;
+  }
+
+  /** Deletes the devices (and, by cascade, their tokens). */
+  async delete(userId: string, deviceIds: readonly string[], db: Queryable = this.store.db): Promise<void> {
+    await db.query(`DELETE FROM devices WHERE user_id = $1 AND device_id = ANY($2::text[])`, [userId, [...deviceIds]]);
+  }
+
+  /** Deletes every device of the user except `keep` (and their tokens). */
+  async deleteAllExcept(userId: string, keep: string | undefined, db: Queryable = this.store.db): Promise<void> {
+    await db.query(`DELETE FROM devices WHERE user_id = $1 AND device_id IS DISTINCT FROM $2`, [userId, keep ?? null]);
+  }
+
+  async touch(userId: string, deviceId: string, ts: number, ip: string | undefined): Promise<void> {
+    await this.store.db.query(
+      `UPDATE devices SET last_seen_ts = $3, last_seen_ip = $4 WHERE user_id = $1 AND device_id = $2`,
+      [userId, deviceId, ts, ip ?? null],
+    );
+  }
+}

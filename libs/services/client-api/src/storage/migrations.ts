@@ -1,0 +1,77 @@
+import type { MigrationInterface, QueryRunner } from '@axon/platform-database';
+
+/**
+ * Schema `client_api`: accounts, devices and their tokens, filters. Tokens are stored only
+ * as SHA-256 hashes; deleting a device cascades to its tokens, so a deleted device's token
+ * stops resolving in the same transaction.
+ */
+export class ClientApiAccounts1764000000000 implements MigrationInterface {
+  readonly name = 'ClientApiAccounts1764000000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`
+      CREATE TABLE users (
+        user_id text PRIMARY KEY,
+        password_hash text,
+        is_guest boolean NOT NULL DEFAULT false,
+        is_admin boolean NOT NULL DEFAULT false,
+        deactivated boolean NOT NULL DEFAULT false,
+        profile jsonb NOT NULL DEFAULT '{}'::jsonb,
+        created_ts bigint NOT NULL
+      )`);
+    await queryRunner.query(`
+      CREATE TABLE devices (
+        user_id text NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
+        device_id text NOT NULL,
+        display_name text,
+        last_seen_ts bigint,
+        last_seen_ip text,
+        created_ts bigint NOT NULL,
+        PRIMARY KEY (user_id, device_id)
+      )`);
+    await queryRunner.query(`
+      CREATE TABLE access_tokens (
+        token_hash text PRIMARY KEY,
+        user_id text NOT NULL,
+        device_id text NOT NULL,
+        expires_ts bigint,
+        created_ts bigint NOT NULL,
+        FOREIGN KEY (user_id, device_id) REFERENCES devices (user_id, device_id) ON DELETE CASCADE
+      )`);
+    await queryRunner.query(`CREATE INDEX access_tokens_device ON access_tokens (user_id, device_id)`);
+    await queryRunner.query(`
+      CREATE TABLE refresh_tokens (
+        token_hash text PRIMARY KEY,
+        user_id text NOT NULL,
+        device_id text NOT NULL,
+        created_ts bigint NOT NULL,
+        FOREIGN KEY (user_id, device_id) REFERENCES devices (user_id, device_id) ON DELETE CASCADE
+      )`);
+    await queryRunner.query(`CREATE INDEX refresh_tokens_device ON refresh_tokens (user_id, device_id)`);
+    await queryRunner.query(`
+      CREATE TABLE login_tokens (
+        token_hash text PRIMARY KEY,
+        user_id text NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
+        expires_ts bigint NOT NULL
+      )`);
+    await queryRunner.query(`
+      CREATE TABLE registration_token_uses (
+        token text PRIMARY KEY,
+        completed integer NOT NULL
+      )`);
+    await queryRunner.query(`
+      CREATE TABLE filters (
+        filter_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        user_id text NOT NULL,
+        filter jsonb NOT NULL
+      )`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    for (const table of ['filters', 'registration_token_uses', 'login_tokens', 'refresh_tokens', 'access_tokens', 'devices', 'users']) {
+      await queryRunner.query(`DROP TABLE ${table}`);
+    }
+  }
+}
+
+export const CLIENT_API_MIGRATIONS = [ClientApiAccounts1764000000000] as const;

@@ -1,0 +1,82 @@
+import type { ClientApiStore, Queryable } from './client-api-store';
+
+export interface UserRow {
+  readonly userId: string;
+  readonly passwordHash: string | null;
+  readonly isGuest: boolean;
+  readonly isAdmin: boolean;
+  readonly deactivated: boolean;
+}
+
+export type Profile = Readonly<Record<string, unknown>>;
+
+interface RawUser {
+  user_id: string;
+  password_hash: string | null;
+  is_guest: boolean;
+  is_admin: boolean;
+  deactivated: boolean;
+}
+
+const toUser = (r: RawUser): UserRow => ({
+  userId: r.user_id,
+  passwordHash: r.password_hash,
+  isGuest: r.is_guest,
+  isAdmin: r.is_admin,
+  deactivated: r.deactivated,
+});
+
+/** Accounts and their profiles (`users`). */
+export class UsersRepository {
+  constructor(private readonly store: ClientApiStore) {}
+
+  async find(userId: string, db: Queryable = this.store.db): Promise<UserRow | undefined> {
+    const rows = await db.query<RawUser[]>(
+      `SELECT user_id, password_hash, is_guest, is_admin, deactivated FROM users WHERE user_id = $1`,
+      [userId],
+    );
+    return rows[0] && toUser(rows[0]);
+  }
+
+  /** Inserts the account; `false` when the user ID is taken. */
+  async insert(
+    user: { userId: string; passwordHash: string | null; isGuest: boolean; isAdmin: boolean; profile: Profile },
+    db: Queryable,
+  ): Promise<boolean> {
+    const rows = await db.query<unknown[]>(
+      `INSERT INTO users (user_id, password_hash, is_guest, is_admin, profile, created_ts)
+       VALUES ($1, $2, $3, $4, $5::jsonb, $6)
+       ON CONFLICT (user_id) DO NOTHING RETURNING 1`,
+      [user.userId, user.passwordHash, user.isGuest, user.isAdmin, JSON.stringify(user.profile), Date.now()],
+    );
+    return rows.length === 1;
+  }
+
+  async setPasswordHash(userId: string, passwordHash: string, db: Queryable = this.store.db): Promise<void> {
+    await db.query(`UPDATE users SET password_hash = $2 WHERE user_id = $1`, [userId, passwordHash]);
+  }
+
+  /** Marks the account deactivated, wipes its password and profile. */
+  async deactivate(userId: string, db: Queryable): Promise<void> {
+    await db.query(`UPDATE users SET deactivated = true, password_hash = NULL, profile = '{}'::jsonb WHERE user_id = $1`, [userId]);
+  }
+
+  /** The profile of an existing, active account; `undefined` otherwise. */
+  async profile(userId: string): Promise<Profile | undefined> {
+    const rows = await this.store.db.query<{ profile: Profile }[]>(
+      `SELECT profile FROM users WHERE user_id = $1 AND NOT deactivated`,
+      [userId],
+    );
+    return rows[0]?.profile;
+  }
+
+  /** Sets (value) or removes (undefined) one profile field. */
+  async setProfileField(userId: string, key: string, value: unknown): Promise<void> {
+    await this.store.db.query(
+      value === undefined
+        ? `UPDATE users SET profile = profile - $2::text WHERE user_id = $1`
+        : `UPDATE users SET profile = jsonb_set(profile, ARRAY[$2::text], $3::jsonb) WHERE user_id = $1`,
+      value === undefined ? [userId, key] : [userId, key, JSON.stringify(value)],
+    );
+  }
+}
