@@ -3,6 +3,7 @@ import { HealthModule } from '@axon/platform-http';
 import { RuntimeModule, type RuntimeOptions } from '@axon/platform-runtime';
 import { ClientApiModule } from '@axon/services-client-api';
 import { FederationReceiverModule } from '@axon/services-federation-receiver';
+import { RoomServerModule } from '@axon/services-room-server';
 
 /** Every service in one process, on the transports the configuration picks. */
 @Module({})
@@ -10,7 +11,7 @@ export class HomeserverModule {
   static forRoot(runtime: RuntimeOptions): DynamicModule {
     return {
       module: HomeserverModule,
-      imports: [RuntimeModule.forRoot(runtime), HealthModule, ClientApiModule, FederationReceiverModule],
+      imports: [RuntimeModule.forRoot(runtime), HealthModule, RoomServerModule, ClientApiModule, FederationReceiverModule],
     };
   }
 }

@@ -1,3 +1,4 @@
 export * from './codec';
 export * from './topic';
 export * from './topics';
+export * from './room-topics';

@@ -1,0 +1,135 @@
+import { jsonCodec } from './codec';
+import { defineTopic } from './topic';
+
+/**
+ * An event a local user wants sent: what the client asked for, before the room server
+ * builds it (prev_events, auth_events, depth, hashes, signature are the room server's).
+ */
+export interface ProtoEvent {
+  readonly type: string;
+  readonly state_key?: string;
+  readonly sender: string;
+  readonly content: Record<string, unknown>;
+  /** For `m.room.redaction`: the event it redacts (placed where the room version wants it). */
+  readonly redacts?: string;
+}
+
+/**
+ * `hs.room.input.v1`: what the room server is asked to do to a room. Every message has a
+ * `request_id`, unique per intended outcome: a redelivered or repeated message with the
+ * same ID has the outcome of the first (client-api derives it from the user, device and
+ * transaction ID for sends, which makes `PUT /send/{txnId}` idempotent), and the outcome
+ * can be read back with `RoomQuery.GetInputResult`.
+ *
+ * - `new_event`: build, authorise and append one event to an existing room;
+ * - `create_room`: create a room of `room_version` with its initial events, in order (the
+ *   first being the `m.room.create` content); keyed by the request ID, since the room ID
+ *   (from room version 12 the create event's hash) does not exist yet.
+ */
+export type RoomInput =
+  | {
+      readonly kind: 'new_event';
+      readonly request_id: string;
+      readonly room_id: string;
+      readonly event: ProtoEvent;
+    }
+  | {
+      readonly kind: 'create_room';
+      readonly request_id: string;
+      readonly room_version: string;
+      readonly events: readonly ProtoEvent[];
+    };
+
+/**
+ * `hs.room.output.v1`: one event appended to a room, with the state it changed, so that
+ * no consumer re-runs state resolution. `prev_room_seq` is the room's previous output
+ * (gap detection: a consumer that has seen `room_seq - 1` has seen everything before).
+ */
+export interface RoomOutput {
+  readonly room_id: string;
+  readonly room_version: string;
+  readonly event_id: string;
+  /** The PDU as canonical JSON, exactly as stored and signed. */
+  readonly pdu_json: string;
+  /** Position in the server's event stream (decimal). */
+  readonly stream_ordering: string;
+  /** The room's own sequence: 1 for the create event, then 2, 3... */
+  readonly room_seq: number;
+  readonly prev_room_seq: number;
+  /** State entries the event changed, as [type, state_key, event_id]. */
+  readonly state_added: ReadonlyArray<readonly [string, string, string]>;
+  readonly state_removed: ReadonlyArray<readonly [string, string, string]>;
+}
+
+function requireObject(value: unknown, what: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TypeError(`${what} is not an object`);
+  return value as Record<string, unknown>;
+}
+
+function requireString(object: Record<string, unknown>, name: string, what: string): string {
+  const value = object[name];
+  if (typeof value !== 'string') throw new TypeError(`${what}.${name} is not a string`);
+  return value;
+}
+
+function validateProtoEvent(value: unknown, what: string): ProtoEvent {
+  const event = requireObject(value, what);
+  requireString(event, 'type', what);
+  requireString(event, 'sender', what);
+  requireObject(event['content'], `${what}.content`);
+  if (event['state_key'] !== undefined) requireString(event, 'state_key', what);
+  if (event['redacts'] !== undefined) requireString(event, 'redacts', what);
+  return event as unknown as ProtoEvent;
+}
+
+/** Checks the shape of a `hs.room.input.v1` payload (a malformed one is poison). */
+export function validateRoomInput(value: unknown): RoomInput {
+  const input = requireObject(value, 'room input');
+  requireString(input, 'request_id', 'room input');
+  switch (input['kind']) {
+    case 'new_event':
+      requireString(input, 'room_id', 'room input');
+      validateProtoEvent(input['event'], 'room input.event');
+      break;
+    case 'create_room': {
+      requireString(input, 'room_version', 'room input');
+      const events = input['events'];
+      if (!Array.isArray(events) || events.length === 0) throw new TypeError('room input.events is not a non-empty array');
+      events.forEach((event, index) => validateProtoEvent(event, `room input.events[${index}]`));
+      break;
+    }
+    default:
+      throw new TypeError(`room input.kind ${JSON.stringify(input['kind'])} is unknown`);
+  }
+  return input as unknown as RoomInput;
+}
+
+/** The partition key of a room input: the room, or the request for a room being created. */
+export function roomInputKey(input: RoomInput): string {
+  return input.kind === 'create_room' ? input.request_id : input.room_id;
+}
+
+/** `hs.room.input.v1`, keyed by room: one writer per room (ARCHITECTURE.md §2.1). */
+export const roomInputTopic = defineTopic<RoomInput>({
+  name: 'hs.room.input.v1',
+  partitions: 16,
+  key: roomInputKey,
+  codec: jsonCodec(validateRoomInput),
+});
+
+/** `hs.room.output.v1`, keyed by room: each room's events in order. */
+export const roomOutputTopic = defineTopic<RoomOutput>({
+  name: 'hs.room.output.v1',
+  partitions: 16,
+  key: (output) => output.room_id,
+  codec: jsonCodec<RoomOutput>(),
+});
+
+/**
+ * The wake-up channel (platform cache `Wakeups`) on which the room server announces that
+ * the input with this request ID has an outcome; the waiter then reads it with
+ * `RoomQuery.GetInputResult`.
+ */
+export function roomInputResultChannel(requestId: string): string {
+  return `room-input:${requestId}`;
+}

@@ -1,0 +1,2 @@
+export * from './room-server.module';
+export { ROOM_INPUT_GROUP } from './input/room-input.consumer';

@@ -1,0 +1,87 @@
+import { randomUUID } from 'node:crypto';
+import { roomOutputTopic, type RoomOutput } from '@axon/contracts-kafka';
+import type { MessageBus } from '@axon/platform-bus';
+import type { RoomStore } from '../storage/room-store';
+
+/** The relay's logger shape (pino's fits). */
+export interface RelayLogger {
+  warn(obj: Record<string, unknown>, msg: string): void;
+}
+
+const BATCH = 200;
+const LEASE_MS = 15_000;
+const IDLE_POLL_MS = 1_000;
+
+/**
+ * Publishes the outbox to `hs.room.output.v1` in the order it was written, then deletes
+ * what was published. One relay at a time holds the lease (so each room's outputs keep
+ * their order); a crash between publishing and deleting publishes a batch twice, which
+ * consumers absorb (they are idempotent by event ID and room sequence). Never publishes
+ * inside a database transaction: the embedded bus itself writes to the database.
+ */
+export class OutboxRelay {
+  private readonly holder = randomUUID();
+  private running: Promise<void> | undefined;
+  private again = false;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly store: RoomStore,
+    private readonly bus: MessageBus,
+    private readonly logger: RelayLogger,
+  ) {}
+
+  /** Starts polling (for outputs another instance wrote, or after a lost lease). */
+  start(): void {
+    this.schedule();
+  }
+
+  /** Publishes now (after a commit); concurrent kicks coalesce. Resolves when drained. */
+  kick(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.running !== undefined) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = this.drain().finally(() => {
+      this.running = undefined;
+      if (this.again && !this.stopped) {
+        this.again = false;
+        void this.kick();
+      }
+    });
+    return this.running;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      void this.kick().finally(() => this.schedule());
+    }, IDLE_POLL_MS);
+    this.timer.unref();
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (!this.stopped) {
+        if (!(await this.store.acquireRelayLease(this.holder, Date.now(), LEASE_MS))) return;
+        const rows = await this.store.peekOutbox(BATCH);
+        if (rows.length === 0) return;
+        await this.bus.publish(
+          roomOutputTopic,
+          rows.map((row) => JSON.parse(row.payload) as RoomOutput),
+        );
+        await this.store.deleteOutbox(rows.map((row) => row.id));
+      }
+    } catch (error) {
+      this.logger.warn({ err: error }, 'outbox relay failed; retrying');
+    }
+  }
+}

@@ -1,0 +1,109 @@
+import type { RoomEvent, RoomQueryDefinition } from '@axon/contracts-grpc';
+import { MatrixError } from '@axon/matrix-errors';
+import type { ServiceImplementation } from '@axon/platform-rpc';
+import type { RoomStore, StoredEvent } from '../storage/room-store';
+
+const MAX_PAGE = 1000;
+
+/**
+ * `RoomQuery`: read-only questions about rooms, answered from the room server's tables.
+ * Events are returned as stored (PDU JSON exactly as signed, with the redaction that
+ * applies, if any); callers format them for clients.
+ */
+export function createRoomQuery(store: RoomStore): ServiceImplementation<RoomQueryDefinition> {
+  const versions = new Map<string, string>();
+  const versionOf = async (roomId: string): Promise<string> => {
+    let version = versions.get(roomId);
+    if (version === undefined) {
+      version = (await store.getRoom(roomId))?.room_version ?? '';
+      if (version !== '') versions.set(roomId, version);
+    }
+    return version;
+  };
+  const toRoomEvents = async (events: readonly StoredEvent[]): Promise<RoomEvent[]> => {
+    const out: RoomEvent[] = [];
+    for (const event of events) {
+      out.push({
+        eventId: event.event_id,
+        roomId: event.room_id,
+        pduJson: event.pdu_json,
+        streamOrdering: event.nid,
+        redactedBy: event.redacted_by ?? '',
+        roomVersion: await versionOf(event.room_id),
+      });
+    }
+    return out;
+  };
+
+  return {
+    async getInputResult({ requestId }) {
+      const result = await store.getInputResult(requestId);
+      if (result === undefined) return { found: false, eventId: '', roomId: '', errcode: '', error: '' };
+      return { found: true, eventId: result.event_id ?? '', roomId: result.room_id ?? '', errcode: result.errcode ?? '', error: result.error ?? '' };
+    },
+    async getRoomInfo({ roomId }) {
+      const room = await store.getRoom(roomId);
+      return room === undefined ? { exists: false, roomVersion: '', latestStreamOrdering: '0' } : { exists: true, roomVersion: room.room_version, latestStreamOrdering: room.latest_nid };
+    },
+    async getCurrentState({ roomId, types }) {
+      return { events: await toRoomEvents(await store.getCurrentState(roomId, { types })) };
+    },
+    async getStateEvent({ roomId, type, stateKey }) {
+      return { events: await toRoomEvents(await store.getCurrentState(roomId, { keys: [[type, stateKey]] })) };
+    },
+    async getStateAtEvent({ eventId, after }) {
+      const groups = await store.getStateGroupsOfEvent(eventId);
+      if (groups === undefined) throw new MatrixError('M_NOT_FOUND', `unknown event ${eventId}`, 404);
+      const group = after ? groups.after : groups.before;
+      return { events: group === null ? [] : await toRoomEvents(await store.getStateGroup(group)) };
+    },
+    async getEvents({ eventIds }) {
+      const found = new Map((await store.getEventsByIds(eventIds)).map((event) => [event.event_id, event]));
+      return { events: await toRoomEvents(eventIds.flatMap((id) => (found.has(id) ? [found.get(id)!] : []))) };
+    },
+    async getMembership({ roomId, userId }) {
+      const membership = await store.getMembership(roomId, userId);
+      return { membership: membership?.membership ?? '', eventId: membership?.event_id ?? '' };
+    },
+    async getRoomsOfUser({ userId, membership }) {
+      return { roomIds: await store.getRoomsOfUser(userId, membership === '' ? 'join' : membership) };
+    },
+    async getMembers({ roomId, atEventId, memberships, notMemberships }) {
+      let events: StoredEvent[];
+      if (atEventId === '') {
+        events = await store.getCurrentState(roomId, { types: ['m.room.member'] });
+      } else {
+        const groups = await store.getStateGroupsOfEvent(atEventId);
+        if (groups === undefined) throw new MatrixError('M_NOT_FOUND', `unknown event ${atEventId}`, 404);
+        events = groups.after === null ? [] : (await store.getStateGroup(groups.after)).filter((event) => event.type === 'm.room.member');
+      }
+      const membershipOf = (event: StoredEvent): string => {
+        const content = (JSON.parse(event.pdu_json) as { content?: { membership?: unknown } }).content;
+        return typeof content?.membership === 'string' ? content.membership : '';
+      };
+      const filtered = events.filter((event) => {
+        const membership = membershipOf(event);
+        return (memberships.length === 0 || memberships.includes(membership)) && !notMemberships.includes(membership);
+      });
+      return { events: await toRoomEvents(filtered) };
+    },
+    async paginate({ roomId, from, direction, limit, to }) {
+      if (direction !== 'b' && direction !== 'f') throw new MatrixError('M_INVALID_PARAM', `direction must be b or f, not ${JSON.stringify(direction)}`);
+      const size = Math.min(Math.max(limit, 1), MAX_PAGE);
+      const events = await store.paginate(roomId, {
+        direction,
+        limit: size,
+        ...(from === '' ? {} : { from }),
+        ...(to === '' ? {} : { to }),
+      });
+      const last = events[events.length - 1];
+      return { events: await toRoomEvents(events), next: events.length === size && last !== undefined ? last.nid : '' };
+    },
+    async getAuthChain({ eventIds }) {
+      return { events: await toRoomEvents(await store.getAuthChain(eventIds)) };
+    },
+    async getLatestEvents({ roomId }) {
+      return { events: await toRoomEvents(await store.getForwardExtremities(roomId)) };
+    },
+  };
+}

@@ -1,0 +1,55 @@
+import { Module, type OnApplicationBootstrap } from '@nestjs/common';
+import { RoomQueryDefinition } from '@axon/contracts-grpc';
+import type { MessageBus } from '@axon/platform-bus';
+import type { CacheClient } from '@axon/platform-cache';
+import type { AxonConfig } from '@axon/platform-config';
+import { Database } from '@axon/platform-database';
+import type { Logger } from '@axon/platform-telemetry';
+import { InjectBus, InjectCache, InjectConfig, InjectLogger, RpcHost, ServerKeys, ShutdownSequence, STAGE } from '@axon/platform-runtime';
+import { RoomInputConsumer } from './input/room-input.consumer';
+import { RoomWriter } from './input/room-writer';
+import { OutboxRelay } from './output/outbox-relay';
+import { createRoomQuery } from './query/room-query';
+import { ROOM_SERVER_MIGRATIONS } from './storage/migrations';
+import { RoomStore } from './storage/room-store';
+
+/**
+ * The room server, wired into a process (the embedded homeserver, or `apps/room-server`):
+ * the only writer of rooms. Consumes `hs.room.input.v1`, appends events with their state,
+ * publishes `hs.room.output.v1` through its outbox, and serves `RoomQuery`.
+ */
+@Module({
+  providers: [
+    {
+      provide: RoomStore,
+      inject: [Database],
+      useFactory: async (database: Database): Promise<RoomStore> =>
+        new RoomStore(await database.dataSource({ schema: 'room_server', migrations: [...ROOM_SERVER_MIGRATIONS] })),
+    },
+  ],
+})
+export class RoomServerModule implements OnApplicationBootstrap {
+  constructor(
+    private readonly store: RoomStore,
+    @InjectConfig() private readonly config: AxonConfig,
+    @InjectBus() private readonly bus: MessageBus,
+    @InjectCache() private readonly cache: CacheClient,
+    @InjectLogger() private readonly logger: Logger,
+    private readonly keys: ServerKeys,
+    private readonly rpc: RpcHost,
+    private readonly shutdown: ShutdownSequence,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const signer = { serverName: this.config.server_name, key: this.keys.signingKey, backend: this.keys.backend };
+    const writer = new RoomWriter(this.store, signer);
+    const relay = new OutboxRelay(this.store, this.bus, this.logger);
+    this.rpc.serve(RoomQueryDefinition, createRoomQuery(this.store));
+    const consumer = new RoomInputConsumer(this.bus, writer, relay, this.cache.wakeups);
+    await consumer.start();
+    relay.start();
+    void relay.kick();
+    this.shutdown.add(STAGE.consumers, 'room input consumer', () => consumer.stop());
+    this.shutdown.add(STAGE.producers, 'room outbox relay', () => relay.stop());
+  }
+}

@@ -1,0 +1,125 @@
+import type { MigrationInterface, QueryRunner } from '@axon/platform-database';
+
+/**
+ * Schema `room_server`: the rooms this server takes part in, written only by the room
+ * server.
+ *
+ * - `events`: every event once, its PDU JSON exactly as signed; `nid` is the server's
+ *   stream position (global, increasing in commit order per room because each room has
+ *   one writer).
+ * - `state_groups` / `state_group_entries`: room states stored as deltas. A group is its
+ *   parent's state with its entries applied (`event_nid` NULL removes a key); every
+ *   `STATE_GROUP_MAX_DEPTH` levels a full snapshot starts a new chain, bounding reads.
+ *   Each event records the group of the state before and after it.
+ * - `current_state`: the latest state of each room, materialised for cheap reads.
+ * - `rooms.head_seq`: the room's sequence, advanced with compare-and-set by every append
+ *   (fencing: a stale writer's append fails instead of forking the room).
+ * - `outbox`: output messages written in the appending transaction, published to
+ *   `hs.room.output.v1` by the relay and then deleted.
+ * - `input_results`: the outcome of each input request ID (idempotency and replies).
+ */
+export class RoomServerInitial1764000000000 implements MigrationInterface {
+  readonly name = 'RoomServerInitial1764000000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`
+      CREATE TABLE rooms (
+        room_id text PRIMARY KEY,
+        room_version text NOT NULL,
+        head_seq integer NOT NULL,
+        state_group bigint,
+        latest_nid bigint NOT NULL
+      )`);
+    await queryRunner.query(`
+      CREATE TABLE events (
+        nid bigserial PRIMARY KEY,
+        event_id text NOT NULL UNIQUE,
+        room_id text NOT NULL,
+        room_seq integer NOT NULL,
+        type text NOT NULL,
+        state_key text,
+        sender text NOT NULL,
+        depth bigint NOT NULL,
+        origin_server_ts bigint NOT NULL,
+        pdu_json text NOT NULL,
+        state_group_before bigint,
+        state_group_after bigint,
+        redacted_by text,
+        UNIQUE (room_id, room_seq)
+      )`);
+    await queryRunner.query(`CREATE INDEX events_room_nid ON events (room_id, nid)`);
+    await queryRunner.query(`
+      CREATE TABLE event_auth (
+        event_nid bigint NOT NULL,
+        auth_nid bigint NOT NULL,
+        PRIMARY KEY (event_nid, auth_nid)
+      )`);
+    await queryRunner.query(`
+      CREATE TABLE state_groups (
+        id bigserial PRIMARY KEY,
+        room_id text NOT NULL,
+        parent_id bigint,
+        depth integer NOT NULL
+      )`);
+    await queryRunner.query(`
+      CREATE TABLE state_group_entries (
+        group_id bigint NOT NULL,
+        type text NOT NULL,
+        state_key text NOT NULL,
+        event_nid bigint,
+        PRIMARY KEY (group_id, type, state_key)
+      )`);
+    await queryRunner.query(`
+      CREATE TABLE current_state (
+        room_id text NOT NULL,
+        type text NOT NULL,
+        state_key text NOT NULL,
+        event_nid bigint NOT NULL,
+        PRIMARY KEY (room_id, type, state_key)
+      )`);
+    await queryRunner.query(`
+      CREATE TABLE memberships (
+        room_id text NOT NULL,
+        user_id text NOT NULL,
+        membership text NOT NULL,
+        event_nid bigint NOT NULL,
+        PRIMARY KEY (room_id, user_id)
+      )`);
+    await queryRunner.query(`CREATE INDEX memberships_user ON memberships (user_id, membership)`);
+    await queryRunner.query(`
+      CREATE TABLE forward_extremities (
+        room_id text NOT NULL,
+        event_id text NOT NULL,
+        PRIMARY KEY (room_id, event_id)
+      )`);
+    await queryRunner.query(`
+      CREATE TABLE outbox (
+        id bigserial PRIMARY KEY,
+        room_id text NOT NULL,
+        payload text NOT NULL
+      )`);
+    await queryRunner.query(`
+      CREATE TABLE input_results (
+        request_id text PRIMARY KEY,
+        room_id text,
+        event_id text,
+        errcode text,
+        error text,
+        created_at bigint NOT NULL
+      )`);
+    await queryRunner.query(`
+      CREATE TABLE relay_lease (
+        id integer PRIMARY KEY,
+        holder text NOT NULL,
+        expires_at bigint NOT NULL
+      )`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    for (const table of ['relay_lease', 'input_results', 'outbox', 'forward_extremities', 'memberships', 'current_state', 'state_group_entries', 'state_groups', 'event_auth', 'events', 'rooms']) {
+      await queryRunner.query(`DROP TABLE ${table}`);
+    }
+  }
+}
+
+export const ROOM_SERVER_MIGRATIONS = [RoomServerInitial1764000000000] as const;
