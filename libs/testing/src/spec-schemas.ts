@@ -1,11 +1,29 @@
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
+import {
+  parseEventId,
+  parseHistoricalUserId,
+  parseRoomAlias,
+  parseRoomId,
+  parseServerName,
+} from '@axon/matrix-identifiers';
 import responses from '../spec-data/openapi-responses.json';
 
 type Api = 'client-server' | 'server-server';
 
 const ajv = new Ajv({ strict: false, allErrors: true });
 addFormats(ajv);
+// The spec's own string formats (its OpenAPI marks identifiers with them), checked with
+// the identifier grammars, so a malformed ID in a response fails the schema check.
+const identifierFormats: Record<string, (value: string) => boolean> = {
+  'mx-user-id': (v) => parseHistoricalUserId(v).ok,
+  'mx-room-id': (v) => parseRoomId(v).ok,
+  'mx-event-id': (v) => parseEventId(v).ok,
+  'mx-room-alias': (v) => parseRoomAlias(v).ok,
+  'mx-server-name': (v) => parseServerName(v).ok,
+  'mx-mxc-uri': (v) => /^mxc:\/\/[^/]+\/[A-Za-z0-9_-]+$/.test(v),
+};
+for (const [name, validate] of Object.entries(identifierFormats)) ajv.addFormat(name, { type: 'string', validate });
 const compiled = new Map<string, ValidateFunction>();
 
 /**

@@ -58,8 +58,9 @@ export class DevicesRepository {
 
   /** `false` when the user has no such device. */
   async rename(userId: string, deviceId: string, displayName: string): Promise<boolean> {
+    // UPDATE answers [rows, count] through TypeORM; a CTE makes it a plain row list.
     const rows = await this.store.db.query<unknown[]>(
-      `UPDATE devices SET display_name = $3 WHERE user_id = $1 AND device_id = $2 RETURNING 1`,
+      `WITH renamed AS (UPDATE devices SET display_name = $3 WHERE user_id = $1 AND device_id = $2 RETURNING 1) SELECT 1 FROM renamed`,
       [userId, deviceId, displayName],
     );
     return rows.length === 1;

@@ -1,0 +1,484 @@
+import { createHmac } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { specErrors, startHomeserver, type HomeserverProcess } from '@axon/testing';
+import type { MatrixClient } from 'matrix-js-sdk';
+
+type Sdk = typeof import('matrix-js-sdk');
+type Json = Record<string, unknown>;
+
+const SERVER = 'accounts.test';
+let sdk: Sdk;
+
+beforeAll(async () => {
+  // The SDK logs every request at debug level; the test output needs none of it.
+  jest.spyOn(console, 'debug').mockImplementation(() => undefined);
+  sdk = await import('matrix-js-sdk');
+});
+
+/** A plain HTTP call: status and JSON body. */
+async function call(hs: HomeserverProcess, method: string, path: string, options: { token?: string; body?: unknown } = {}): Promise<{ status: number; body: Json }> {
+  const res = await fetch(`${hs.baseUrl}${path}`, {
+    method,
+    headers: {
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+  });
+  return { status: res.status, body: (await res.json()) as Json };
+}
+
+/** The MatrixError an SDK call rejects with. */
+async function sdkError(promise: Promise<unknown>): Promise<{ errcode: string; httpStatus: number; data: Json }> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(sdk.MatrixError);
+  return error as { errcode: string; httpStatus: number; data: Json };
+}
+
+function client(hs: HomeserverProcess, session?: { access_token: string; user_id: string; device_id?: string | undefined }): MatrixClient {
+  return sdk.createClient({
+    baseUrl: hs.baseUrl,
+    ...(session ? { accessToken: session.access_token, userId: session.user_id, deviceId: session.device_id } : {}),
+  });
+}
+
+/** Registers through the UIA dummy flow, checking the 401 against the spec. */
+async function register(hs: HomeserverProcess, username: string, password: string, extra: Json = {}): Promise<Json> {
+  const first = await call(hs, 'POST', '/_matrix/client/v3/register', { body: { username, password, ...extra } });
+  expect(first.status).toBe(401);
+  expect(specErrors('client-server', 'POST /_matrix/client/v3/register 401', first.body)).toEqual([]);
+  const done = await call(hs, 'POST', '/_matrix/client/v3/register', {
+    body: { username, password, ...extra, auth: { type: 'm.login.dummy', session: first.body['session'] } },
+  });
+  expect(done.status).toBe(200);
+  expect(specErrors('client-server', 'POST /_matrix/client/v3/register 200', done.body)).toEqual([]);
+  return done.body;
+}
+
+async function login(hs: HomeserverProcess, user: string, password: string, extra: Json = {}): Promise<{ access_token: string; user_id: string; device_id: string; refresh_token?: string }> {
+  const res = await call(hs, 'POST', '/_matrix/client/v3/login', { body: { type: 'm.login.password', identifier: { type: 'm.id.user', user }, password, ...extra } });
+  expect(res.status).toBe(200);
+  return res.body as { access_token: string; user_id: string; device_id: string };
+}
+
+const passwordAuth = (user: string, password: string, session?: unknown) => ({
+  type: 'm.login.password',
+  identifier: { type: 'm.id.user', user },
+  password,
+  ...(session !== undefined ? { session } : {}),
+});
+
+describe('accounts on an open homeserver', () => {
+  let hs: HomeserverProcess;
+
+  beforeAll(async () => {
+    hs = await startHomeserver({ AXON_SERVER_NAME: SERVER, AXON_ENABLE_REGISTRATION: 'true', AXON_RATE_LIMITS_ENABLED: 'false' });
+  });
+  afterAll(async () => {
+    await hs?.stop();
+  });
+
+  it('registers through the dummy flow with matrix-js-sdk, then whoami answers for the new device', async () => {
+    const anon = client(hs);
+    const first = await sdkError(anon.registerRequest({ username: 'alice', password: 'alice-pw', initial_device_display_name: 'Laptop' }));
+    expect(first.httpStatus).toBe(401);
+    expect(first.data['flows']).toEqual([{ stages: ['m.login.dummy'] }]);
+    expect(first.data).toMatchObject({ params: {}, completed: [] });
+    expect(first.data['errcode']).toBeUndefined();
+    const registered = await anon.registerRequest({
+      username: 'alice',
+      password: 'alice-pw',
+      initial_device_display_name: 'Laptop',
+      // Not in the SDK's RegisterRequest type, but in the spec's request body.
+      ...({ device_id: 'ALICEDEV' } as object),
+      auth: { type: 'm.login.dummy', session: first.data['session'] as string },
+    });
+    expect(registered).toMatchObject({ user_id: `@alice:${SERVER}`, device_id: 'ALICEDEV' });
+    const alice = client(hs, registered as { access_token: string; user_id: string });
+    await expect(alice.whoami()).resolves.toEqual({ user_id: `@alice:${SERVER}`, device_id: 'ALICEDEV', is_guest: false });
+    const devices = await alice.getDevices();
+    expect(devices.devices).toEqual([expect.objectContaining({ device_id: 'ALICEDEV', display_name: 'Laptop', last_seen_ip: '127.0.0.1' })]);
+    expect(typeof devices.devices[0]!.last_seen_ts).toBe('number');
+    const whoami = await call(hs, 'GET', '/_matrix/client/v3/account/whoami', { token: registered.access_token! });
+    expect(specErrors('client-server', 'GET /_matrix/client/v3/account/whoami 200', whoami.body)).toEqual([]);
+    // Default display name: the localpart.
+    await expect(alice.getProfileInfo(`@alice:${SERVER}`)).resolves.toEqual({ displayname: 'alice' });
+  });
+
+  it('answers username availability: available, taken, invalid', async () => {
+    const anon = client(hs);
+    await expect(anon.isUsernameAvailable('nobody-yet')).resolves.toBe(true);
+    const available = await call(hs, 'GET', '/_matrix/client/v3/register/available?username=nobody-yet');
+    expect(specErrors('client-server', 'GET /_matrix/client/v3/register/available 200', available.body)).toEqual([]);
+    await register(hs, 'taken', 'pw-taken');
+    const taken = await call(hs, 'GET', '/_matrix/client/v3/register/available?username=taken');
+    expect(taken).toEqual({ status: 400, body: expect.objectContaining({ errcode: 'M_USER_IN_USE' }) as Json });
+    const invalid = await call(hs, 'GET', '/_matrix/client/v3/register/available?username=Not%20Valid');
+    expect(invalid).toEqual({ status: 400, body: expect.objectContaining({ errcode: 'M_INVALID_USERNAME' }) as Json });
+    const again = await call(hs, 'POST', '/_matrix/client/v3/register', { body: { username: 'taken', password: 'x' } });
+    expect(again).toEqual({ status: 400, body: expect.objectContaining({ errcode: 'M_USER_IN_USE' }) as Json });
+    const bad = await call(hs, 'POST', '/_matrix/client/v3/register', { body: { username: 'UPPER', password: 'x' } });
+    expect(bad).toEqual({ status: 400, body: expect.objectContaining({ errcode: 'M_INVALID_USERNAME' }) as Json });
+  });
+
+  it('registers without logging in (inhibit_login), and refuses guests while guest access is off', async () => {
+    const body = await register(hs, 'quiet', 'quiet-pw', { inhibit_login: true });
+    expect(body).toEqual({ user_id: `@quiet:${SERVER}` });
+    const guest = await call(hs, 'POST', '/_matrix/client/v3/register?kind=guest', { body: {} });
+    expect(guest).toEqual({ status: 403, body: expect.objectContaining({ errcode: 'M_GUEST_ACCESS_FORBIDDEN' }) as Json });
+  });
+
+  it('logs in with every user identifier form and refuses wrong passwords and third-party identifiers', async () => {
+    await register(hs, 'bob', 'bob-pw', { inhibit_login: true });
+    const flows = await call(hs, 'GET', '/_matrix/client/v3/login');
+    expect(specErrors('client-server', 'GET /_matrix/client/v3/login 200', flows.body)).toEqual([]);
+    expect(flows.body['flows']).toEqual(expect.arrayContaining([{ type: 'm.login.password' }, { type: 'm.login.token', get_login_token: true }]));
+
+    const anon = client(hs);
+    const byLocalpart = await anon.loginWithPassword('bob', 'bob-pw');
+    expect(byLocalpart.user_id).toBe(`@bob:${SERVER}`);
+    const byMxid = await anon.login('m.login.password', { identifier: { type: 'm.id.user', user: `@bob:${SERVER}` }, password: 'bob-pw' });
+    expect(byMxid.user_id).toBe(`@bob:${SERVER}`);
+    const legacy = await call(hs, 'POST', '/_matrix/client/v3/login', { body: { type: 'm.login.password', user: 'bob', password: 'bob-pw' } });
+    expect(legacy.status).toBe(200);
+    expect(specErrors('client-server', 'POST /_matrix/client/v3/login 200', legacy.body)).toEqual([]);
+    expect(new Set([byLocalpart.device_id, byMxid.device_id, legacy.body['device_id']]).size).toBe(3);
+
+    const wrong = await sdkError(anon.loginWithPassword('bob', 'not-bob-pw'));
+    expect([wrong.httpStatus, wrong.errcode]).toEqual([403, 'M_FORBIDDEN']);
+    const unknown = await sdkError(anon.loginWithPassword('nobody', 'bob-pw'));
+    expect([unknown.httpStatus, unknown.errcode]).toEqual([403, 'M_FORBIDDEN']);
+    for (const identifier of [
+      { type: 'm.id.thirdparty', medium: 'email', address: 'bob@example.org' },
+      { type: 'm.id.phone', country: 'GB', phone: '07700900001' },
+    ]) {
+      const res = await call(hs, 'POST', '/_matrix/client/v3/login', { body: { type: 'm.login.password', identifier, password: 'bob-pw' } });
+      expect(res).toEqual({ status: 403, body: expect.objectContaining({ errcode: 'M_FORBIDDEN' }) as Json });
+      expect(specErrors('client-server', 'Error', res.body)).toEqual([]);
+    }
+    const badType = await call(hs, 'POST', '/_matrix/client/v3/login', { body: { type: 'm.login.magic' } });
+    expect(badType.status).toBe(400);
+  });
+
+  it('answers M_MISSING_TOKEN and M_UNKNOWN_TOKEN, and accepts the access_token query parameter', async () => {
+    const missing = await call(hs, 'GET', '/_matrix/client/v3/account/whoami');
+    expect(missing).toEqual({ status: 401, body: expect.objectContaining({ errcode: 'M_MISSING_TOKEN' }) as Json });
+    const unknown = await call(hs, 'GET', '/_matrix/client/v3/account/whoami', { token: 'axo_not-a-token' });
+    expect(unknown).toEqual({ status: 401, body: expect.objectContaining({ errcode: 'M_UNKNOWN_TOKEN', soft_logout: false }) as Json });
+    const session = await login(hs, 'bob', 'bob-pw');
+    const res = await fetch(`${hs.baseUrl}/_matrix/client/v3/account/whoami?access_token=${encodeURIComponent(session.access_token)}`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ user_id: `@bob:${SERVER}` });
+  });
+
+  it('lists, renames and deletes devices, deletion behind UIA with the password', async () => {
+    await register(hs, 'carol', 'carol-pw', { inhibit_login: true });
+    const one = await login(hs, 'carol', 'carol-pw');
+    const two = await login(hs, 'carol', 'carol-pw');
+    const three = await login(hs, 'carol', 'carol-pw');
+    const carol = client(hs, one);
+    const list = await call(hs, 'GET', '/_matrix/client/v3/devices', { token: one.access_token });
+    expect(specErrors('client-server', 'GET /_matrix/client/v3/devices 200', list.body)).toEqual([]);
+    expect((list.body['devices'] as Json[]).map((d) => d['device_id']).sort()).toEqual([one.device_id, two.device_id, three.device_id].sort());
+
+    await carol.setDeviceDetails(two.device_id, { display_name: 'Phone' });
+    const device = await call(hs, 'GET', `/_matrix/client/v3/devices/${two.device_id}`, { token: one.access_token });
+    expect(specErrors('client-server', 'GET /_matrix/client/v3/devices/{deviceId} 200', device.body)).toEqual([]);
+    expect(device.body).toMatchObject({ device_id: two.device_id, display_name: 'Phone' });
+    expect((await call(hs, 'GET', '/_matrix/client/v3/devices/NOSUCH', { token: one.access_token })).status).toBe(404);
+
+    const challenge = await sdkError(carol.deleteDevice(two.device_id));
+    expect(challenge.httpStatus).toBe(401);
+    expect(challenge.data['flows']).toEqual([{ stages: ['m.login.password'] }]);
+    const wrong = await sdkError(carol.deleteDevice(two.device_id, passwordAuth('carol', 'nope', challenge.data['session'])));
+    expect([wrong.httpStatus, wrong.errcode]).toEqual([401, 'M_FORBIDDEN']);
+    expect(wrong.data['session']).toBe(challenge.data['session']);
+    await carol.deleteDevice(two.device_id, passwordAuth('carol', 'carol-pw', challenge.data['session']));
+    const dead = await call(hs, 'GET', '/_matrix/client/v3/account/whoami', { token: two.access_token });
+    expect(dead.body['errcode']).toBe('M_UNKNOWN_TOKEN');
+
+    const many = await sdkError(carol.deleteMultipleDevices([three.device_id]));
+    await carol.deleteMultipleDevices([three.device_id], passwordAuth(`@carol:${SERVER}`, 'carol-pw', many.data['session']));
+    expect((await carol.getDevices()).devices.map((d) => d.device_id)).toEqual([one.device_id]);
+  });
+
+  it('changes the password with UIA and logs out every other device', async () => {
+    await register(hs, 'dave', 'old-pw', { inhibit_login: true });
+    const keep = await login(hs, 'dave', 'old-pw');
+    const other = await login(hs, 'dave', 'old-pw');
+    const dave = client(hs, keep);
+    const challenge = await sdkError(dave.setPassword({}, 'new-pw'));
+    expect(challenge.httpStatus).toBe(401);
+    await dave.setPassword(passwordAuth('dave', 'old-pw', challenge.data['session']), 'new-pw');
+    expect((await call(hs, 'GET', '/_matrix/client/v3/account/whoami', { token: other.access_token })).body['errcode']).toBe('M_UNKNOWN_TOKEN');
+    await expect(dave.whoami()).resolves.toMatchObject({ device_id: keep.device_id });
+    expect((await call(hs, 'POST', '/_matrix/client/v3/login', { body: { type: 'm.login.password', user: 'dave', password: 'old-pw' } })).status).toBe(403);
+    await login(hs, 'dave', 'new-pw');
+  });
+
+  it('deactivation kills the token at once and the account cannot log in again', async () => {
+    await register(hs, 'erin', 'erin-pw', { inhibit_login: true });
+    const session = await login(hs, 'erin', 'erin-pw');
+    const erin = client(hs, session);
+    const challenge = await sdkError(erin.deactivateAccount());
+    const done = await call(hs, 'POST', '/_matrix/client/v3/account/deactivate', {
+      token: session.access_token,
+      body: { auth: passwordAuth('erin', 'erin-pw', challenge.data['session']) },
+    });
+    expect(done.status).toBe(200);
+    expect(specErrors('client-server', 'POST /_matrix/client/v3/account/deactivate 200', done.body)).toEqual([]);
+    expect((await call(hs, 'GET', '/_matrix/client/v3/account/whoami', { token: session.access_token })).body['errcode']).toBe('M_UNKNOWN_TOKEN');
+    const again = await call(hs, 'POST', '/_matrix/client/v3/login', { body: { type: 'm.login.password', user: 'erin', password: 'erin-pw' } });
+    expect(again.status).toBe(403);
+    expect(['M_USER_DEACTIVATED', 'M_FORBIDDEN']).toContain(again.body['errcode']);
+    const taken = await call(hs, 'GET', '/_matrix/client/v3/register/available?username=erin');
+    expect(taken.body['errcode']).toBe('M_USER_IN_USE');
+  });
+
+  it('logs out one device, then all of them', async () => {
+    const a = await login(hs, 'bob', 'bob-pw');
+    const b = await login(hs, 'bob', 'bob-pw');
+    await client(hs, a).logout();
+    expect((await call(hs, 'GET', '/_matrix/client/v3/account/whoami', { token: a.access_token })).body['errcode']).toBe('M_UNKNOWN_TOKEN');
+    await expect(client(hs, b).whoami()).resolves.toMatchObject({ device_id: b.device_id });
+    const c = await login(hs, 'bob', 'bob-pw');
+    expect((await call(hs, 'POST', '/_matrix/client/v3/logout/all', { token: c.access_token, body: {} })).status).toBe(200);
+    for (const token of [b.access_token, c.access_token]) {
+      expect((await call(hs, 'GET', '/_matrix/client/v3/account/whoami', { token })).body['errcode']).toBe('M_UNKNOWN_TOKEN');
+    }
+  });
+
+  it('issues single-use login tokens behind UIA', async () => {
+    const session = await login(hs, 'bob', 'bob-pw');
+    const bob = client(hs, session);
+    const challenge = await sdkError(bob.requestLoginToken());
+    expect(challenge.httpStatus).toBe(401);
+    const issued = await call(hs, 'POST', '/_matrix/client/v1/login/get_token', {
+      token: session.access_token,
+      body: { auth: passwordAuth('bob', 'bob-pw', challenge.data['session']) },
+    });
+    expect(issued.status).toBe(200);
+    expect(specErrors('client-server', 'POST /_matrix/client/v1/login/get_token 200', issued.body)).toEqual([]);
+    const loggedIn = await client(hs).loginWithToken(issued.body['login_token'] as string);
+    expect(loggedIn.user_id).toBe(`@bob:${SERVER}`);
+    const reused = await call(hs, 'POST', '/_matrix/client/v3/login', { body: { type: 'm.login.token', token: issued.body['login_token'] } });
+    expect(reused).toEqual({ status: 403, body: expect.objectContaining({ errcode: 'M_FORBIDDEN' }) as Json });
+  });
+
+  it('gets and sets profiles, only one’s own', async () => {
+    await register(hs, 'frank', 'frank-pw', { inhibit_login: true });
+    const frank = client(hs, await login(hs, 'frank', 'frank-pw'));
+    await frank.setDisplayName('Frank F.');
+    await frank.setAvatarUrl('mxc://accounts.test/frank');
+    const profile = await call(hs, 'GET', `/_matrix/client/v3/profile/@frank:${SERVER}`);
+    expect(profile.body).toEqual({ displayname: 'Frank F.', avatar_url: 'mxc://accounts.test/frank' });
+    expect(specErrors('client-server', 'GET /_matrix/client/v3/profile/{userId} 200', profile.body)).toEqual([]);
+    const field = await call(hs, 'GET', `/_matrix/client/v3/profile/@frank:${SERVER}/displayname`);
+    expect(field.body).toEqual({ displayname: 'Frank F.' });
+    expect(specErrors('client-server', 'GET /_matrix/client/v3/profile/{userId}/{keyName} 200', field.body)).toEqual([]);
+    await expect(frank.getProfileInfo(`@frank:${SERVER}`, 'avatar_url')).resolves.toEqual({ avatar_url: 'mxc://accounts.test/frank' });
+
+    const bob = await login(hs, 'bob', 'bob-pw');
+    const forbidden = await call(hs, 'PUT', `/_matrix/client/v3/profile/@frank:${SERVER}/displayname`, { token: bob.access_token, body: { displayname: 'Hacked' } });
+    expect(forbidden).toEqual({ status: 403, body: expect.objectContaining({ errcode: 'M_FORBIDDEN' }) as Json });
+    expect((await call(hs, 'GET', `/_matrix/client/v3/profile/@nobody:${SERVER}`)).status).toBe(404);
+    expect((await call(hs, 'GET', `/_matrix/client/v3/profile/@frank:${SERVER}/m.tz`)).status).toBe(404);
+  });
+
+  it('stores filters for oneself only, validating their shape', async () => {
+    const session = await login(hs, 'bob', 'bob-pw');
+    const definition = { room: { timeline: { limit: 10, types: ['m.room.message'] } }, event_format: 'client' };
+    const created = await call(hs, 'POST', `/_matrix/client/v3/user/@bob:${SERVER}/filter`, { token: session.access_token, body: definition });
+    expect(created.status).toBe(200);
+    expect(specErrors('client-server', 'POST /_matrix/client/v3/user/{userId}/filter 200', created.body)).toEqual([]);
+    const fetched = await call(hs, 'GET', `/_matrix/client/v3/user/@bob:${SERVER}/filter/${created.body['filter_id'] as string}`, { token: session.access_token });
+    expect(fetched.body).toEqual(definition);
+    expect(specErrors('client-server', 'GET /_matrix/client/v3/user/{userId}/filter/{filterId} 200', fetched.body)).toEqual([]);
+    const sdkFilter = await client(hs, session).getFilter(`@bob:${SERVER}`, created.body['filter_id'] as string, false);
+    expect(sdkFilter.getDefinition()).toEqual(definition);
+
+    const invalid = await call(hs, 'POST', `/_matrix/client/v3/user/@bob:${SERVER}/filter`, { token: session.access_token, body: { room: { timeline: { limit: 'ten' } } } });
+    expect(invalid).toEqual({ status: 400, body: expect.objectContaining({ errcode: 'M_BAD_JSON' }) as Json });
+    const others = await call(hs, 'POST', `/_matrix/client/v3/user/@frank:${SERVER}/filter`, { token: session.access_token, body: {} });
+    expect(others.status).toBe(403);
+    expect((await call(hs, 'GET', `/_matrix/client/v3/user/@bob:${SERVER}/filter/999999`, { token: session.access_token })).status).toBe(404);
+  });
+
+  it('advertises capabilities, including the room versions', async () => {
+    const session = await login(hs, 'bob', 'bob-pw');
+    const res = await call(hs, 'GET', '/_matrix/client/v3/capabilities', { token: session.access_token });
+    expect(specErrors('client-server', 'GET /_matrix/client/v3/capabilities 200', res.body)).toEqual([]);
+    const capabilities = await client(hs, session).getCapabilities();
+    expect(capabilities).toMatchObject({
+      'm.change_password': { enabled: true },
+      'm.3pid_changes': { enabled: false },
+      'm.get_login_token': { enabled: true },
+      'm.room_versions': { default: '12', available: expect.objectContaining({ '1': 'stable', '12': 'stable' }) as Json },
+    });
+    const threepids = await call(hs, 'GET', '/_matrix/client/v3/account/3pid', { token: session.access_token });
+    expect(threepids.body).toEqual({ threepids: [] });
+    expect(specErrors('client-server', 'GET /_matrix/client/v3/account/3pid 200', threepids.body)).toEqual([]);
+  });
+
+  it('keeps accounts, passwords and profiles across a restart on the same data directory', async () => {
+    const dataDir = hs.dataDir;
+    const before = await login(hs, 'frank', 'frank-pw');
+    await hs.stop();
+    hs = await startHomeserver({ AXON_SERVER_NAME: SERVER, AXON_ENABLE_REGISTRATION: 'true', AXON_RATE_LIMITS_ENABLED: 'false' }, { dataDir });
+    await expect(client(hs, before).whoami()).resolves.toMatchObject({ user_id: `@frank:${SERVER}` });
+    await login(hs, 'frank', 'frank-pw');
+    await login(hs, 'dave', 'new-pw');
+    expect((await call(hs, 'GET', `/_matrix/client/v3/profile/@frank:${SERVER}`)).body).toMatchObject({ displayname: 'Frank F.' });
+  });
+});
+
+describe('registration tokens, guests, refresh tokens and rate limits', () => {
+  let hs: HomeserverProcess;
+
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'axon-accounts-'));
+    const config = join(dir, 'axon.yaml');
+    writeFileSync(
+      config,
+      [
+        'registration:',
+        '  enabled: true',
+        '  guest_access: true',
+        '  registration_tokens:',
+        '    - token: once-only',
+        '      uses_allowed: 1',
+        '    - token: long-gone',
+        '      expiry_time: 1000',
+        'auth:',
+        '  access_token_lifetime_ms: 1500',
+        'rate_limits:',
+        '  enabled: true',
+        '  login: { per_second: 0.001, burst_count: 6 }',
+        '  registration: { per_second: 100, burst_count: 100 }',
+        '  general: { per_second: 100, burst_count: 100 }',
+      ].join('\n'),
+    );
+    hs = await startHomeserver({ AXON_SERVER_NAME: SERVER, AXON_CONFIG: config });
+  });
+  afterAll(async () => {
+    await hs?.stop();
+  });
+
+  it('requires a valid registration token, counting its uses', async () => {
+    const validity = await call(hs, 'GET', '/_matrix/client/v1/register/m.login.registration_token/validity?token=once-only');
+    expect(validity.body).toEqual({ valid: true });
+    expect(specErrors('client-server', 'GET /_matrix/client/v1/register/m.login.registration_token/validity 200', validity.body)).toEqual([]);
+    expect((await call(hs, 'GET', '/_matrix/client/v1/register/m.login.registration_token/validity?token=long-gone')).body).toEqual({ valid: false });
+    expect((await call(hs, 'GET', '/_matrix/client/v1/register/m.login.registration_token/validity?token=unknown')).body).toEqual({ valid: false });
+
+    const anon = client(hs);
+    const first = await sdkError(anon.registerRequest({ username: 'tokened', password: 'pw' }));
+    expect(first.data['flows']).toEqual([{ stages: ['m.login.registration_token'] }]);
+    const dummy = await call(hs, 'POST', '/_matrix/client/v3/register', { body: { username: 'tokened', password: 'pw', auth: { type: 'm.login.dummy', session: first.data['session'] } } });
+    expect(dummy.status).toBe(400);
+    const wrong = await sdkError(
+      anon.registerRequest({ username: 'tokened', password: 'pw', auth: { type: 'm.login.registration_token', token: 'long-gone', session: first.data['session'] as string } }),
+    );
+    expect([wrong.httpStatus, wrong.errcode]).toEqual([401, 'M_FORBIDDEN']);
+    const done = await anon.registerRequest({
+      username: 'tokened',
+      password: 'pw',
+      auth: { type: 'm.login.registration_token', token: 'once-only', session: first.data['session'] as string },
+    });
+    expect(done.user_id).toBe(`@tokened:${SERVER}`);
+    expect((await call(hs, 'GET', '/_matrix/client/v1/register/m.login.registration_token/validity?token=once-only')).body).toEqual({ valid: false });
+    const second = await sdkError(anon.registerRequest({ username: 'second', password: 'pw' }));
+    const spent = await sdkError(
+      anon.registerRequest({ username: 'second', password: 'pw', auth: { type: 'm.login.registration_token', token: 'once-only', session: second.data['session'] as string } }),
+    );
+    expect([spent.httpStatus, spent.errcode]).toEqual([401, 'M_FORBIDDEN']);
+  });
+
+  it('registers guests when guest access is on', async () => {
+    const guest = await call(hs, 'POST', '/_matrix/client/v3/register?kind=guest', { body: {} });
+    expect(guest.status).toBe(200);
+    const whoami = await call(hs, 'GET', '/_matrix/client/v3/account/whoami', { token: guest.body['access_token'] as string });
+    expect(whoami.body).toMatchObject({ user_id: guest.body['user_id'], is_guest: true });
+  });
+
+  it('expires refreshable access tokens with soft_logout, and refreshes them once per refresh token', async () => {
+    const session = await login(hs, 'tokened', 'pw', { refresh_token: true });
+    expect(session).toMatchObject({ refresh_token: expect.any(String) as string, expires_in_ms: 1500 });
+    await expect(client(hs, session).whoami()).resolves.toMatchObject({ user_id: `@tokened:${SERVER}` });
+    await new Promise((r) => setTimeout(r, 1700));
+    const expired = await call(hs, 'GET', '/_matrix/client/v3/account/whoami', { token: session.access_token });
+    expect(expired).toEqual({ status: 401, body: expect.objectContaining({ errcode: 'M_UNKNOWN_TOKEN', soft_logout: true }) as Json });
+
+    const refreshed = await client(hs).refreshToken(session.refresh_token!);
+    expect(specErrors('client-server', 'POST /_matrix/client/v3/refresh 200', refreshed)).toEqual([]);
+    await expect(client(hs, { ...session, access_token: refreshed.access_token }).whoami()).resolves.toMatchObject({ device_id: session.device_id });
+    const reused = await call(hs, 'POST', '/_matrix/client/v3/refresh', { body: { refresh_token: session.refresh_token } });
+    expect(reused).toEqual({ status: 401, body: expect.objectContaining({ errcode: 'M_UNKNOWN_TOKEN' }) as Json });
+  });
+
+  it('rate-limits logins with 429 M_LIMIT_EXCEEDED and retry_after_ms', async () => {
+    let limited: { status: number; body: Json } | undefined;
+    for (let i = 0; i < 8 && !limited; i++) {
+      const res = await call(hs, 'POST', '/_matrix/client/v3/login', { body: { type: 'm.login.password', user: 'tokened', password: 'wrong' } });
+      if (res.status === 429) limited = res;
+      else expect(res.status).toBe(403);
+    }
+    expect(limited?.body).toMatchObject({ errcode: 'M_LIMIT_EXCEEDED', retry_after_ms: expect.any(Number) as number });
+    expect(limited!.body['retry_after_ms'] as number).toBeGreaterThan(0);
+    expect(specErrors('client-server', 'Error', limited!.body)).toEqual([]);
+  });
+});
+
+describe('closed registration with a shared secret', () => {
+  let hs: HomeserverProcess;
+  const secret = 'test-shared-secret';
+  const mac = (nonce: string, username: string, password: string, admin: boolean) =>
+    createHmac('sha1', secret).update(`${nonce}\0${username}\0${password}\0${admin ? 'admin' : 'notadmin'}`).digest('hex');
+
+  beforeAll(async () => {
+    hs = await startHomeserver({ AXON_SERVER_NAME: SERVER, AXON_REGISTRATION_SHARED_SECRET: secret, AXON_RATE_LIMITS_ENABLED: 'false' });
+  });
+  afterAll(async () => {
+    await hs?.stop();
+  });
+
+  it('refuses open registration with M_FORBIDDEN', async () => {
+    const res = await call(hs, 'POST', '/_matrix/client/v3/register', { body: { username: 'open', password: 'pw' } });
+    expect(res).toEqual({ status: 403, body: expect.objectContaining({ errcode: 'M_FORBIDDEN' }) as Json });
+    const err = await sdkError(client(hs).registerRequest({ username: 'open', password: 'pw' }));
+    expect(err.errcode).toBe('M_FORBIDDEN');
+    const validity = await call(hs, 'GET', '/_matrix/client/v1/register/m.login.registration_token/validity?token=x');
+    expect(validity.status).toBe(403);
+  });
+
+  it('registers with a good MAC, refuses a bad MAC and a reused nonce', async () => {
+    const { body: first } = await call(hs, 'GET', '/_synapse/admin/v1/register');
+    const nonce = first['nonce'] as string;
+    expect(nonce).toMatch(/^[0-9a-f]+$/);
+    const good = await call(hs, 'POST', '/_synapse/admin/v1/register', {
+      body: { nonce, username: 'admin', password: 'admin-pw', admin: true, displayname: 'The Admin', mac: mac(nonce, 'admin', 'admin-pw', true) },
+    });
+    expect(good.status).toBe(200);
+    expect(good.body).toMatchObject({ user_id: `@admin:${SERVER}`, home_server: SERVER, access_token: expect.any(String) as string });
+    await expect(client(hs, good.body as { access_token: string; user_id: string }).whoami()).resolves.toMatchObject({ user_id: `@admin:${SERVER}` });
+    expect((await call(hs, 'GET', `/_matrix/client/v3/profile/@admin:${SERVER}/displayname`)).body).toEqual({ displayname: 'The Admin' });
+
+    const reused = await call(hs, 'POST', '/_synapse/admin/v1/register', {
+      body: { nonce, username: 'again', password: 'pw', admin: false, mac: mac(nonce, 'again', 'pw', false) },
+    });
+    expect(reused.status).toBe(400);
+
+    const { body: second } = await call(hs, 'GET', '/_synapse/admin/v1/register');
+    const bad = await call(hs, 'POST', '/_synapse/admin/v1/register', {
+      body: { nonce: second['nonce'], username: 'sneaky', password: 'pw', admin: true, mac: mac(second['nonce'] as string, 'sneaky', 'pw', false) },
+    });
+    expect(bad).toEqual({ status: 403, body: expect.objectContaining({ errcode: 'M_FORBIDDEN' }) as Json });
+    await login(hs, 'admin', 'admin-pw');
+    expect((await call(hs, 'POST', '/_matrix/client/v3/login', { body: { type: 'm.login.password', user: 'sneaky', password: 'pw' } })).status).toBe(403);
+  });
+});
