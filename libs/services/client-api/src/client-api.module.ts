@@ -58,6 +58,6 @@ const repository = <T>(type: new (store: ClientApiStore) => T) => ({ provide: ty
     RegistrationService,
     AccessTokenGuard,
   ],
-  exports: [AccessTokenGuard, SessionsService, RateLimits],
+  exports: [AccessTokenGuard, SessionsService, RateLimits, UsersRepository],
 })
 export class ClientApiModule {}

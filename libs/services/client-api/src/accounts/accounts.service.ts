@@ -12,7 +12,8 @@ import { userIdFromIdentifier } from './user-ids';
 
 export interface NewAccount {
   readonly userId: string;
-  readonly password: string | undefined;
+  /** From {@link AccountsService.hashPassword}; `null` for accounts without a password (guests). */
+  readonly passwordHash: string | null;
   readonly isGuest: boolean;
   readonly isAdmin: boolean;
   readonly displayName: string;
@@ -29,9 +30,17 @@ export class AccountsService {
     private readonly hasher: PasswordHasher,
   ) {}
 
+  /**
+   * Hashes the password (argon2id, deliberately slow): done before the transaction
+   * that creates the account opens, so no database session waits on it.
+   */
+  async hashPassword(password: string | undefined): Promise<string | null> {
+    return password === undefined ? null : this.hasher.hash(password);
+  }
+
   /** Creates the account in `tx`; `M_USER_IN_USE` when the ID is taken. */
   async create(tx: EntityManager, account: NewAccount): Promise<void> {
-    const passwordHash = account.password === undefined ? null : await this.hasher.hash(account.password);
+    const passwordHash = account.passwordHash;
     const inserted = await this.users.insert(
       { userId: account.userId, passwordHash, isGuest: account.isGuest, isAdmin: account.isAdmin, profile: { displayname: account.displayName } },
       tx,

@@ -67,9 +67,10 @@ export class RegistrationService {
     if (password === undefined) throw new MatrixError('M_MISSING_PARAM', 'Missing "password"', 400);
     const finalUserId = userId ?? (await this.freeUserId('u'));
     const token = data['registration_token'];
+    const passwordHash = await this.accounts.hashPassword(password);
 
     return this.store.transaction(async (tx) => {
-      await this.accounts.create(tx, { userId: finalUserId, password, isGuest: false, isAdmin: false, displayName: localpartOf(finalUserId) });
+      await this.accounts.create(tx, { userId: finalUserId, passwordHash, isGuest: false, isAdmin: false, displayName: localpartOf(finalUserId) });
       if (token !== undefined) {
         const configured = this.findToken(token);
         if (!configured || !(await this.registrationTokens.use(token, configured.uses_allowed, tx))) {
@@ -87,7 +88,7 @@ export class RegistrationService {
     const withRefresh = optionalBoolean(body, 'refresh_token') ?? false;
     const userId = await this.freeUserId('guest-');
     return this.store.transaction(async (tx) => {
-      await this.accounts.create(tx, { userId, password: undefined, isGuest: true, isAdmin: false, displayName: localpartOf(userId) });
+      await this.accounts.create(tx, { userId, passwordHash: null, isGuest: true, isAdmin: false, displayName: localpartOf(userId) });
       // Guests cannot choose a device ID: the spec lets servers ignore it for them.
       return this.sessions.issue(tx, userId, { displayName, withRefreshToken: withRefresh });
     });

@@ -61,8 +61,9 @@ export class SharedSecretController {
     if (!(await this.cache.cache.delete(this.key(nonce)))) throw new MatrixError('M_UNKNOWN', 'Unrecognised nonce', 400);
     if (!isRegistrationMacValid(secret, { nonce, username, password, admin }, mac)) throw new MatrixError('M_FORBIDDEN', 'HMAC incorrect', 403);
     const userId = userIdForUsername(username, this.config.server_name);
+    const passwordHash = await this.accounts.hashPassword(password);
     const session = await this.store.transaction(async (tx) => {
-      await this.accounts.create(tx, { userId, password, isGuest: false, isAdmin: admin, displayName: displayName ?? username });
+      await this.accounts.create(tx, { userId, passwordHash, isGuest: false, isAdmin: admin, displayName: displayName ?? username });
       return this.sessions.issue(tx, userId, { withRefreshToken: false });
     });
     return { user_id: session.user_id, access_token: session.access_token, device_id: session.device_id, home_server: this.config.server_name };

@@ -1,0 +1,177 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
+import { MatrixError } from '@axon/matrix-errors';
+import { objectBody, optionalString, requiredString } from '../accounts/request-body';
+import { AccessTokenGuard } from '../auth/access-token.guard';
+import { Requester } from '../auth/requester';
+import type { ClientEvent } from './client-event';
+import { RoomsService } from './rooms.service';
+
+type Json = Readonly<Record<string, unknown>>;
+
+function reasonOf(body: Json): Json {
+  const reason = optionalString(body, 'reason');
+  return reason === undefined ? {} : { reason };
+}
+
+/**
+ * Rooms in the Client-Server API: creation, membership, sending events and reading
+ * rooms. Every route needs an access token.
+ *
+ * Spec: https://spec.matrix.org/v1.19/client-server-api/#rooms
+ */
+@Controller('_matrix/client/v3')
+@UseGuards(AccessTokenGuard)
+export class RoomsController {
+  constructor(private readonly rooms: RoomsService) {}
+
+  @Post('createRoom')
+  @HttpCode(200)
+  createRoom(@Requester() requester: Requester, @Body() body: unknown): Promise<{ room_id: string }> {
+    return this.rooms.createRoom(requester, objectBody(body));
+  }
+
+  @Post('rooms/:roomId/join')
+  @HttpCode(200)
+  async join(@Requester() requester: Requester, @Param('roomId') roomId: string, @Body() body: unknown): Promise<{ room_id: string }> {
+    await this.rooms.setMembership(requester, roomId, requester.userId, 'join', reasonOf(objectBody(body)));
+    return { room_id: roomId };
+  }
+
+  @Post('join/:roomIdOrAlias')
+  @HttpCode(200)
+  async joinByIdOrAlias(@Requester() requester: Requester, @Param('roomIdOrAlias') target: string, @Body() body: unknown): Promise<{ room_id: string }> {
+    if (target.startsWith('#')) throw new MatrixError('M_NOT_FOUND', 'room alias not found', 404);
+    await this.rooms.setMembership(requester, target, requester.userId, 'join', reasonOf(objectBody(body)));
+    return { room_id: target };
+  }
+
+  @Post('knock/:roomIdOrAlias')
+  @HttpCode(200)
+  async knock(@Requester() requester: Requester, @Param('roomIdOrAlias') target: string, @Body() body: unknown): Promise<{ room_id: string }> {
+    if (target.startsWith('#')) throw new MatrixError('M_NOT_FOUND', 'room alias not found', 404);
+    await this.rooms.setMembership(requester, target, requester.userId, 'knock', reasonOf(objectBody(body)));
+    return { room_id: target };
+  }
+
+  @Post('rooms/:roomId/invite')
+  @HttpCode(200)
+  async invite(@Requester() requester: Requester, @Param('roomId') roomId: string, @Body() raw: unknown): Promise<Record<string, never>> {
+    const body = objectBody(raw);
+    await this.rooms.setMembership(requester, roomId, requiredString(body, 'user_id'), 'invite', reasonOf(body));
+    return {};
+  }
+
+  @Post('rooms/:roomId/leave')
+  @HttpCode(200)
+  async leave(@Requester() requester: Requester, @Param('roomId') roomId: string, @Body() body: unknown): Promise<Record<string, never>> {
+    await this.rooms.setMembership(requester, roomId, requester.userId, 'leave', reasonOf(objectBody(body)));
+    return {};
+  }
+
+  @Post('rooms/:roomId/kick')
+  @HttpCode(200)
+  async kick(@Requester() requester: Requester, @Param('roomId') roomId: string, @Body() raw: unknown): Promise<Record<string, never>> {
+    const body = objectBody(raw);
+    await this.rooms.setMembership(requester, roomId, requiredString(body, 'user_id'), 'leave', reasonOf(body));
+    return {};
+  }
+
+  @Post('rooms/:roomId/ban')
+  @HttpCode(200)
+  async ban(@Requester() requester: Requester, @Param('roomId') roomId: string, @Body() raw: unknown): Promise<Record<string, never>> {
+    const body = objectBody(raw);
+    await this.rooms.setMembership(requester, roomId, requiredString(body, 'user_id'), 'ban', reasonOf(body));
+    return {};
+  }
+
+  @Post('rooms/:roomId/unban')
+  @HttpCode(200)
+  async unban(@Requester() requester: Requester, @Param('roomId') roomId: string, @Body() raw: unknown): Promise<Record<string, never>> {
+    const body = objectBody(raw);
+    await this.rooms.setMembership(requester, roomId, requiredString(body, 'user_id'), 'leave', reasonOf(body));
+    return {};
+  }
+
+  @Put('rooms/:roomId/send/:eventType/:txnId')
+  async send(
+    @Requester() requester: Requester,
+    @Param('roomId') roomId: string,
+    @Param('eventType') eventType: string,
+    @Param('txnId') txnId: string,
+    @Body() body: unknown,
+  ): Promise<{ event_id: string }> {
+    return { event_id: await this.rooms.sendMessage(requester, roomId, eventType, txnId, objectBody(body)) };
+  }
+
+  @Put('rooms/:roomId/state/:eventType')
+  async sendStateEmptyKey(@Requester() requester: Requester, @Param('roomId') roomId: string, @Param('eventType') eventType: string, @Body() body: unknown): Promise<{ event_id: string }> {
+    return { event_id: await this.rooms.sendState(requester, roomId, eventType, '', objectBody(body)) };
+  }
+
+  @Put('rooms/:roomId/state/:eventType/:stateKey')
+  async sendState(
+    @Requester() requester: Requester,
+    @Param('roomId') roomId: string,
+    @Param('eventType') eventType: string,
+    @Param('stateKey') stateKey: string,
+    @Body() body: unknown,
+  ): Promise<{ event_id: string }> {
+    return { event_id: await this.rooms.sendState(requester, roomId, eventType, stateKey, objectBody(body)) };
+  }
+
+  @Get('rooms/:roomId/state/:eventType')
+  async getStateEmptyKey(@Requester() requester: Requester, @Param('roomId') roomId: string, @Param('eventType') eventType: string): Promise<Json> {
+    return (await this.rooms.stateEvent(requester, roomId, eventType, '')).content;
+  }
+
+  @Get('rooms/:roomId/state/:eventType/:stateKey')
+  async getState(@Requester() requester: Requester, @Param('roomId') roomId: string, @Param('eventType') eventType: string, @Param('stateKey') stateKey: string): Promise<Json> {
+    return (await this.rooms.stateEvent(requester, roomId, eventType, stateKey)).content;
+  }
+
+  @Get('rooms/:roomId/state')
+  state(@Requester() requester: Requester, @Param('roomId') roomId: string): Promise<ClientEvent[]> {
+    return this.rooms.state(requester, roomId);
+  }
+
+  @Put('rooms/:roomId/redact/:eventId/:txnId')
+  async redact(
+    @Requester() requester: Requester,
+    @Param('roomId') roomId: string,
+    @Param('eventId') eventId: string,
+    @Param('txnId') txnId: string,
+    @Body() raw: unknown,
+  ): Promise<{ event_id: string }> {
+    const body = objectBody(raw);
+    return { event_id: await this.rooms.redact(requester, roomId, eventId, txnId, optionalString(body, 'reason')) };
+  }
+
+  @Get('rooms/:roomId/event/:eventId')
+  event(@Requester() requester: Requester, @Param('roomId') roomId: string, @Param('eventId') eventId: string): Promise<ClientEvent> {
+    return this.rooms.event(requester, roomId, eventId);
+  }
+
+  @Get('rooms/:roomId/members')
+  async members(
+    @Requester() requester: Requester,
+    @Param('roomId') roomId: string,
+    @Query() query: { at?: string; membership?: string; not_membership?: string },
+  ): Promise<{ chunk: ClientEvent[] }> {
+    return { chunk: await this.rooms.members(requester, roomId, query) };
+  }
+
+  @Get('rooms/:roomId/joined_members')
+  async joinedMembers(@Requester() requester: Requester, @Param('roomId') roomId: string): Promise<{ joined: Record<string, unknown> }> {
+    return { joined: await this.rooms.joinedMembers(requester, roomId) };
+  }
+
+  @Get('rooms/:roomId/messages')
+  messages(@Requester() requester: Requester, @Param('roomId') roomId: string, @Query() query: { from?: string; to?: string; dir?: string; limit?: string }) {
+    return this.rooms.messages(requester, roomId, query);
+  }
+
+  @Get('joined_rooms')
+  async joinedRooms(@Requester() requester: Requester): Promise<{ joined_rooms: string[] }> {
+    return { joined_rooms: await this.rooms.joinedRooms(requester) };
+  }
+}
