@@ -414,11 +414,21 @@ describe('registration tokens, guests, refresh tokens and rate limits', () => {
     const expired = await call(hs, 'GET', '/_matrix/client/v3/account/whoami', { token: session.access_token });
     expect(expired).toEqual({ status: 401, body: expect.objectContaining({ errcode: 'M_UNKNOWN_TOKEN', soft_logout: true }) as Json });
 
+    const lost = await client(hs).refreshToken(session.refresh_token!);
+    expect(specErrors('client-server', 'POST /_matrix/client/v3/refresh 200', lost)).toEqual([]);
+    // Spec: the old refresh token stays valid until the new tokens are used (a client
+    // that lost the response retries); the retry replaces the pair issued before it.
     const refreshed = await client(hs).refreshToken(session.refresh_token!);
-    expect(specErrors('client-server', 'POST /_matrix/client/v3/refresh 200', refreshed)).toEqual([]);
+    expect((await call(hs, 'GET', '/_matrix/client/v3/account/whoami', { token: lost.access_token })).body['errcode']).toBe('M_UNKNOWN_TOKEN');
     await expect(client(hs, { ...session, access_token: refreshed.access_token }).whoami()).resolves.toMatchObject({ device_id: session.device_id });
+    // The new access token was used: the old refresh token is revoked now.
     const reused = await call(hs, 'POST', '/_matrix/client/v3/refresh', { body: { refresh_token: session.refresh_token } });
     expect(reused).toEqual({ status: 401, body: expect.objectContaining({ errcode: 'M_UNKNOWN_TOKEN' }) as Json });
+    // Using the new refresh token revokes the one it replaced, too.
+    const next = await client(hs).refreshToken(refreshed.refresh_token!);
+    await client(hs).refreshToken(next.refresh_token!);
+    const replaced = await call(hs, 'POST', '/_matrix/client/v3/refresh', { body: { refresh_token: refreshed.refresh_token } });
+    expect(replaced.body['errcode']).toBe('M_UNKNOWN_TOKEN');
   });
 
   it('rate-limits logins with 429 M_LIMIT_EXCEEDED and retry_after_ms', async () => {

@@ -20,7 +20,7 @@ function setup(rows: Record<string, AccessTokenRow>) {
 }
 
 describe('SessionsService.resolve', () => {
-  const live: AccessTokenRow = { userId: '@a:hs', deviceId: 'DEV', expiresTs: null, isGuest: false };
+  const live: AccessTokenRow = { userId: '@a:hs', deviceId: 'DEV', expiresTs: null, isGuest: false, refreshTokenHash: null, revokesPredecessor: false };
 
   it('resolves a stored token by its SHA-256 and reports the requester', async () => {
     const { service } = setup({ [hashToken('axo_live')]: live });

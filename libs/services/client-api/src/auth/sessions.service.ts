@@ -53,26 +53,39 @@ export class SessionsService {
     return this.issueTokens(tx, userId, deviceId, options.withRefreshToken);
   }
 
-  async issueTokens(tx: EntityManager, userId: string, deviceId: string, withRefreshToken: boolean): Promise<IssuedSession> {
+  async issueTokens(tx: EntityManager, userId: string, deviceId: string, withRefreshToken: boolean, revokesPredecessor = false): Promise<IssuedSession> {
     const accessToken = generateToken('axo');
     const lifetime = this.config.auth.access_token_lifetime_ms;
-    await this.tokens.insertAccess(hashToken(accessToken), userId, deviceId, withRefreshToken ? Date.now() + lifetime : null, tx);
-    if (!withRefreshToken) return { user_id: userId, device_id: deviceId, access_token: accessToken };
-    const refreshToken = generateToken('axr');
-    await this.tokens.insertRefresh(hashToken(refreshToken), userId, deviceId, tx);
+    const refreshToken = withRefreshToken ? generateToken('axr') : undefined;
+    const refreshTokenHash = refreshToken === undefined ? null : hashToken(refreshToken);
+    if (refreshTokenHash !== null) await this.tokens.insertRefresh(refreshTokenHash, userId, deviceId, tx);
+    await this.tokens.insertAccess(
+      hashToken(accessToken),
+      { userId, deviceId },
+      { expiresTs: withRefreshToken ? Date.now() + lifetime : null, refreshTokenHash, revokesPredecessor },
+      tx,
+    );
+    if (refreshToken === undefined) return { user_id: userId, device_id: deviceId, access_token: accessToken };
     return { user_id: userId, device_id: deviceId, access_token: accessToken, refresh_token: refreshToken, expires_in_ms: lifetime };
   }
 
   /**
-   * `POST /refresh`: the refresh token is single-use; the device's previous access tokens
-   * are revoked with it and a new pair is issued.
+   * `POST /refresh`. Spec: the old refresh token stays valid until the new access token
+   * or the new refresh token is used, so a client that lost the response can retry; a
+   * retry replaces the pair issued before. The access tokens issued with the old refresh
+   * token are revoked at once (the spec lets servers choose).
    */
   async refresh(refreshToken: string): Promise<IssuedSession> {
+    const oldHash = hashToken(refreshToken);
     return this.store.transaction(async (tx) => {
-      const owner = await this.tokens.takeRefresh(hashToken(refreshToken), tx);
+      const owner = await this.tokens.lockRefresh(oldHash, tx);
       if (!owner) throw new MatrixError('M_UNKNOWN_TOKEN', 'Unknown or already used refresh token', 401, { soft_logout: false });
-      await this.tokens.deleteDeviceAccess(owner.userId, owner.deviceId, tx);
-      return this.issueTokens(tx, owner.userId, owner.deviceId, true);
+      await this.tokens.revokePredecessor(oldHash, tx);
+      await this.tokens.deleteAccessOfRefresh(oldHash, tx);
+      if (owner.supersededBy !== null) await this.tokens.deleteRefresh(owner.supersededBy, tx);
+      const issued = await this.issueTokens(tx, owner.userId, owner.deviceId, true, true);
+      await this.tokens.supersede(oldHash, hashToken(issued.refresh_token!), tx);
+      return issued;
     });
   }
 
@@ -86,6 +99,7 @@ export class SessionsService {
       // Spec ("Soft logout"): an expired token that can be refreshed is a soft logout.
       throw new MatrixError('M_UNKNOWN_TOKEN', 'Access token has expired', 401, { soft_logout: true });
     }
+    if (row.revokesPredecessor && row.refreshTokenHash !== null) await this.tokens.revokePredecessor(row.refreshTokenHash);
     await this.touch(row.userId, row.deviceId, now, ip);
     return { userId: row.userId, deviceId: row.deviceId, isGuest: row.isGuest, tokenHash };
   }

@@ -108,12 +108,14 @@ export class RoomsController {
     return { event_id: await this.rooms.sendState(requester, roomId, eventType, '', objectBody(body)) };
   }
 
-  @Put('rooms/:roomId/state/:eventType/:stateKey')
+  // `*` (which may be empty): "When an empty string, the trailing slash on this endpoint
+  // is optional", and a state key may contain anything.
+  @Put('rooms/:roomId/state/:eventType/*')
   async sendState(
     @Requester() requester: Requester,
     @Param('roomId') roomId: string,
     @Param('eventType') eventType: string,
-    @Param('stateKey') stateKey: string,
+    @Param('*') stateKey: string,
     @Body() body: unknown,
   ): Promise<{ event_id: string }> {
     return { event_id: await this.rooms.sendState(requester, roomId, eventType, stateKey, objectBody(body)) };
@@ -124,8 +126,8 @@ export class RoomsController {
     return (await this.rooms.stateEvent(requester, roomId, eventType, '')).content;
   }
 
-  @Get('rooms/:roomId/state/:eventType/:stateKey')
-  async getState(@Requester() requester: Requester, @Param('roomId') roomId: string, @Param('eventType') eventType: string, @Param('stateKey') stateKey: string): Promise<Json> {
+  @Get('rooms/:roomId/state/:eventType/*')
+  async getState(@Requester() requester: Requester, @Param('roomId') roomId: string, @Param('eventType') eventType: string, @Param('*') stateKey: string): Promise<Json> {
     return (await this.rooms.stateEvent(requester, roomId, eventType, stateKey)).content;
   }
 

@@ -35,18 +35,27 @@ export class ClientApiAccounts1764000000000 implements MigrationInterface {
         user_id text NOT NULL,
         device_id text NOT NULL,
         expires_ts bigint,
+        -- The refresh token issued with this access token, and whether its first use must
+        -- still revoke the refresh token it replaced (spec: POST /refresh).
+        refresh_token_hash text,
+        revokes_predecessor boolean NOT NULL DEFAULT false,
         created_ts bigint NOT NULL,
         FOREIGN KEY (user_id, device_id) REFERENCES devices (user_id, device_id) ON DELETE CASCADE
       )`);
+    await queryRunner.query(`CREATE INDEX access_tokens_refresh ON access_tokens (refresh_token_hash)`);
     await queryRunner.query(`CREATE INDEX access_tokens_device ON access_tokens (user_id, device_id)`);
     await queryRunner.query(`
       CREATE TABLE refresh_tokens (
         token_hash text PRIMARY KEY,
         user_id text NOT NULL,
         device_id text NOT NULL,
+        -- The refresh token that replaced this one; this one stays valid until that one
+        -- or its access token is used.
+        superseded_by text,
         created_ts bigint NOT NULL,
         FOREIGN KEY (user_id, device_id) REFERENCES devices (user_id, device_id) ON DELETE CASCADE
       )`);
+    await queryRunner.query(`CREATE INDEX refresh_tokens_superseded_by ON refresh_tokens (superseded_by)`);
     await queryRunner.query(`CREATE INDEX refresh_tokens_device ON refresh_tokens (user_id, device_id)`);
     await queryRunner.query(`
       CREATE TABLE login_tokens (

@@ -6,6 +6,10 @@ export interface AccessTokenRow {
   readonly deviceId: string;
   readonly expiresTs: number | null;
   readonly isGuest: boolean;
+  /** The refresh token issued with this access token, if any. */
+  readonly refreshTokenHash: string | null;
+  /** Whether this token's first use must revoke the refresh token its refresh token replaced. */
+  readonly revokesPredecessor: boolean;
 }
 
 /**
@@ -16,20 +20,37 @@ export class TokensRepository {
   constructor(private readonly store: ClientApiStore) {}
 
   async findAccess(tokenHash: string): Promise<AccessTokenRow | undefined> {
-    const rows = await this.store.db.query<{ user_id: string; device_id: string; expires_ts: string | null; is_guest: boolean }[]>(
-      `SELECT t.user_id, t.device_id, t.expires_ts, u.is_guest
+    const rows = await this.store.db.query<
+      { user_id: string; device_id: string; expires_ts: string | null; is_guest: boolean; refresh_token_hash: string | null; revokes_predecessor: boolean }[]
+    >(
+      `SELECT t.user_id, t.device_id, t.expires_ts, u.is_guest, t.refresh_token_hash, t.revokes_predecessor
        FROM access_tokens t JOIN users u ON u.user_id = t.user_id
        WHERE t.token_hash = $1 AND NOT u.deactivated`,
       [tokenHash],
     );
     const row = rows[0];
-    return row && { userId: row.user_id, deviceId: row.device_id, expiresTs: row.expires_ts === null ? null : Number(row.expires_ts), isGuest: row.is_guest };
+    return (
+      row && {
+        userId: row.user_id,
+        deviceId: row.device_id,
+        expiresTs: row.expires_ts === null ? null : Number(row.expires_ts),
+        isGuest: row.is_guest,
+        refreshTokenHash: row.refresh_token_hash,
+        revokesPredecessor: row.revokes_predecessor,
+      }
+    );
   }
 
-  async insertAccess(tokenHash: string, userId: string, deviceId: string, expiresTs: number | null, db: Queryable): Promise<void> {
+  async insertAccess(
+    tokenHash: string,
+    owner: { userId: string; deviceId: string },
+    options: { expiresTs: number | null; refreshTokenHash: string | null; revokesPredecessor: boolean },
+    db: Queryable,
+  ): Promise<void> {
     await db.query(
-      `INSERT INTO access_tokens (token_hash, user_id, device_id, expires_ts, created_ts) VALUES ($1, $2, $3, $4, $5)`,
-      [tokenHash, userId, deviceId, expiresTs, Date.now()],
+      `INSERT INTO access_tokens (token_hash, user_id, device_id, expires_ts, refresh_token_hash, revokes_predecessor, created_ts)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [tokenHash, owner.userId, owner.deviceId, options.expiresTs, options.refreshTokenHash, options.revokesPredecessor, Date.now()],
     );
   }
 
@@ -42,20 +63,39 @@ export class TokensRepository {
     ]);
   }
 
-  /** Removes the refresh token and answers whose it was (single use: a second call finds nothing). */
-  async takeRefresh(tokenHash: string, db: Queryable): Promise<{ userId: string; deviceId: string } | undefined> {
-    const rows = await db.query<{ user_id: string; device_id: string }[]>(
-      `WITH gone AS (DELETE FROM refresh_tokens WHERE token_hash = $1 RETURNING user_id, device_id)
-       SELECT gone.user_id, gone.device_id FROM gone JOIN users u ON u.user_id = gone.user_id WHERE NOT u.deactivated`,
+  /** Locks the refresh token's row for the refresh and answers whose it is (active accounts only). */
+  async lockRefresh(tokenHash: string, db: Queryable): Promise<{ userId: string; deviceId: string; supersededBy: string | null } | undefined> {
+    const rows = await db.query<{ user_id: string; device_id: string; superseded_by: string | null }[]>(
+      `SELECT r.user_id, r.device_id, r.superseded_by FROM refresh_tokens r JOIN users u ON u.user_id = r.user_id
+       WHERE r.token_hash = $1 AND NOT u.deactivated FOR UPDATE OF r`,
       [tokenHash],
     );
     const row = rows[0];
-    return row && { userId: row.user_id, deviceId: row.device_id };
+    return row && { userId: row.user_id, deviceId: row.device_id, supersededBy: row.superseded_by };
   }
 
-  /** Revokes every access token of a device (on refresh: the previous ones). */
-  async deleteDeviceAccess(userId: string, deviceId: string, db: Queryable): Promise<void> {
-    await db.query(`DELETE FROM access_tokens WHERE user_id = $1 AND device_id = $2`, [userId, deviceId]);
+  /** Revokes a refresh token and the access tokens issued with it. */
+  async deleteRefresh(tokenHash: string, db: Queryable): Promise<void> {
+    await db.query(`DELETE FROM access_tokens WHERE refresh_token_hash = $1`, [tokenHash]);
+    await db.query(`DELETE FROM refresh_tokens WHERE token_hash = $1`, [tokenHash]);
+  }
+
+  /** Revokes the access tokens issued with a refresh token (the refresh token itself stays). */
+  async deleteAccessOfRefresh(refreshTokenHash: string, db: Queryable): Promise<void> {
+    await db.query(`DELETE FROM access_tokens WHERE refresh_token_hash = $1`, [refreshTokenHash]);
+  }
+
+  async supersede(tokenHash: string, successorHash: string, db: Queryable): Promise<void> {
+    await db.query(`UPDATE refresh_tokens SET superseded_by = $2 WHERE token_hash = $1`, [tokenHash, successorHash]);
+  }
+
+  /**
+   * The refresh token `refreshTokenHash` (or its access token) was used: the refresh
+   * token it replaced is revoked now, as the spec's POST /refresh says.
+   */
+  async revokePredecessor(refreshTokenHash: string, db: Queryable = this.store.db): Promise<void> {
+    await db.query(`DELETE FROM refresh_tokens WHERE superseded_by = $1`, [refreshTokenHash]);
+    await db.query(`UPDATE access_tokens SET revokes_predecessor = false WHERE refresh_token_hash = $1`, [refreshTokenHash]);
   }
 
   async insertLogin(tokenHash: string, userId: string, expiresTs: number): Promise<void> {
