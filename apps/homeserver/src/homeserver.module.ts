@@ -1,7 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { HealthModule } from '@axon/platform-http';
 import { RuntimeModule, type RuntimeOptions } from '@axon/platform-runtime';
-import { ClientApiModule } from '@axon/services-client-api';
+import { ClientApiModule, RoomsApiModule } from '@axon/services-client-api';
 import { FederationReceiverModule } from '@axon/services-federation-receiver';
 import { RoomServerModule } from '@axon/services-room-server';
 
@@ -11,7 +11,7 @@ export class HomeserverModule {
   static forRoot(runtime: RuntimeOptions): DynamicModule {
     return {
       module: HomeserverModule,
-      imports: [RuntimeModule.forRoot(runtime), HealthModule, RoomServerModule, ClientApiModule, FederationReceiverModule],
+      imports: [RuntimeModule.forRoot(runtime), HealthModule, RoomServerModule, ClientApiModule, RoomsApiModule, FederationReceiverModule],
     };
   }
 }
