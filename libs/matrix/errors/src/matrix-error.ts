@@ -52,6 +52,9 @@ export const ERRCODES = [
   'M_WEAK_PASSWORD',
   'M_WRONG_ROOM_KEYS_VERSION',
   'M_UNACTIONABLE',
+  'M_BAD_ALIAS',
+  'M_PROFILE_TOO_LARGE',
+  'M_KEY_TOO_LARGE',
 ] as const;
 
 /** A Matrix error code: one of {@link ERRCODES}. */

@@ -1,11 +1,12 @@
 import { Module, type OnApplicationBootstrap } from '@nestjs/common';
-import { RoomQueryDefinition } from '@axon/contracts-grpc';
+import { RoomDirectoryDefinition, RoomQueryDefinition } from '@axon/contracts-grpc';
 import type { MessageBus } from '@axon/platform-bus';
 import type { CacheClient } from '@axon/platform-cache';
 import type { AxonConfig } from '@axon/platform-config';
 import { Database } from '@axon/platform-database';
 import type { Logger } from '@axon/platform-telemetry';
 import { InjectBus, InjectCache, InjectConfig, InjectLogger, RpcHost, ServerKeys, ShutdownSequence, STAGE } from '@axon/platform-runtime';
+import { createRoomDirectory } from './directory/room-directory';
 import { RoomInputConsumer } from './input/room-input.consumer';
 import { RoomWriter } from './input/room-writer';
 import { OutboxRelay } from './output/outbox-relay';
@@ -16,7 +17,8 @@ import { RoomStore } from './storage/room-store';
 /**
  * The room server, wired into a process (the embedded homeserver, or `apps/room-server`):
  * the only writer of rooms. Consumes `hs.room.input.v1`, appends events with their state,
- * publishes `hs.room.output.v1` through its outbox, and serves `RoomQuery`.
+ * publishes `hs.room.output.v1` through its outbox, and serves `RoomQuery` and
+ * `RoomDirectory` (aliases and the published room directory).
  */
 @Module({
   providers: [
@@ -45,6 +47,7 @@ export class RoomServerModule implements OnApplicationBootstrap {
     const writer = new RoomWriter(this.store, signer);
     const relay = new OutboxRelay(this.store, this.bus, this.logger);
     this.rpc.serve(RoomQueryDefinition, createRoomQuery(this.store));
+    this.rpc.serve(RoomDirectoryDefinition, createRoomDirectory(this.store.db));
     const consumer = new RoomInputConsumer(this.bus, writer, relay, this.cache.wakeups);
     await consumer.start();
     relay.start();

@@ -122,4 +122,29 @@ export class RoomServerInitial1764000000000 implements MigrationInterface {
   }
 }
 
-export const ROOM_SERVER_MIGRATIONS = [RoomServerInitial1764000000000] as const;
+/**
+ * Room aliases of this server (`#local:our.server` → room) and the rooms published in the
+ * directory.
+ */
+export class RoomDirectory1764100000000 implements MigrationInterface {
+  readonly name = 'RoomDirectory1764100000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`
+      CREATE TABLE room_aliases (
+        alias text PRIMARY KEY,
+        room_id text NOT NULL,
+        creator text NOT NULL,
+        created_at bigint NOT NULL
+      )`);
+    await queryRunner.query(`CREATE INDEX room_aliases_room ON room_aliases (room_id)`);
+    await queryRunner.query(`CREATE TABLE published_rooms (room_id text PRIMARY KEY)`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`DROP TABLE published_rooms`);
+    await queryRunner.query(`DROP TABLE room_aliases`);
+  }
+}
+
+export const ROOM_SERVER_MIGRATIONS = [RoomServerInitial1764000000000, RoomDirectory1764100000000] as const;

@@ -91,7 +91,7 @@ const EVENT_COLUMNS = eventColumns();
  * transaction (`transaction`).
  */
 export class RoomStore {
-  constructor(private readonly db: DataSource) {}
+  constructor(readonly db: DataSource) {}
 
   transaction<T>(work: (tx: EntityManager) => Promise<T>): Promise<T> {
     return this.db.transaction(work);
