@@ -1,8 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { Client } from 'pg';
 
 const ROOT = resolve(__dirname, '../../..');
 const MAIN = join(ROOT, 'dist/apps/homeserver/src/main.js');
@@ -35,6 +37,10 @@ export async function startHomeserver(
 ): Promise<HomeserverProcess> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first`);
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'axon-hs-'));
+  const postgres = process.env['AXON_TEST_POSTGRES_URL'];
+  if (postgres !== undefined && postgres !== '' && env['AXON_DATABASE_URL'] === undefined) {
+    env = { ...env, AXON_DATABASE_URL: await databaseFor(postgres, dataDir) };
+  }
   const child = spawn(process.execPath, [MAIN], {
     cwd: ROOT,
     env: {
@@ -92,4 +98,25 @@ export async function startHomeserver(
       return exited;
     },
   };
+}
+
+/**
+ * With `AXON_TEST_POSTGRES_URL` set (CI does, after `deploy/local/up.sh`), every end-to-end
+ * suite runs against real Postgres: each data directory gets its own database (created
+ * on first use, reused by a restart on the same directory), so homeservers never share
+ * state.
+ */
+async function databaseFor(serverUrl: string, dataDir: string): Promise<string> {
+  const name = `axon_e2e_${createHash('sha256').update(dataDir).digest('hex').slice(0, 16)}`;
+  const admin = new Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (exists.rowCount === 0) await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
 }
