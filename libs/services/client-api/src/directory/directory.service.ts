@@ -1,0 +1,180 @@
+import { Injectable } from '@nestjs/common';
+import { RoomDirectoryDefinition, RoomQueryDefinition, type PublicRoom } from '@axon/contracts-grpc';
+import { MatrixError } from '@axon/matrix-errors';
+import { authStateFromEvents, getEventPowerLevel, getUserPowerLevel, toAuthEvent } from '@axon/matrix-event-auth';
+import type { Pdu } from '@axon/matrix-events';
+import { getRoomAliasServerName, parseRoomAlias, parseRoomId } from '@axon/matrix-identifiers';
+import { getRoomVersionRules } from '@axon/matrix-room-versions';
+import type { AxonConfig } from '@axon/platform-config';
+import type { ServiceClient } from '@axon/platform-rpc';
+import { InjectConfig, RpcHost } from '@axon/platform-runtime';
+import type { Requester } from '../auth/requester';
+
+type Json = Readonly<Record<string, unknown>>;
+
+/** A published room as `publicRooms` lists it (`PublishedRoomsChunk`). */
+export interface PublicRoomsChunk {
+  room_id: string;
+  num_joined_members: number;
+  world_readable: boolean;
+  guest_can_join: boolean;
+  name?: string;
+  topic?: string;
+  canonical_alias?: string;
+  avatar_url?: string;
+  join_rule?: string;
+  room_type?: string;
+}
+
+function chunkOf(room: PublicRoom): PublicRoomsChunk {
+  return {
+    room_id: room.roomId,
+    num_joined_members: room.numJoinedMembers,
+    world_readable: room.worldReadable,
+    guest_can_join: room.guestCanJoin,
+    ...(room.name !== '' ? { name: room.name } : {}),
+    ...(room.topic !== '' ? { topic: room.topic } : {}),
+    ...(room.canonicalAlias !== '' ? { canonical_alias: room.canonicalAlias } : {}),
+    ...(room.avatarUrl !== '' ? { avatar_url: room.avatarUrl } : {}),
+    ...(room.joinRule !== '' ? { join_rule: room.joinRule } : {}),
+    ...(room.roomType !== '' ? { room_type: room.roomType } : {}),
+  };
+}
+
+/**
+ * Room aliases of this server and the published room directory, over the room server's
+ * `RoomDirectory`. Aliases of other servers need federation (not served yet: they are
+ * answered as unknown).
+ *
+ * Spec: https://spec.matrix.org/v1.19/client-server-api/#room-aliases
+ */
+@Injectable()
+export class DirectoryService {
+  private readonly directory: ServiceClient<typeof RoomDirectoryDefinition>;
+  private readonly rooms: ServiceClient<typeof RoomQueryDefinition>;
+
+  constructor(
+    rpc: RpcHost,
+    @InjectConfig() private readonly config: AxonConfig,
+  ) {
+    this.directory = rpc.client(RoomDirectoryDefinition);
+    this.rooms = rpc.client(RoomQueryDefinition);
+  }
+
+  /** A syntactically valid alias of this server, or `M_INVALID_PARAM`. */
+  localAlias(alias: string): string {
+    const parsed = parseRoomAlias(alias);
+    if (!parsed.ok) throw new MatrixError('M_INVALID_PARAM', `Room alias invalid: ${parsed.error}`, 400);
+    if (getRoomAliasServerName(parsed.value) !== this.config.server_name) {
+      throw new MatrixError('M_INVALID_PARAM', `Room alias ${alias} is not on this server`, 400);
+    }
+    return alias;
+  }
+
+  async resolve(alias: string): Promise<{ room_id: string; servers: string[] }> {
+    const parsed = parseRoomAlias(alias);
+    if (!parsed.ok) throw new MatrixError('M_INVALID_PARAM', `Room alias invalid: ${parsed.error}`, 400);
+    const found = await this.directory.resolveAlias({ alias });
+    if (!found.found) throw new MatrixError('M_NOT_FOUND', `Room alias ${alias} not found.`, 404);
+    return { room_id: found.roomId, servers: [this.config.server_name] };
+  }
+
+  /** The room an alias or room ID names (for `join/{roomIdOrAlias}`). */
+  async roomIdOf(roomIdOrAlias: string): Promise<string> {
+    if (!roomIdOrAlias.startsWith('#')) {
+      if (!parseRoomId(roomIdOrAlias).ok) throw new MatrixError('M_INVALID_PARAM', `${JSON.stringify(roomIdOrAlias)} is not a room ID or alias`, 400);
+      return roomIdOrAlias;
+    }
+    return (await this.resolve(roomIdOrAlias)).room_id;
+  }
+
+  async createAlias(requester: Requester, alias: string, roomId: string): Promise<void> {
+    this.localAlias(alias);
+    if (!parseRoomId(roomId).ok) throw new MatrixError('M_INVALID_PARAM', `${JSON.stringify(roomId)} is not a room ID`, 400);
+    const membership = await this.rooms.getMembership({ roomId, userId: requester.userId });
+    if (membership.membership !== 'join') throw new MatrixError('M_FORBIDDEN', 'You are not joined to the room.', 403);
+    const created = await this.directory.createAlias({ alias, roomId, creator: requester.userId });
+    if (!created.created) throw new MatrixError('M_UNKNOWN', `Room alias ${alias} already exists.`, 409);
+  }
+
+  /** Deletes an alias: its creator may, and so may whoever may set the room's canonical alias. */
+  async deleteAlias(requester: Requester, alias: string): Promise<void> {
+    this.localAlias(alias);
+    const found = await this.directory.resolveAlias({ alias });
+    if (!found.found) throw new MatrixError('M_NOT_FOUND', `Room alias ${alias} not found.`, 404);
+    if (found.creator !== requester.userId && !(await this.mayManage(requester.userId, found.roomId))) {
+      throw new MatrixError('M_FORBIDDEN', 'You may not delete this alias.', 403);
+    }
+    await this.directory.deleteAlias({ alias });
+  }
+
+  async listAliases(requester: Requester, roomId: string): Promise<string[]> {
+    if (!parseRoomId(roomId).ok) throw new MatrixError('M_INVALID_PARAM', `${JSON.stringify(roomId)} is not a room ID`, 400);
+    const membership = await this.rooms.getMembership({ roomId, userId: requester.userId });
+    if (membership.membership !== 'join') {
+      const visibility = (await this.rooms.getStateEvent({ roomId, type: 'm.room.history_visibility', stateKey: '' })).events[0];
+      const worldReadable = visibility !== undefined && (JSON.parse(visibility.pduJson) as { content?: Json }).content?.['history_visibility'] === 'world_readable';
+      if (!worldReadable) throw new MatrixError('M_FORBIDDEN', 'You are not a member of the room.', 403);
+    }
+    return (await this.directory.listAliases({ roomId })).aliases;
+  }
+
+  async visibility(roomId: string): Promise<string> {
+    return (await this.directory.getVisibility({ roomId })).visibility;
+  }
+
+  async setVisibility(requester: Requester, roomId: string, visibility: string): Promise<void> {
+    if (visibility !== 'public' && visibility !== 'private') throw new MatrixError('M_INVALID_PARAM', 'visibility must be "public" or "private"', 400);
+    const info = await this.rooms.getRoomInfo({ roomId });
+    if (!info.exists) throw new MatrixError('M_NOT_FOUND', 'Room not found', 404);
+    if (!(await this.mayManage(requester.userId, roomId))) throw new MatrixError('M_FORBIDDEN', 'You may not change the visibility of this room.', 403);
+    await this.directory.setVisibility({ roomId, visibility });
+  }
+
+  /** Publishes a room just created by its creator (no permission check needed). */
+  async publish(roomId: string): Promise<void> {
+    await this.directory.setVisibility({ roomId, visibility: 'public' });
+  }
+
+  async reserve(requester: Requester, alias: string, roomId: string): Promise<boolean> {
+    return (await this.directory.createAlias({ alias, roomId, creator: requester.userId })).created;
+  }
+
+  async isTaken(alias: string): Promise<boolean> {
+    return (await this.directory.resolveAlias({ alias })).found;
+  }
+
+  /**
+   * `publicRooms`: `limit`, `since` (a `next_batch`/`prev_batch` token, `o<offset>`) and a
+   * generic search term.
+   */
+  async publicRooms(query: { limit?: number; since?: string; searchTerm?: string }): Promise<{ chunk: PublicRoomsChunk[]; next_batch?: string; prev_batch?: string; total_room_count_estimate: number }> {
+    const offset = query.since === undefined ? 0 : parseSince(query.since);
+    const limit = query.limit ?? 0;
+    const page = await this.directory.listPublicRooms({ limit, offset, searchTerm: query.searchTerm ?? '' });
+    const end = offset + page.rooms.length;
+    return {
+      chunk: page.rooms.map(chunkOf),
+      ...(limit > 0 && end < page.total ? { next_batch: `o${end}` } : {}),
+      ...(offset > 0 ? { prev_batch: `o${Math.max(0, offset - (limit > 0 ? limit : offset))}` } : {}),
+      total_room_count_estimate: page.total,
+    };
+  }
+
+  /** Whether a joined user has the power to send `m.room.canonical_alias` in the room. */
+  private async mayManage(userId: string, roomId: string): Promise<boolean> {
+    const info = await this.rooms.getRoomInfo({ roomId });
+    const rules = getRoomVersionRules(info.roomVersion);
+    if (!info.exists || !rules.ok) return false;
+    const membership = await this.rooms.getMembership({ roomId, userId });
+    if (membership.membership !== 'join') return false;
+    const state = await this.rooms.getCurrentState({ roomId, types: ['m.room.create', 'm.room.power_levels'] });
+    const authState = authStateFromEvents(state.events.map((event) => toAuthEvent(JSON.parse(event.pduJson) as Pdu, event.eventId, rules.value.eventFormat)));
+    return getUserPowerLevel(userId, authState, rules.value.authorization) >= getEventPowerLevel('m.room.canonical_alias', '', authState, rules.value.authorization);
+  }
+}
+
+function parseSince(since: string): number {
+  if (!/^o\d{1,9}$/.test(since)) throw new MatrixError('M_INVALID_PARAM', `invalid since token ${JSON.stringify(since)}`, 400);
+  return Number(since.slice(1));
+}
