@@ -16,6 +16,9 @@ import { ProfileController } from './profile/profile.controller';
 import { RegisterController } from './register/register.controller';
 import { RegistrationService } from './register/registration.service';
 import { SharedSecretController } from './register/shared-secret.controller';
+import { RoomInputClient } from './rooms/room-input.client';
+import { RoomRecordsRepository } from './rooms/room-records.repository';
+import { UserRoomsService } from './rooms/user-rooms.service';
 import { ClientApiStore } from './storage/client-api-store';
 import { DevicesRepository } from './storage/devices.repository';
 import { FiltersRepository } from './storage/filters.repository';
@@ -50,6 +53,9 @@ const repository = <T>(type: new (store: ClientApiStore) => T) => ({ provide: ty
     repository(TokensRepository),
     repository(FiltersRepository),
     repository(RegistrationTokensRepository),
+    repository(RoomRecordsRepository),
+    RoomInputClient,
+    UserRoomsService,
     PasswordHasher,
     RateLimits,
     SessionsService,
@@ -58,6 +64,8 @@ const repository = <T>(type: new (store: ClientApiStore) => T) => ({ provide: ty
     RegistrationService,
     AccessTokenGuard,
   ],
-  exports: [AccessTokenGuard, SessionsService, RateLimits, UsersRepository],
+  // The room endpoints (RoomsApiModule) share the room server client and the room records;
+  // profiles and deactivation here change memberships through them too.
+  exports: [AccessTokenGuard, SessionsService, RateLimits, UsersRepository, FiltersRepository, RoomInputClient, RoomRecordsRepository],
 })
 export class ClientApiModule {}

@@ -6,6 +6,7 @@ import { AccessTokenGuard } from '../auth/access-token.guard';
 import { Requester } from '../auth/requester';
 import { UiaRequiredFilter, UiaService } from '../auth/uia.service';
 import { MAX_PASSWORD_LENGTH } from '../register/registration.service';
+import { UserRoomsService } from '../rooms/user-rooms.service';
 
 /** Account management: password change, deactivation, third-party identifiers (none are stored). */
 @Controller('_matrix/client/v3/account')
@@ -15,6 +16,7 @@ export class AccountController {
   constructor(
     private readonly accounts: AccountsService,
     private readonly uia: UiaService,
+    private readonly rooms: UserRoomsService,
   ) {}
 
   @Post('password')
@@ -34,6 +36,8 @@ export class AccountController {
     const body = objectBody(raw);
     await this.passwordAuth('POST /account/deactivate', requester, body);
     await this.accounts.deactivate(requester.userId);
+    // After the account is disabled, so it cannot rejoin meanwhile.
+    await this.rooms.leaveAll(requester.userId);
     // No third-party identifiers are bound, so there is nothing to unbind.
     return { id_server_unbind_result: 'no-support' };
   }

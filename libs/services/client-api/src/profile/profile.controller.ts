@@ -3,6 +3,7 @@ import { MatrixError } from '@axon/matrix-errors';
 import { objectBody } from '../accounts/request-body';
 import { AccessTokenGuard } from '../auth/access-token.guard';
 import { Requester } from '../auth/requester';
+import { UserRoomsService } from '../rooms/user-rooms.service';
 import { UsersRepository, type Profile } from '../storage/users.repository';
 
 const MAX_PROFILE_BYTES = 64 * 1024;
@@ -14,7 +15,10 @@ const MAX_KEY_BYTES = 255;
  */
 @Controller('_matrix/client/v3/profile/:userId')
 export class ProfileController {
-  constructor(private readonly users: UsersRepository) {}
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly rooms: UserRoomsService,
+  ) {}
 
   @Get()
   async profile(@Param('userId') userId: string): Promise<Profile> {
@@ -44,6 +48,7 @@ export class ProfileController {
       throw new MatrixError('M_TOO_LARGE', 'The profile would exceed 64 KiB', 400);
     }
     await this.users.setProfileField(userId, keyName, value === null ? undefined : value);
+    await this.propagate(userId, keyName);
     return {};
   }
 
@@ -52,7 +57,14 @@ export class ProfileController {
   async remove(@Requester() requester: Requester, @Param('userId') userId: string, @Param('keyName') keyName: string): Promise<Record<string, never>> {
     if (userId !== requester.userId) throw new MatrixError('M_FORBIDDEN', "Cannot change other users' profiles", 403);
     await this.users.setProfileField(userId, keyName, undefined);
+    await this.propagate(userId, keyName);
     return {};
+  }
+
+  /** A new display name or avatar goes into the user's member event in every room they are in. */
+  private async propagate(userId: string, keyName: string): Promise<void> {
+    if (keyName !== 'displayname' && keyName !== 'avatar_url') return;
+    await this.rooms.propagateProfile(userId, await this.load(userId));
   }
 
   private async load(userId: string): Promise<Profile> {

@@ -28,19 +28,21 @@ export interface CreateRoomRequest {
   readonly rules: RoomVersionRules;
   readonly events: ProtoEvent[];
   readonly visibility: 'public' | 'private';
-  readonly roomAliasName: string | undefined;
+  /** The full alias `#<room_alias_name>:<server>` to create, when asked for. */
+  readonly roomAlias: string | undefined;
 }
 
 /**
  * The events `POST /createRoom` implies, in the order the spec requires: the create
- * event, the creator's join, power levels (defaults, then the override), the preset's
+ * event, the creator's join, power levels (defaults, then the override), the canonical
+ * alias when `room_alias_name` is given, the preset's
  * join rules, history visibility and guest access, `initial_state`, name and topic, and
  * the invites. Refuses malformed requests with `M_BAD_JSON`/`M_INVALID_PARAM` and unknown
  * room versions with `M_UNSUPPORTED_ROOM_VERSION`.
  *
  * Spec: https://spec.matrix.org/v1.19/client-server-api/#post_matrixclientv3createroom
  */
-export function planCreateRoom(body: Json, creator: string, profile: Json, defaultVersion: string): CreateRoomRequest {
+export function planCreateRoom(body: Json, creator: string, profile: Json, defaultVersion: string, serverName: string): CreateRoomRequest {
   const version = optionalString(body, 'room_version') ?? defaultVersion;
   const rules = getRoomVersionRules(version);
   if (!rules.ok) throw rules.error;
@@ -107,6 +109,9 @@ export function planCreateRoom(body: Json, creator: string, profile: Json, defau
   events.push({ type: 'm.room.power_levels', state_key: '', sender: creator, content: powerLevels });
 
   const roomAliasName = optionalString(body, 'room_alias_name');
+  if (roomAliasName !== undefined) {
+    events.push({ type: 'm.room.canonical_alias', state_key: '', sender: creator, content: { alias: `#${roomAliasName}:${serverName}` } });
+  }
   events.push({ type: 'm.room.join_rules', state_key: '', sender: creator, content: { join_rule: preset.join_rule } });
   events.push({ type: 'm.room.history_visibility', state_key: '', sender: creator, content: { history_visibility: preset.history_visibility } });
   events.push({ type: 'm.room.guest_access', state_key: '', sender: creator, content: { guest_access: preset.guest_access } });
@@ -127,5 +132,5 @@ export function planCreateRoom(body: Json, creator: string, profile: Json, defau
   for (const user of invites as string[]) {
     events.push({ type: 'm.room.member', state_key: user, sender: creator, content: { membership: 'invite', ...(isDirect === true ? { is_direct: true } : {}) } });
   }
-  return { rules: rules.value, events, visibility, roomAliasName };
+  return { rules: rules.value, events, visibility, roomAlias: roomAliasName === undefined ? undefined : `#${roomAliasName}:${serverName}` };
 }

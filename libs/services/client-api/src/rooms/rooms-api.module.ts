@@ -1,13 +1,15 @@
 import { Module } from '@nestjs/common';
 import { ClientApiModule } from '../client-api.module';
-import { RoomInputClient } from './room-input.client';
+import { DirectoryController } from '../directory/directory.controller';
+import { DirectoryService } from '../directory/directory.service';
+import { RoomReadsService } from './room-reads.service';
 import { RoomsController } from './rooms.controller';
 import { RoomsService } from './rooms.service';
 
-/** The room endpoints of the Client-Server API (rooms, membership, events). */
+/** The room endpoints of the Client-Server API (rooms, membership, events, aliases, directory). */
 @Module({
   imports: [ClientApiModule],
-  controllers: [RoomsController],
-  providers: [RoomInputClient, RoomsService],
+  controllers: [RoomsController, DirectoryController],
+  providers: [RoomsService, RoomReadsService, DirectoryService],
 })
 export class RoomsApiModule {}

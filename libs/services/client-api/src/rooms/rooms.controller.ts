@@ -1,9 +1,10 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
-import { MatrixError } from '@axon/matrix-errors';
 import { objectBody, optionalString, requiredString } from '../accounts/request-body';
 import { AccessTokenGuard } from '../auth/access-token.guard';
 import { Requester } from '../auth/requester';
 import type { ClientEvent } from './client-event';
+import { DirectoryService } from '../directory/directory.service';
+import { RoomReadsService } from './room-reads.service';
 import { RoomsService } from './rooms.service';
 
 type Json = Readonly<Record<string, unknown>>;
@@ -22,7 +23,11 @@ function reasonOf(body: Json): Json {
 @Controller('_matrix/client/v3')
 @UseGuards(AccessTokenGuard)
 export class RoomsController {
-  constructor(private readonly rooms: RoomsService) {}
+  constructor(
+    private readonly rooms: RoomsService,
+    private readonly directory: DirectoryService,
+    private readonly reads: RoomReadsService,
+  ) {}
 
   @Post('createRoom')
   @HttpCode(200)
@@ -40,17 +45,17 @@ export class RoomsController {
   @Post('join/:roomIdOrAlias')
   @HttpCode(200)
   async joinByIdOrAlias(@Requester() requester: Requester, @Param('roomIdOrAlias') target: string, @Body() body: unknown): Promise<{ room_id: string }> {
-    if (target.startsWith('#')) throw new MatrixError('M_NOT_FOUND', 'room alias not found', 404);
-    await this.rooms.setMembership(requester, target, requester.userId, 'join', reasonOf(objectBody(body)));
-    return { room_id: target };
+    const roomId = await this.directory.roomIdOf(target);
+    await this.rooms.setMembership(requester, roomId, requester.userId, 'join', reasonOf(objectBody(body)));
+    return { room_id: roomId };
   }
 
   @Post('knock/:roomIdOrAlias')
   @HttpCode(200)
   async knock(@Requester() requester: Requester, @Param('roomIdOrAlias') target: string, @Body() body: unknown): Promise<{ room_id: string }> {
-    if (target.startsWith('#')) throw new MatrixError('M_NOT_FOUND', 'room alias not found', 404);
-    await this.rooms.setMembership(requester, target, requester.userId, 'knock', reasonOf(objectBody(body)));
-    return { room_id: target };
+    const roomId = await this.directory.roomIdOf(target);
+    await this.rooms.setMembership(requester, roomId, requester.userId, 'knock', reasonOf(objectBody(body)));
+    return { room_id: roomId };
   }
 
   @Post('rooms/:roomId/invite')
@@ -123,17 +128,17 @@ export class RoomsController {
 
   @Get('rooms/:roomId/state/:eventType')
   async getStateEmptyKey(@Requester() requester: Requester, @Param('roomId') roomId: string, @Param('eventType') eventType: string): Promise<Json> {
-    return (await this.rooms.stateEvent(requester, roomId, eventType, '')).content;
+    return (await this.reads.stateEvent(requester, roomId, eventType, '')).content;
   }
 
   @Get('rooms/:roomId/state/:eventType/*')
   async getState(@Requester() requester: Requester, @Param('roomId') roomId: string, @Param('eventType') eventType: string, @Param('*') stateKey: string): Promise<Json> {
-    return (await this.rooms.stateEvent(requester, roomId, eventType, stateKey)).content;
+    return (await this.reads.stateEvent(requester, roomId, eventType, stateKey)).content;
   }
 
   @Get('rooms/:roomId/state')
   state(@Requester() requester: Requester, @Param('roomId') roomId: string): Promise<ClientEvent[]> {
-    return this.rooms.state(requester, roomId);
+    return this.reads.state(requester, roomId);
   }
 
   @Put('rooms/:roomId/redact/:eventId/:txnId')
@@ -150,7 +155,7 @@ export class RoomsController {
 
   @Get('rooms/:roomId/event/:eventId')
   event(@Requester() requester: Requester, @Param('roomId') roomId: string, @Param('eventId') eventId: string): Promise<ClientEvent> {
-    return this.rooms.event(requester, roomId, eventId);
+    return this.reads.event(requester, roomId, eventId);
   }
 
   @Get('rooms/:roomId/members')
@@ -159,17 +164,33 @@ export class RoomsController {
     @Param('roomId') roomId: string,
     @Query() query: { at?: string; membership?: string; not_membership?: string },
   ): Promise<{ chunk: ClientEvent[] }> {
-    return { chunk: await this.rooms.members(requester, roomId, query) };
+    return { chunk: await this.reads.members(requester, roomId, query) };
   }
 
   @Get('rooms/:roomId/joined_members')
   async joinedMembers(@Requester() requester: Requester, @Param('roomId') roomId: string): Promise<{ joined: Record<string, unknown> }> {
-    return { joined: await this.rooms.joinedMembers(requester, roomId) };
+    return { joined: await this.reads.joinedMembers(requester, roomId) };
   }
 
   @Get('rooms/:roomId/messages')
-  messages(@Requester() requester: Requester, @Param('roomId') roomId: string, @Query() query: { from?: string; to?: string; dir?: string; limit?: string }) {
-    return this.rooms.messages(requester, roomId, query);
+  messages(
+    @Requester() requester: Requester,
+    @Param('roomId') roomId: string,
+    @Query() query: { from?: string; to?: string; dir?: string; limit?: string; filter?: string },
+  ) {
+    return this.reads.messages(requester, roomId, query);
+  }
+
+  @Get('rooms/:roomId/context/:eventId')
+  context(@Requester() requester: Requester, @Param('roomId') roomId: string, @Param('eventId') eventId: string, @Query() query: { limit?: string; filter?: string }) {
+    return this.reads.context(requester, roomId, eventId, query);
+  }
+
+  @Post('rooms/:roomId/forget')
+  @HttpCode(200)
+  async forget(@Requester() requester: Requester, @Param('roomId') roomId: string): Promise<Record<string, never>> {
+    await this.rooms.forget(requester, roomId);
+    return {};
   }
 
   @Get('joined_rooms')

@@ -83,4 +83,36 @@ export class ClientApiAccounts1764000000000 implements MigrationInterface {
   }
 }
 
-export const CLIENT_API_MIGRATIONS = [ClientApiAccounts1764000000000] as const;
+/**
+ * What the client API remembers about rooms on a user's behalf: the rooms they forgot (as
+ * of the membership event they forgot at, so rejoining un-forgets), and the transaction
+ * IDs their devices sent events with (`unsigned.transaction_id`).
+ */
+export class ClientApiRooms1765000000000 implements MigrationInterface {
+  readonly name = 'ClientApiRooms1765000000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`
+      CREATE TABLE forgotten_rooms (
+        user_id text NOT NULL,
+        room_id text NOT NULL,
+        membership_event_id text NOT NULL,
+        PRIMARY KEY (user_id, room_id)
+      )`);
+    await queryRunner.query(`
+      CREATE TABLE sent_transactions (
+        user_id text NOT NULL,
+        device_id text NOT NULL,
+        event_id text NOT NULL,
+        txn_id text NOT NULL,
+        PRIMARY KEY (user_id, device_id, event_id)
+      )`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`DROP TABLE sent_transactions`);
+    await queryRunner.query(`DROP TABLE forgotten_rooms`);
+  }
+}
+
+export const CLIENT_API_MIGRATIONS = [ClientApiAccounts1764000000000, ClientApiRooms1765000000000] as const;
