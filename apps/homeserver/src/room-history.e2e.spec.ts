@@ -379,6 +379,9 @@ describe('history visibility, context, filters, forgetting, profiles and deactiv
 
     expect(txnOf(find((await bob().createMessagesRequest(roomId, null, 10, sdk.Direction.Backward)).chunk as unknown))).toBeUndefined();
     const otherDevice = await login(hs, 'alice');
+    // A redaction sent with a transaction ID carries it too.
+    const redaction = await call(hs, 'PUT', `${room(roomId)}/redact/${encodeURIComponent(eventId)}/my-txn-2`, { token: sessions['alice']!.access_token, body: {} });
+    expect(txnOf(await alice().fetchRoomEvent(roomId, redaction.body['event_id'] as string) as unknown as Json)).toBe('my-txn-2');
     const fromOtherDevice = await call(hs, 'GET', `${room(roomId)}/event/${encodeURIComponent(eventId)}`, { token: otherDevice.access_token });
     expect(fromOtherDevice.body['event_id']).toBe(eventId);
     expect(txnOf(fromOtherDevice.body)).toBeUndefined();

@@ -219,7 +219,10 @@ export class RoomReadsService {
    * filter lets through, until `limit` are kept, the room ends, or `SCAN_PAGES` pages
    * were looked at (then `more` is set, and the client continues from `last`). Each page
    * costs one state lookup (the state before its oldest event); the walker tracks the
-   * visibility through the page from there.
+   * visibility through the page from there. That relies on stream order following the
+   * room's DAG, which holds while every event is created here (the room server appends
+   * each on top of the room's head); events arriving out of order over federation will
+   * need the state before each such event instead.
    */
   private async scan(
     requester: Requester,

@@ -20,10 +20,9 @@ function requestId(...parts: string[]): string {
 }
 
 /**
- * The room half of the Client-Server API: room creation, membership, sending, and
- * reading rooms. Writes go to the room server as inputs (it builds and authorises every
- * event); reads come from `RoomQuery`. Clients only see rooms they are in, and only up to
- * their leave once they have left.
+ * The write half of the room endpoints: room creation, membership, sending, redacting
+ * and forgetting. Writes go to the room server as inputs (it builds and authorises every
+ * event); `RoomReadsService` has the reads.
  */
 @Injectable()
 export class RoomsService {
@@ -82,7 +81,13 @@ export class RoomsService {
   async redact(requester: Requester, roomId: string, eventId: string, txnId: string, reason: string | undefined): Promise<string> {
     this.checkRoomId(roomId);
     const content = reason === undefined ? {} : { reason };
-    return this.send(roomId, { type: 'm.room.redaction', sender: requester.userId, content, redacts: eventId }, requestId('redact', requester.userId, requester.deviceId, roomId, eventId, txnId));
+    const redactionId = await this.send(
+      roomId,
+      { type: 'm.room.redaction', sender: requester.userId, content, redacts: eventId },
+      requestId('redact', requester.userId, requester.deviceId, roomId, eventId, txnId),
+    );
+    await this.records.recordTransaction(requester.userId, requester.deviceId, redactionId, txnId);
+    return redactionId;
   }
 
   /**
