@@ -386,4 +386,20 @@ describe('history visibility, context, filters, forgetting, profiles and deactiv
     expect(fromOtherDevice.body['event_id']).toBe(eventId);
     expect(txnOf(fromOtherDevice.body)).toBeUndefined();
   });
+
+  it('keeps forgotten rooms forgotten and transaction IDs across a restart', async () => {
+    const { room_id: roomId } = await alice().createRoom({ preset: sdk.Preset.PublicChat });
+    await bob().joinRoom(roomId);
+    const { event_id: eventId } = await alice().sendEvent(roomId, 'm.room.message' as never, { msgtype: 'm.text', body: 'durable' } as never, 'restart-txn');
+    await bob().leave(roomId);
+    await bob().forget(roomId);
+    await hs.stop();
+    hs = await startHomeserver({ AXON_SERVER_NAME: SERVER, AXON_ENABLE_REGISTRATION: 'true', AXON_RATE_LIMITS_ENABLED: 'false' }, { dataDir: hs.dataDir });
+    for (const name of ['alice', 'bob']) {
+      clients[name] = sdk.createClient({ baseUrl: hs.baseUrl, accessToken: sessions[name]!.access_token, userId: id(name), deviceId: sessions[name]!.device_id });
+    }
+    const event = (await alice().fetchRoomEvent(roomId, eventId)) as unknown as Json;
+    expect((event['unsigned'] as Json)['transaction_id']).toBe('restart-txn');
+    expect((await sdkError(bob().createMessagesRequest(roomId, null, 10, sdk.Direction.Backward))).errcode).toBe('M_FORBIDDEN');
+  }, 60_000);
 });
