@@ -4,6 +4,7 @@ import { RuntimeModule, type RuntimeOptions } from '@axon/platform-runtime';
 import { ClientApiModule, RoomsApiModule } from '@axon/services-client-api';
 import { FederationReceiverModule } from '@axon/services-federation-receiver';
 import { RoomServerModule } from '@axon/services-room-server';
+import { SyncModule } from '@axon/services-sync';
 
 /** Every service in one process, on the transports the configuration picks. */
 @Module({})
@@ -11,7 +12,7 @@ export class HomeserverModule {
   static forRoot(runtime: RuntimeOptions): DynamicModule {
     return {
       module: HomeserverModule,
-      imports: [RuntimeModule.forRoot(runtime), HealthModule, RoomServerModule, ClientApiModule, RoomsApiModule, FederationReceiverModule],
+      imports: [RuntimeModule.forRoot(runtime), HealthModule, RoomServerModule, ClientApiModule, RoomsApiModule, SyncModule, FederationReceiverModule],
     };
   }
 }

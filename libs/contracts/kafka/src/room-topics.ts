@@ -59,6 +59,8 @@ export interface RoomOutput {
   /** State entries the event changed, as [type, state_key, event_id]. */
   readonly state_added: ReadonlyArray<readonly [string, string, string]>;
   readonly state_removed: ReadonlyArray<readonly [string, string, string]>;
+  /** For an `m.room.redaction` that applies (the room server checked who may redact): the redacted event. */
+  readonly redacted_event_id?: string;
 }
 
 function requireObject(value: unknown, what: string): Record<string, unknown> {

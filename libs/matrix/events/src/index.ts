@@ -2,3 +2,4 @@ export * from './pdu';
 export * from './redaction';
 export * from './pdu-validation';
 export * from './build-pdu';
+export * from './client-event';

@@ -1,4 +1,6 @@
-import { Module } from '@nestjs/common';
+import { Module, type OnModuleInit } from '@nestjs/common';
+import { AccountsDefinition } from '@axon/contracts-grpc';
+import { RpcHost } from '@axon/platform-runtime';
 import { Database } from '@axon/platform-database';
 import { AccountController } from './account/account.controller';
 import { AccountsService } from './accounts/accounts.service';
@@ -19,6 +21,7 @@ import { SharedSecretController } from './register/shared-secret.controller';
 import { RoomInputClient } from './rooms/room-input.client';
 import { RoomRecordsRepository } from './rooms/room-records.repository';
 import { UserRoomsService } from './rooms/user-rooms.service';
+import { createAccountsRpc } from './rpc/accounts.rpc';
 import { ClientApiStore } from './storage/client-api-store';
 import { DevicesRepository } from './storage/devices.repository';
 import { FiltersRepository } from './storage/filters.repository';
@@ -68,4 +71,15 @@ const repository = <T>(type: new (store: ClientApiStore) => T) => ({ provide: ty
   // profiles and deactivation here change memberships through them too.
   exports: [AccessTokenGuard, SessionsService, RateLimits, UsersRepository, FiltersRepository, RoomInputClient, RoomRecordsRepository],
 })
-export class ClientApiModule {}
+export class ClientApiModule implements OnModuleInit {
+  constructor(
+    private readonly sessions: SessionsService,
+    private readonly filters: FiltersRepository,
+    private readonly rpc: RpcHost,
+  ) {}
+
+  /** Serves `Accounts` (access-token resolution, stored filters) to the other services. */
+  onModuleInit(): void {
+    this.rpc.serve(AccountsDefinition, createAccountsRpc(this.sessions, this.filters));
+  }
+}

@@ -220,6 +220,7 @@ export class RoomWriter {
       prev_room_seq: result.roomSeq - 1,
       state_added: result.stateAdded,
       state_removed: result.stateRemoved,
+      ...(redacts === undefined ? {} : { redacted_event_id: redacts }),
     };
     await this.store.insertOutbox(tx, room.room_id, JSON.stringify(output));
     return result;

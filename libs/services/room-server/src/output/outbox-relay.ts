@@ -9,7 +9,8 @@ export interface RelayLogger {
 }
 
 const BATCH = 200;
-const LEASE_MS = 15_000;
+/** A crashed relay's lease blocks the next one this long (a stopped relay releases it). */
+const LEASE_MS = 5_000;
 const IDLE_POLL_MS = 1_000;
 
 /**
@@ -58,6 +59,11 @@ export class OutboxRelay {
     this.stopped = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     await this.running;
+    try {
+      await this.store.releaseRelayLease(this.holder);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not release the outbox relay lease; the next relay waits for it to expire');
+    }
   }
 
   private schedule(): void {

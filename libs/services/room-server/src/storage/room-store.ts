@@ -332,6 +332,11 @@ export class RoomStore {
     if (ids.length > 0) await this.db.query(`DELETE FROM outbox WHERE id = ANY($1::bigint[])`, [ids]);
   }
 
+  /** Gives the relay lease up (on shutdown), so the next relay need not wait for it to expire. */
+  async releaseRelayLease(holder: string): Promise<void> {
+    await this.db.query(`UPDATE relay_lease SET expires_at = 0 WHERE holder = $1`, [holder]);
+  }
+
   /** Takes or renews the relay lease for `holder` until `now + ttlMs`; true when held. */
   async acquireRelayLease(holder: string, now: number, ttlMs: number): Promise<boolean> {
     const rows = (await this.db.query(

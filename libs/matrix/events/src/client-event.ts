@@ -1,0 +1,40 @@
+import type { JsonObject } from '@axon/matrix-canonical-json';
+import { redactEvent, type RedactionRules } from './redaction';
+
+/** The PDU fields a client event carries over unchanged. */
+const CLIENT_FIELDS = ['sender', 'type', 'state_key', 'origin_server_ts', 'redacts'] as const;
+
+/**
+ * What `formatClientEvent` needs besides the PDU: the event and room IDs (a v3+ PDU has
+ * no `event_id`; a v12 create event no `room_id`), the time for `unsigned.age`, the
+ * room's redaction rules and the formatted redaction when the event is redacted, and the
+ * transaction ID for the device that sent it.
+ */
+export interface ClientEventOptions {
+  readonly eventId: string;
+  readonly roomId: string;
+  readonly now: number;
+  readonly redacted?: { readonly rules: RedactionRules; readonly because?: JsonObject };
+  readonly transactionId?: string;
+}
+
+/**
+ * Formats a PDU as a `ClientEvent`: `content`, `event_id`, `origin_server_ts`, `room_id`,
+ * `sender`, `state_key`, `type` (and `redacts` where the PDU has it at the top level),
+ * with `unsigned.age`, the redacted content and `unsigned.redacted_because` when
+ * redacted, and `unsigned.transaction_id` for the sending device.
+ *
+ * Spec: https://spec.matrix.org/v1.19/client-server-api/#room-event-format
+ */
+export function formatClientEvent(pdu: JsonObject, options: ClientEventOptions): JsonObject {
+  const source = options.redacted === undefined ? pdu : redactEvent(pdu, options.redacted.rules);
+  const content = Object.hasOwn(source, 'content') ? source['content'] : undefined;
+  const event: JsonObject = { content: typeof content === 'object' && content !== null && !Array.isArray(content) ? content : {}, event_id: options.eventId, room_id: options.roomId };
+  for (const field of CLIENT_FIELDS) if (Object.hasOwn(source, field)) event[field] = source[field] as JsonObject[string];
+  const ts = pdu['origin_server_ts'];
+  const unsigned: JsonObject = { age: Math.max(0, options.now - (typeof ts === 'number' ? ts : options.now)) };
+  if (options.redacted?.because !== undefined) unsigned['redacted_because'] = options.redacted.because;
+  if (options.transactionId !== undefined) unsigned['transaction_id'] = options.transactionId;
+  event['unsigned'] = unsigned;
+  return event;
+}

@@ -1,0 +1,29 @@
+import type { AccountsDefinition } from '@axon/contracts-grpc';
+import { MatrixError } from '@axon/matrix-errors';
+import type { ServiceImplementation } from '@axon/platform-rpc';
+import type { SessionsService } from '../auth/sessions.service';
+import type { FiltersRepository } from '../storage/filters.repository';
+
+/**
+ * `Accounts` for other services: resolves access tokens with the same rules as the
+ * Client-Server API's own guard (no caching, so revoked tokens are dead at once).
+ */
+export function createAccountsRpc(sessions: SessionsService, filters: FiltersRepository): ServiceImplementation<AccountsDefinition> {
+  return {
+    async resolveAccessToken({ accessToken, ip }) {
+      try {
+        const requester = await sessions.resolve(accessToken, ip === '' ? undefined : ip);
+        return { valid: true, userId: requester.userId, deviceId: requester.deviceId, isGuest: requester.isGuest, softLogout: false };
+      } catch (error) {
+        if (error instanceof MatrixError && error.errcode === 'M_UNKNOWN_TOKEN') {
+          return { valid: false, userId: '', deviceId: '', isGuest: false, softLogout: error.extras['soft_logout'] === true };
+        }
+        throw error;
+      }
+    },
+    async getFilter({ userId, filterId }) {
+      const filter = await filters.find(userId, filterId);
+      return filter === undefined ? { found: false, filterJson: '' } : { found: true, filterJson: JSON.stringify(filter) };
+    },
+  };
+}

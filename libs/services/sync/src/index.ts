@@ -1,0 +1,2 @@
+export * from './sync.module';
+export { SYNC_GROUP } from './room-output.consumer';

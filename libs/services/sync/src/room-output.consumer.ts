@@ -1,0 +1,41 @@
+import { roomOutputTopic, type RoomOutput } from '@axon/contracts-kafka';
+import { ack, type DeliveredMessage, type HandlerOutcome, type MessageBus, type Subscription } from '@axon/platform-bus';
+import type { Wakeups } from '@axon/platform-cache';
+import type { SyncStore } from './storage/sync-store';
+
+/** The consumer group of sync replicas on `hs.room.output.v1`. */
+export const SYNC_GROUP = 'sync';
+
+/** The wake-up channel of a user's waiting `/sync` long-polls. */
+export function syncChannel(userId: string): string {
+  return `sync:${userId}`;
+}
+
+/**
+ * Builds the sync read model from `hs.room.output.v1` (idempotent per room sequence) and
+ * wakes the long-polls of every user the event concerns (the room's members and the
+ * target of a membership change).
+ */
+export class RoomOutputConsumer {
+  private subscription: Subscription | undefined;
+
+  constructor(
+    private readonly bus: MessageBus,
+    private readonly store: SyncStore,
+    private readonly wakeups: Wakeups,
+  ) {}
+
+  async start(): Promise<void> {
+    this.subscription = await this.bus.subscribe(roomOutputTopic, SYNC_GROUP, (message) => this.handle(message));
+  }
+
+  async stop(): Promise<void> {
+    await this.subscription?.stop();
+  }
+
+  private async handle(message: DeliveredMessage<RoomOutput>): Promise<HandlerOutcome> {
+    const users = await this.store.apply(message.value, message.partition, message.offset);
+    await Promise.all(users.map((user) => this.wakeups.publish(syncChannel(user), message.value.event_id)));
+    return ack;
+  }
+}

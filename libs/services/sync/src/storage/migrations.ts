@@ -1,0 +1,71 @@
+import type { MigrationInterface, QueryRunner } from '@axon/platform-database';
+
+/**
+ * Schema `sync`: the sync service's own read model of the rooms, built from
+ * `hs.room.output.v1`. Every row carries the bus position it came from (`partition`,
+ * `offset`); `partition_heads` records, in the same transaction, how far each partition
+ * has been applied. A sync token is a vector of those heads, so a sync that reads the
+ * heads and then the rows at or below them never misses a row, however many consumers
+ * write concurrently.
+ */
+export class SyncInitial1765100000000 implements MigrationInterface {
+  readonly name = 'SyncInitial1765100000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`
+      CREATE TABLE partition_heads (
+        partition integer PRIMARY KEY,
+        "offset" bigint NOT NULL
+      )`);
+    await queryRunner.query(`
+      CREATE TABLE room_events (
+        room_id text NOT NULL,
+        room_seq integer NOT NULL,
+        partition integer NOT NULL,
+        "offset" bigint NOT NULL,
+        event_id text NOT NULL,
+        room_version text NOT NULL,
+        stream_ordering bigint NOT NULL,
+        type text NOT NULL,
+        state_key text,
+        sender text NOT NULL,
+        pdu_json text NOT NULL,
+        redacted_by text,
+        PRIMARY KEY (room_id, room_seq)
+      )`);
+    await queryRunner.query(`CREATE UNIQUE INDEX room_events_event_id ON room_events (event_id)`);
+    await queryRunner.query(`CREATE INDEX room_events_position ON room_events (room_id, partition, "offset")`);
+    await queryRunner.query(`
+      CREATE TABLE room_state (
+        room_id text NOT NULL,
+        type text NOT NULL,
+        state_key text NOT NULL,
+        event_id text NOT NULL,
+        PRIMARY KEY (room_id, type, state_key)
+      )`);
+    await queryRunner.query(`
+      CREATE TABLE membership_changes (
+        user_id text NOT NULL,
+        room_id text NOT NULL,
+        membership text NOT NULL,
+        event_id text NOT NULL,
+        partition integer NOT NULL,
+        "offset" bigint NOT NULL,
+        PRIMARY KEY (user_id, room_id, partition, "offset")
+      )`);
+    await queryRunner.query(`
+      CREATE TABLE memberships (
+        user_id text NOT NULL,
+        room_id text NOT NULL,
+        membership text NOT NULL,
+        PRIMARY KEY (user_id, room_id)
+      )`);
+    await queryRunner.query(`CREATE INDEX memberships_room ON memberships (room_id, membership)`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    for (const table of ['memberships', 'membership_changes', 'room_state', 'room_events', 'partition_heads']) await queryRunner.query(`DROP TABLE ${table}`);
+  }
+}
+
+export const SYNC_MIGRATIONS = [SyncInitial1765100000000] as const;

@@ -1,0 +1,171 @@
+import type { RoomOutput } from '@axon/contracts-kafka';
+import type { DataSource } from '@axon/platform-database';
+import type { SyncToken } from '../sync-token';
+
+/** A room event in the sync read model. */
+export interface SyncEvent {
+  readonly room_id: string;
+  readonly room_seq: number;
+  readonly partition: number;
+  readonly offset: string;
+  readonly event_id: string;
+  readonly room_version: string;
+  readonly stream_ordering: string;
+  readonly type: string;
+  readonly state_key: string | null;
+  readonly sender: string;
+  readonly pdu_json: string;
+  readonly redacted_by: string | null;
+}
+
+function columns(alias?: string): string {
+  const p = alias === undefined ? '' : `${alias}.`;
+  return `${p}room_id, ${p}room_seq, ${p}partition, ${p}"offset"::text AS "offset", ${p}event_id, ${p}room_version, ${p}stream_ordering::text AS stream_ordering, ${p}type, ${p}state_key, ${p}sender, ${p}pdu_json, ${p}redacted_by`;
+}
+
+const EVENT_COLUMNS = columns();
+
+/**
+ * The sync service's SQL (schema `sync`). `apply` is idempotent per (room, room sequence):
+ * a redelivered output changes nothing.
+ */
+export class SyncStore {
+  constructor(readonly db: DataSource) {}
+
+  /** Applies one `hs.room.output.v1` message; returns the users whose syncs it concerns. */
+  async apply(output: RoomOutput, partition: number, offset: string): Promise<string[]> {
+    return this.db.transaction(async (tx) => {
+      const inserted = (await tx.query(
+        `INSERT INTO room_events (room_id, room_seq, partition, "offset", event_id, room_version, stream_ordering, type, state_key, sender, pdu_json)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING RETURNING event_id`,
+        [output.room_id, output.room_seq, partition, offset, output.event_id, output.room_version, output.stream_ordering, ...this.eventFields(output.pdu_json)],
+      )) as unknown[];
+      await tx.query(
+        `INSERT INTO partition_heads (partition, "offset") VALUES ($1, $2)
+         ON CONFLICT (partition) DO UPDATE SET "offset" = GREATEST(partition_heads."offset", EXCLUDED."offset")`,
+        [partition, offset],
+      );
+      if (inserted.length === 0) return [];
+      const pdu = JSON.parse(output.pdu_json) as { content?: Record<string, unknown> };
+      if (output.redacted_event_id !== undefined) {
+        await tx.query(`UPDATE room_events SET redacted_by = $2 WHERE event_id = $1 AND room_id = $3 AND redacted_by IS NULL`, [output.redacted_event_id, output.event_id, output.room_id]);
+      }
+      for (const [type, stateKey] of output.state_removed) {
+        await tx.query(`DELETE FROM room_state WHERE room_id = $1 AND type = $2 AND state_key = $3`, [output.room_id, type, stateKey]);
+      }
+      const affected = new Set<string>();
+      for (const [type, stateKey, eventId] of output.state_added) {
+        await tx.query(
+          `INSERT INTO room_state (room_id, type, state_key, event_id) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (room_id, type, state_key) DO UPDATE SET event_id = EXCLUDED.event_id`,
+          [output.room_id, type, stateKey, eventId],
+        );
+        if (type === 'm.room.member' && eventId === output.event_id) {
+          const membership = typeof pdu.content?.['membership'] === 'string' ? pdu.content['membership'] : 'leave';
+          await tx.query(
+            `INSERT INTO memberships (user_id, room_id, membership) VALUES ($1, $2, $3)
+             ON CONFLICT (user_id, room_id) DO UPDATE SET membership = EXCLUDED.membership`,
+            [stateKey, output.room_id, membership],
+          );
+          await tx.query(`INSERT INTO membership_changes (user_id, room_id, membership, event_id, partition, "offset") VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, [
+            stateKey,
+            output.room_id,
+            membership,
+            eventId,
+            partition,
+            offset,
+          ]);
+          affected.add(stateKey);
+        }
+      }
+      const members = (await tx.query(`SELECT user_id FROM memberships WHERE room_id = $1 AND membership IN ('join', 'invite', 'knock')`, [output.room_id])) as Array<{ user_id: string }>;
+      for (const member of members) affected.add(member.user_id);
+      return [...affected];
+    });
+  }
+
+  private eventFields(pduJson: string): [string, string | null, string, string] {
+    const pdu = JSON.parse(pduJson) as { type: string; state_key?: string; sender: string };
+    return [pdu.type, pdu.state_key ?? null, pdu.sender, pduJson];
+  }
+
+  /** How far each partition has been applied (-1 for none). */
+  async heads(partitions: number): Promise<number[]> {
+    const rows = (await this.db.query(`SELECT partition, "offset"::text AS "offset" FROM partition_heads`)) as Array<{ partition: number; offset: string }>;
+    const heads = Array.from({ length: partitions }, () => -1);
+    for (const row of rows) if (row.partition < partitions) heads[row.partition] = Number(row.offset);
+    return heads;
+  }
+
+  /** The user's memberships now: room → membership. */
+  async memberships(userId: string): Promise<Map<string, string>> {
+    const rows = (await this.db.query(`SELECT room_id, membership FROM memberships WHERE user_id = $1`, [userId])) as Array<{ room_id: string; membership: string }>;
+    return new Map(rows.map((row) => [row.room_id, row.membership]));
+  }
+
+  /** The user's membership changes after `since` and up to `upTo`, oldest first. */
+  async membershipChanges(userId: string, since: SyncToken, upTo: SyncToken): Promise<Array<{ room_id: string; membership: string; event_id: string; partition: number; offset: string }>> {
+    const rows = (await this.db.query(
+      `SELECT room_id, membership, event_id, partition, "offset"::text AS "offset" FROM membership_changes WHERE user_id = $1 ORDER BY partition, membership_changes."offset"`,
+      [userId],
+    )) as Array<{ room_id: string; membership: string; event_id: string; partition: number; offset: string }>;
+    return rows.filter((row) => Number(row.offset) > (since[row.partition] ?? -1) && Number(row.offset) <= (upTo[row.partition] ?? -1));
+  }
+
+  /** A room's events in (`after`, `upTo`] of its partition, the newest `limit` (plus one, to tell `limited`). */
+  async timeline(roomId: string, partition: number, after: number, upTo: number, limit: number): Promise<SyncEvent[]> {
+    const rows = (await this.db.query(
+      `SELECT ${EVENT_COLUMNS} FROM room_events WHERE room_id = $1 AND partition = $2 AND "offset" > $3 AND "offset" <= $4 ORDER BY room_events.room_seq DESC LIMIT $5`,
+      [roomId, partition, after, upTo, limit + 1],
+    )) as SyncEvent[];
+    return rows.reverse();
+  }
+
+  /** A room's state events in (`after`, `before`) by room sequence, newest per key. */
+  async stateChanges(roomId: string, afterSeq: number, beforeSeq: number): Promise<SyncEvent[]> {
+    return (await this.db.query(
+      `SELECT DISTINCT ON (type, state_key) ${EVENT_COLUMNS} FROM room_events
+       WHERE room_id = $1 AND room_seq > $2 AND room_seq < $3 AND state_key IS NOT NULL
+       ORDER BY type, state_key, room_events.room_seq DESC`,
+      [roomId, afterSeq, beforeSeq],
+    )) as SyncEvent[];
+  }
+
+  /** The room's state just before `beforeSeq` (the current state with later changes undone). */
+  async stateBefore(roomId: string, beforeSeq: number): Promise<SyncEvent[]> {
+    return (await this.db.query(
+      `SELECT DISTINCT ON (type, state_key) ${EVENT_COLUMNS} FROM room_events
+       WHERE room_id = $1 AND room_seq < $2 AND state_key IS NOT NULL
+       ORDER BY type, state_key, room_events.room_seq DESC`,
+      [roomId, beforeSeq],
+    )) as SyncEvent[];
+  }
+
+  async currentState(roomId: string, types?: readonly string[]): Promise<SyncEvent[]> {
+    const filter = types === undefined ? '' : ' AND s.type = ANY($2)';
+    return (await this.db.query(
+      `SELECT ${columns('e')}
+       FROM room_state s JOIN room_events e ON e.event_id = s.event_id WHERE s.room_id = $1${filter}`,
+      types === undefined ? [roomId] : [roomId, types],
+    )) as SyncEvent[];
+  }
+
+  async eventsByIds(eventIds: readonly string[]): Promise<SyncEvent[]> {
+    if (eventIds.length === 0) return [];
+    return (await this.db.query(`SELECT ${EVENT_COLUMNS} FROM room_events WHERE event_id = ANY($1)`, [eventIds])) as SyncEvent[];
+  }
+
+  /** The partition a room's events are in (from its first event), if known. */
+  async partitionOf(roomId: string): Promise<number | undefined> {
+    const rows = (await this.db.query(`SELECT partition FROM room_events WHERE room_id = $1 LIMIT 1`, [roomId])) as Array<{ partition: number }>;
+    return rows[0]?.partition;
+  }
+
+  async joinedCounts(roomId: string): Promise<{ joined: number; invited: number; heroes: string[] }> {
+    const rows = (await this.db.query(`SELECT user_id, membership FROM memberships WHERE room_id = $1 AND membership IN ('join', 'invite') ORDER BY user_id`, [roomId])) as Array<{
+      user_id: string;
+      membership: string;
+    }>;
+    return { joined: rows.filter((r) => r.membership === 'join').length, invited: rows.filter((r) => r.membership === 'invite').length, heroes: rows.map((r) => r.user_id) };
+  }
+}
