@@ -179,6 +179,49 @@ describe('/sync', () => {
     expect((await call(hs, 'GET', '/_matrix/client/v3/pushrules/global/override/nope', { token: bob.access_token })).body['errcode']).toBe('M_NOT_FOUND');
   });
 
+  it('round-trips account data and tags, and syncs only what changed', async () => {
+    const { room_id: roomId } = await aliceClient.createRoom({ preset: sdk.Preset.PrivateChat });
+    await aliceClient.setAccountData('org.example.settings' as never, { theme: 'dark' } as never);
+    await aliceClient.setRoomAccountData(roomId, 'org.example.room' as never, { pinned: true } as never);
+    await aliceClient.setRoomTag(roomId, 'm.favourite', { order: 0.5 });
+    await aliceClient.setRoomTag(roomId, 'u.work', {});
+    await aliceClient.deleteRoomTag(roomId, 'u.work');
+    expect(await aliceClient.getAccountDataFromServer('org.example.settings' as never)).toEqual({ theme: 'dark' });
+    expect(await aliceClient.getRoomTags(roomId)).toEqual({ tags: { 'm.favourite': { order: 0.5 } } });
+    const room = await call(hs, 'GET', `/_matrix/client/v3/user/${encodeURIComponent(alice.user_id)}/rooms/${encodeURIComponent(roomId)}/account_data/org.example.room`, { token: alice.access_token });
+    expect(room.body).toEqual({ pinned: true });
+
+    // Sync applies account data asynchronously: wait until the last change is in.
+    let initial: Json = {};
+    for (let tries = 0; tries < 100; tries++) {
+      initial = await sync(hs, alice);
+      const tags = (joined(initial, roomId)['account_data'] as { events: Json[] } | undefined)?.events.find((event) => event['type'] === 'm.tag');
+      if (tags !== undefined && Object.keys((tags['content'] as { tags: Json }).tags).length === 1) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect((initial['account_data'] as { events: Json[] }).events).toContainEqual({ type: 'org.example.settings', content: { theme: 'dark' } });
+    expect((joined(initial, roomId)['account_data'] as { events: Json[] }).events).toEqual(
+      expect.arrayContaining([{ type: 'org.example.room', content: { pinned: true } }, { type: 'm.tag', content: { tags: { 'm.favourite': { order: 0.5 } } } }]),
+    );
+    const waiting = sync(hs, alice, { since: initial['next_batch'] as string, timeout: '10000' });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await aliceClient.setAccountData('org.example.settings' as never, { theme: 'light' } as never);
+    const changed = await waiting;
+    expect((changed['account_data'] as { events: Json[] }).events).toEqual([{ type: 'org.example.settings', content: { theme: 'light' } }]);
+    expect(changed['rooms']).toBeUndefined();
+
+    const managed = await call(hs, 'PUT', `/_matrix/client/v3/user/${encodeURIComponent(alice.user_id)}/account_data/m.push_rules`, { token: alice.access_token, body: {} });
+    expect([managed.status, managed.body['errcode']]).toEqual([405, 'M_BAD_JSON']);
+    const pushRules = await call(hs, 'GET', `/_matrix/client/v3/user/${encodeURIComponent(alice.user_id)}/account_data/m.push_rules`, { token: alice.access_token });
+    expect(((pushRules.body['global'] as Record<string, Json[]>)['override'] ?? [])[0]?.['rule_id']).toBe('.m.rule.master');
+    const fullyRead = await call(hs, 'PUT', `/_matrix/client/v3/user/${encodeURIComponent(alice.user_id)}/rooms/${encodeURIComponent(roomId)}/account_data/m.fully_read`, { token: alice.access_token, body: {} });
+    expect([fullyRead.status, fullyRead.body['errcode']]).toEqual([405, 'M_BAD_JSON']);
+    const other = await call(hs, 'GET', `/_matrix/client/v3/user/${encodeURIComponent(alice.user_id)}/account_data/org.example.settings`, { token: bob.access_token });
+    expect([other.status, other.body['errcode']]).toEqual([403, 'M_FORBIDDEN']);
+    const missing = await call(hs, 'GET', `/_matrix/client/v3/user/${encodeURIComponent(alice.user_id)}/account_data/org.example.none`, { token: alice.access_token });
+    expect([missing.status, missing.body['errcode']]).toEqual([404, 'M_NOT_FOUND']);
+  });
+
   it('refuses missing and unknown tokens and a malformed since', async () => {
     expect((await call(hs, 'GET', '/_matrix/client/v3/sync')).body['errcode']).toBe('M_MISSING_TOKEN');
     expect((await call(hs, 'GET', '/_matrix/client/v3/sync', { token: 'nope' })).body['errcode']).toBe('M_UNKNOWN_TOKEN');

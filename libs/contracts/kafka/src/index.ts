@@ -2,3 +2,4 @@ export * from './codec';
 export * from './topic';
 export * from './topics';
 export * from './room-topics';
+export * from './account-data-topic';

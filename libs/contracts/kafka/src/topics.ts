@@ -1,3 +1,4 @@
+import { accountDataTopic } from './account-data-topic';
 import { roomInputTopic, roomOutputTopic } from './room-topics';
 import type { AnyTopic } from './topic';
 
@@ -9,7 +10,7 @@ import type { AnyTopic } from './topic';
  *
  * `topics.spec.ts` checks every entry against the naming rule and for unique names.
  */
-export const TOPICS = Object.freeze({ roomInput: roomInputTopic, roomOutput: roomOutputTopic }) satisfies Readonly<Record<string, AnyTopic>>;
+export const TOPICS = Object.freeze({ roomInput: roomInputTopic, roomOutput: roomOutputTopic, accountData: accountDataTopic }) satisfies Readonly<Record<string, AnyTopic>>;
 
 export type TopicRegistry = typeof TOPICS;
 

@@ -3,6 +3,8 @@ import { AccountsDefinition } from '@axon/contracts-grpc';
 import { RpcHost } from '@axon/platform-runtime';
 import { Database } from '@axon/platform-database';
 import { AccountController } from './account/account.controller';
+import { AccountDataController } from './account-data/account-data.controller';
+import { AccountDataService } from './account-data/account-data.service';
 import { AccountsService } from './accounts/accounts.service';
 import { AccessTokenGuard } from './auth/access-token.guard';
 import { PasswordHasher } from './auth/password-hasher';
@@ -44,6 +46,7 @@ const repository = <T>(type: new (store: ClientApiStore) => T) => ({ provide: ty
     ProfileController,
     FiltersController,
     CapabilitiesController,
+    AccountDataController,
   ],
   providers: [
     {
@@ -66,6 +69,7 @@ const repository = <T>(type: new (store: ClientApiStore) => T) => ({ provide: ty
     AccountsService,
     RegistrationService,
     AccessTokenGuard,
+    AccountDataService,
   ],
   // The room endpoints (RoomsApiModule) share the room server client and the room records;
   // profiles and deactivation here change memberships through them too.

@@ -1,4 +1,4 @@
-import { roomOutputTopic, type RoomOutput } from '@axon/contracts-kafka';
+import { accountDataTopic, roomOutputTopic, type AccountDataUpdate, type RoomOutput } from '@axon/contracts-kafka';
 import { ack, type DeliveredMessage, type HandlerOutcome, type MessageBus, type Subscription } from '@axon/platform-bus';
 import type { Wakeups } from '@axon/platform-cache';
 import type { SyncStore } from './storage/sync-store';
@@ -13,11 +13,12 @@ export function syncChannel(userId: string): string {
 
 /**
  * Builds the sync read model from `hs.room.output.v1` (idempotent per room sequence) and
- * wakes the long-polls of every user the event concerns (the room's members and the
- * target of a membership change).
+ * `hs.account-data.v1`, and wakes the long-polls of every user a change concerns (a
+ * room's members and the target of a membership change; the owner of account data).
  */
 export class RoomOutputConsumer {
   private subscription: Subscription | undefined;
+  private accountDataSubscription: Subscription | undefined;
 
   constructor(
     private readonly bus: MessageBus,
@@ -27,10 +28,17 @@ export class RoomOutputConsumer {
 
   async start(): Promise<void> {
     this.subscription = await this.bus.subscribe(roomOutputTopic, SYNC_GROUP, (message) => this.handle(message));
+    this.accountDataSubscription = await this.bus.subscribe(accountDataTopic, SYNC_GROUP, (message) => this.handleAccountData(message));
   }
 
   async stop(): Promise<void> {
-    await this.subscription?.stop();
+    await Promise.all([this.subscription?.stop(), this.accountDataSubscription?.stop()]);
+  }
+
+  private async handleAccountData(message: DeliveredMessage<AccountDataUpdate>): Promise<HandlerOutcome> {
+    await this.store.applyAccountData(message.value, message.partition, message.offset);
+    await this.wakeups.publish(syncChannel(message.value.user_id), message.value.type);
+    return ack;
   }
 
   private async handle(message: DeliveredMessage<RoomOutput>): Promise<HandlerOutcome> {

@@ -1,4 +1,4 @@
-import { roomOutputTopic } from '@axon/contracts-kafka';
+import { accountDataTopic, roomOutputTopic } from '@axon/contracts-kafka';
 import type { JsonObject } from '@axon/matrix-canonical-json';
 import { MatrixError } from '@axon/matrix-errors';
 import { formatClientEvent } from '@axon/matrix-events';
@@ -6,7 +6,7 @@ import { getRoomVersionRules } from '@axon/matrix-room-versions';
 import type { Wakeups } from '@axon/platform-cache';
 import { syncChannel } from './room-output.consumer';
 import type { SyncEvent, SyncStore } from './storage/sync-store';
-import { formatSyncToken, parseSyncToken, type SyncToken } from './sync-token';
+import { formatSyncToken, parseSyncToken, type StreamPositions, type SyncToken } from './sync-token';
 
 /** The longest a long-poll waits, whatever `timeout` asks. */
 const MAX_TIMEOUT_MS = 120_000;
@@ -48,7 +48,7 @@ interface RoomSection {
  * Spec: https://spec.matrix.org/v1.19/client-server-api/#get_matrixclientv3sync
  */
 export class SyncService {
-  private readonly partitions = roomOutputTopic.partitions;
+  private readonly partitions = { rooms: roomOutputTopic.partitions, accountData: accountDataTopic.partitions };
 
   constructor(
     private readonly store: SyncStore,
@@ -62,9 +62,11 @@ export class SyncService {
     try {
       const deadline = Date.now() + Math.min(request.timeoutMs, MAX_TIMEOUT_MS);
       for (;;) {
-        const heads = await this.store.heads(this.partitions);
-        const sections = await this.compute(request, since, heads);
-        if (sections.length > 0 || since === undefined || Date.now() >= deadline || unsubscribe === undefined) return this.response(sections, heads);
+        const heads: SyncToken = { rooms: await this.store.heads(this.partitions.rooms), accountData: await this.store.accountDataHeads(this.partitions.accountData) };
+        const accountData = await this.store.accountData(request.userId, since?.accountData, heads.accountData);
+        const sections = await this.compute(request, since?.rooms, heads.rooms, accountData);
+        const global = accountData.filter((entry) => entry.room_id === '');
+        if (sections.length > 0 || global.length > 0 || since === undefined || Date.now() >= deadline || unsubscribe === undefined) return this.response(sections, global, heads);
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
           wake = () => {
@@ -78,13 +80,22 @@ export class SyncService {
     }
   }
 
-  private response(sections: readonly { roomId: string; section: RoomSection }[], heads: SyncToken): Json {
+  private response(sections: readonly { roomId: string; section: RoomSection }[], accountData: readonly { type: string; content: string }[], heads: SyncToken): Json {
     const rooms: Record<string, Record<string, Json>> = {};
     for (const { roomId, section } of sections) (rooms[section.kind] ??= {})[roomId] = section.body;
-    return { next_batch: formatSyncToken(heads), ...(Object.keys(rooms).length > 0 ? { rooms } : {}) };
+    return {
+      next_batch: formatSyncToken(heads),
+      ...(Object.keys(rooms).length > 0 ? { rooms } : {}),
+      ...(accountData.length > 0 ? { account_data: { events: accountData.map((entry) => ({ type: entry.type, content: JSON.parse(entry.content) as Json })) } } : {}),
+    };
   }
 
-  private async compute(request: SyncRequest, since: SyncToken | undefined, heads: SyncToken): Promise<Array<{ roomId: string; section: RoomSection }>> {
+  private async compute(
+    request: SyncRequest,
+    since: StreamPositions | undefined,
+    heads: StreamPositions,
+    accountData: readonly { room_id: string; type: string; content: string }[],
+  ): Promise<Array<{ roomId: string; section: RoomSection }>> {
     const memberships = await this.store.memberships(request.userId);
     const changes = since === undefined ? [] : await this.store.membershipChanges(request.userId, since, heads);
     const changedRooms = new Map<string, (typeof changes)[number]>();
@@ -97,8 +108,15 @@ export class SyncService {
       const full = since === undefined || request.fullState;
       if (membership === 'join') {
         const joinedNow = change !== undefined && changes.some((c) => c.room_id === roomId && c.membership === 'join') && !(await this.wasJoinedAt(request.userId, roomId, since));
-        const section = await this.joinedRoom(request, roomId, partition, since, heads, full || joinedNow);
-        if (section !== undefined) sections.push({ roomId, section });
+        const roomAccountData = accountData.filter((entry) => entry.room_id === roomId).map((entry) => ({ type: entry.type, content: JSON.parse(entry.content) as Json }));
+        let section = await this.joinedRoom(request, roomId, partition, since, heads, full || joinedNow);
+        if (section === undefined && roomAccountData.length > 0) {
+          section = { kind: 'join', body: { timeline: { events: [], limited: false }, state: { events: [] }, ephemeral: { events: [] }, account_data: { events: [] } } };
+        }
+        if (section !== undefined) {
+          section.body['account_data'] = { events: roomAccountData };
+          sections.push({ roomId, section });
+        }
       } else if (membership === 'invite' || membership === 'knock') {
         if (full || change !== undefined) sections.push({ roomId, section: await this.strippedRoom(request.userId, roomId, membership) });
       } else if (membership === 'leave' || membership === 'ban') {
@@ -112,14 +130,14 @@ export class SyncService {
   }
 
   /** Whether the user was joined at `since` (their membership as of that token). */
-  private async wasJoinedAt(userId: string, roomId: string, since: SyncToken | undefined): Promise<boolean> {
+  private async wasJoinedAt(userId: string, roomId: string, since: StreamPositions | undefined): Promise<boolean> {
     if (since === undefined) return false;
-    const before = await this.store.membershipChanges(userId, Array.from({ length: this.partitions }, () => -1), since);
+    const before = await this.store.membershipChanges(userId, Array.from({ length: this.partitions.rooms }, () => -1), since);
     const last = before.filter((change) => change.room_id === roomId).pop();
     return last?.membership === 'join';
   }
 
-  private async joinedRoom(request: SyncRequest, roomId: string, partition: number, since: SyncToken | undefined, heads: SyncToken, full: boolean): Promise<RoomSection | undefined> {
+  private async joinedRoom(request: SyncRequest, roomId: string, partition: number, since: StreamPositions | undefined, heads: StreamPositions, full: boolean): Promise<RoomSection | undefined> {
     const after = since === undefined || (full && request.fullState && since === undefined) ? -1 : (since[partition] ?? -1);
     const rows = await this.store.timeline(roomId, partition, full && since === undefined ? -1 : after, heads[partition] ?? -1, request.filter.timelineLimit);
     const limited = rows.length > request.filter.timelineLimit;
@@ -140,7 +158,7 @@ export class SyncService {
     return { kind: 'join', body };
   }
 
-  private async leftRoom(request: SyncRequest, roomId: string, partition: number, since: SyncToken | undefined, leaveOffset: string | undefined, full: boolean): Promise<RoomSection | undefined> {
+  private async leftRoom(request: SyncRequest, roomId: string, partition: number, since: StreamPositions | undefined, leaveOffset: string | undefined, full: boolean): Promise<RoomSection | undefined> {
     const after = since === undefined ? -1 : (since[partition] ?? -1);
     const upTo = leaveOffset !== undefined ? Number(leaveOffset) : Number.MAX_SAFE_INTEGER;
     const rows = await this.store.timeline(roomId, partition, full ? -1 : after, upTo, request.filter.timelineLimit);

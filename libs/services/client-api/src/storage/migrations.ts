@@ -115,4 +115,24 @@ export class ClientApiRooms1765000000000 implements MigrationInterface {
   }
 }
 
-export const CLIENT_API_MIGRATIONS = [ClientApiAccounts1764000000000, ClientApiRooms1765000000000] as const;
+/** Users' account data, global (`room_id` empty) and per room (tags are the room's `m.tag`). */
+export class ClientApiAccountData1765200000000 implements MigrationInterface {
+  readonly name = 'ClientApiAccountData1765200000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`
+      CREATE TABLE account_data (
+        user_id text NOT NULL,
+        room_id text NOT NULL,
+        type text NOT NULL,
+        content jsonb NOT NULL,
+        PRIMARY KEY (user_id, room_id, type)
+      )`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`DROP TABLE account_data`);
+  }
+}
+
+export const CLIENT_API_MIGRATIONS = [ClientApiAccounts1764000000000, ClientApiRooms1765000000000, ClientApiAccountData1765200000000] as const;

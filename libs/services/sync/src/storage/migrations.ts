@@ -68,4 +68,31 @@ export class SyncInitial1765100000000 implements MigrationInterface {
   }
 }
 
-export const SYNC_MIGRATIONS = [SyncInitial1765100000000] as const;
+/**
+ * Account data from `hs.account-data.v1`: the latest content per (user, room, type) with
+ * the bus position it came from, and how far each partition of that topic is applied.
+ */
+export class SyncAccountData1765200000000 implements MigrationInterface {
+  readonly name = 'SyncAccountData1765200000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`
+      CREATE TABLE account_data (
+        user_id text NOT NULL,
+        room_id text NOT NULL,
+        type text NOT NULL,
+        content text NOT NULL,
+        partition integer NOT NULL,
+        "offset" bigint NOT NULL,
+        PRIMARY KEY (user_id, room_id, type)
+      )`);
+    await queryRunner.query(`CREATE TABLE account_data_heads (partition integer PRIMARY KEY, "offset" bigint NOT NULL)`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`DROP TABLE account_data_heads`);
+    await queryRunner.query(`DROP TABLE account_data`);
+  }
+}
+
+export const SYNC_MIGRATIONS = [SyncInitial1765100000000, SyncAccountData1765200000000] as const;

@@ -1,6 +1,6 @@
-import type { RoomOutput } from '@axon/contracts-kafka';
+import type { AccountDataUpdate, RoomOutput } from '@axon/contracts-kafka';
 import type { DataSource } from '@axon/platform-database';
-import type { SyncToken } from '../sync-token';
+import type { StreamPositions } from '../sync-token';
 
 /** A room event in the sync read model. */
 export interface SyncEvent {
@@ -89,6 +89,46 @@ export class SyncStore {
     return [pdu.type, pdu.state_key ?? null, pdu.sender, pduJson];
   }
 
+  /**
+   * Applies one `hs.account-data.v1` message (the newest position wins, so a redelivered
+   * older one changes nothing).
+   */
+  async applyAccountData(update: AccountDataUpdate, partition: number, offset: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.query(
+        `INSERT INTO account_data (user_id, room_id, type, content, partition, "offset") VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (user_id, room_id, type) DO UPDATE SET content = EXCLUDED.content, partition = EXCLUDED.partition, "offset" = EXCLUDED."offset"
+         WHERE account_data.partition <> EXCLUDED.partition OR account_data."offset" < EXCLUDED."offset"`,
+        [update.user_id, update.room_id, update.type, JSON.stringify(update.content), partition, offset],
+      );
+      await tx.query(
+        `INSERT INTO account_data_heads (partition, "offset") VALUES ($1, $2)
+         ON CONFLICT (partition) DO UPDATE SET "offset" = GREATEST(account_data_heads."offset", EXCLUDED."offset")`,
+        [partition, offset],
+      );
+    });
+  }
+
+  /** A user's account data changed after `since` up to `upTo` (all of it without `since`). */
+  async accountData(userId: string, since: StreamPositions | undefined, upTo: StreamPositions): Promise<Array<{ room_id: string; type: string; content: string }>> {
+    const rows = (await this.db.query(`SELECT room_id, type, content, partition, "offset"::text AS "offset" FROM account_data WHERE user_id = $1`, [userId])) as Array<{
+      room_id: string;
+      type: string;
+      content: string;
+      partition: number;
+      offset: string;
+    }>;
+    return rows.filter((row) => Number(row.offset) <= (upTo[row.partition] ?? -1) && (since === undefined || Number(row.offset) > (since[row.partition] ?? -1)));
+  }
+
+  /** How far each partition of `hs.account-data.v1` has been applied (-1 for none). */
+  async accountDataHeads(partitions: number): Promise<number[]> {
+    const rows = (await this.db.query(`SELECT partition, "offset"::text AS "offset" FROM account_data_heads`)) as Array<{ partition: number; offset: string }>;
+    const heads = Array.from({ length: partitions }, () => -1);
+    for (const row of rows) if (row.partition < partitions) heads[row.partition] = Number(row.offset);
+    return heads;
+  }
+
   /** How far each partition has been applied (-1 for none). */
   async heads(partitions: number): Promise<number[]> {
     const rows = (await this.db.query(`SELECT partition, "offset"::text AS "offset" FROM partition_heads`)) as Array<{ partition: number; offset: string }>;
@@ -104,7 +144,7 @@ export class SyncStore {
   }
 
   /** The user's membership changes after `since` and up to `upTo`, oldest first. */
-  async membershipChanges(userId: string, since: SyncToken, upTo: SyncToken): Promise<Array<{ room_id: string; membership: string; event_id: string; partition: number; offset: string }>> {
+  async membershipChanges(userId: string, since: StreamPositions, upTo: StreamPositions): Promise<Array<{ room_id: string; membership: string; event_id: string; partition: number; offset: string }>> {
     const rows = (await this.db.query(
       `SELECT room_id, membership, event_id, partition, "offset"::text AS "offset" FROM membership_changes WHERE user_id = $1 ORDER BY partition, membership_changes."offset"`,
       [userId],
