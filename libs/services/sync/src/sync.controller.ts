@@ -46,7 +46,11 @@ export class SyncController {
     if (query.set_presence !== undefined && !['online', 'offline', 'unavailable'].includes(query.set_presence)) {
       throw new MatrixError('M_INVALID_PARAM', 'set_presence must be online, offline or unavailable', 400);
     }
+    // A client that goes away ends its long-poll instead of leaving it to wait out the timeout.
+    const aborted = new AbortController();
+    request.raw.once('close', () => aborted.abort());
     return this.sync.sync({
+      signal: aborted.signal,
       userId: caller.userId,
       ...(query.since === undefined ? {} : { since: query.since }),
       timeoutMs: timeout,

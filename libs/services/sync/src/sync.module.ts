@@ -1,4 +1,4 @@
-import { Module, type OnApplicationBootstrap } from '@nestjs/common';
+import { Module, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import type { MessageBus } from '@axon/platform-bus';
 import type { CacheClient } from '@axon/platform-cache';
 import { Database } from '@axon/platform-database';
@@ -28,9 +28,10 @@ import { SyncService } from './sync.service';
     },
   ],
 })
-export class SyncModule implements OnApplicationBootstrap {
+export class SyncModule implements OnApplicationBootstrap, BeforeApplicationShutdown {
   constructor(
     private readonly store: SyncStore,
+    private readonly service: SyncService,
     @InjectBus() private readonly bus: MessageBus,
     @InjectCache() private readonly cache: CacheClient,
     private readonly shutdown: ShutdownSequence,
@@ -40,5 +41,10 @@ export class SyncModule implements OnApplicationBootstrap {
     const consumer = new RoomOutputConsumer(this.bus, this.store, this.cache.wakeups);
     await consumer.start();
     this.shutdown.add(STAGE.consumers, 'sync room output consumer', () => consumer.stop());
+  }
+
+  /** Long-polls answer now, so the HTTP listener's drain does not wait out their timeouts. */
+  beforeApplicationShutdown(): void {
+    this.service.release();
   }
 }

@@ -22,6 +22,8 @@ export interface SyncFilter {
 
 /** A `/sync` request, parsed. */
 export interface SyncRequest {
+  /** Ends a long-poll early (the client went away): the answer is computed at once. */
+  readonly signal?: AbortSignal;
   readonly userId: string;
   readonly since?: string;
   readonly timeoutMs: number;
@@ -49,6 +51,9 @@ interface RoomSection {
  */
 export class SyncService {
   private readonly partitions = { rooms: roomOutputTopic.partitions, accountData: accountDataTopic.partitions };
+  /** The wake-up of every long-poll waiting now, so shutdown can end them all. */
+  private readonly waiting = new Set<() => void>();
+  private releasing = false;
 
   constructor(
     private readonly store: SyncStore,
@@ -66,18 +71,36 @@ export class SyncService {
         const accountData = await this.store.accountData(request.userId, since?.accountData, heads.accountData);
         const sections = await this.compute(request, since?.rooms, heads.rooms, accountData);
         const global = accountData.filter((entry) => entry.room_id === '');
-        if (sections.length > 0 || global.length > 0 || since === undefined || Date.now() >= deadline || unsubscribe === undefined) return this.response(sections, global, heads);
+        const done = this.releasing || request.signal?.aborted === true;
+        if (sections.length > 0 || global.length > 0 || since === undefined || Date.now() >= deadline || unsubscribe === undefined || done) {
+          return this.response(sections, global, heads);
+        }
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
-          wake = () => {
+          const timer = setTimeout(finish, Math.max(0, deadline - Date.now()));
+          function finish(): void {
             clearTimeout(timer);
             resolve();
-          };
+          }
+          wake = finish;
+          this.waiting.add(finish);
+          request.signal?.addEventListener('abort', finish, { once: true });
         });
+        this.waiting.delete(wake);
       }
     } finally {
       await unsubscribe?.();
     }
+  }
+
+  /**
+   * Ends every waiting long-poll now (each answers with what it has) and every later one at
+   * once: called when the process shuts down, before the HTTP listener waits for its
+   * requests to finish.
+   */
+  release(): void {
+    this.releasing = true;
+    for (const wake of this.waiting) wake();
+    this.waiting.clear();
   }
 
   private response(sections: readonly { roomId: string; section: RoomSection }[], accountData: readonly { type: string; content: string }[], heads: SyncToken): Json {
