@@ -124,8 +124,9 @@ export class SyncService {
     const changedRooms = new Map<string, (typeof changes)[number]>();
     for (const change of changes) changedRooms.set(change.room_id, change);
     const sections: Array<{ roomId: string; section: RoomSection }> = [];
+    const partitions = await this.store.partitionsOf([...memberships.keys()]);
     for (const [roomId, membership] of memberships) {
-      const partition = await this.store.partitionOf(roomId);
+      const partition = partitions.get(roomId);
       if (partition === undefined) continue;
       const change = changedRooms.get(roomId);
       const full = since === undefined || request.fullState;

@@ -195,10 +195,14 @@ export class SyncStore {
     return (await this.db.query(`SELECT ${EVENT_COLUMNS} FROM room_events WHERE event_id = ANY($1)`, [eventIds])) as SyncEvent[];
   }
 
-  /** The partition a room's events are in (from its first event), if known. */
-  async partitionOf(roomId: string): Promise<number | undefined> {
-    const rows = (await this.db.query(`SELECT partition FROM room_events WHERE room_id = $1 LIMIT 1`, [roomId])) as Array<{ partition: number }>;
-    return rows[0]?.partition;
+  /** The partition each room's events are in (from its events), for the rooms that have any, in one query. */
+  async partitionsOf(roomIds: readonly string[]): Promise<Map<string, number>> {
+    if (roomIds.length === 0) return new Map();
+    const rows = (await this.db.query(`SELECT DISTINCT ON (room_id) room_id, partition FROM room_events WHERE room_id = ANY($1)`, [roomIds])) as Array<{
+      room_id: string;
+      partition: number;
+    }>;
+    return new Map(rows.map((row) => [row.room_id, row.partition]));
   }
 
   async joinedCounts(roomId: string): Promise<{ joined: number; invited: number; heroes: string[] }> {
