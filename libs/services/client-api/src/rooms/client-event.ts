@@ -1,6 +1,6 @@
 import type { RoomEvent } from '@axon/contracts-grpc';
 import type { JsonObject } from '@axon/matrix-canonical-json';
-import { redactEvent } from '@axon/matrix-events';
+import { formatClientEvent } from '@axon/matrix-events';
 import { getRoomVersionRules } from '@axon/matrix-room-versions';
 
 /**
@@ -23,30 +23,23 @@ export interface ClientEvent {
   unsigned?: JsonObject;
 }
 
-const PASSED_THROUGH = ['sender', 'type', 'state_key', 'origin_server_ts', 'redacts'] as const;
-
 /**
- * Formats a stored event for clients. `redactions` supplies the redaction events that
- * apply (by ID) so a redacted event carries `redacted_because`.
+ * Formats a stored event for clients (`formatClientEvent` of the events library, with the
+ * room version's redaction rules). `redactions` supplies the redaction events that apply
+ * (by ID) so a redacted event carries `redacted_because`.
  */
 export function toClientEvent(event: RoomEvent, redactions: ReadonlyMap<string, RoomEvent> = new Map(), now: number = Date.now()): ClientEvent {
-  let pdu = JSON.parse(event.pduJson) as JsonObject;
-  const unsigned: JsonObject = {};
-  if (event.redactedBy !== '') {
-    const rules = getRoomVersionRules(event.roomVersion);
-    if (rules.ok) pdu = redactEvent(pdu, rules.value.redaction);
-    const redaction = redactions.get(event.redactedBy);
-    if (redaction !== undefined) unsigned['redacted_because'] = toClientEvent(redaction, new Map(), now) as unknown as JsonObject;
-  }
-  const formatted: Record<string, unknown> = {
-    content: (pdu['content'] ?? {}) as JsonObject,
-    event_id: event.eventId,
-    room_id: event.roomId,
-  };
-  for (const key of PASSED_THROUGH) if (Object.hasOwn(pdu, key)) formatted[key] = pdu[key];
-  const ts = typeof pdu['origin_server_ts'] === 'number' ? pdu['origin_server_ts'] : 0;
-  unsigned['age'] = Math.max(0, now - ts);
-  formatted['unsigned'] = unsigned;
+  const pdu = JSON.parse(event.pduJson) as JsonObject;
+  const rules = event.redactedBy === '' ? undefined : getRoomVersionRules(event.roomVersion);
+  const redaction = event.redactedBy === '' ? undefined : redactions.get(event.redactedBy);
+  const formatted = formatClientEvent(pdu, {
+    eventId: event.eventId,
+    roomId: event.roomId,
+    now,
+    ...(rules?.ok
+      ? { redacted: { rules: rules.value.redaction, ...(redaction === undefined ? {} : { because: toClientEvent(redaction, new Map(), now) as unknown as JsonObject }) } }
+      : {}),
+  });
   return formatted as unknown as ClientEvent;
 }
 
