@@ -3,3 +3,4 @@ export * from './topic';
 export * from './topics';
 export * from './room-topics';
 export * from './account-data-topic';
+export * from './edu-topics';

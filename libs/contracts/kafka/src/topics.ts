@@ -1,4 +1,5 @@
 import { accountDataTopic } from './account-data-topic';
+import { deviceListTopic, presenceTopic, receiptTopic, toDeviceTopic, typingTopic } from './edu-topics';
 import { roomInputTopic, roomOutputTopic } from './room-topics';
 import type { AnyTopic } from './topic';
 
@@ -10,7 +11,16 @@ import type { AnyTopic } from './topic';
  *
  * `topics.spec.ts` checks every entry against the naming rule and for unique names.
  */
-export const TOPICS = Object.freeze({ roomInput: roomInputTopic, roomOutput: roomOutputTopic, accountData: accountDataTopic }) satisfies Readonly<Record<string, AnyTopic>>;
+export const TOPICS = Object.freeze({
+  roomInput: roomInputTopic,
+  roomOutput: roomOutputTopic,
+  accountData: accountDataTopic,
+  receipt: receiptTopic,
+  typing: typingTopic,
+  presence: presenceTopic,
+  toDevice: toDeviceTopic,
+  deviceList: deviceListTopic,
+}) satisfies Readonly<Record<string, AnyTopic>>;
 
 export type TopicRegistry = typeof TOPICS;
 
