@@ -5,7 +5,8 @@ type Sdk = typeof import('matrix-js-sdk');
 type Json = Record<string, unknown>;
 
 const SERVER = 'sync.test';
-const ENV = { AXON_SERVER_NAME: SERVER, AXON_ENABLE_REGISTRATION: 'true', AXON_RATE_LIMITS_ENABLED: 'false' };
+// Presence is off here so that each incremental sync holds exactly what a test changed; sync-edus.e2e.spec.ts covers it.
+const ENV = { AXON_SERVER_NAME: SERVER, AXON_ENABLE_REGISTRATION: 'true', AXON_RATE_LIMITS_ENABLED: 'false', AXON_PRESENCE_ENABLED: 'false' };
 let sdk: Sdk;
 
 beforeAll(async () => {

@@ -147,6 +147,14 @@ export const configSchema = z
           .default('12'),
       })
       .prefault({}),
+    presence: z
+      .object({
+        /** Off: no presence in `/sync`, `set_presence` is ignored and `PUT /presence` changes nothing. */
+        enabled: z.boolean().default(true),
+        /** A user whose clients stopped syncing for this long goes `offline`, in milliseconds. */
+        offline_after_ms: z.number().int().min(10_000).default(120_000),
+      })
+      .prefault({}),
     telemetry: z
       .object({
         service_name: z.string().min(1).default('axon'),

@@ -45,6 +45,7 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly string[], E
   ['AXON_ENABLE_GUEST_ACCESS', ['registration', 'guest_access'], asBool],
   ['AXON_ACCESS_TOKEN_LIFETIME_MS', ['auth', 'access_token_lifetime_ms'], asInt],
   ['AXON_RATE_LIMITS_ENABLED', ['rate_limits', 'enabled'], asBool],
+  ['AXON_PRESENCE_ENABLED', ['presence', 'enabled'], asBool],
   ['AXON_DEFAULT_ROOM_VERSION', ['rooms', 'default_version'], asString],
   ['AXON_LOG_LEVEL', ['telemetry', 'log_level'], asString],
   ['AXON_OTLP_ENDPOINT', ['telemetry', 'otlp_endpoint'], asString],

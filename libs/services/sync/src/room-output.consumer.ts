@@ -1,10 +1,17 @@
 import { accountDataTopic, roomOutputTopic, type AccountDataUpdate, type RoomOutput } from '@axon/contracts-kafka';
-import { ack, type DeliveredMessage, type HandlerOutcome, type MessageBus, type Subscription } from '@axon/platform-bus';
+import { ack, type DeliveredMessage, type HandlerOutcome, type MessageBus, type SubscribeOptions, type Subscription } from '@axon/platform-bus';
 import type { Wakeups } from '@axon/platform-cache';
 import type { SyncStore } from './storage/sync-store';
 
 /** The consumer group of sync replicas on `hs.room.output.v1`. */
 export const SYNC_GROUP = 'sync';
+
+/**
+ * Sync applies each partition strictly in offset order (no concurrency across keys), so
+ * that a partition's applied position is a low-water mark: a token built from positions
+ * never passes a message that is still being applied.
+ */
+export const SYNC_SUBSCRIBE_OPTIONS: SubscribeOptions = { concurrency: 1 };
 
 /** The wake-up channel of a user's waiting `/sync` long-polls. */
 export function syncChannel(userId: string): string {
@@ -27,8 +34,8 @@ export class RoomOutputConsumer {
   ) {}
 
   async start(): Promise<void> {
-    this.subscription = await this.bus.subscribe(roomOutputTopic, SYNC_GROUP, (message) => this.handle(message));
-    this.accountDataSubscription = await this.bus.subscribe(accountDataTopic, SYNC_GROUP, (message) => this.handleAccountData(message));
+    this.subscription = await this.bus.subscribe(roomOutputTopic, SYNC_GROUP, (message) => this.handle(message), SYNC_SUBSCRIBE_OPTIONS);
+    this.accountDataSubscription = await this.bus.subscribe(accountDataTopic, SYNC_GROUP, (message) => this.handleAccountData(message), SYNC_SUBSCRIBE_OPTIONS);
   }
 
   async stop(): Promise<void> {

@@ -1,25 +1,19 @@
 import { Controller, Get, Query, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { AccountsDefinition } from '@axon/contracts-grpc';
+import type { PresenceState } from '@axon/contracts-kafka';
 import { MatrixError } from '@axon/matrix-errors';
 import type { ServiceClient } from '@axon/platform-rpc';
 import { RpcHost } from '@axon/platform-runtime';
+import { PresenceService } from './presence.service';
+import { resolveRequester } from './requester';
 import { SyncService, syncFilterOf, type SyncFilter } from './sync.service';
 
 type Json = Record<string, unknown>;
 
-/** The access token of a request: `Authorization: Bearer`, or the `access_token` query parameter. */
-function accessTokenOf(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-  if (match) return match[1];
-  const param = (request.query as Json | undefined)?.['access_token'];
-  return typeof param === 'string' && param !== '' ? param : undefined;
-}
-
 /**
- * `GET /_matrix/client/v3/sync`. The caller's token is resolved by client-api
- * (`Accounts`), which owns tokens, so a revoked token is refused at once here too.
+ * `GET /_matrix/client/v3/sync`. `set_presence` (default `online`) updates the caller's
+ * presence before the sync is computed.
  *
  * Spec: https://spec.matrix.org/v1.19/client-server-api/#get_matrixclientv3sync
  */
@@ -29,6 +23,7 @@ export class SyncController {
 
   constructor(
     private readonly sync: SyncService,
+    private readonly presence: PresenceService,
     rpc: RpcHost,
   ) {
     this.accounts = rpc.client(AccountsDefinition);
@@ -36,22 +31,21 @@ export class SyncController {
 
   @Get('sync')
   async get(@Req() request: FastifyRequest, @Query() query: { since?: string; timeout?: string; full_state?: string; filter?: string; set_presence?: string }): Promise<Json> {
-    const token = accessTokenOf(request);
-    if (token === undefined) throw new MatrixError('M_MISSING_TOKEN', 'Missing access token', 401);
-    const caller = await this.accounts.resolveAccessToken({ accessToken: token, ip: request.ip });
-    if (!caller.valid) throw new MatrixError('M_UNKNOWN_TOKEN', 'Unrecognised access token', 401, { soft_logout: caller.softLogout });
+    const caller = await resolveRequester(this.accounts, request);
     const timeout = query.timeout === undefined ? 0 : Number(query.timeout);
     if (!Number.isFinite(timeout) || timeout < 0) throw new MatrixError('M_INVALID_PARAM', 'timeout must be a non-negative number of milliseconds', 400);
     if (query.full_state !== undefined && query.full_state !== 'true' && query.full_state !== 'false') throw new MatrixError('M_INVALID_PARAM', 'full_state must be true or false', 400);
     if (query.set_presence !== undefined && !['online', 'offline', 'unavailable'].includes(query.set_presence)) {
       throw new MatrixError('M_INVALID_PARAM', 'set_presence must be online, offline or unavailable', 400);
     }
+    await this.presence.onSync(caller.userId, (query.set_presence ?? 'online') as PresenceState);
     // A client that goes away ends its long-poll instead of leaving it to wait out the timeout.
     const aborted = new AbortController();
     request.raw.once('close', () => aborted.abort());
     return this.sync.sync({
       signal: aborted.signal,
       userId: caller.userId,
+      deviceId: caller.deviceId,
       ...(query.since === undefined ? {} : { since: query.since }),
       timeoutMs: timeout,
       fullState: query.full_state === 'true',

@@ -1,4 +1,3 @@
-import { accountDataTopic, roomOutputTopic } from '@axon/contracts-kafka';
 import type { JsonObject } from '@axon/matrix-canonical-json';
 import { MatrixError } from '@axon/matrix-errors';
 import { formatClientEvent } from '@axon/matrix-events';
@@ -6,7 +5,8 @@ import { getRoomVersionRules } from '@axon/matrix-room-versions';
 import type { Wakeups } from '@axon/platform-cache';
 import { syncChannel } from './room-output.consumer';
 import type { SyncEvent, SyncStore } from './storage/sync-store';
-import { formatSyncToken, parseSyncToken, type StreamPositions, type SyncToken } from './sync-token';
+import type { EduStore, PresenceRow } from './storage/edu-store';
+import { emptySyncToken, formatSyncToken, parseSyncToken, type StreamPositions, type SyncToken } from './sync-token';
 
 /** The longest a long-poll waits, whatever `timeout` asks. */
 const MAX_TIMEOUT_MS = 120_000;
@@ -25,11 +25,15 @@ export interface SyncRequest {
   /** Ends a long-poll early (the client went away): the answer is computed at once. */
   readonly signal?: AbortSignal;
   readonly userId: string;
+  readonly deviceId: string;
   readonly since?: string;
   readonly timeoutMs: number;
   readonly fullState: boolean;
   readonly filter: SyncFilter;
 }
+
+/** At most this many to-device messages per response; the rest come with the next. */
+const TO_DEVICE_LIMIT = 100;
 
 type Json = Record<string, unknown>;
 
@@ -38,43 +42,78 @@ interface RoomSection {
   readonly body: Json;
 }
 
+/** Everything one `/sync` answer holds, before it is written out. */
+interface SyncResult {
+  readonly sections: Array<{ roomId: string; section: RoomSection }>;
+  readonly accountData: Json[];
+  readonly presence: Json[];
+  readonly toDevice: Json[];
+  readonly deviceLists: { changed: string[]; left: string[] };
+  readonly next: SyncToken;
+}
+
+/** What a request's `since` and the read model's heads say about one sync. */
+interface SyncWindow {
+  readonly userId: string;
+  readonly since: SyncToken | undefined;
+  readonly heads: SyncToken;
+  readonly ignored: ReadonlySet<string>;
+}
+
 /**
  * `GET /sync` over the sync read model: joined rooms with their timeline (the newest
  * events after `since`, `limited` with a `prev_batch` that `/messages` continues from
  * exactly the gap), state (all of it up to the timeline for a new or full sync, else
- * the changes in the gap), summary; invited and knocked rooms with stripped state; rooms
- * left since `since` (and on a full sync with `include_leave`). An incremental sync with
- * nothing new waits (long-poll) until an event for the user is applied or the timeout
- * passes. Tokens are vectors of applied bus offsets (`sync-token.ts`).
+ * the changes in the gap), ephemeral events (typing, receipts), account data, summary;
+ * invited and knocked rooms with stripped state; rooms left since `since` (and on a full
+ * sync with `include_leave`); global account data, presence, to-device messages and
+ * device-list changes. An incremental sync with nothing new waits (long-poll) until a
+ * change for the user is applied or the timeout passes. Tokens are vectors of applied
+ * bus offsets (`sync-token.ts`). Events of users in `m.ignored_user_list` are left out
+ * of timelines, and their invites are not shown.
  *
  * Spec: https://spec.matrix.org/v1.19/client-server-api/#get_matrixclientv3sync
  */
 export class SyncService {
-  private readonly partitions = { rooms: roomOutputTopic.partitions, accountData: accountDataTopic.partitions };
   /** The wake-up of every long-poll waiting now, so shutdown can end them all. */
   private readonly waiting = new Set<() => void>();
   private releasing = false;
 
   constructor(
     private readonly store: SyncStore,
+    private readonly edus: EduStore,
     private readonly wakeups: Wakeups,
+    private readonly presenceEnabled: boolean,
   ) {}
 
   async sync(request: SyncRequest): Promise<Json> {
-    const since = request.since === undefined ? undefined : parseSyncToken(request.since, this.partitions);
+    const since = request.since === undefined ? undefined : parseSyncToken(request.since);
+    // A wake-up that arrives while a sync is being computed is remembered (`woken`), so
+    // the change it announces is not left waiting for the timeout.
+    let woken = false;
     let wake: () => void = () => undefined;
-    const unsubscribe = since !== undefined && request.timeoutMs > 0 ? await this.wakeups.subscribe(syncChannel(request.userId), () => wake()) : undefined;
+    const unsubscribe =
+      since !== undefined && request.timeoutMs > 0
+        ? await this.wakeups.subscribe(syncChannel(request.userId), () => {
+            woken = true;
+            wake();
+          })
+        : undefined;
     try {
       const deadline = Date.now() + Math.min(request.timeoutMs, MAX_TIMEOUT_MS);
       for (;;) {
-        const heads: SyncToken = { rooms: await this.store.heads(this.partitions.rooms), accountData: await this.store.accountDataHeads(this.partitions.accountData) };
-        const accountData = await this.store.accountData(request.userId, since?.accountData, heads.accountData);
-        const sections = await this.compute(request, since?.rooms, heads.rooms, accountData);
-        const global = accountData.filter((entry) => entry.room_id === '');
+        woken = false;
+        const result = await this.compute(request, since);
         const done = this.releasing || request.signal?.aborted === true;
-        if (sections.length > 0 || global.length > 0 || since === undefined || Date.now() >= deadline || unsubscribe === undefined || done) {
-          return this.response(sections, global, heads);
-        }
+        const empty =
+          result.sections.length === 0 &&
+          result.accountData.length === 0 &&
+          result.presence.length === 0 &&
+          result.toDevice.length === 0 &&
+          result.deviceLists.changed.length === 0 &&
+          result.deviceLists.left.length === 0;
+        if (!empty || since === undefined || Date.now() >= deadline || unsubscribe === undefined || done) return this.response(result);
+        if (woken) continue;
         await new Promise<void>((resolve) => {
           const timer = setTimeout(finish, Math.max(0, deadline - Date.now()));
           function finish(): void {
@@ -103,49 +142,81 @@ export class SyncService {
     this.waiting.clear();
   }
 
-  private response(sections: readonly { roomId: string; section: RoomSection }[], accountData: readonly { type: string; content: string }[], heads: SyncToken): Json {
+  private response(result: SyncResult): Json {
     const rooms: Record<string, Record<string, Json>> = {};
-    for (const { roomId, section } of sections) (rooms[section.kind] ??= {})[roomId] = section.body;
+    for (const { roomId, section } of result.sections) (rooms[section.kind] ??= {})[roomId] = section.body;
+    const { changed, left } = result.deviceLists;
     return {
-      next_batch: formatSyncToken(heads),
+      next_batch: formatSyncToken(result.next),
       ...(Object.keys(rooms).length > 0 ? { rooms } : {}),
-      ...(accountData.length > 0 ? { account_data: { events: accountData.map((entry) => ({ type: entry.type, content: JSON.parse(entry.content) as Json })) } } : {}),
+      ...(result.accountData.length > 0 ? { account_data: { events: result.accountData } } : {}),
+      ...(result.presence.length > 0 ? { presence: { events: result.presence } } : {}),
+      ...(result.toDevice.length > 0 ? { to_device: { events: result.toDevice } } : {}),
+      ...(changed.length > 0 || left.length > 0 ? { device_lists: { ...(changed.length > 0 ? { changed } : {}), ...(left.length > 0 ? { left } : {}) } } : {}),
     };
   }
 
-  private async compute(
-    request: SyncRequest,
-    since: StreamPositions | undefined,
-    heads: StreamPositions,
-    accountData: readonly { room_id: string; type: string; content: string }[],
-  ): Promise<Array<{ roomId: string; section: RoomSection }>> {
+  private async compute(request: SyncRequest, since: SyncToken | undefined): Promise<SyncResult> {
+    const heads = await this.store.heads();
+    const accountData = await this.store.accountData(request.userId, since?.accountData, heads.accountData);
+    const ignored = ignoredUsers(await this.store.accountDataOf(request.userId, '', 'm.ignored_user_list'));
+    const window: SyncWindow = { userId: request.userId, since, heads, ignored };
+    const sections = await this.rooms(request, window, accountData);
+    const toDevice = await this.edus.toDeviceInbox(request.userId, request.deviceId, since?.toDevice, heads.toDevice, TO_DEVICE_LIMIT);
+    let next = heads;
+    const lastToDevice = toDevice[toDevice.length - 1];
+    if (toDevice.length === TO_DEVICE_LIMIT && lastToDevice !== undefined) {
+      // More are waiting: the token moves only past the ones delivered.
+      const positions = [...heads.toDevice];
+      positions[lastToDevice.partition] = Number(lastToDevice.offset);
+      next = { ...heads, toDevice: positions };
+    }
+    return {
+      sections,
+      accountData: accountData.filter((entry) => entry.room_id === '').map((entry) => ({ type: entry.type, content: JSON.parse(entry.content) as Json })),
+      presence: this.presenceEnabled ? (await this.edus.presenceFor(request.userId, since?.presence, heads.presence)).map(presenceEvent) : [],
+      toDevice: toDevice.map((row) => ({ sender: row.sender, type: row.type, content: JSON.parse(row.content) as Json })),
+      deviceLists: since === undefined ? { changed: [], left: [] } : await this.deviceLists(window),
+      next,
+    };
+  }
+
+  private async rooms(request: SyncRequest, window: SyncWindow, accountData: readonly { room_id: string; type: string; content: string }[]): Promise<Array<{ roomId: string; section: RoomSection }>> {
+    const { since, heads } = window;
     const memberships = await this.store.memberships(request.userId);
-    const changes = since === undefined ? [] : await this.store.membershipChanges(request.userId, since, heads);
+    const changes = since === undefined ? [] : await this.store.membershipChanges(request.userId, since.rooms, heads.rooms);
     const changedRooms = new Map<string, (typeof changes)[number]>();
     for (const change of changes) changedRooms.set(change.room_id, change);
     const sections: Array<{ roomId: string; section: RoomSection }> = [];
     const partitions = await this.store.partitionsOf([...memberships.keys()]);
+    const joinedRooms = [...memberships].flatMap(([roomId, membership]) => (membership === 'join' ? [roomId] : []));
+    const ephemeral = await this.ephemeral(request.userId, joinedRooms, since, heads);
     for (const [roomId, membership] of memberships) {
       const partition = partitions.get(roomId);
       if (partition === undefined) continue;
       const change = changedRooms.get(roomId);
       const full = since === undefined || request.fullState;
       if (membership === 'join') {
-        const joinedNow = change !== undefined && changes.some((c) => c.room_id === roomId && c.membership === 'join') && !(await this.wasJoinedAt(request.userId, roomId, since));
+        const joinedNow = change !== undefined && changes.some((c) => c.room_id === roomId && c.membership === 'join') && !(await this.wasJoinedAt(request.userId, roomId, since?.rooms));
         const roomAccountData = accountData.filter((entry) => entry.room_id === roomId).map((entry) => ({ type: entry.type, content: JSON.parse(entry.content) as Json }));
-        let section = await this.joinedRoom(request, roomId, partition, since, heads, full || joinedNow);
-        if (section === undefined && roomAccountData.length > 0) {
+        const roomEphemeral = ephemeral.get(roomId) ?? [];
+        let section = await this.joinedRoom(request, window, roomId, partition, full || joinedNow);
+        if (section === undefined && (roomAccountData.length > 0 || roomEphemeral.length > 0)) {
           section = { kind: 'join', body: { timeline: { events: [], limited: false }, state: { events: [] }, ephemeral: { events: [] }, account_data: { events: [] } } };
         }
         if (section !== undefined) {
           section.body['account_data'] = { events: roomAccountData };
+          section.body['ephemeral'] = { events: roomEphemeral };
           sections.push({ roomId, section });
         }
       } else if (membership === 'invite' || membership === 'knock') {
-        if (full || change !== undefined) sections.push({ roomId, section: await this.strippedRoom(request.userId, roomId, membership) });
+        if (full || change !== undefined) {
+          const stripped = await this.strippedRoom(request.userId, roomId, membership, window.ignored);
+          if (stripped !== undefined) sections.push({ roomId, section: stripped });
+        }
       } else if (membership === 'leave' || membership === 'ban') {
         if ((change !== undefined && since !== undefined) || (full && request.filter.includeLeave)) {
-          const left = await this.leftRoom(request, roomId, partition, since, change?.offset, full);
+          const left = await this.leftRoom(request, window, roomId, partition, change?.offset, full);
           if (left !== undefined) sections.push({ roomId, section: left });
         }
       }
@@ -153,17 +224,68 @@ export class SyncService {
     return sections;
   }
 
+  /**
+   * The ephemeral events of the joined rooms: `m.typing` where typing changed (or, on an
+   * initial sync, where someone types) and `m.receipt` with the receipts that moved
+   * (everyone's public ones; private ones only the user's own).
+   */
+  private async ephemeral(userId: string, roomIds: readonly string[], since: SyncToken | undefined, heads: SyncToken): Promise<Map<string, Json[]>> {
+    const events = new Map<string, Json[]>();
+    const add = (roomId: string, event: Json): void => void (events.get(roomId) ?? events.set(roomId, []).get(roomId)!).push(event);
+    for (const [roomId, users] of await this.edus.typing(roomIds, since?.typing, heads.typing, Date.now())) {
+      if (since !== undefined || users.length > 0) add(roomId, { type: 'm.typing', content: { user_ids: users } });
+    }
+    const receipts = new Map<string, Json>();
+    for (const row of await this.edus.receipts(roomIds, since?.receipts, heads.receipts)) {
+      if (row.receipt_type === 'm.read.private' && row.user_id !== userId) continue;
+      const content = receipts.get(row.room_id) ?? receipts.set(row.room_id, {}).get(row.room_id)!;
+      const byType = ((content[row.event_id] ??= {}) as Json)[row.receipt_type] ??= {};
+      (byType as Json)[row.user_id] = { ts: Number(row.ts), ...(row.thread_id === '' ? {} : { thread_id: row.thread_id }) };
+    }
+    for (const [roomId, content] of receipts) add(roomId, { type: 'm.receipt', content });
+    return events;
+  }
+
+  /**
+   * Device-list changes since `since`: users sharing a room whose devices changed, and
+   * users who started sharing a room with the user (`changed`); users who no longer share
+   * any room with them (`left`).
+   */
+  private async deviceLists(window: SyncWindow): Promise<{ changed: string[]; left: string[] }> {
+    const { userId, since, heads } = window;
+    if (since === undefined) return { changed: [], left: [] };
+    const changed = new Set(await this.edus.deviceListChanges(userId, since.deviceLists, heads.deviceLists));
+    const memberships = await this.store.memberships(userId);
+    const roomIds = [...new Set([...memberships.keys()])];
+    const candidatesLeft = new Set<string>();
+    const mine = await this.store.membershipChanges(userId, since.rooms, heads.rooms);
+    const joinedByMe = new Set(mine.filter((change) => change.membership === 'join').map((change) => change.room_id));
+    const leftByMe = new Set(mine.filter((change) => change.membership === 'leave' || change.membership === 'ban').map((change) => change.room_id));
+    for (const change of await this.edus.roomMembershipChanges(roomIds, since.rooms, heads.rooms)) {
+      if (change.user_id === userId) continue;
+      if (change.membership === 'join' && memberships.get(change.room_id) === 'join') changed.add(change.user_id);
+      if (change.membership === 'leave' || change.membership === 'ban') candidatesLeft.add(change.user_id);
+    }
+    for (const member of await this.edus.joinedMembers([...joinedByMe].filter((roomId) => memberships.get(roomId) === 'join'))) changed.add(member.user_id);
+    for (const member of await this.edus.joinedMembers([...leftByMe].filter((roomId) => memberships.get(roomId) !== 'join'))) candidatesLeft.add(member.user_id);
+    candidatesLeft.delete(userId);
+    const sharing = await this.edus.stillSharing(userId, [...candidatesLeft]);
+    const left = [...candidatesLeft].filter((user) => !sharing.has(user));
+    return { changed: [...changed].filter((user) => !left.includes(user)).sort(), left: left.sort() };
+  }
+
   /** Whether the user was joined at `since` (their membership as of that token). */
   private async wasJoinedAt(userId: string, roomId: string, since: StreamPositions | undefined): Promise<boolean> {
     if (since === undefined) return false;
-    const before = await this.store.membershipChanges(userId, Array.from({ length: this.partitions.rooms }, () => -1), since);
+    const before = await this.store.membershipChanges(userId, emptySyncToken().rooms, since);
     const last = before.filter((change) => change.room_id === roomId).pop();
     return last?.membership === 'join';
   }
 
-  private async joinedRoom(request: SyncRequest, roomId: string, partition: number, since: StreamPositions | undefined, heads: StreamPositions, full: boolean): Promise<RoomSection | undefined> {
-    const after = since === undefined || (full && request.fullState && since === undefined) ? -1 : (since[partition] ?? -1);
-    const rows = await this.store.timeline(roomId, partition, full && since === undefined ? -1 : after, heads[partition] ?? -1, request.filter.timelineLimit);
+  private async joinedRoom(request: SyncRequest, window: SyncWindow, roomId: string, partition: number, full: boolean): Promise<RoomSection | undefined> {
+    const since = window.since?.rooms;
+    const after = since === undefined ? -1 : (since[partition] ?? -1);
+    const rows = await this.store.timeline(roomId, partition, full && since === undefined ? -1 : after, window.heads.rooms[partition] ?? -1, request.filter.timelineLimit, [...window.ignored]);
     const limited = rows.length > request.filter.timelineLimit;
     const timeline = limited ? rows.slice(1) : rows;
     if (!full && timeline.length === 0) return undefined;
@@ -182,10 +304,11 @@ export class SyncService {
     return { kind: 'join', body };
   }
 
-  private async leftRoom(request: SyncRequest, roomId: string, partition: number, since: StreamPositions | undefined, leaveOffset: string | undefined, full: boolean): Promise<RoomSection | undefined> {
+  private async leftRoom(request: SyncRequest, window: SyncWindow, roomId: string, partition: number, leaveOffset: string | undefined, full: boolean): Promise<RoomSection | undefined> {
+    const since = window.since?.rooms;
     const after = since === undefined ? -1 : (since[partition] ?? -1);
     const upTo = leaveOffset !== undefined ? Number(leaveOffset) : Number.MAX_SAFE_INTEGER;
-    const rows = await this.store.timeline(roomId, partition, full ? -1 : after, upTo, request.filter.timelineLimit);
+    const rows = await this.store.timeline(roomId, partition, full ? -1 : after, upTo, request.filter.timelineLimit, [...window.ignored]);
     const limited = rows.length > request.filter.timelineLimit;
     const timeline = limited ? rows.slice(1) : rows;
     const firstSeq = timeline[0]?.room_seq ?? Number.MAX_SAFE_INTEGER;
@@ -200,8 +323,11 @@ export class SyncService {
     };
   }
 
-  private async strippedRoom(userId: string, roomId: string, membership: string): Promise<RoomSection> {
+  /** An invited or knocked room's stripped state; none for an invite from an ignored user. */
+  private async strippedRoom(userId: string, roomId: string, membership: string, ignored: ReadonlySet<string>): Promise<RoomSection | undefined> {
     const state = await this.store.currentState(roomId, [...STRIPPED_TYPES, 'm.room.member']);
+    const own = state.find((event) => event.type === 'm.room.member' && event.state_key === userId);
+    if (membership === 'invite' && own !== undefined && ignored.has(own.sender)) return undefined;
     const events = state
       .filter((event) => event.type !== 'm.room.member' || event.state_key === userId)
       .map((event) => {
@@ -267,4 +393,24 @@ export function syncFilterOf(definition: unknown): SyncFilter {
   const limit = typeof timeline === 'object' && timeline !== null ? (timeline as Json)['limit'] : undefined;
   if (limit !== undefined && (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1)) throw new MatrixError('M_INVALID_PARAM', 'room.timeline.limit must be a positive integer', 400);
   return { timelineLimit: Math.min(limit ?? DEFAULT_TIMELINE_LIMIT, 1000), includeLeave: roomObject['include_leave'] === true };
+}
+
+/** The users in an `m.ignored_user_list` content (its `ignored_users` keys). */
+export function ignoredUsers(content: Json | undefined): ReadonlySet<string> {
+  const users = content?.['ignored_users'];
+  return new Set(typeof users === 'object' && users !== null && !Array.isArray(users) ? Object.keys(users) : []);
+}
+
+/** An `m.presence` event of the read model's row. */
+export function presenceEvent(row: PresenceRow, now = Date.now()): Json {
+  return {
+    type: 'm.presence',
+    sender: row.user_id,
+    content: {
+      presence: row.presence,
+      last_active_ago: Math.max(0, now - Number(row.last_active_ts)),
+      currently_active: row.currently_active,
+      ...(row.status_msg === null ? {} : { status_msg: row.status_msg }),
+    },
+  };
 }

@@ -95,4 +95,89 @@ export class SyncAccountData1765200000000 implements MigrationInterface {
   }
 }
 
-export const SYNC_MIGRATIONS = [SyncInitial1765100000000, SyncAccountData1765200000000] as const;
+/**
+ * One table of applied positions for every stream (topic, partition), replacing the two
+ * per-topic ones, and the read model of the EDU streams: receipts, typing, presence,
+ * to-device inboxes and the latest device-list change per user. Each row carries the bus
+ * position it came from, so a sync answers exactly the changes between two tokens.
+ */
+export class SyncEdus1765300000000 implements MigrationInterface {
+  readonly name = 'SyncEdus1765300000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`
+      CREATE TABLE stream_heads (
+        topic text NOT NULL,
+        partition integer NOT NULL,
+        "offset" bigint NOT NULL,
+        PRIMARY KEY (topic, partition)
+      )`);
+    await queryRunner.query(`INSERT INTO stream_heads (topic, partition, "offset") SELECT 'hs.room.output.v1', partition, "offset" FROM partition_heads`);
+    await queryRunner.query(`INSERT INTO stream_heads (topic, partition, "offset") SELECT 'hs.account-data.v1', partition, "offset" FROM account_data_heads`);
+    await queryRunner.query(`DROP TABLE partition_heads`);
+    await queryRunner.query(`DROP TABLE account_data_heads`);
+    await queryRunner.query(`CREATE INDEX membership_changes_room ON membership_changes (room_id, partition, "offset")`);
+    await queryRunner.query(`
+      CREATE TABLE receipts (
+        room_id text NOT NULL,
+        receipt_type text NOT NULL,
+        user_id text NOT NULL,
+        thread_id text NOT NULL,
+        event_id text NOT NULL,
+        ts bigint NOT NULL,
+        partition integer NOT NULL,
+        "offset" bigint NOT NULL,
+        PRIMARY KEY (room_id, receipt_type, user_id, thread_id)
+      )`);
+    await queryRunner.query(`
+      CREATE TABLE typing (
+        room_id text NOT NULL,
+        user_id text NOT NULL,
+        expires_at bigint NOT NULL,
+        partition integer NOT NULL,
+        "offset" bigint NOT NULL,
+        PRIMARY KEY (room_id, user_id)
+      )`);
+    await queryRunner.query(`
+      CREATE TABLE presence (
+        user_id text PRIMARY KEY,
+        presence text NOT NULL,
+        status_msg text,
+        last_active_ts bigint NOT NULL,
+        currently_active boolean NOT NULL,
+        partition integer NOT NULL,
+        "offset" bigint NOT NULL
+      )`);
+    await queryRunner.query(`
+      CREATE TABLE to_device (
+        user_id text NOT NULL,
+        device_id text NOT NULL,
+        message_id text NOT NULL,
+        sender text NOT NULL,
+        type text NOT NULL,
+        content text NOT NULL,
+        partition integer NOT NULL,
+        "offset" bigint NOT NULL,
+        PRIMARY KEY (user_id, device_id, message_id)
+      )`);
+    await queryRunner.query(`CREATE INDEX to_device_inbox ON to_device (user_id, device_id, "offset")`);
+    await queryRunner.query(`
+      CREATE TABLE device_list_changes (
+        user_id text PRIMARY KEY,
+        partition integer NOT NULL,
+        "offset" bigint NOT NULL
+      )`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    for (const table of ['device_list_changes', 'to_device', 'presence', 'typing', 'receipts']) await queryRunner.query(`DROP TABLE ${table}`);
+    await queryRunner.query(`DROP INDEX membership_changes_room`);
+    await queryRunner.query(`CREATE TABLE partition_heads (partition integer PRIMARY KEY, "offset" bigint NOT NULL)`);
+    await queryRunner.query(`CREATE TABLE account_data_heads (partition integer PRIMARY KEY, "offset" bigint NOT NULL)`);
+    await queryRunner.query(`INSERT INTO partition_heads SELECT partition, "offset" FROM stream_heads WHERE topic = 'hs.room.output.v1'`);
+    await queryRunner.query(`INSERT INTO account_data_heads SELECT partition, "offset" FROM stream_heads WHERE topic = 'hs.account-data.v1'`);
+    await queryRunner.query(`DROP TABLE stream_heads`);
+  }
+}
+
+export const SYNC_MIGRATIONS = [SyncInitial1765100000000, SyncAccountData1765200000000, SyncEdus1765300000000] as const;

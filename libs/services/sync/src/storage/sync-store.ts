@@ -1,6 +1,7 @@
-import type { AccountDataUpdate, RoomOutput } from '@axon/contracts-kafka';
+import { accountDataTopic, roomOutputTopic, type AccountDataUpdate, type RoomOutput } from '@axon/contracts-kafka';
 import type { DataSource } from '@axon/platform-database';
-import type { StreamPositions } from '../sync-token';
+import { emptySyncToken, SYNC_STREAMS, type StreamName, type StreamPositions, type SyncToken } from '../sync-token';
+import { advanceHead, BETWEEN } from './positions';
 
 /** A room event in the sync read model. */
 export interface SyncEvent {
@@ -40,11 +41,7 @@ export class SyncStore {
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING RETURNING event_id`,
         [output.room_id, output.room_seq, partition, offset, output.event_id, output.room_version, output.stream_ordering, ...this.eventFields(output.pdu_json)],
       )) as unknown[];
-      await tx.query(
-        `INSERT INTO partition_heads (partition, "offset") VALUES ($1, $2)
-         ON CONFLICT (partition) DO UPDATE SET "offset" = GREATEST(partition_heads."offset", EXCLUDED."offset")`,
-        [partition, offset],
-      );
+      await advanceHead(tx, roomOutputTopic.name, partition, offset);
       if (inserted.length === 0) return [];
       const pdu = JSON.parse(output.pdu_json) as { content?: Record<string, unknown> };
       if (output.redacted_event_id !== undefined) {
@@ -101,40 +98,35 @@ export class SyncStore {
          WHERE account_data.partition <> EXCLUDED.partition OR account_data."offset" < EXCLUDED."offset"`,
         [update.user_id, update.room_id, update.type, JSON.stringify(update.content), partition, offset],
       );
-      await tx.query(
-        `INSERT INTO account_data_heads (partition, "offset") VALUES ($1, $2)
-         ON CONFLICT (partition) DO UPDATE SET "offset" = GREATEST(account_data_heads."offset", EXCLUDED."offset")`,
-        [partition, offset],
-      );
+      await advanceHead(tx, accountDataTopic.name, partition, offset);
     });
   }
 
   /** A user's account data changed after `since` up to `upTo` (all of it without `since`). */
   async accountData(userId: string, since: StreamPositions | undefined, upTo: StreamPositions): Promise<Array<{ room_id: string; type: string; content: string }>> {
-    const rows = (await this.db.query(`SELECT room_id, type, content, partition, "offset"::text AS "offset" FROM account_data WHERE user_id = $1`, [userId])) as Array<{
-      room_id: string;
-      type: string;
-      content: string;
-      partition: number;
-      offset: string;
-    }>;
-    return rows.filter((row) => Number(row.offset) <= (upTo[row.partition] ?? -1) && (since === undefined || Number(row.offset) > (since[row.partition] ?? -1)));
+    return (await this.db.query(`SELECT room_id, type, content FROM account_data WHERE user_id = $1 AND ${BETWEEN(2, 3)} ORDER BY account_data."offset"`, [
+      userId,
+      since ?? upTo.map(() => -1),
+      upTo,
+    ])) as Array<{ room_id: string; type: string; content: string }>;
   }
 
-  /** How far each partition of `hs.account-data.v1` has been applied (-1 for none). */
-  async accountDataHeads(partitions: number): Promise<number[]> {
-    const rows = (await this.db.query(`SELECT partition, "offset"::text AS "offset" FROM account_data_heads`)) as Array<{ partition: number; offset: string }>;
-    const heads = Array.from({ length: partitions }, () => -1);
-    for (const row of rows) if (row.partition < partitions) heads[row.partition] = Number(row.offset);
-    return heads;
+  /** One account data entry's content now (global when `roomId` is empty). */
+  async accountDataOf(userId: string, roomId: string, type: string): Promise<Record<string, unknown> | undefined> {
+    const rows = (await this.db.query(`SELECT content FROM account_data WHERE user_id = $1 AND room_id = $2 AND type = $3`, [userId, roomId, type])) as Array<{ content: string }>;
+    return rows[0] === undefined ? undefined : (JSON.parse(rows[0].content) as Record<string, unknown>);
   }
 
-  /** How far each partition has been applied (-1 for none). */
-  async heads(partitions: number): Promise<number[]> {
-    const rows = (await this.db.query(`SELECT partition, "offset"::text AS "offset" FROM partition_heads`)) as Array<{ partition: number; offset: string }>;
-    const heads = Array.from({ length: partitions }, () => -1);
-    for (const row of rows) if (row.partition < partitions) heads[row.partition] = Number(row.offset);
-    return heads;
+  /** How far every partition of every sync stream has been applied: the newest token. */
+  async heads(): Promise<SyncToken> {
+    const rows = (await this.db.query(`SELECT topic, partition, "offset"::text AS "offset" FROM stream_heads`)) as Array<{ topic: string; partition: number; offset: string }>;
+    const token = emptySyncToken() as Record<StreamName, number[]>;
+    const byTopic = new Map<string, number[]>(SYNC_STREAMS.map(([name, topic]) => [topic.name, token[name]]));
+    for (const row of rows) {
+      const positions = byTopic.get(row.topic);
+      if (positions !== undefined && row.partition < positions.length) positions[row.partition] = Number(row.offset);
+    }
+    return token;
   }
 
   /** The user's memberships now: room → membership. */
@@ -145,18 +137,21 @@ export class SyncStore {
 
   /** The user's membership changes after `since` and up to `upTo`, oldest first. */
   async membershipChanges(userId: string, since: StreamPositions, upTo: StreamPositions): Promise<Array<{ room_id: string; membership: string; event_id: string; partition: number; offset: string }>> {
-    const rows = (await this.db.query(
-      `SELECT room_id, membership, event_id, partition, "offset"::text AS "offset" FROM membership_changes WHERE user_id = $1 ORDER BY partition, membership_changes."offset"`,
-      [userId],
+    return (await this.db.query(
+      `SELECT room_id, membership, event_id, partition, "offset"::text AS "offset" FROM membership_changes
+       WHERE user_id = $1 AND ${BETWEEN(2, 3)} ORDER BY partition, membership_changes."offset"`,
+      [userId, since, upTo],
     )) as Array<{ room_id: string; membership: string; event_id: string; partition: number; offset: string }>;
-    return rows.filter((row) => Number(row.offset) > (since[row.partition] ?? -1) && Number(row.offset) <= (upTo[row.partition] ?? -1));
   }
 
   /** A room's events in (`after`, `upTo`] of its partition, the newest `limit` (plus one, to tell `limited`). */
-  async timeline(roomId: string, partition: number, after: number, upTo: number, limit: number): Promise<SyncEvent[]> {
+  async timeline(roomId: string, partition: number, after: number, upTo: number, limit: number, ignoredSenders: readonly string[] = []): Promise<SyncEvent[]> {
+    // Ignored users' events are left out, except state events (the room's state is everyone's).
     const rows = (await this.db.query(
-      `SELECT ${EVENT_COLUMNS} FROM room_events WHERE room_id = $1 AND partition = $2 AND "offset" > $3 AND "offset" <= $4 ORDER BY room_events.room_seq DESC LIMIT $5`,
-      [roomId, partition, after, upTo, limit + 1],
+      `SELECT ${EVENT_COLUMNS} FROM room_events WHERE room_id = $1 AND partition = $2 AND "offset" > $3 AND "offset" <= $4
+         AND (state_key IS NOT NULL OR sender <> ALL($6::text[]))
+       ORDER BY room_events.room_seq DESC LIMIT $5`,
+      [roomId, partition, after, upTo, limit + 1, ignoredSenders],
     )) as SyncEvent[];
     return rows.reverse();
   }

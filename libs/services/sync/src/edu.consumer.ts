@@ -1,0 +1,96 @@
+import { deviceListTopic, presenceTopic, receiptTopic, toDeviceTopic, typingTopic, type Topic } from '@axon/contracts-kafka';
+import { ack, type DeliveredMessage, type HandlerOutcome, type MessageBus, type Subscription } from '@axon/platform-bus';
+import type { Wakeups } from '@axon/platform-cache';
+import { syncChannel, SYNC_GROUP, SYNC_SUBSCRIBE_OPTIONS } from './room-output.consumer';
+import type { EduStore } from './storage/edu-store';
+
+/** How presence ends for a user whose clients stopped syncing. */
+export interface PresenceExpiry {
+  readonly enabled: boolean;
+  readonly offlineAfterMs: number;
+}
+
+/**
+ * Applies the EDU topics to the sync read model and wakes the long-polls each change
+ * concerns. It also ends what ends by time: a typing notification whose timeout passed
+ * (a stop for exactly that typing, published on `hs.edu.typing.v1`), and the presence of
+ * a user no client has synced for `offlineAfterMs` (`offline` on `hs.edu.presence.v1`).
+ * Timers live where the change was applied and are armed again from the read model at
+ * start, so a restart or a second replica only adds harmless duplicate stops.
+ */
+export class EduConsumer {
+  private readonly subscriptions: Subscription[] = [];
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private stopped = false;
+
+  constructor(
+    private readonly bus: MessageBus,
+    private readonly store: EduStore,
+    private readonly wakeups: Wakeups,
+    private readonly presence: PresenceExpiry,
+  ) {}
+
+  async start(): Promise<void> {
+    const subscribe = async <T>(topic: Topic<T>, apply: (value: T, partition: number, offset: string) => Promise<readonly string[]>): Promise<void> => {
+      const handler = async (message: DeliveredMessage<T>): Promise<HandlerOutcome> => {
+        const users = await apply(message.value, message.partition, message.offset);
+        await Promise.all(users.map((user) => this.wakeups.publish(syncChannel(user), topic.name)));
+        return ack;
+      };
+      this.subscriptions.push(await this.bus.subscribe(topic, SYNC_GROUP, handler, SYNC_SUBSCRIBE_OPTIONS));
+    };
+    await subscribe(receiptTopic, (value, partition, offset) => this.store.applyReceipt(value, partition, offset));
+    await subscribe(typingTopic, async (value, partition, offset) => {
+      const users = await this.store.applyTyping(value, partition, offset);
+      if (value.typing && users.length > 0) this.armTyping(value.room_id, value.user_id, value.expires_at);
+      return users;
+    });
+    await subscribe(presenceTopic, async (value, partition, offset) => {
+      const users = await this.store.applyPresence(value, partition, offset);
+      if (value.presence !== 'offline') this.armOffline(value.user_id, value.last_active_ts);
+      return users;
+    });
+    await subscribe(toDeviceTopic, async (value, partition, offset) => {
+      await this.store.applyToDevice(value, partition, offset);
+      return [value.recipient];
+    });
+    await subscribe(deviceListTopic, (value, partition, offset) => this.store.applyDeviceListChange(value, partition, offset));
+    for (const row of await this.store.activeTyping()) this.armTyping(row.room_id, row.user_id, row.expires_at);
+    if (this.presence.enabled) for (const row of await this.store.presentUsers()) this.armOffline(row.user_id, Number(row.last_active_ts));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+    await Promise.all(this.subscriptions.map((subscription) => subscription.stop()));
+  }
+
+  private arm(key: string, at: number, fire: () => Promise<void>): void {
+    if (this.stopped) return;
+    clearTimeout(this.timers.get(key));
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(key);
+        // A failed publish leaves the state as it is; the next change or restart re-arms it.
+        fire().catch(() => undefined);
+      },
+      Math.max(0, at - Date.now()),
+    );
+    timer.unref();
+    this.timers.set(key, timer);
+  }
+
+  private armTyping(roomId: string, userId: string, expiresAt: number): void {
+    this.arm(`typing\u0000${roomId}\u0000${userId}`, expiresAt, () => this.bus.publish(typingTopic, [{ room_id: roomId, user_id: userId, typing: false, expires_at: expiresAt }]));
+  }
+
+  private armOffline(userId: string, lastActiveTs: number): void {
+    if (!this.presence.enabled) return;
+    this.arm(`presence\u0000${userId}`, lastActiveTs + this.presence.offlineAfterMs, async () => {
+      const now = await this.store.presenceOf(userId);
+      if (now === undefined || now.presence === 'offline' || Number(now.last_active_ts) !== lastActiveTs) return;
+      await this.bus.publish(presenceTopic, [{ user_id: userId, presence: 'offline', last_active_ts: lastActiveTs, currently_active: false }]);
+    });
+  }
+}

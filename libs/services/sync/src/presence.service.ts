@@ -1,0 +1,60 @@
+import { presenceTopic, type PresenceState } from '@axon/contracts-kafka';
+import { MatrixError } from '@axon/matrix-errors';
+import type { MessageBus } from '@axon/platform-bus';
+import type { EduStore } from './storage/edu-store';
+import { presenceEvent } from './sync.service';
+
+/** A syncing client refreshes its user's `last_active_ts` at most this often. */
+const ACTIVITY_REFRESH_MS = 60_000;
+
+/**
+ * Presence: set by clients (`PUT /presence/{userId}/status`) and by syncing
+ * (`set_presence`), published on `hs.edu.presence.v1` (ephemeral, never the room log) and
+ * read back from the sync read model. With presence disabled by config nothing is
+ * published and every user reads as `offline`.
+ *
+ * Spec: https://spec.matrix.org/v1.19/client-server-api/#presence
+ */
+export class PresenceService {
+  constructor(
+    private readonly bus: MessageBus,
+    private readonly edus: EduStore,
+    readonly enabled: boolean,
+  ) {}
+
+  /**
+   * A `/sync` with `set_presence`: `online` marks the user online and active (at most
+   * once a minute while nothing else changes), `unavailable` marks them unavailable,
+   * `offline` leaves their presence as it is.
+   */
+  async onSync(userId: string, setPresence: PresenceState): Promise<void> {
+    if (!this.enabled || setPresence === 'offline') return;
+    const now = Date.now();
+    const current = await this.edus.presenceOf(userId);
+    if (setPresence === 'online' && current?.presence === 'online' && current.currently_active && now - Number(current.last_active_ts) < ACTIVITY_REFRESH_MS) return;
+    if (setPresence === 'unavailable' && current?.presence === 'unavailable') return;
+    await this.bus.publish(presenceTopic, [{ user_id: userId, presence: setPresence, last_active_ts: now, currently_active: setPresence === 'online' }]);
+  }
+
+  /** `PUT /presence/{userId}/status`: only for oneself; `status_msg` absent clears it. */
+  async set(requester: string, userId: string, body: unknown): Promise<void> {
+    if (requester !== userId) throw new MatrixError('M_FORBIDDEN', 'You can only set your own presence', 403);
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new MatrixError('M_BAD_JSON', 'the body must be a JSON object', 400);
+    const { presence, status_msg: statusMsg } = body as Record<string, unknown>;
+    if (typeof presence !== 'string') throw new MatrixError('M_BAD_JSON', 'presence is required and must be a string', 400);
+    if (presence !== 'online' && presence !== 'offline' && presence !== 'unavailable') throw new MatrixError('M_INVALID_PARAM', 'presence must be online, offline or unavailable', 400);
+    if (statusMsg !== undefined && typeof statusMsg !== 'string') throw new MatrixError('M_BAD_JSON', 'status_msg must be a string', 400);
+    if (!this.enabled) return;
+    const now = Date.now();
+    await this.bus.publish(presenceTopic, [{ user_id: userId, presence, status_msg: statusMsg ?? null, last_active_ts: now, currently_active: presence === 'online' }]);
+  }
+
+  /** `GET /presence/{userId}/status`: oneself, or a user sharing a room with the requester. */
+  async get(requester: string, userId: string): Promise<Record<string, unknown>> {
+    if (requester !== userId && !(await this.edus.shareRoom(requester, userId))) throw new MatrixError('M_FORBIDDEN', "You are not allowed to see this user's presence", 403);
+    if (!this.enabled) return { presence: 'offline' };
+    const row = await this.edus.presenceOf(userId);
+    if (row === undefined) throw new MatrixError('M_NOT_FOUND', 'There is no presence state for this user', 404);
+    return presenceEvent(row)['content'] as Record<string, unknown>;
+  }
+}
