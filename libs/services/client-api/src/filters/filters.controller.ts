@@ -1,9 +1,9 @@
 import { Body, Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { MatrixError } from '@axon/matrix-errors';
+import { parseFilter } from '@axon/matrix-filters';
 import { AccessTokenGuard } from '../auth/access-token.guard';
 import { Requester } from '../auth/requester';
 import { FiltersRepository } from '../storage/filters.repository';
-import { validateFilter } from './filter-validation';
 
 /** Filters (Client-Server API, "Filtering"); a user uploads and reads only their own. */
 @Controller('_matrix/client/v3/user/:userId/filter')
@@ -15,7 +15,8 @@ export class FiltersController {
   @HttpCode(200)
   async create(@Requester() requester: Requester, @Param('userId') userId: string, @Body() body: unknown): Promise<{ filter_id: string }> {
     if (userId !== requester.userId) throw new MatrixError('M_FORBIDDEN', 'Cannot create filters for other users', 403);
-    validateFilter(body);
+    // Validated only: the definition is stored as uploaded (extension keys included), as GET returns it.
+    parseFilter(body);
     return { filter_id: await this.filters.insert(userId, body) };
   }
 

@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import type { RoomEvent } from '@axon/contracts-grpc';
 import { MatrixError } from '@axon/matrix-errors';
+import { DEFAULT_FILTER, parseFilter, parseRoomEventFilter, roomEventFilterAllows, type RoomEventFilter } from '@axon/matrix-filters';
 import { parseRoomId } from '@axon/matrix-identifiers';
 import type { Requester } from '../auth/requester';
 import { FiltersRepository } from '../storage/filters.repository';
 import { contentOf, toClientEvent, type ClientEvent } from './client-event';
 import { visibilityStateOf, VisibilityWalker } from './history-visibility';
-import { filterAllows, NO_FILTER, parseRoomEventFilter, type RoomEventFilter } from './room-event-filter';
 import { RoomInputClient } from './room-input.client';
 import { RoomRecordsRepository } from './room-records.repository';
 
@@ -169,7 +169,7 @@ export class RoomReadsService {
     const returned = [...before.events, event, ...after.events];
     const senders = sendersOf(returned);
     const state = (await this.stateAt(lastReturned.eventId)).filter((stateEvent) => {
-      if (!filterAllows(filter, stateEvent)) return false;
+      if (!allows(filter, stateEvent)) return false;
       const pdu = JSON.parse(stateEvent.pduJson) as { type?: string };
       return !filter.lazyLoadMembers || pdu.type !== 'm.room.member' || isMemberOf(stateEvent, senders);
     });
@@ -249,7 +249,7 @@ export class RoomReadsService {
       const visible = await this.visibleIn(requester, view, dir === 'f' ? events : [...events].reverse());
       for (const [index, event] of events.entries()) {
         last = event.streamOrdering;
-        if (!visible.has(event.eventId) || !filterAllows(filter, event)) continue;
+        if (!visible.has(event.eventId) || !allows(filter, event)) continue;
         kept.push(event);
         if (kept.length === limit) return { events: kept, last, more: index < events.length - 1 || !ended };
       }
@@ -294,7 +294,7 @@ export class RoomReadsService {
 
   /** The `filter` query parameter: inline JSON, or the ID of a filter the user uploaded (its `room.timeline`). */
   private async filter(requester: Requester, raw: string | undefined): Promise<RoomEventFilter> {
-    if (raw === undefined || raw === '') return NO_FILTER;
+    if (raw === undefined || raw === '') return DEFAULT_FILTER.room.timeline;
     if (raw.trimStart().startsWith('{')) {
       let parsed: unknown;
       try {
@@ -304,9 +304,9 @@ export class RoomReadsService {
       }
       return parseRoomEventFilter(parsed);
     }
-    const stored = (await this.filters.find(requester.userId, raw)) as { room?: { timeline?: unknown } } | undefined;
+    const stored = await this.filters.find(requester.userId, raw);
     if (stored === undefined) throw new MatrixError('M_INVALID_PARAM', `no filter ${JSON.stringify(raw)}`, 400);
-    return stored.room?.timeline === undefined ? NO_FILTER : parseRoomEventFilter(stored.room.timeline);
+    return parseFilter(stored).room.timeline;
   }
 
   /** Formats events for the requester: redactions applied, and the transaction IDs their device sent them with. */
@@ -322,6 +322,12 @@ export class RoomReadsService {
       return formatted;
     });
   }
+}
+
+/** Whether a `RoomEventFilter` lets an event through, judged on its PDU's type, sender, room and content. */
+function allows(filter: RoomEventFilter, event: RoomEvent): boolean {
+  const pdu = JSON.parse(event.pduJson) as { type?: string; sender?: string; content?: unknown };
+  return roomEventFilterAllows(filter, { type: pdu.type ?? '', sender: pdu.sender ?? '', room_id: event.roomId, content: pdu.content });
 }
 
 function sendersOf(events: readonly RoomEvent[]): Set<string> {

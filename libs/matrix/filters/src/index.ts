@@ -1,0 +1,3 @@
+export * from './filter';
+export * from './filter-match';
+export * from './event-fields';
