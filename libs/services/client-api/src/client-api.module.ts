@@ -12,6 +12,7 @@ import { RateLimits } from './auth/rate-limits';
 import { SessionsService } from './auth/sessions.service';
 import { UiaService } from './auth/uia.service';
 import { CapabilitiesController } from './capabilities/capabilities.controller';
+import { DeviceListsProducer } from './devices/device-lists.producer';
 import { DevicesController } from './devices/devices.controller';
 import { DiscoveryController } from './discovery.controller';
 import { FiltersController } from './filters/filters.controller';
@@ -31,6 +32,8 @@ import { CLIENT_API_MIGRATIONS } from './storage/migrations';
 import { RegistrationTokensRepository } from './storage/registration-tokens.repository';
 import { TokensRepository } from './storage/tokens.repository';
 import { UsersRepository } from './storage/users.repository';
+import { ToDeviceController } from './to-device/to-device.controller';
+import { ToDeviceService } from './to-device/to-device.service';
 
 const repository = <T>(type: new (store: ClientApiStore) => T) => ({ provide: type, inject: [ClientApiStore], useFactory: (store: ClientApiStore) => new type(store) });
 
@@ -47,6 +50,7 @@ const repository = <T>(type: new (store: ClientApiStore) => T) => ({ provide: ty
     FiltersController,
     CapabilitiesController,
     AccountDataController,
+    ToDeviceController,
   ],
   providers: [
     {
@@ -70,10 +74,13 @@ const repository = <T>(type: new (store: ClientApiStore) => T) => ({ provide: ty
     RegistrationService,
     AccessTokenGuard,
     AccountDataService,
+    DeviceListsProducer,
+    ToDeviceService,
   ],
   // The room endpoints (RoomsApiModule) share the room server client and the room records;
-  // profiles and deactivation here change memberships through them too.
-  exports: [AccessTokenGuard, SessionsService, RateLimits, UsersRepository, FiltersRepository, RoomInputClient, RoomRecordsRepository],
+  // profiles and deactivation here change memberships through them too; read markers set
+  // room account data.
+  exports: [AccessTokenGuard, SessionsService, RateLimits, UsersRepository, FiltersRepository, RoomInputClient, RoomRecordsRepository, AccountDataService],
 })
 export class ClientApiModule implements OnModuleInit {
   constructor(

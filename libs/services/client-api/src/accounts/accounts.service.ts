@@ -5,6 +5,7 @@ import { InjectConfig } from '@axon/platform-runtime';
 import type { EntityManager } from '@axon/platform-database';
 import { PasswordHasher } from '../auth/password-hasher';
 import type { StageResult } from '../auth/uia.service';
+import { DeviceListsProducer } from '../devices/device-lists.producer';
 import { ClientApiStore } from '../storage/client-api-store';
 import { DevicesRepository } from '../storage/devices.repository';
 import { UsersRepository } from '../storage/users.repository';
@@ -28,6 +29,7 @@ export class AccountsService {
     private readonly users: UsersRepository,
     private readonly devices: DevicesRepository,
     private readonly hasher: PasswordHasher,
+    private readonly deviceLists: DeviceListsProducer,
   ) {}
 
   /**
@@ -84,10 +86,11 @@ export class AccountsService {
   /** Sets a new password; with `logoutDevices`, every device but `keepDeviceId` is logged out in the same transaction. */
   async changePassword(userId: string, newPassword: string, logoutDevices: boolean, keepDeviceId: string): Promise<void> {
     const passwordHash = await this.hasher.hash(newPassword);
-    await this.store.transaction(async (tx) => {
+    const deleted = await this.store.transaction(async (tx) => {
       await this.users.setPasswordHash(userId, passwordHash, tx);
-      if (logoutDevices) await this.devices.deleteAllExcept(userId, keepDeviceId, tx);
+      return logoutDevices ? this.devices.deleteAllExcept(userId, keepDeviceId, tx) : [];
     });
+    await this.deviceLists.publish(userId, deleted, 'removed');
   }
 
   /**
@@ -95,9 +98,10 @@ export class AccountsService {
    * profile are wiped. The user ID stays taken for good.
    */
   async deactivate(userId: string): Promise<void> {
-    await this.store.transaction(async (tx) => {
+    const deleted = await this.store.transaction(async (tx) => {
       await this.users.deactivate(userId, tx);
-      await this.devices.deleteAllExcept(userId, undefined, tx);
+      return this.devices.deleteAllExcept(userId, undefined, tx);
     });
+    await this.deviceLists.publish(userId, deleted, 'removed');
   }
 }

@@ -19,6 +19,16 @@ export interface IssuedSession {
   readonly expires_in_ms?: number;
 }
 
+/**
+ * What `issue` did: the session to answer with, and whether the device is new or was
+ * taken over, for the caller to announce on `hs.device-list.v1` once its transaction
+ * committed (DeviceListsProducer).
+ */
+export interface IssuedDevice {
+  readonly session: IssuedSession;
+  readonly change: 'added' | 'updated';
+}
+
 /** How often a device's `last_seen_*` is written at most (per process). */
 const LAST_SEEN_WRITE_INTERVAL_MS = 60_000;
 
@@ -47,10 +57,10 @@ export class SessionsService {
     tx: EntityManager,
     userId: string,
     options: { deviceId?: string | undefined; displayName?: string | undefined; withRefreshToken: boolean },
-  ): Promise<IssuedSession> {
+  ): Promise<IssuedDevice> {
     const deviceId = options.deviceId ?? generateDeviceId();
-    await this.devices.upsert(userId, deviceId, options.displayName, tx);
-    return this.issueTokens(tx, userId, deviceId, options.withRefreshToken);
+    const { created } = await this.devices.upsert(userId, deviceId, options.displayName, tx);
+    return { session: await this.issueTokens(tx, userId, deviceId, options.withRefreshToken), change: created ? 'added' : 'updated' };
   }
 
   async issueTokens(tx: EntityManager, userId: string, deviceId: string, withRefreshToken: boolean, revokesPredecessor = false): Promise<IssuedSession> {

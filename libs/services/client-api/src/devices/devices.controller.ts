@@ -6,6 +6,7 @@ import { AccessTokenGuard } from '../auth/access-token.guard';
 import { Requester } from '../auth/requester';
 import { UiaRequiredFilter, UiaService } from '../auth/uia.service';
 import { DevicesRepository, type DeviceRow } from '../storage/devices.repository';
+import { DeviceListsProducer } from './device-lists.producer';
 
 /** Device management (Client-Server API, "Device management"). */
 @Controller('_matrix/client/v3')
@@ -16,6 +17,7 @@ export class DevicesController {
     private readonly devices: DevicesRepository,
     private readonly accounts: AccountsService,
     private readonly uia: UiaService,
+    private readonly deviceLists: DeviceListsProducer,
   ) {}
 
   @Get('devices')
@@ -38,13 +40,15 @@ export class DevicesController {
       return {};
     }
     if (!(await this.devices.rename(requester.userId, deviceId, displayName))) throw new MatrixError('M_NOT_FOUND', 'No such device', 404);
+    await this.deviceLists.publish(requester.userId, [deviceId], 'updated');
     return {};
   }
 
   @Delete('devices/:deviceId')
   async delete(@Requester() requester: Requester, @Param('deviceId') deviceId: string, @Body() raw: unknown): Promise<Record<string, never>> {
     await this.authenticate('DELETE /devices', requester, objectBody(raw));
-    await this.devices.delete(requester.userId, [deviceId]);
+    const deleted = await this.devices.delete(requester.userId, [deviceId]);
+    await this.deviceLists.publish(requester.userId, deleted, 'removed');
     return {};
   }
 
@@ -57,7 +61,8 @@ export class DevicesController {
       throw new MatrixError('M_BAD_JSON', '"devices" must be a list of device IDs', 400);
     }
     await this.authenticate('POST /delete_devices', requester, body);
-    await this.devices.delete(requester.userId, ids);
+    const deleted = await this.devices.delete(requester.userId, ids);
+    await this.deviceLists.publish(requester.userId, deleted, 'removed');
     return {};
   }
 

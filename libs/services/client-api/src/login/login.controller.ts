@@ -11,6 +11,7 @@ import { Requester } from '../auth/requester';
 import { generateToken, hashToken } from '../auth/secrets';
 import { SessionsService, type IssuedSession } from '../auth/sessions.service';
 import { UiaRequiredFilter, UiaService } from '../auth/uia.service';
+import { DeviceListsProducer } from '../devices/device-lists.producer';
 import { ClientApiStore } from '../storage/client-api-store';
 import { DevicesRepository } from '../storage/devices.repository';
 import { TokensRepository } from '../storage/tokens.repository';
@@ -28,6 +29,7 @@ export class LoginController {
     private readonly devices: DevicesRepository,
     private readonly uia: UiaService,
     private readonly rateLimits: RateLimits,
+    private readonly deviceLists: DeviceListsProducer,
   ) {}
 
   @Get('v3/login')
@@ -56,7 +58,8 @@ export class LoginController {
     const deviceId = optionalDeviceId(body);
     const displayName = optionalString(body, 'initial_device_display_name');
     const withRefresh = optionalBoolean(body, 'refresh_token') ?? false;
-    const session = await this.store.transaction((tx) => this.sessions.issue(tx, userId, { deviceId, displayName, withRefreshToken: withRefresh }));
+    const { session, change } = await this.store.transaction((tx) => this.sessions.issue(tx, userId, { deviceId, displayName, withRefreshToken: withRefresh }));
+    await this.deviceLists.publish(userId, [session.device_id], change);
     return { ...session, home_server: this.config.server_name };
   }
 
@@ -94,7 +97,8 @@ export class LoginController {
   @HttpCode(200)
   @UseGuards(AccessTokenGuard)
   async logout(@Requester() requester: Requester): Promise<Record<string, never>> {
-    await this.devices.delete(requester.userId, [requester.deviceId]);
+    const deleted = await this.devices.delete(requester.userId, [requester.deviceId]);
+    await this.deviceLists.publish(requester.userId, deleted, 'removed');
     return {};
   }
 
@@ -102,7 +106,8 @@ export class LoginController {
   @HttpCode(200)
   @UseGuards(AccessTokenGuard)
   async logoutAll(@Requester() requester: Requester): Promise<Record<string, never>> {
-    await this.devices.deleteAllExcept(requester.userId, undefined);
+    const deleted = await this.devices.deleteAllExcept(requester.userId, undefined);
+    await this.deviceLists.publish(requester.userId, deleted, 'removed');
     return {};
   }
 

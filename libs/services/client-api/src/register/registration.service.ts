@@ -6,9 +6,10 @@ import { InjectConfig } from '@axon/platform-runtime';
 import { AccountsService } from '../accounts/accounts.service';
 import { optionalBoolean, optionalDeviceId, optionalString, type JsonObject } from '../accounts/request-body';
 import { userIdForUsername } from '../accounts/user-ids';
-import { SessionsService } from '../auth/sessions.service';
+import { SessionsService, type IssuedDevice } from '../auth/sessions.service';
 import type { UiaFlow } from '../auth/uia';
 import { UiaService, type StageResult } from '../auth/uia.service';
+import { DeviceListsProducer } from '../devices/device-lists.producer';
 import { ClientApiStore } from '../storage/client-api-store';
 import { RegistrationTokensRepository } from '../storage/registration-tokens.repository';
 
@@ -33,6 +34,7 @@ export class RegistrationService {
     private readonly sessions: SessionsService,
     private readonly uia: UiaService,
     private readonly registrationTokens: RegistrationTokensRepository,
+    private readonly deviceLists: DeviceListsProducer,
   ) {}
 
   /** The flows open registration offers: a registration token when tokens are configured, else the dummy stage. */
@@ -69,7 +71,7 @@ export class RegistrationService {
     const token = data['registration_token'];
     const passwordHash = await this.accounts.hashPassword(password);
 
-    return this.store.transaction(async (tx) => {
+    const issued = await this.store.transaction(async (tx): Promise<IssuedDevice | undefined> => {
       await this.accounts.create(tx, { userId: finalUserId, passwordHash, isGuest: false, isAdmin: false, displayName: localpartOf(finalUserId) });
       if (token !== undefined) {
         const configured = this.findToken(token);
@@ -77,9 +79,11 @@ export class RegistrationService {
           throw new MatrixError('M_FORBIDDEN', 'The registration token is no longer valid', 401);
         }
       }
-      if (inhibitLogin) return { user_id: finalUserId };
+      if (inhibitLogin) return undefined;
       return this.sessions.issue(tx, finalUserId, { deviceId, displayName, withRefreshToken: withRefresh });
     });
+    if (issued === undefined) return { user_id: finalUserId };
+    return this.announced(issued);
   }
 
   private async registerGuest(body: JsonObject): Promise<RegisterResponse> {
@@ -87,11 +91,18 @@ export class RegistrationService {
     const displayName = optionalString(body, 'initial_device_display_name');
     const withRefresh = optionalBoolean(body, 'refresh_token') ?? false;
     const userId = await this.freeUserId('guest-');
-    return this.store.transaction(async (tx) => {
+    const issued = await this.store.transaction(async (tx) => {
       await this.accounts.create(tx, { userId, passwordHash: null, isGuest: true, isAdmin: false, displayName: localpartOf(userId) });
       // Guests cannot choose a device ID: the spec lets servers ignore it for them.
       return this.sessions.issue(tx, userId, { displayName, withRefreshToken: withRefresh });
     });
+    return this.announced(issued);
+  }
+
+  /** Announces the new device once the account's transaction committed. */
+  private async announced({ session, change }: IssuedDevice): Promise<RegisterResponse> {
+    await this.deviceLists.publish(session.user_id, [session.device_id], change);
+    return session;
   }
 
   /** `GET /register/available`. */

@@ -10,6 +10,7 @@ import { objectBody, optionalBoolean, optionalString, requiredString } from '../
 import { userIdForUsername } from '../accounts/user-ids';
 import { RateLimits } from '../auth/rate-limits';
 import { SessionsService } from '../auth/sessions.service';
+import { DeviceListsProducer } from '../devices/device-lists.producer';
 import { ClientApiStore } from '../storage/client-api-store';
 import { MAX_PASSWORD_LENGTH } from './registration.service';
 import { isRegistrationMacValid } from './shared-secret';
@@ -30,6 +31,7 @@ export class SharedSecretController {
     private readonly accounts: AccountsService,
     private readonly sessions: SessionsService,
     private readonly rateLimits: RateLimits,
+    private readonly deviceLists: DeviceListsProducer,
   ) {}
 
   @Get()
@@ -62,10 +64,11 @@ export class SharedSecretController {
     if (!isRegistrationMacValid(secret, { nonce, username, password, admin }, mac)) throw new MatrixError('M_FORBIDDEN', 'HMAC incorrect', 403);
     const userId = userIdForUsername(username, this.config.server_name);
     const passwordHash = await this.accounts.hashPassword(password);
-    const session = await this.store.transaction(async (tx) => {
+    const { session, change } = await this.store.transaction(async (tx) => {
       await this.accounts.create(tx, { userId, passwordHash, isGuest: false, isAdmin: admin, displayName: displayName ?? username });
       return this.sessions.issue(tx, userId, { withRefreshToken: false });
     });
+    await this.deviceLists.publish(userId, [session.device_id], change);
     return { user_id: session.user_id, access_token: session.access_token, device_id: session.device_id, home_server: this.config.server_name };
   }
 

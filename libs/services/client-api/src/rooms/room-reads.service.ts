@@ -184,6 +184,18 @@ export class RoomReadsService {
     };
   }
 
+  /**
+   * For receipts and read markers: the requester must be joined to the room
+   * (`M_FORBIDDEN`), and each event in that room and visible to them (`M_NOT_FOUND`).
+   */
+  async checkJoinedAndVisible(requester: Requester, roomId: string, eventIds: readonly string[]): Promise<void> {
+    checkRoomId(roomId);
+    const membership = await this.input.query.getMembership({ roomId, userId: requester.userId });
+    if (membership.membership !== 'join') throw new MatrixError('M_FORBIDDEN', 'you are not joined to this room', 403);
+    const view: RoomView = { roomId, until: undefined, lastJoin: 'now' };
+    for (const eventId of new Set(eventIds)) await this.visibleEvent(requester, view, eventId);
+  }
+
   /** Whether the user can see the room's events at all (for `/forget` and friends). */
   async access(requester: Requester, roomId: string): Promise<RoomView> {
     checkRoomId(roomId);

@@ -3,14 +3,18 @@ import { ClientApiModule } from '../client-api.module';
 import { DirectoryController } from '../directory/directory.controller';
 import { DirectoryService } from '../directory/directory.service';
 import { PushRulesController } from '../push-rules/push-rules.controller';
+import { ReceiptsController } from '../receipts/receipts.controller';
+import { ReceiptsService } from '../receipts/receipts.service';
+import { TypingController } from '../typing/typing.controller';
+import { TypingService } from '../typing/typing.service';
 import { RoomReadsService } from './room-reads.service';
 import { RoomsController } from './rooms.controller';
 import { RoomsService } from './rooms.service';
 
-/** The room endpoints of the Client-Server API (rooms, membership, events, aliases, directory). */
+/** The room endpoints of the Client-Server API (rooms, membership, events, aliases, directory, receipts, typing). */
 @Module({
   imports: [ClientApiModule],
-  controllers: [RoomsController, DirectoryController, PushRulesController],
-  providers: [RoomsService, RoomReadsService, DirectoryService],
+  controllers: [RoomsController, DirectoryController, PushRulesController, ReceiptsController, TypingController],
+  providers: [RoomsService, RoomReadsService, DirectoryService, ReceiptsService, TypingService],
 })
 export class RoomsApiModule {}

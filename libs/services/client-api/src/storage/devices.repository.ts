@@ -44,16 +44,19 @@ export class DevicesRepository {
   /**
    * Creates the device, or keeps an existing one of that ID (a login that names its
    * device ID takes the device over: its old tokens are revoked). `displayName` applies
-   * to new devices, and to existing ones only when given.
+   * to new devices, and to existing ones only when given. Answers whether the device is new.
    */
-  async upsert(userId: string, deviceId: string, displayName: string | undefined, db: Queryable): Promise<void> {
-    await db.query(
+  async upsert(userId: string, deviceId: string, displayName: string | undefined, db: Queryable): Promise<{ created: boolean }> {
+    // `xmax = 0` holds for a freshly inserted row and not for one the conflict updated.
+    const rows = await db.query<{ created: boolean }[]>(
       `INSERT INTO devices (user_id, device_id, display_name, created_ts) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (user_id, device_id) DO UPDATE SET display_name = COALESCE($3, devices.display_name)`,
+       ON CONFLICT (user_id, device_id) DO UPDATE SET display_name = COALESCE($3, devices.display_name)
+       RETURNING (xmax = 0) AS created`,
       [userId, deviceId, displayName ?? null, Date.now()],
     );
     await db.query(`DELETE FROM access_tokens WHERE user_id = $1 AND device_id = $2`, [userId, deviceId]);
     await db.query(`DELETE FROM refresh_tokens WHERE user_id = $1 AND device_id = $2`, [userId, deviceId]);
+    return { created: rows[0]?.created === true };
   }
 
   /** `false` when the user has no such device. */
@@ -66,14 +69,22 @@ export class DevicesRepository {
     return rows.length === 1;
   }
 
-  /** Deletes the devices (and, by cascade, their tokens). */
-  async delete(userId: string, deviceIds: readonly string[], db: Queryable = this.store.db): Promise<void> {
-    await db.query(`DELETE FROM devices WHERE user_id = $1 AND device_id = ANY($2::text[])`, [userId, [...deviceIds]]);
+  /** Deletes the devices (and, by cascade, their tokens); answers the IDs of those that existed. */
+  async delete(userId: string, deviceIds: readonly string[], db: Queryable = this.store.db): Promise<string[]> {
+    const rows = await db.query<{ device_id: string }[]>(
+      `WITH deleted AS (DELETE FROM devices WHERE user_id = $1 AND device_id = ANY($2::text[]) RETURNING device_id) SELECT device_id FROM deleted`,
+      [userId, [...deviceIds]],
+    );
+    return rows.map((row) => row.device_id);
   }
 
-  /** Deletes every device of the user except `keep` (and their tokens). */
-  async deleteAllExcept(userId: string, keep: string | undefined, db: Queryable = this.store.db): Promise<void> {
-    await db.query(`DELETE FROM devices WHERE user_id = $1 AND device_id IS DISTINCT FROM $2`, [userId, keep ?? null]);
+  /** Deletes every device of the user except `keep` (and their tokens); answers the IDs deleted. */
+  async deleteAllExcept(userId: string, keep: string | undefined, db: Queryable = this.store.db): Promise<string[]> {
+    const rows = await db.query<{ device_id: string }[]>(
+      `WITH deleted AS (DELETE FROM devices WHERE user_id = $1 AND device_id IS DISTINCT FROM $2 RETURNING device_id) SELECT device_id FROM deleted`,
+      [userId, keep ?? null],
+    );
+    return rows.map((row) => row.device_id);
   }
 
   async touch(userId: string, deviceId: string, ts: number, ip: string | undefined): Promise<void> {

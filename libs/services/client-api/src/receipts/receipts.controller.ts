@@ -1,0 +1,35 @@
+import { Body, Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { objectBody } from '../accounts/request-body';
+import { AccessTokenGuard } from '../auth/access-token.guard';
+import { Requester } from '../auth/requester';
+import { ReceiptsService } from './receipts.service';
+
+/**
+ * Receipts and read markers (Client-Server API, "Receipts" and "Fully read markers").
+ * Spec: https://spec.matrix.org/v1.19/client-server-api/#post_matrixclientv3roomsroomidreceiptreceipttypeeventid
+ */
+@Controller('_matrix/client/v3/rooms/:roomId')
+@UseGuards(AccessTokenGuard)
+export class ReceiptsController {
+  constructor(private readonly receipts: ReceiptsService) {}
+
+  @Post('receipt/:receiptType/:eventId')
+  @HttpCode(200)
+  async receipt(
+    @Requester() requester: Requester,
+    @Param('roomId') roomId: string,
+    @Param('receiptType') receiptType: string,
+    @Param('eventId') eventId: string,
+    @Body() body: unknown,
+  ): Promise<Record<string, never>> {
+    await this.receipts.receipt(requester, roomId, receiptType, eventId, objectBody(body));
+    return {};
+  }
+
+  @Post('read_markers')
+  @HttpCode(200)
+  async readMarkers(@Requester() requester: Requester, @Param('roomId') roomId: string, @Body() body: unknown): Promise<Record<string, never>> {
+    await this.receipts.readMarkers(requester, roomId, objectBody(body));
+    return {};
+  }
+}

@@ -1,0 +1,61 @@
+import type { AnyTopic } from '@axon/contracts-kafka';
+import type { AxonConfig } from '@axon/platform-config';
+import type { MessageBus } from '@axon/platform-bus';
+import type { Requester } from '../auth/requester';
+import type { DevicesRepository } from '../storage/devices.repository';
+import { ToDeviceService } from './to-device.service';
+
+/** ToDeviceService over a fake device store and a bus that records what is published. */
+function setup(devicesOf: Record<string, string[]>) {
+  const published: { topic: string; messages: unknown[] }[] = [];
+  const bus = {
+    publish: (topic: AnyTopic, messages: readonly unknown[]) => {
+      published.push({ topic: topic.name, messages: [...messages] });
+      return Promise.resolve();
+    },
+  } as unknown as MessageBus;
+  const devices = { list: (userId: string) => Promise.resolve((devicesOf[userId] ?? []).map((device_id) => ({ device_id }))) } as unknown as DevicesRepository;
+  const config = { server_name: 'hs.test' } as AxonConfig;
+  return { service: new ToDeviceService(config, devices, bus), published };
+}
+
+const alice: Requester = { userId: '@alice:hs.test', deviceId: 'ALICEDEV', isGuest: false, tokenHash: 'h' };
+
+describe('ToDeviceService.send', () => {
+  it('publishes one message per local recipient, * expanded to its devices, a named device winning over *', async () => {
+    const { service, published } = setup({ '@bob:hs.test': ['B1', 'B2'], '@carol:hs.test': ['C1'] });
+    await service.send(alice, 'm.test', 'txn', {
+      messages: {
+        '@bob:hs.test': { '*': { n: 'all' }, B2: { n: 'two' } },
+        '@carol:hs.test': { C1: { n: 'c' }, GONE: { n: 'dropped' } },
+        '@dave:remote.test': { D1: { n: 'not delivered yet' } },
+        '@nobody:hs.test': { '*': {} },
+      },
+    });
+    expect(published).toHaveLength(1);
+    expect(published[0]!.topic).toBe('hs.todevice.v1');
+    expect(published[0]!.messages).toEqual([
+      { recipient: '@bob:hs.test', sender: '@alice:hs.test', type: 'm.test', message_id: expect.any(String), messages: { B1: { n: 'all' }, B2: { n: 'two' } } },
+      { recipient: '@carol:hs.test', sender: '@alice:hs.test', type: 'm.test', message_id: expect.any(String), messages: { C1: { n: 'c' } } },
+    ]);
+  });
+
+  it('gives a retried request (same device and transaction ID) the same message_id, and any other request another', async () => {
+    const { service, published } = setup({ '@bob:hs.test': ['B1'] });
+    const body = { messages: { '@bob:hs.test': { B1: {} } } };
+    await service.send(alice, 'm.test', 'txn', body);
+    await service.send(alice, 'm.test', 'txn', body);
+    await service.send(alice, 'm.test', 'txn2', body);
+    await service.send({ ...alice, deviceId: 'OTHER' }, 'm.test', 'txn', body);
+    const ids = published.map((p) => (p.messages[0] as { message_id: string }).message_id);
+    expect(ids[0]).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(ids[1]).toBe(ids[0]);
+    expect(new Set(ids).size).toBe(3);
+  });
+
+  it('publishes nothing when no local device is addressed', async () => {
+    const { service, published } = setup({});
+    await service.send(alice, 'm.test', 'txn', { messages: { '@dave:remote.test': { '*': {} }, '@nobody:hs.test': { '*': {} } } });
+    expect(published).toEqual([]);
+  });
+});

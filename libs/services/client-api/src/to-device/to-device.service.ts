@@ -1,0 +1,49 @@
+import { Injectable } from '@nestjs/common';
+import { toDeviceTopic, type ToDeviceMessages } from '@axon/contracts-kafka';
+import { getUserIdServerName, parseHistoricalUserId } from '@axon/matrix-identifiers';
+import type { AxonConfig } from '@axon/platform-config';
+import type { MessageBus } from '@axon/platform-bus';
+import { InjectBus, InjectConfig } from '@axon/platform-runtime';
+import type { JsonObject } from '../accounts/request-body';
+import type { Requester } from '../auth/requester';
+import { DevicesRepository } from '../storage/devices.repository';
+import { expandDevices, parseToDeviceRequest, toDeviceMessageId } from './to-device-messages';
+
+/**
+ * `PUT /sendToDevice/{eventType}/{txnId}`: one `hs.todevice.v1` message per local
+ * recipient, `*` expanded to the recipient's devices as they are now. Sync stores them in
+ * each device's inbox, keeping one copy per `message_id` (the topic's contract), which makes a retried
+ * request (same transaction ID) harmless without any state kept here.
+ *
+ * Spec: https://spec.matrix.org/v1.19/client-server-api/#send-to-device-messaging
+ */
+@Injectable()
+export class ToDeviceService {
+  constructor(
+    @InjectConfig() private readonly config: AxonConfig,
+    private readonly devices: DevicesRepository,
+    @InjectBus() private readonly bus: MessageBus,
+  ) {}
+
+  async send(requester: Requester, eventType: string, txnId: string, body: JsonObject): Promise<void> {
+    const request = parseToDeviceRequest(body);
+    const batch: ToDeviceMessages[] = [];
+    for (const [recipient, byDevice] of request) {
+      // Remote recipients are not delivered to yet: their messages belong on federation
+      // (an `m.direct_to_device` EDU through the federation sender), which does not exist
+      // yet. They are skipped rather than refused, so a client's request for a mixed set
+      // of users still reaches the local ones.
+      if (!this.isLocal(recipient)) continue;
+      const devices = (await this.devices.list(recipient)).map((device) => device.device_id);
+      const messages = expandDevices(byDevice, devices);
+      if (Object.keys(messages).length === 0) continue;
+      batch.push({ recipient, sender: requester.userId, type: eventType, message_id: toDeviceMessageId(requester, eventType, txnId, recipient), messages });
+    }
+    if (batch.length > 0) await this.bus.publish(toDeviceTopic, batch);
+  }
+
+  private isLocal(userId: string): boolean {
+    const parsed = parseHistoricalUserId(userId);
+    return parsed.ok && getUserIdServerName(parsed.value) === this.config.server_name;
+  }
+}
