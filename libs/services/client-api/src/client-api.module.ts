@@ -28,6 +28,7 @@ import { createAccountsRpc } from './rpc/accounts.rpc';
 import { ClientApiStore } from './storage/client-api-store';
 import { DevicesRepository } from './storage/devices.repository';
 import { FiltersRepository } from './storage/filters.repository';
+import { ToDeviceTxnsRepository } from './storage/to-device-txns.repository';
 import { CLIENT_API_MIGRATIONS } from './storage/migrations';
 import { RegistrationTokensRepository } from './storage/registration-tokens.repository';
 import { TokensRepository } from './storage/tokens.repository';
@@ -62,6 +63,7 @@ const repository = <T>(type: new (store: ClientApiStore) => T) => ({ provide: ty
     repository(DevicesRepository),
     repository(TokensRepository),
     repository(FiltersRepository),
+    repository(ToDeviceTxnsRepository),
     repository(RegistrationTokensRepository),
     repository(RoomRecordsRepository),
     RoomInputClient,

@@ -3,11 +3,12 @@ import type { FastifyRequest } from 'fastify';
 import { AccountsDefinition } from '@axon/contracts-grpc';
 import type { PresenceState } from '@axon/contracts-kafka';
 import { MatrixError } from '@axon/matrix-errors';
+import { DEFAULT_FILTER, parseFilter, type Filter } from '@axon/matrix-filters';
 import type { ServiceClient } from '@axon/platform-rpc';
 import { RpcHost } from '@axon/platform-runtime';
 import { PresenceService } from './presence.service';
 import { resolveRequester } from './requester';
-import { SyncService, syncFilterOf, type SyncFilter } from './sync.service';
+import { SyncService } from './sync.service';
 
 type Json = Record<string, unknown>;
 
@@ -54,8 +55,8 @@ export class SyncController {
   }
 
   /** The `filter` parameter: inline JSON, or the ID of a filter the user stored. */
-  private async filter(userId: string, filter: string | undefined): Promise<SyncFilter> {
-    if (filter === undefined || filter === '') return syncFilterOf(undefined);
+  private async filter(userId: string, filter: string | undefined): Promise<Filter> {
+    if (filter === undefined || filter === '') return DEFAULT_FILTER;
     if (filter.trim().startsWith('{')) {
       let parsed: unknown;
       try {
@@ -63,10 +64,10 @@ export class SyncController {
       } catch (error) {
         throw new MatrixError('M_NOT_JSON', `filter is not valid JSON: ${(error as Error).message}`, 400);
       }
-      return syncFilterOf(parsed);
+      return parseFilter(parsed);
     }
     const stored = await this.accounts.getFilter({ userId, filterId: filter });
     if (!stored.found) throw new MatrixError('M_INVALID_PARAM', `unknown filter ${JSON.stringify(filter)}`, 400);
-    return syncFilterOf(JSON.parse(stored.filterJson));
+    return parseFilter(JSON.parse(stored.filterJson));
   }
 }

@@ -1,6 +1,7 @@
 import type { JsonObject } from '@axon/matrix-canonical-json';
 import { MatrixError } from '@axon/matrix-errors';
-import { formatClientEvent } from '@axon/matrix-events';
+import { formatClientEvent, redactEvent } from '@axon/matrix-events';
+import { applyEventFields, eventFilterAllows, roomAllowed, roomEventFilterAllows, type EventFilter, type Filter, type RoomEventFilter } from '@axon/matrix-filters';
 import { getRoomVersionRules } from '@axon/matrix-room-versions';
 import type { Wakeups } from '@axon/platform-cache';
 import { syncChannel } from './room-output.consumer';
@@ -11,14 +12,9 @@ import { emptySyncToken, formatSyncToken, parseSyncToken, type StreamPositions, 
 /** The longest a long-poll waits, whatever `timeout` asks. */
 const MAX_TIMEOUT_MS = 120_000;
 const DEFAULT_TIMELINE_LIMIT = 10;
+const MAX_TIMELINE_LIMIT = 1000;
 /** State event types of a room's stripped state (for invites and knocks). */
 const STRIPPED_TYPES = ['m.room.create', 'm.room.name', 'm.room.avatar', 'm.room.topic', 'm.room.join_rules', 'm.room.canonical_alias', 'm.room.encryption'];
-
-/** The parts of a sync filter this service applies. */
-export interface SyncFilter {
-  readonly timelineLimit: number;
-  readonly includeLeave: boolean;
-}
 
 /** A `/sync` request, parsed. */
 export interface SyncRequest {
@@ -29,7 +25,7 @@ export interface SyncRequest {
   readonly since?: string;
   readonly timeoutMs: number;
   readonly fullState: boolean;
-  readonly filter: SyncFilter;
+  readonly filter: Filter;
 }
 
 /** At most this many to-device messages per response; the rest come with the next. */
@@ -173,8 +169,14 @@ export class SyncService {
     }
     return {
       sections,
-      accountData: accountData.filter((entry) => entry.room_id === '').map((entry) => ({ type: entry.type, content: JSON.parse(entry.content) as Json })),
-      presence: this.presenceEnabled ? (await this.edus.presenceFor(request.userId, since?.presence, heads.presence)).map(presenceEvent) : [],
+      accountData: filtered(
+        request.filter.accountData,
+        accountData.filter((entry) => entry.room_id === '').map((entry) => ({ type: entry.type, content: JSON.parse(entry.content) as Json })),
+        () => request.userId,
+      ),
+      presence: this.presenceEnabled
+        ? filtered(request.filter.presence, (await this.edus.presenceFor(request.userId, since?.presence, heads.presence)).map((row) => presenceEvent(row)), (event) => event['sender'] as string)
+        : [],
       toDevice: toDevice.map((row) => ({ sender: row.sender, type: row.type, content: JSON.parse(row.content) as Json })),
       deviceLists: since === undefined ? { changed: [], left: [] } : await this.deviceLists(window),
       next,
@@ -192,14 +194,20 @@ export class SyncService {
     const joinedRooms = [...memberships].flatMap(([roomId, membership]) => (membership === 'join' ? [roomId] : []));
     const ephemeral = await this.ephemeral(request.userId, joinedRooms, since, heads);
     for (const [roomId, membership] of memberships) {
+      if (!roomAllowed(request.filter.room, roomId)) continue;
       const partition = partitions.get(roomId);
       if (partition === undefined) continue;
       const change = changedRooms.get(roomId);
       const full = since === undefined || request.fullState;
       if (membership === 'join') {
         const joinedNow = change !== undefined && changes.some((c) => c.room_id === roomId && c.membership === 'join') && !(await this.wasJoinedAt(request.userId, roomId, since?.rooms));
-        const roomAccountData = accountData.filter((entry) => entry.room_id === roomId).map((entry) => ({ type: entry.type, content: JSON.parse(entry.content) as Json }));
-        const roomEphemeral = ephemeral.get(roomId) ?? [];
+        const roomAccountData = filtered(
+          request.filter.room.accountData,
+          accountData.filter((entry) => entry.room_id === roomId).map((entry) => ({ type: entry.type, content: JSON.parse(entry.content) as Json })),
+          () => request.userId,
+        );
+        // Ephemeral events have no sender; a `senders` list in their filter leaves them all out.
+        const roomEphemeral = filtered(request.filter.room.ephemeral, ephemeral.get(roomId) ?? [], () => '');
         let section = await this.joinedRoom(request, window, roomId, partition, full || joinedNow);
         if (section === undefined && (roomAccountData.length > 0 || roomEphemeral.length > 0)) {
           section = { kind: 'join', body: { timeline: { events: [], limited: false }, state: { events: [] }, ephemeral: { events: [] }, account_data: { events: [] } } };
@@ -215,7 +223,7 @@ export class SyncService {
           if (stripped !== undefined) sections.push({ roomId, section: stripped });
         }
       } else if (membership === 'leave' || membership === 'ban') {
-        if ((change !== undefined && since !== undefined) || (full && request.filter.includeLeave)) {
+        if ((change !== undefined && since !== undefined) || (full && request.filter.room.includeLeave)) {
           const left = await this.leftRoom(request, window, roomId, partition, change?.offset, full);
           if (left !== undefined) sections.push({ roomId, section: left });
         }
@@ -285,40 +293,71 @@ export class SyncService {
   private async joinedRoom(request: SyncRequest, window: SyncWindow, roomId: string, partition: number, full: boolean): Promise<RoomSection | undefined> {
     const since = window.since?.rooms;
     const after = since === undefined ? -1 : (since[partition] ?? -1);
-    const rows = await this.store.timeline(roomId, partition, full && since === undefined ? -1 : after, window.heads.rooms[partition] ?? -1, request.filter.timelineLimit, [...window.ignored]);
-    const limited = rows.length > request.filter.timelineLimit;
-    const timeline = limited ? rows.slice(1) : rows;
-    if (!full && timeline.length === 0) return undefined;
-    const firstSeq = timeline[0]?.room_seq ?? Number.MAX_SAFE_INTEGER;
-    let state: SyncEvent[];
-    if (full) state = await this.store.stateBefore(roomId, firstSeq);
-    else if (limited) state = await this.store.stateChanges(roomId, await this.seqAt(roomId, partition, after), firstSeq);
-    else state = [];
-    const body: Json = {
-      timeline: { events: await this.format(timeline), limited, ...(timeline[0] !== undefined ? { prev_batch: `t${timeline[0].stream_ordering}` } : {}) },
-      state: { events: await this.format(state) },
-      ephemeral: { events: [] },
-      account_data: { events: [] },
-    };
-    if (full || timeline.some((event) => event.type === 'm.room.member')) body['summary'] = await this.summary(request.userId, roomId);
+    const room = await this.roomEvents(request, window, roomId, partition, after, window.heads.rooms[partition] ?? -1, full);
+    if (!full && room.timeline.length === 0) return undefined;
+    const body: Json = { ...room.body, ephemeral: { events: [] }, account_data: { events: [] } };
+    if (full || room.timeline.some((event) => event.type === 'm.room.member')) body['summary'] = await this.summary(request.userId, roomId);
     return { kind: 'join', body };
   }
 
   private async leftRoom(request: SyncRequest, window: SyncWindow, roomId: string, partition: number, leaveOffset: string | undefined, full: boolean): Promise<RoomSection | undefined> {
     const since = window.since?.rooms;
-    const after = since === undefined ? -1 : (since[partition] ?? -1);
+    const after = full || since === undefined ? -1 : (since[partition] ?? -1);
     const upTo = leaveOffset !== undefined ? Number(leaveOffset) : Number.MAX_SAFE_INTEGER;
-    const rows = await this.store.timeline(roomId, partition, full ? -1 : after, upTo, request.filter.timelineLimit, [...window.ignored]);
-    const limited = rows.length > request.filter.timelineLimit;
-    const timeline = limited ? rows.slice(1) : rows;
+    const room = await this.roomEvents(request, window, roomId, partition, after, upTo, full);
+    return { kind: 'leave', body: { ...room.body, account_data: { events: [] } } };
+  }
+
+  /**
+   * A room's timeline and state for one sync: the newest events in (`after`, `upTo`] of
+   * its partition that the timeline filter lets through (`limited` when more were there),
+   * and the state: all of it before the timeline on a full sync, the changes in the gap on
+   * a limited incremental one, none otherwise; through the state filter, and with
+   * `lazy_load_members` only the membership of the timeline's senders.
+   */
+  private async roomEvents(
+    request: SyncRequest,
+    window: SyncWindow,
+    roomId: string,
+    partition: number,
+    after: number,
+    upTo: number,
+    full: boolean,
+  ): Promise<{ timeline: SyncEvent[]; body: Json }> {
+    const filter = request.filter.room.timeline;
+    const limit = Math.min(filter.limit ?? DEFAULT_TIMELINE_LIMIT, MAX_TIMELINE_LIMIT);
+    const matching: SyncEvent[] = [];
+    const selective = filter.types !== undefined || filter.notTypes.length > 0 || filter.senders !== undefined || filter.notSenders.length > 0 || filter.containsUrl !== undefined;
+    const page = selective ? Math.max(limit + 1, 100) : limit + 1;
+    let beforeSeq = Number.MAX_SAFE_INTEGER;
+    for (;;) {
+      const rows = await this.store.timeline(roomId, partition, after, upTo, page - 1, [...window.ignored], beforeSeq);
+      // `rows` is oldest first; `matching` collects newest first.
+      for (let index = rows.length - 1; index >= 0 && matching.length <= limit; index--) if (allows(filter, rows[index]!)) matching.push(rows[index]!);
+      if (matching.length > limit || rows.length < page) break;
+      beforeSeq = rows[0]!.room_seq;
+    }
+    const limited = matching.length > limit;
+    const timeline = matching.slice(0, limit).reverse();
     const firstSeq = timeline[0]?.room_seq ?? Number.MAX_SAFE_INTEGER;
-    const state = full ? await this.store.stateBefore(roomId, firstSeq) : limited ? await this.store.stateChanges(roomId, await this.seqAt(roomId, partition, after), firstSeq) : [];
+    const lazy = request.filter.room.state.lazyLoadMembers;
+    let state: SyncEvent[];
+    if (full) state = await this.store.stateBefore(roomId, firstSeq);
+    else if (limited) state = await this.store.stateChanges(roomId, await this.seqAt(roomId, partition, after), firstSeq);
+    else state = [];
+    const senders = new Set(timeline.map((event) => event.sender));
+    if (lazy && !full && timeline.length > 0) {
+      // The senders' memberships (state before the timeline) may be new to a lazy-loading client.
+      const known = new Set(state.filter((event) => event.type === 'm.room.member').map((event) => event.state_key));
+      const needed = (await this.store.stateBefore(roomId, firstSeq, 'm.room.member', [...senders])).filter((event) => !known.has(event.state_key));
+      state = [...state, ...needed];
+    }
+    state = state.filter((event) => allows(request.filter.room.state, event) && (!lazy || event.type !== 'm.room.member' || senders.has(event.state_key ?? '')));
     return {
-      kind: 'leave',
+      timeline,
       body: {
-        timeline: { events: await this.format(timeline), limited, ...(timeline[0] !== undefined ? { prev_batch: `t${timeline[0].stream_ordering}` } : {}) },
-        state: { events: await this.format(state) },
-        account_data: { events: [] },
+        timeline: { events: await this.format(request, timeline), limited, ...(timeline[0] !== undefined ? { prev_batch: `t${timeline[0].stream_ordering}` } : {}) },
+        state: { events: await this.format(request, state) },
       },
     };
   }
@@ -358,41 +397,52 @@ export class SyncService {
   }
 
   /** Formats events for a sync response (no `room_id`), redacted ones with their redaction. */
-  private async format(events: readonly SyncEvent[]): Promise<JsonObject[]> {
+  private async format(request: SyncRequest, events: readonly SyncEvent[]): Promise<JsonObject[]> {
     const redactionIds = events.flatMap((event) => (event.redacted_by === null ? [] : [event.redacted_by]));
     const redactions = new Map((await this.store.eventsByIds(redactionIds)).map((event) => [event.event_id, event]));
     const now = Date.now();
+    const { eventFields, eventFormat } = request.filter;
     return events.map((event) => {
       const rules = getRoomVersionRules(event.room_version);
       if (!rules.ok) throw new MatrixError('M_UNKNOWN', `room ${event.room_id} has an unknown version`, 500);
-      const redaction = event.redacted_by === null ? undefined : redactions.get(event.redacted_by);
-      const formatted = formatClientEvent(JSON.parse(event.pdu_json) as JsonObject, {
-        eventId: event.event_id,
-        roomId: event.room_id,
-        now,
-        ...(event.redacted_by === null
-          ? {}
-          : {
-              redacted: {
-                rules: rules.value.redaction,
-                ...(redaction === undefined ? {} : { because: formatClientEvent(JSON.parse(redaction.pdu_json) as JsonObject, { eventId: redaction.event_id, roomId: redaction.room_id, now }) }),
-              },
-            }),
-      });
-      delete formatted['room_id'];
-      return formatted;
+      const pdu = JSON.parse(event.pdu_json) as JsonObject;
+      let formatted: JsonObject;
+      if (eventFormat === 'federation') {
+        // The event as servers exchange it (redacted when it is).
+        formatted = event.redacted_by === null ? pdu : redactEvent(pdu, rules.value.redaction);
+      } else {
+        const redaction = event.redacted_by === null ? undefined : redactions.get(event.redacted_by);
+        formatted = formatClientEvent(pdu, {
+          eventId: event.event_id,
+          roomId: event.room_id,
+          now,
+          ...(event.redacted_by === null
+            ? {}
+            : {
+                redacted: {
+                  rules: rules.value.redaction,
+                  ...(redaction === undefined ? {} : { because: formatClientEvent(JSON.parse(redaction.pdu_json) as JsonObject, { eventId: redaction.event_id, roomId: redaction.room_id, now }) }),
+                },
+              }),
+        });
+        delete formatted['room_id'];
+      }
+      return applyEventFields(formatted, eventFields) as JsonObject;
     });
   }
 }
 
-/** The parts of a filter definition (`room.timeline.limit`, `room.include_leave`) this service applies. */
-export function syncFilterOf(definition: unknown): SyncFilter {
-  const room = typeof definition === 'object' && definition !== null ? (definition as Json)['room'] : undefined;
-  const roomObject = typeof room === 'object' && room !== null ? (room as Json) : {};
-  const timeline = roomObject['timeline'];
-  const limit = typeof timeline === 'object' && timeline !== null ? (timeline as Json)['limit'] : undefined;
-  if (limit !== undefined && (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1)) throw new MatrixError('M_INVALID_PARAM', 'room.timeline.limit must be a positive integer', 400);
-  return { timelineLimit: Math.min(limit ?? DEFAULT_TIMELINE_LIMIT, 1000), includeLeave: roomObject['include_leave'] === true };
+/** Whether a room event filter lets a read-model event through. */
+function allows(filter: RoomEventFilter, event: SyncEvent): boolean {
+  if (filter.containsUrl === undefined) return roomEventFilterAllows(filter, event);
+  const pdu = JSON.parse(event.pdu_json) as { content?: unknown };
+  return roomEventFilterAllows(filter, { ...event, content: pdu.content });
+}
+
+/** The ephemeral, account data or presence events an event filter lets through, at most its `limit`. */
+function filtered(filter: EventFilter, events: readonly Json[], sender: (event: Json) => string): Json[] {
+  const kept = events.filter((event) => eventFilterAllows(filter, { type: event['type'] as string, sender: sender(event) }));
+  return filter.limit === undefined ? kept : kept.slice(0, filter.limit);
 }
 
 /** The users in an `m.ignored_user_list` content (its `ignored_users` keys). */

@@ -135,4 +135,26 @@ export class ClientApiAccountData1765200000000 implements MigrationInterface {
   }
 }
 
-export const CLIENT_API_MIGRATIONS = [ClientApiAccounts1764000000000, ClientApiRooms1765000000000, ClientApiAccountData1765200000000] as const;
+/** `sendToDevice` transaction IDs already handled, per device (a day's worth). */
+export class ClientApiToDeviceTxns1765300000000 implements MigrationInterface {
+  readonly name = 'ClientApiToDeviceTxns1765300000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`
+      CREATE TABLE to_device_txns (
+        user_id text NOT NULL,
+        device_id text NOT NULL,
+        event_type text NOT NULL,
+        txn_id text NOT NULL,
+        created_ts bigint NOT NULL,
+        PRIMARY KEY (user_id, device_id, event_type, txn_id)
+      )`);
+    await queryRunner.query(`CREATE INDEX to_device_txns_created ON to_device_txns (created_ts)`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`DROP TABLE to_device_txns`);
+  }
+}
+
+export const CLIENT_API_MIGRATIONS = [ClientApiAccounts1764000000000, ClientApiRooms1765000000000, ClientApiAccountData1765200000000, ClientApiToDeviceTxns1765300000000] as const;

@@ -3,6 +3,7 @@ import type { AxonConfig } from '@axon/platform-config';
 import type { MessageBus } from '@axon/platform-bus';
 import type { Requester } from '../auth/requester';
 import type { DevicesRepository } from '../storage/devices.repository';
+import type { ToDeviceTxnsRepository } from '../storage/to-device-txns.repository';
 import { ToDeviceService } from './to-device.service';
 
 /** ToDeviceService over a fake device store and a bus that records what is published. */
@@ -16,7 +17,12 @@ function setup(devicesOf: Record<string, string[]>) {
   } as unknown as MessageBus;
   const devices = { list: (userId: string) => Promise.resolve((devicesOf[userId] ?? []).map((device_id) => ({ device_id }))) } as unknown as DevicesRepository;
   const config = { server_name: 'hs.test' } as AxonConfig;
-  return { service: new ToDeviceService(config, devices, bus), published };
+  const seen = new Set<string>();
+  const txns = {
+    seen: (userId: string, deviceId: string, type: string, txnId: string) => Promise.resolve(seen.has([userId, deviceId, type, txnId].join('|'))),
+    record: (userId: string, deviceId: string, type: string, txnId: string) => Promise.resolve(void seen.add([userId, deviceId, type, txnId].join('|'))),
+  } as unknown as ToDeviceTxnsRepository;
+  return { service: new ToDeviceService(config, devices, bus, txns), published };
 }
 
 const alice: Requester = { userId: '@alice:hs.test', deviceId: 'ALICEDEV', isGuest: false, tokenHash: 'h' };
@@ -40,17 +46,18 @@ describe('ToDeviceService.send', () => {
     ]);
   });
 
-  it('gives a retried request (same device and transaction ID) the same message_id, and any other request another', async () => {
+  it('sends a retried request (same device, type and transaction ID) once, and any other request again with another message_id', async () => {
     const { service, published } = setup({ '@bob:hs.test': ['B1'] });
     const body = { messages: { '@bob:hs.test': { B1: {} } } };
     await service.send(alice, 'm.test', 'txn', body);
     await service.send(alice, 'm.test', 'txn', body);
     await service.send(alice, 'm.test', 'txn2', body);
+    await service.send(alice, 'm.other', 'txn', body);
     await service.send({ ...alice, deviceId: 'OTHER' }, 'm.test', 'txn', body);
     const ids = published.map((p) => (p.messages[0] as { message_id: string }).message_id);
+    expect(ids).toHaveLength(4);
     expect(ids[0]).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(ids[1]).toBe(ids[0]);
-    expect(new Set(ids).size).toBe(3);
+    expect(new Set(ids).size).toBe(4);
   });
 
   it('publishes nothing when no local device is addressed', async () => {

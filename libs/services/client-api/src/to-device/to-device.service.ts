@@ -7,13 +7,15 @@ import { InjectBus, InjectConfig } from '@axon/platform-runtime';
 import type { JsonObject } from '../accounts/request-body';
 import type { Requester } from '../auth/requester';
 import { DevicesRepository } from '../storage/devices.repository';
+import { ToDeviceTxnsRepository } from '../storage/to-device-txns.repository';
 import { expandDevices, parseToDeviceRequest, toDeviceMessageId } from './to-device-messages';
 
 /**
  * `PUT /sendToDevice/{eventType}/{txnId}`: one `hs.todevice.v1` message per local
- * recipient, `*` expanded to the recipient's devices as they are now. Sync stores them in
- * each device's inbox, keeping one copy per `message_id` (the topic's contract), which makes a retried
- * request (same transaction ID) harmless without any state kept here.
+ * recipient, `*` expanded to the recipient's devices as they are now. A transaction ID
+ * the device already used for this event type is answered without sending again (a
+ * record kept a day); a retry racing the first, or one whose record failed after the
+ * publish, still carries the same `message_id`, which sync keeps one copy of per inbox.
  *
  * Spec: https://spec.matrix.org/v1.19/client-server-api/#send-to-device-messaging
  */
@@ -23,10 +25,12 @@ export class ToDeviceService {
     @InjectConfig() private readonly config: AxonConfig,
     private readonly devices: DevicesRepository,
     @InjectBus() private readonly bus: MessageBus,
+    private readonly txns: ToDeviceTxnsRepository,
   ) {}
 
   async send(requester: Requester, eventType: string, txnId: string, body: JsonObject): Promise<void> {
     const request = parseToDeviceRequest(body);
+    if (await this.txns.seen(requester.userId, requester.deviceId, eventType, txnId)) return;
     const batch: ToDeviceMessages[] = [];
     for (const [recipient, byDevice] of request) {
       // Remote recipients are not delivered to yet: their messages belong on federation
@@ -40,6 +44,7 @@ export class ToDeviceService {
       batch.push({ recipient, sender: requester.userId, type: eventType, message_id: toDeviceMessageId(requester, eventType, txnId, recipient), messages });
     }
     if (batch.length > 0) await this.bus.publish(toDeviceTopic, batch);
+    await this.txns.record(requester.userId, requester.deviceId, eventType, txnId);
   }
 
   private isLocal(userId: string): boolean {

@@ -145,13 +145,13 @@ export class SyncStore {
   }
 
   /** A room's events in (`after`, `upTo`] of its partition, the newest `limit` (plus one, to tell `limited`). */
-  async timeline(roomId: string, partition: number, after: number, upTo: number, limit: number, ignoredSenders: readonly string[] = []): Promise<SyncEvent[]> {
+  async timeline(roomId: string, partition: number, after: number, upTo: number, limit: number, ignoredSenders: readonly string[] = [], beforeSeq = Number.MAX_SAFE_INTEGER): Promise<SyncEvent[]> {
     // Ignored users' events are left out, except state events (the room's state is everyone's).
     const rows = (await this.db.query(
       `SELECT ${EVENT_COLUMNS} FROM room_events WHERE room_id = $1 AND partition = $2 AND "offset" > $3 AND "offset" <= $4
-         AND (state_key IS NOT NULL OR sender <> ALL($6::text[]))
+         AND (state_key IS NOT NULL OR sender <> ALL($6::text[])) AND room_seq < $7::bigint
        ORDER BY room_events.room_seq DESC LIMIT $5`,
-      [roomId, partition, after, upTo, limit + 1, ignoredSenders],
+      [roomId, partition, after, upTo, limit + 1, ignoredSenders, beforeSeq],
     )) as SyncEvent[];
     return rows.reverse();
   }
@@ -160,19 +160,20 @@ export class SyncStore {
   async stateChanges(roomId: string, afterSeq: number, beforeSeq: number): Promise<SyncEvent[]> {
     return (await this.db.query(
       `SELECT DISTINCT ON (type, state_key) ${EVENT_COLUMNS} FROM room_events
-       WHERE room_id = $1 AND room_seq > $2 AND room_seq < $3 AND state_key IS NOT NULL
+       WHERE room_id = $1 AND room_seq > $2::bigint AND room_seq < $3::bigint AND state_key IS NOT NULL
        ORDER BY type, state_key, room_events.room_seq DESC`,
       [roomId, afterSeq, beforeSeq],
     )) as SyncEvent[];
   }
 
-  /** The room's state just before `beforeSeq` (the current state with later changes undone). */
-  async stateBefore(roomId: string, beforeSeq: number): Promise<SyncEvent[]> {
+  /** The room's state just before `beforeSeq` (the current state with later changes undone), or only its `type` events of `stateKeys`. */
+  async stateBefore(roomId: string, beforeSeq: number, type?: string, stateKeys?: readonly string[]): Promise<SyncEvent[]> {
+    const only = type === undefined ? '' : ' AND type = $3 AND state_key = ANY($4)';
     return (await this.db.query(
       `SELECT DISTINCT ON (type, state_key) ${EVENT_COLUMNS} FROM room_events
-       WHERE room_id = $1 AND room_seq < $2 AND state_key IS NOT NULL
+       WHERE room_id = $1 AND room_seq < $2::bigint AND state_key IS NOT NULL${only}
        ORDER BY type, state_key, room_events.room_seq DESC`,
-      [roomId, beforeSeq],
+      type === undefined ? [roomId, beforeSeq] : [roomId, beforeSeq, type, stateKeys ?? []],
     )) as SyncEvent[];
   }
 
