@@ -82,7 +82,19 @@ export async function createHttpApp(
       await reply.status(204).send();
     }
   });
+  // Once closing, a response ends its connection: a keep-alive connection whose request
+  // was still running when the listener closed (a long-poll answering at shutdown) would
+  // otherwise stay open until its keep-alive timeout and hold up the close.
+  let closing = false;
+  fastify.addHook('preClose', async () => {
+    closing = true;
+  });
+  fastify.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) void reply.header('connection', 'close');
+    return payload;
+  });
   fastify.addHook('onResponse', async (request, reply) => {
+    if (closing) request.raw.socket?.end();
     const route = request.routeOptions?.url ?? 'unmatched';
     const seconds = reply.elapsedTime / 1000;
     latency.observe({ method: request.method, route, status: String(reply.statusCode) }, seconds);

@@ -7,7 +7,7 @@ import type { Wakeups } from '@axon/platform-cache';
 import { syncChannel } from './room-output.consumer';
 import type { SyncEvent, SyncStore } from './storage/sync-store';
 import type { EduStore, PresenceRow } from './storage/edu-store';
-import { emptySyncToken, formatSyncToken, parseSyncToken, type StreamPositions, type SyncToken } from './sync-token';
+import { emptySyncToken, formatSyncToken, parseSyncToken, type StreamName, type StreamPositions, type SyncToken } from './sync-token';
 
 /** The longest a long-poll waits, whatever `timeout` asks. */
 const MAX_TIMEOUT_MS = 120_000;
@@ -154,7 +154,7 @@ export class SyncService {
 
   private async compute(request: SyncRequest, since: SyncToken | undefined): Promise<SyncResult> {
     const heads = await this.store.heads();
-    const accountData = await this.store.accountData(request.userId, since?.accountData, heads.accountData);
+    const accountData = unchanged(since, heads, 'accountData') ? [] : await this.store.accountData(request.userId, since?.accountData, heads.accountData);
     const ignored = ignoredUsers(await this.store.accountDataOf(request.userId, '', 'm.ignored_user_list'));
     const window: SyncWindow = { userId: request.userId, since, heads, ignored };
     const sections = await this.rooms(request, window, accountData);
@@ -174,11 +174,11 @@ export class SyncService {
         accountData.filter((entry) => entry.room_id === '').map((entry) => ({ type: entry.type, content: JSON.parse(entry.content) as Json })),
         () => request.userId,
       ),
-      presence: this.presenceEnabled
+      presence: this.presenceEnabled && !unchanged(since, heads, 'presence')
         ? filtered(request.filter.presence, (await this.edus.presenceFor(request.userId, since?.presence, heads.presence)).map((row) => presenceEvent(row)), (event) => event['sender'] as string)
         : [],
       toDevice: toDevice.map((row) => ({ sender: row.sender, type: row.type, content: JSON.parse(row.content) as Json })),
-      deviceLists: since === undefined ? { changed: [], left: [] } : await this.deviceLists(window),
+      deviceLists: since === undefined || (unchanged(since, heads, 'deviceLists') && unchanged(since, heads, 'rooms')) ? { changed: [], left: [] } : await this.deviceLists(window),
       next,
     };
   }
@@ -186,7 +186,7 @@ export class SyncService {
   private async rooms(request: SyncRequest, window: SyncWindow, accountData: readonly { room_id: string; type: string; content: string }[]): Promise<Array<{ roomId: string; section: RoomSection }>> {
     const { since, heads } = window;
     const memberships = await this.store.memberships(request.userId);
-    const changes = since === undefined ? [] : await this.store.membershipChanges(request.userId, since.rooms, heads.rooms);
+    const changes = since === undefined || unchanged(since, heads, 'rooms') ? [] : await this.store.membershipChanges(request.userId, since.rooms, heads.rooms);
     const changedRooms = new Map<string, (typeof changes)[number]>();
     for (const change of changes) changedRooms.set(change.room_id, change);
     const sections: Array<{ roomId: string; section: RoomSection }> = [];
@@ -240,11 +240,12 @@ export class SyncService {
   private async ephemeral(userId: string, roomIds: readonly string[], since: SyncToken | undefined, heads: SyncToken): Promise<Map<string, Json[]>> {
     const events = new Map<string, Json[]>();
     const add = (roomId: string, event: Json): void => void (events.get(roomId) ?? events.set(roomId, []).get(roomId)!).push(event);
-    for (const [roomId, users] of await this.edus.typing(roomIds, since?.typing, heads.typing, Date.now())) {
+    const typing = unchanged(since, heads, 'typing') ? new Map<string, string[]>() : await this.edus.typing(roomIds, since?.typing, heads.typing, Date.now());
+    for (const [roomId, users] of typing) {
       if (since !== undefined || users.length > 0) add(roomId, { type: 'm.typing', content: { user_ids: users } });
     }
     const receipts = new Map<string, Json>();
-    for (const row of await this.edus.receipts(roomIds, since?.receipts, heads.receipts)) {
+    for (const row of unchanged(since, heads, 'receipts') ? [] : await this.edus.receipts(roomIds, since?.receipts, heads.receipts)) {
       if (row.receipt_type === 'm.read.private' && row.user_id !== userId) continue;
       const content = receipts.get(row.room_id) ?? receipts.set(row.room_id, {}).get(row.room_id)!;
       const byType = ((content[row.event_id] ??= {}) as Json)[row.receipt_type] ??= {};
@@ -293,7 +294,10 @@ export class SyncService {
   private async joinedRoom(request: SyncRequest, window: SyncWindow, roomId: string, partition: number, full: boolean): Promise<RoomSection | undefined> {
     const since = window.since?.rooms;
     const after = since === undefined ? -1 : (since[partition] ?? -1);
-    const room = await this.roomEvents(request, window, roomId, partition, after, window.heads.rooms[partition] ?? -1, full);
+    const upTo = window.heads.rooms[partition] ?? -1;
+    // Nothing new in the room's partition: nothing new in the room.
+    if (!full && after === upTo) return undefined;
+    const room = await this.roomEvents(request, window, roomId, partition, after, upTo, full);
     if (!full && room.timeline.length === 0) return undefined;
     const body: Json = { ...room.body, ephemeral: { events: [] }, account_data: { events: [] } };
     if (full || room.timeline.some((event) => event.type === 'm.room.member')) body['summary'] = await this.summary(request.userId, roomId);
@@ -443,6 +447,13 @@ function allows(filter: RoomEventFilter, event: SyncEvent): boolean {
 function filtered(filter: EventFilter, events: readonly Json[], sender: (event: Json) => string): Json[] {
   const kept = events.filter((event) => eventFilterAllows(filter, { type: event['type'] as string, sender: sender(event) }));
   return filter.limit === undefined ? kept : kept.slice(0, filter.limit);
+}
+
+/** Whether no partition of a stream moved between `since` and the heads (none may be left to read). */
+function unchanged(since: SyncToken | undefined, heads: SyncToken, stream: StreamName): boolean {
+  if (since === undefined) return false;
+  const before = since[stream];
+  return heads[stream].every((offset, partition) => offset === before[partition]);
 }
 
 /** The users in an `m.ignored_user_list` content (its `ignored_users` keys). */
