@@ -6,6 +6,7 @@ import { presenceEvent } from './sync.service';
 
 /** A syncing client refreshes its user's `last_active_ts` at most this often. */
 const ACTIVITY_REFRESH_MS = 60_000;
+const MARKED_LIMIT = 100_000;
 
 /**
  * Presence: set by clients (`PUT /presence/{userId}/status`) and by syncing
@@ -16,6 +17,9 @@ const ACTIVITY_REFRESH_MS = 60_000;
  * Spec: https://spec.matrix.org/v1.19/client-server-api/#presence
  */
 export class PresenceService {
+  /** Users this process marked by their syncs lately, and when. */
+  private readonly marked = new Map<string, { presence: PresenceState; at: number }>();
+
   constructor(
     private readonly bus: MessageBus,
     private readonly edus: EduStore,
@@ -30,10 +34,21 @@ export class PresenceService {
   async onSync(userId: string, setPresence: PresenceState): Promise<void> {
     if (!this.enabled || setPresence === 'offline') return;
     const now = Date.now();
+    // This process marked the user so a moment ago: no need to read it back.
+    const recent = this.marked.get(userId);
+    if (recent !== undefined && recent.presence === setPresence && now - recent.at < ACTIVITY_REFRESH_MS) return;
     const current = await this.edus.presenceOf(userId);
-    if (setPresence === 'online' && current?.presence === 'online' && current.currently_active && now - Number(current.last_active_ts) < ACTIVITY_REFRESH_MS) return;
-    if (setPresence === 'unavailable' && current?.presence === 'unavailable') return;
+    const fresh = current !== undefined && now - Number(current.last_active_ts) < ACTIVITY_REFRESH_MS;
+    if (setPresence === 'online' && current?.presence === 'online' && current.currently_active && fresh) return this.mark(userId, setPresence, Number(current.last_active_ts));
+    if (setPresence === 'unavailable' && current?.presence === 'unavailable') return this.mark(userId, setPresence, now);
     await this.bus.publish(presenceTopic, [{ user_id: userId, presence: setPresence, last_active_ts: now, currently_active: setPresence === 'online' }]);
+    this.mark(userId, setPresence, now);
+  }
+
+  private mark(userId: string, presence: PresenceState, at: number): void {
+    // A bounded memory of recent marks; forgetting one only costs a read.
+    if (this.marked.size >= MARKED_LIMIT) this.marked.clear();
+    this.marked.set(userId, { presence, at });
   }
 
   /** `PUT /presence/{userId}/status`: only for oneself; `status_msg` absent clears it. */
@@ -47,6 +62,8 @@ export class PresenceService {
     if (!this.enabled) return;
     const now = Date.now();
     await this.bus.publish(presenceTopic, [{ user_id: userId, presence, status_msg: statusMsg ?? null, last_active_ts: now, currently_active: presence === 'online' }]);
+    // The next sync reads what the client set, rather than trusting an older mark.
+    this.marked.delete(userId);
   }
 
   /** `GET /presence/{userId}/status`: oneself, or a user sharing a room with the requester. */

@@ -6,7 +6,7 @@ import { getRoomVersionRules } from '@axon/matrix-room-versions';
 import type { Wakeups } from '@axon/platform-cache';
 import { syncChannel } from './room-output.consumer';
 import type { SyncEvent, SyncStore } from './storage/sync-store';
-import type { EduStore, PresenceRow } from './storage/edu-store';
+import type { EduStore, PresenceRow, ToDeviceRow } from './storage/edu-store';
 import { emptySyncToken, formatSyncToken, parseSyncToken, type StreamName, type StreamPositions, type SyncToken } from './sync-token';
 
 /** The longest a long-poll waits, whatever `timeout` asks. */
@@ -54,7 +54,14 @@ interface SyncWindow {
   readonly since: SyncToken | undefined;
   readonly heads: SyncToken;
   readonly ignored: ReadonlySet<string>;
+  /** The user's memberships now: room → membership. */
+  readonly memberships: ReadonlyMap<string, string>;
+  /** The user's own membership changes in the window, oldest first. */
+  readonly changes: ReadonlyArray<{ room_id: string; membership: string; event_id: string; partition: number; offset: string }>;
 }
+
+/** Bounded per-process memories (forgetting an entry only costs a query). */
+const MEMORY_LIMIT = 100_000;
 
 /**
  * `GET /sync` over the sync read model: joined rooms with their timeline (the newest
@@ -74,6 +81,10 @@ export class SyncService {
   /** The wake-up of every long-poll waiting now, so shutdown can end them all. */
   private readonly waiting = new Set<() => void>();
   private releasing = false;
+  /** Per device inbox, the to-device positions up to which its messages were deleted. */
+  private readonly acked = new Map<string, string>();
+  /** Per user, the ignored users as of the account data positions they were read at. */
+  private readonly ignoredCache = new Map<string, { at: string; users: ReadonlySet<string> }>();
 
   constructor(
     private readonly store: SyncStore,
@@ -155,10 +166,12 @@ export class SyncService {
   private async compute(request: SyncRequest, since: SyncToken | undefined): Promise<SyncResult> {
     const heads = await this.store.heads();
     const accountData = unchanged(since, heads, 'accountData') ? [] : await this.store.accountData(request.userId, since?.accountData, heads.accountData);
-    const ignored = ignoredUsers(await this.store.accountDataOf(request.userId, '', 'm.ignored_user_list'));
-    const window: SyncWindow = { userId: request.userId, since, heads, ignored };
+    const ignored = await this.ignored(request.userId, heads);
+    const memberships = await this.store.memberships(request.userId);
+    const changes = since === undefined || unchanged(since, heads, 'rooms') ? [] : await this.store.membershipChanges(request.userId, since.rooms, heads.rooms);
+    const window: SyncWindow = { userId: request.userId, since, heads, ignored, memberships, changes };
     const sections = await this.rooms(request, window, accountData);
-    const toDevice = await this.edus.toDeviceInbox(request.userId, request.deviceId, since?.toDevice, heads.toDevice, TO_DEVICE_LIMIT);
+    const toDevice = await this.toDevice(request, since, heads);
     let next = heads;
     const lastToDevice = toDevice[toDevice.length - 1];
     if (toDevice.length === TO_DEVICE_LIMIT && lastToDevice !== undefined) {
@@ -183,10 +196,38 @@ export class SyncService {
     };
   }
 
+  /** The users `userId` ignores (`m.ignored_user_list`), read again only when account data moved. */
+  private async ignored(userId: string, heads: SyncToken): Promise<ReadonlySet<string>> {
+    const at = heads.accountData.join('.');
+    const cached = this.ignoredCache.get(userId);
+    if (cached?.at === at) return cached.users;
+    const users = ignoredUsers(await this.store.accountDataOf(userId, '', 'm.ignored_user_list'));
+    if (this.ignoredCache.size >= MEMORY_LIMIT) this.ignoredCache.clear();
+    this.ignoredCache.set(userId, { at, users });
+    return users;
+  }
+
+  /**
+   * The device's to-device messages after `since` (at most `TO_DEVICE_LIMIT`); the ones at
+   * or before `since` were delivered and are now acknowledged, so they are deleted (once
+   * per position).
+   */
+  private async toDevice(request: SyncRequest, since: SyncToken | undefined, heads: SyncToken): Promise<ToDeviceRow[]> {
+    const inbox = `${request.userId}\u0000${request.deviceId}`;
+    if (since !== undefined) {
+      const position = since.toDevice.join('.');
+      if (this.acked.get(inbox) !== position) {
+        await this.edus.ackToDevice(request.userId, request.deviceId, since.toDevice);
+        if (this.acked.size >= MEMORY_LIMIT) this.acked.clear();
+        this.acked.set(inbox, position);
+      }
+    }
+    if (unchanged(since, heads, 'toDevice')) return [];
+    return this.edus.toDeviceInbox(request.userId, request.deviceId, since?.toDevice, heads.toDevice, TO_DEVICE_LIMIT);
+  }
+
   private async rooms(request: SyncRequest, window: SyncWindow, accountData: readonly { room_id: string; type: string; content: string }[]): Promise<Array<{ roomId: string; section: RoomSection }>> {
-    const { since, heads } = window;
-    const memberships = await this.store.memberships(request.userId);
-    const changes = since === undefined || unchanged(since, heads, 'rooms') ? [] : await this.store.membershipChanges(request.userId, since.rooms, heads.rooms);
+    const { since, heads, memberships, changes } = window;
     const changedRooms = new Map<string, (typeof changes)[number]>();
     for (const change of changes) changedRooms.set(change.room_id, change);
     const sections: Array<{ roomId: string; section: RoomSection }> = [];
@@ -261,13 +302,11 @@ export class SyncService {
    * any room with them (`left`).
    */
   private async deviceLists(window: SyncWindow): Promise<{ changed: string[]; left: string[] }> {
-    const { userId, since, heads } = window;
+    const { userId, since, heads, memberships, changes: mine } = window;
     if (since === undefined) return { changed: [], left: [] };
-    const changed = new Set(await this.edus.deviceListChanges(userId, since.deviceLists, heads.deviceLists));
-    const memberships = await this.store.memberships(userId);
-    const roomIds = [...new Set([...memberships.keys()])];
+    const changed = new Set(unchanged(since, heads, 'deviceLists') ? [] : await this.edus.deviceListChanges(userId, since.deviceLists, heads.deviceLists));
+    const roomIds = [...memberships.keys()];
     const candidatesLeft = new Set<string>();
-    const mine = await this.store.membershipChanges(userId, since.rooms, heads.rooms);
     const joinedByMe = new Set(mine.filter((change) => change.membership === 'join').map((change) => change.room_id));
     const leftByMe = new Set(mine.filter((change) => change.membership === 'leave' || change.membership === 'ban').map((change) => change.room_id));
     for (const change of await this.edus.roomMembershipChanges(roomIds, since.rooms, heads.rooms)) {

@@ -99,9 +99,18 @@ export class EduStore {
     });
   }
 
-  /** Applies a presence change; returns the users to wake (everyone sharing a room with the user). */
+  /**
+   * Applies a presence change; returns the users to wake (everyone sharing a room with the
+   * user), or none when only `last_active_ts` moved: a syncing client's activity refresh is
+   * there for the next sync to read, not worth waking anyone for.
+   */
   async applyPresence(update: PresenceUpdate, partition: number, offset: string): Promise<string[]> {
     return this.db.transaction(async (tx) => {
+      const before = ((await tx.query(`SELECT presence, status_msg, currently_active FROM presence WHERE user_id = $1`, [update.user_id])) as Array<{
+        presence: string;
+        status_msg: string | null;
+        currently_active: boolean;
+      }>)[0];
       await tx.query(
         `INSERT INTO presence (user_id, presence, status_msg, last_active_ts, currently_active, partition, "offset") VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (user_id) DO UPDATE SET presence = EXCLUDED.presence,
@@ -111,6 +120,12 @@ export class EduStore {
         [update.user_id, update.presence, update.status_msg ?? null, update.last_active_ts, update.currently_active, partition, offset, update.status_msg !== undefined],
       );
       await advanceHead(tx, presenceTopic.name, partition, offset);
+      const refreshOnly =
+        before !== undefined &&
+        before.presence === update.presence &&
+        before.currently_active === update.currently_active &&
+        (update.status_msg === undefined || update.status_msg === before.status_msg);
+      if (refreshOnly) return [];
       const rows = (await tx.query(SHARING_USERS, [update.user_id])) as Array<{ user_id: string }>;
       return [...new Set([update.user_id, ...rows.map((row) => row.user_id)])];
     });
@@ -221,21 +236,20 @@ export class EduStore {
     return rows.length > 0;
   }
 
-  /**
-   * The device's inbox: deletes what the client acknowledged (at or before `acked`, its
-   * `since`) and returns up to `limit` messages after it, up to `upTo`, oldest first.
-   */
-  async toDeviceInbox(userId: string, deviceId: string, acked: StreamPositions | undefined, upTo: StreamPositions, limit: number): Promise<ToDeviceRow[]> {
-    if (acked !== undefined) {
-      await this.db.query(`WITH gone AS (DELETE FROM to_device WHERE user_id = $1 AND device_id = $2 AND "offset" <= ($3::bigint[])[partition + 1] RETURNING 1) SELECT count(*) FROM gone`, [
-        userId,
-        deviceId,
-        acked,
-      ]);
-    }
+  /** Deletes the device's messages at or before `acked` (the client synced past them). */
+  async ackToDevice(userId: string, deviceId: string, acked: StreamPositions): Promise<void> {
+    await this.db.query(`WITH gone AS (DELETE FROM to_device WHERE user_id = $1 AND device_id = $2 AND "offset" <= ($3::bigint[])[partition + 1] RETURNING 1) SELECT count(*) FROM gone`, [
+      userId,
+      deviceId,
+      acked,
+    ]);
+  }
+
+  /** The device's messages in (`after`, `upTo`], at most `limit`, oldest first. */
+  async toDeviceInbox(userId: string, deviceId: string, after: StreamPositions | undefined, upTo: StreamPositions, limit: number): Promise<ToDeviceRow[]> {
     return (await this.db.query(
       `SELECT partition, sender, type, content, "offset"::text AS "offset" FROM to_device WHERE user_id = $1 AND device_id = $2 AND ${BETWEEN(3, 4)} ORDER BY to_device."offset", message_id LIMIT $5`,
-      [userId, deviceId, acked ?? upTo.map(() => -1), upTo, limit],
+      [userId, deviceId, after ?? upTo.map(() => -1), upTo, limit],
     )) as ToDeviceRow[];
   }
 
