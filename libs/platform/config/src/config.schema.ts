@@ -147,6 +147,22 @@ export const configSchema = z
           .default('12'),
       })
       .prefault({}),
+    server_notices: z
+      .object({
+        /**
+         * The localpart of the user that sends server notices (Synapse's
+         * `system_mxid_localpart`); absent turns server notices off.
+         */
+        system_mxid_localpart: z
+          .string()
+          .regex(/^[a-z0-9._=/+-]{1,255}$/, 'must be a user ID localpart: a-z 0-9 . _ = - / +')
+          .optional(),
+        /** The display name of the notices user. */
+        system_mxid_display_name: z.string().min(1).default('Server Notices'),
+        /** The name of the room each user receives notices in. */
+        room_name: z.string().min(1).default('Server Notices'),
+      })
+      .prefault({}),
     presence: z
       .object({
         /** Off: no presence in `/sync`, `set_presence` is ignored and `PUT /presence` changes nothing. */

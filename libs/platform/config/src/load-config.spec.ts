@@ -35,6 +35,7 @@ describe('loadConfig', () => {
     expect(config.rate_limits.login).toEqual({ per_second: 0.17, burst_count: 3 });
     expect(config.auth.access_token_lifetime_ms).toBe(300_000);
     expect(config.rooms.default_version).toBe('12');
+    expect(config.server_notices).toEqual({ system_mxid_display_name: 'Server Notices', room_name: 'Server Notices' });
   });
 
   it('applies every documented environment variable', () => {
@@ -53,6 +54,7 @@ describe('loadConfig', () => {
         AXON_ACCESS_TOKEN_LIFETIME_MS: '60000',
         AXON_RATE_LIMITS_ENABLED: 'false',
         AXON_DEFAULT_ROOM_VERSION: '10',
+        AXON_SERVER_NOTICES_LOCALPART: '_server',
       },
     });
     expect(config.server_name).toBe('hs1');
@@ -66,6 +68,12 @@ describe('loadConfig', () => {
     expect(config.auth.access_token_lifetime_ms).toBe(60_000);
     expect(config.rate_limits.enabled).toBe(false);
     expect(config.rooms.default_version).toBe('10');
+    expect(config.server_notices.system_mxid_localpart).toBe('_server');
+  });
+
+  it('refuses a server notices localpart that cannot make a user ID', () => {
+    const problems = problemsOf(() => loadConfig({ env: { AXON_SERVER_NOTICES_LOCALPART: 'Server Notices' } }));
+    expect(problems).toEqual([expect.stringMatching(/^server_notices\.system_mxid_localpart \(AXON_SERVER_NOTICES_LOCALPART\): must be a user ID localpart/)]);
   });
 
   it('reads registration tokens and rate limits, and refuses unknown room versions and malformed tokens', () => {

@@ -47,6 +47,7 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly string[], E
   ['AXON_RATE_LIMITS_ENABLED', ['rate_limits', 'enabled'], asBool],
   ['AXON_PRESENCE_ENABLED', ['presence', 'enabled'], asBool],
   ['AXON_DEFAULT_ROOM_VERSION', ['rooms', 'default_version'], asString],
+  ['AXON_SERVER_NOTICES_LOCALPART', ['server_notices', 'system_mxid_localpart'], asString],
   ['AXON_LOG_LEVEL', ['telemetry', 'log_level'], asString],
   ['AXON_OTLP_ENDPOINT', ['telemetry', 'otlp_endpoint'], asString],
   ['AXON_SERVICE_NAME', ['telemetry', 'service_name'], asString],
