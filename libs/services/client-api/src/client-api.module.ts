@@ -31,6 +31,7 @@ import { FiltersRepository } from './storage/filters.repository';
 import { ToDeviceTxnsRepository } from './storage/to-device-txns.repository';
 import { CLIENT_API_MIGRATIONS } from './storage/migrations';
 import { RegistrationTokensRepository } from './storage/registration-tokens.repository';
+import { ServerNoticeRoomsRepository } from './storage/server-notice-rooms.repository';
 import { TokensRepository } from './storage/tokens.repository';
 import { UsersRepository } from './storage/users.repository';
 import { ToDeviceController } from './to-device/to-device.controller';
@@ -66,6 +67,7 @@ const repository = <T>(type: new (store: ClientApiStore) => T) => ({ provide: ty
     repository(ToDeviceTxnsRepository),
     repository(RegistrationTokensRepository),
     repository(RoomRecordsRepository),
+    repository(ServerNoticeRoomsRepository),
     RoomInputClient,
     UserRoomsService,
     PasswordHasher,
@@ -81,8 +83,8 @@ const repository = <T>(type: new (store: ClientApiStore) => T) => ({ provide: ty
   ],
   // The room endpoints (RoomsApiModule) share the room server client and the room records;
   // profiles and deactivation here change memberships through them too; read markers set
-  // room account data.
-  exports: [AccessTokenGuard, SessionsService, RateLimits, UsersRepository, FiltersRepository, RoomInputClient, RoomRecordsRepository, AccountDataService],
+  // room account data; server notices keep each user's notices room.
+  exports: [AccessTokenGuard, SessionsService, RateLimits, UsersRepository, FiltersRepository, RoomInputClient, RoomRecordsRepository, ServerNoticeRoomsRepository, AccountDataService],
 })
 export class ClientApiModule implements OnModuleInit {
   constructor(

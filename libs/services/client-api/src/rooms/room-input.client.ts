@@ -38,7 +38,7 @@ export class RoomInputClient {
     let wake: () => void = () => undefined;
     const unsubscribe = await this.cache.wakeups.subscribe(roomInputResultChannel(input.request_id), () => wake());
     try {
-      const existing = await this.read(input.request_id);
+      const existing = await this.outcome(input.request_id);
       if (existing !== undefined) return existing;
       await this.bus.publish(roomInputTopic, [input]);
       const deadline = Date.now() + WAIT_MS;
@@ -50,7 +50,7 @@ export class RoomInputClient {
             resolve();
           };
         });
-        const outcome = await this.read(input.request_id);
+        const outcome = await this.outcome(input.request_id);
         if (outcome !== undefined) return outcome;
       }
       throw new MatrixError('M_UNKNOWN', 'the room server did not answer in time; the request may still complete', 504);
@@ -59,7 +59,8 @@ export class RoomInputClient {
     }
   }
 
-  private async read(requestId: string): Promise<{ roomId: string; eventId: string } | undefined> {
+  /** The outcome of an input already submitted under `requestId`, if it has one yet; a refusal throws its Matrix error. */
+  async outcome(requestId: string): Promise<{ roomId: string; eventId: string } | undefined> {
     const result = await this.rooms.getInputResult({ requestId });
     if (!result.found) return undefined;
     if (result.errcode !== '') {

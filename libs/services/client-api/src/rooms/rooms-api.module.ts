@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { ServerNoticesController } from '../admin/server-notices.controller';
+import { ServerNoticesService } from '../admin/server-notices.service';
 import { ClientApiModule } from '../client-api.module';
 import { DirectoryController } from '../directory/directory.controller';
 import { DirectoryService } from '../directory/directory.service';
@@ -11,10 +13,13 @@ import { RoomReadsService } from './room-reads.service';
 import { RoomsController } from './rooms.controller';
 import { RoomsService } from './rooms.service';
 
-/** The room endpoints of the Client-Server API (rooms, membership, events, aliases, directory, receipts, typing). */
+/**
+ * The room endpoints of the Client-Server API (rooms, membership, events, aliases, directory,
+ * receipts, typing), and Synapse's server notices, which are sent through them.
+ */
 @Module({
   imports: [ClientApiModule],
-  controllers: [RoomsController, DirectoryController, PushRulesController, ReceiptsController, TypingController],
-  providers: [RoomsService, RoomReadsService, DirectoryService, ReceiptsService, TypingService],
+  controllers: [RoomsController, DirectoryController, PushRulesController, ReceiptsController, TypingController, ServerNoticesController],
+  providers: [RoomsService, RoomReadsService, DirectoryService, ReceiptsService, TypingService, ServerNoticesService],
 })
 export class RoomsApiModule {}

@@ -7,6 +7,7 @@ import type { AxonConfig } from '@axon/platform-config';
 import { InjectConfig } from '@axon/platform-runtime';
 import type { Requester } from '../auth/requester';
 import { DirectoryService } from '../directory/directory.service';
+import { ServerNoticeRoomsRepository } from '../storage/server-notice-rooms.repository';
 import { UsersRepository } from '../storage/users.repository';
 import { contentOf } from './client-event';
 import { planCreateRoom } from './create-room';
@@ -15,7 +16,8 @@ import { RoomRecordsRepository } from './room-records.repository';
 
 type Json = Readonly<Record<string, unknown>>;
 
-function requestId(...parts: string[]): string {
+/** A room input request ID derived from what makes a client request unique, so a retry submits the same input. */
+export function requestId(...parts: string[]): string {
   return createHash('sha256').update(parts.join('\0')).digest('base64url');
 }
 
@@ -31,6 +33,7 @@ export class RoomsService {
     private readonly users: UsersRepository,
     private readonly directory: DirectoryService,
     private readonly records: RoomRecordsRepository,
+    private readonly noticeRooms: ServerNoticeRoomsRepository,
     @InjectConfig() private readonly config: AxonConfig,
   ) {}
 
@@ -56,6 +59,7 @@ export class RoomsService {
     if (!parseUserId(target).ok) throw new MatrixError('M_INVALID_PARAM', `${JSON.stringify(target)} is not a user ID`);
     const info = await this.input.query.getRoomInfo({ roomId });
     if (!info.exists) throw new MatrixError(membership === 'join' || membership === 'knock' ? 'M_NOT_FOUND' : 'M_FORBIDDEN', `unknown room ${roomId}`, membership === 'join' || membership === 'knock' ? 404 : 403);
+    if (membership === 'leave' && target === requester.userId) await this.checkMayLeave(requester.userId, roomId);
     const content: Record<string, unknown> = { ...extra, membership };
     if (target === requester.userId && (membership === 'join' || membership === 'knock')) Object.assign(content, await this.memberProfile(target), { membership });
     return this.send(roomId, { type: 'm.room.member', state_key: target, sender: requester.userId, content }, randomUUID());
@@ -69,6 +73,15 @@ export class RoomsService {
     // Remembered for `unsigned.transaction_id`; a retried send records the same row again.
     await this.records.recordTransaction(requester.userId, requester.deviceId, eventId, txnId);
     return eventId;
+  }
+
+  /**
+   * Sends an event the server originates as `requester` (server notices), under a request
+   * ID the caller derives, so that a retried request answers the first outcome.
+   */
+  async sendAs(requester: Requester, roomId: string, event: { type: string; state_key?: string; content: Json }, id: string): Promise<string> {
+    this.checkRoomId(roomId);
+    return this.send(roomId, { ...event, sender: requester.userId }, id);
   }
 
   async sendState(requester: Requester, roomId: string, type: string, stateKey: string, content: Json): Promise<string> {
@@ -131,6 +144,17 @@ export class RoomsService {
       const resolved = await this.directory.resolve(alias).catch(() => undefined);
       if (resolved?.room_id !== roomId) throw new MatrixError('M_BAD_ALIAS', `${alias} does not point to this room`, 400);
     }
+  }
+
+  /**
+   * A user cannot reject the invite to their server-notices room (Synapse's
+   * `M_CANNOT_LEAVE_SERVER_NOTICE_ROOM`); once they joined it, they may leave.
+   */
+  private async checkMayLeave(userId: string, roomId: string): Promise<void> {
+    if (this.config.server_notices.system_mxid_localpart === undefined) return;
+    if (!(await this.noticeRooms.isNoticeRoom(userId, roomId))) return;
+    if ((await this.input.query.getMembership({ roomId, userId })).membership !== 'invite') return;
+    throw new MatrixError('M_CANNOT_LEAVE_SERVER_NOTICE_ROOM', 'You cannot reject this invite', 403);
   }
 
   private async send(roomId: string, event: ProtoEvent, id: string): Promise<string> {

@@ -157,4 +157,31 @@ export class ClientApiToDeviceTxns1765300000000 implements MigrationInterface {
   }
 }
 
-export const CLIENT_API_MIGRATIONS = [ClientApiAccounts1764000000000, ClientApiRooms1765000000000, ClientApiAccountData1765200000000, ClientApiToDeviceTxns1765300000000] as const;
+/**
+ * Each user's server-notices room: the one room the notices user sends them notices in,
+ * reused (the user is invited again) after they leave it.
+ */
+export class ClientApiServerNotices1765400000000 implements MigrationInterface {
+  readonly name = 'ClientApiServerNotices1765400000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`
+      CREATE TABLE server_notice_rooms (
+        user_id text PRIMARY KEY,
+        room_id text NOT NULL,
+        created_ts bigint NOT NULL
+      )`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`DROP TABLE server_notice_rooms`);
+  }
+}
+
+export const CLIENT_API_MIGRATIONS = [
+  ClientApiAccounts1764000000000,
+  ClientApiRooms1765000000000,
+  ClientApiAccountData1765200000000,
+  ClientApiToDeviceTxns1765300000000,
+  ClientApiServerNotices1765400000000,
+] as const;

@@ -41,7 +41,7 @@ export class UsersRepository {
   /** Inserts the account; `false` when the user ID is taken. */
   async insert(
     user: { userId: string; passwordHash: string | null; isGuest: boolean; isAdmin: boolean; profile: Profile },
-    db: Queryable,
+    db: Queryable = this.store.db,
   ): Promise<boolean> {
     const rows = await db.query<unknown[]>(
       `INSERT INTO users (user_id, password_hash, is_guest, is_admin, profile, created_ts)

@@ -1,0 +1,34 @@
+import type { ClientApiStore } from './client-api-store';
+
+/** Each user's server-notices room (`server_notice_rooms`). */
+export class ServerNoticeRoomsRepository {
+  constructor(private readonly store: ClientApiStore) {}
+
+  /** The user's server-notices room, if one was made for them. */
+  async roomOf(userId: string): Promise<string | undefined> {
+    const rows = await this.store.db.query<{ room_id: string }[]>(`SELECT room_id FROM server_notice_rooms WHERE user_id = $1`, [userId]);
+    return rows[0]?.room_id;
+  }
+
+  /**
+   * Records `roomId` as the user's room unless one is recorded already (a concurrent
+   * notice made it first), replacing only `stale` (a room the notices user is no longer
+   * in). Answers the room that is recorded afterwards.
+   */
+  async record(userId: string, roomId: string, stale?: string): Promise<string> {
+    const rows = await this.store.db.query<{ room_id: string }[]>(
+      `INSERT INTO server_notice_rooms (user_id, room_id, created_ts) VALUES ($1, $2, $3)
+       ON CONFLICT (user_id) DO UPDATE SET room_id = EXCLUDED.room_id, created_ts = EXCLUDED.created_ts
+         WHERE server_notice_rooms.room_id = $4
+       RETURNING room_id`,
+      [userId, roomId, Date.now(), stale ?? null],
+    );
+    return rows[0]?.room_id ?? (await this.roomOf(userId)) ?? roomId;
+  }
+
+  /** Whether `roomId` is `userId`'s server-notices room. */
+  async isNoticeRoom(userId: string, roomId: string): Promise<boolean> {
+    const rows = await this.store.db.query<unknown[]>(`SELECT 1 FROM server_notice_rooms WHERE user_id = $1 AND room_id = $2`, [userId, roomId]);
+    return rows.length > 0;
+  }
+}
