@@ -91,7 +91,7 @@ describe('server notices (Complement TestServerNotices)', () => {
   const reqBody = (): Json => ({ user_id: alice.user_id, content: NOTICE });
 
   beforeAll(async () => {
-    hs = await startHomeserver({ ...ENV, AXON_SERVER_NOTICES_LOCALPART: '_server' });
+    hs = await startHomeserver({ ...ENV, AXON_SERVER_NOTICES_LOCALPART: '_server', AXON_ENABLE_REGISTRATION: 'true' });
     admin = await register(hs, 'admin', true);
     alice = await register(hs, 'alice', false);
   });
@@ -187,6 +187,13 @@ describe('server notices (Complement TestServerNotices)', () => {
     expect((await sendNotice(hs, admin, { user_id: 'not a user', content: NOTICE })).status).toBe(400);
     expect(await sendNotice(hs, admin, { content: NOTICE })).toEqual({ status: 400, body: expect.objectContaining({ errcode: 'M_MISSING_PARAM' }) as Json });
     expect(await sendNotice(hs, admin, { user_id: alice.user_id })).toEqual({ status: 400, body: expect.objectContaining({ errcode: 'M_MISSING_PARAM' }) as Json });
+  });
+
+  it('keeps the notices user ID from registration', async () => {
+    const available = await call(hs, 'GET', '/_matrix/client/v3/register/available?username=_server');
+    expect(available).toEqual({ status: 400, body: expect.objectContaining({ errcode: 'M_USER_IN_USE' }) as Json });
+    const res = await call(hs, 'POST', '/_matrix/client/v3/register', { body: { username: '_server', password: 'pw', auth: { type: 'm.login.dummy' } } });
+    expect(res).toEqual({ status: 400, body: expect.objectContaining({ errcode: 'M_USER_IN_USE' }) as Json });
   });
 
   it('gives each user their own room, and the notices user cannot log in', async () => {

@@ -11,6 +11,7 @@ import { RoomInputClient } from '../rooms/room-input.client';
 import { requestId, RoomsService } from '../rooms/rooms.service';
 import { ServerNoticeRoomsRepository } from '../storage/server-notice-rooms.repository';
 import { UsersRepository } from '../storage/users.repository';
+import { noticesUserIdOf } from './notices-user';
 
 /** The room tag clients find a user's server-notices room by. */
 export const SERVER_NOTICE_TAG = 'm.server_notice';
@@ -50,8 +51,8 @@ export class ServerNoticesService {
     const type = optionalString(body, 'type') ?? 'm.room.message';
     const stateKey = optionalString(body, 'state_key');
     if (type === 'm.room.member' || type === 'm.room.redaction') throw new MatrixError('M_BAD_JSON', `server notices cannot be ${type} events`, 400);
-    const localpart = this.config.server_notices.system_mxid_localpart;
-    if (localpart === undefined) throw new MatrixError('M_UNKNOWN', 'Server notices are not enabled on this server', 400);
+    const noticesUserId = noticesUserIdOf(this.config);
+    if (noticesUserId === undefined) throw new MatrixError('M_UNKNOWN', 'Server notices are not enabled on this server', 400);
     const parsed = parseUserId(target);
     if (!parsed.ok) throw new MatrixError('M_INVALID_PARAM', `${JSON.stringify(target)} is not a user ID`, 400);
     if (getUserIdServerName(parsed.value) !== this.config.server_name) throw new MatrixError('M_UNKNOWN', 'Server notices can only be sent to local users', 400);
@@ -65,14 +66,13 @@ export class ServerNoticesService {
       const done = await this.input.outcome(id);
       if (done !== undefined) return done.eventId;
     }
-    const system = await this.systemUser(localpart);
+    const system = await this.systemUser(noticesUserId);
     const roomId = await this.noticeRoomFor(system, target);
     return this.rooms.sendAs(system, roomId, { type, ...(stateKey === undefined ? {} : { state_key: stateKey }), content: content as JsonObject }, id);
   }
 
   /** The notices user as a requester, its account created (or its display name brought up to date) first. */
-  private async systemUser(localpart: string): Promise<Requester> {
-    const userId = `@${localpart}:${this.config.server_name}`;
+  private async systemUser(userId: string): Promise<Requester> {
     const displayname = this.config.server_notices.system_mxid_display_name;
     const profile = await this.users.profile(userId);
     if (profile === undefined) await this.users.insert({ userId, passwordHash: null, isGuest: false, isAdmin: false, profile: { displayname } });

@@ -6,6 +6,7 @@ import { InjectConfig } from '@axon/platform-runtime';
 import { AccountsService } from '../accounts/accounts.service';
 import { optionalBoolean, optionalDeviceId, optionalString, type JsonObject } from '../accounts/request-body';
 import { userIdForUsername } from '../accounts/user-ids';
+import { noticesUserIdOf } from '../admin/notices-user';
 import { SessionsService, type IssuedDevice } from '../auth/sessions.service';
 import type { UiaFlow } from '../auth/uia';
 import { UiaService, type StageResult } from '../auth/uia.service';
@@ -58,7 +59,7 @@ export class RegistrationService {
     const withRefresh = optionalBoolean(body, 'refresh_token') ?? false;
     // The username is checked before authentication, so clients learn early that it is taken.
     const userId = username === undefined ? undefined : userIdForUsername(username, this.config.server_name);
-    if (userId !== undefined && (await this.accounts.exists(userId))) throw new MatrixError('M_USER_IN_USE', 'User ID already taken', 400);
+    if (userId !== undefined && (await this.taken(userId))) throw new MatrixError('M_USER_IN_USE', 'User ID already taken', 400);
 
     const data = await this.uia.authenticate({
       operation: 'POST /register',
@@ -109,8 +110,18 @@ export class RegistrationService {
   async available(username: string | undefined): Promise<{ available: true }> {
     if (username === undefined) throw new MatrixError('M_MISSING_PARAM', 'Missing "username"', 400);
     const userId = userIdForUsername(username, this.config.server_name);
-    if (await this.accounts.exists(userId)) throw new MatrixError('M_USER_IN_USE', 'User ID already taken', 400);
+    if (await this.taken(userId)) throw new MatrixError('M_USER_IN_USE', 'User ID already taken', 400);
     return { available: true };
+  }
+
+  /**
+   * Whether the user ID is taken: an account has it, or it is the server notices user's,
+   * whose account is made on the first notice; whoever registered it first would send
+   * (and administer the rooms of) every notice.
+   */
+  private async taken(userId: string): Promise<boolean> {
+    if (userId === noticesUserIdOf(this.config)) return true;
+    return this.accounts.exists(userId);
   }
 
   /** `GET /register/m.login.registration_token/validity`. */

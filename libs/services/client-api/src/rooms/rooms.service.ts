@@ -5,6 +5,7 @@ import { MatrixError } from '@axon/matrix-errors';
 import { parseRoomId, parseUserId } from '@axon/matrix-identifiers';
 import type { AxonConfig } from '@axon/platform-config';
 import { InjectConfig } from '@axon/platform-runtime';
+import { noticesUserIdOf } from '../admin/notices-user';
 import type { Requester } from '../auth/requester';
 import { DirectoryService } from '../directory/directory.service';
 import { ServerNoticeRoomsRepository } from '../storage/server-notice-rooms.repository';
@@ -151,7 +152,7 @@ export class RoomsService {
    * `M_CANNOT_LEAVE_SERVER_NOTICE_ROOM`); once they joined it, they may leave.
    */
   private async checkMayLeave(userId: string, roomId: string): Promise<void> {
-    if (this.config.server_notices.system_mxid_localpart === undefined) return;
+    if (noticesUserIdOf(this.config) === undefined) return;
     if (!(await this.noticeRooms.isNoticeRoom(userId, roomId))) return;
     if ((await this.input.query.getMembership({ roomId, userId })).membership !== 'invite') return;
     throw new MatrixError('M_CANNOT_LEAVE_SERVER_NOTICE_ROOM', 'You cannot reject this invite', 403);
