@@ -1,4 +1,5 @@
 import { MatrixError } from '@axon/matrix-errors';
+import { parseHistoricalUserId, parseRoomId } from '@axon/matrix-identifiers';
 
 /**
  * An `EventFilter`, with the spec's defaults applied: an absent allow list (`types`,
@@ -92,8 +93,8 @@ export function parseFilter(json: unknown): Filter {
     presence: eventFilter(f['presence'] ?? {}, 'filter.presence'),
     accountData: eventFilter(f['account_data'] ?? {}, 'filter.account_data'),
     room: {
-      rooms: stringList(room, 'rooms', 'filter.room'),
-      notRooms: stringList(room, 'not_rooms', 'filter.room') ?? [],
+      rooms: idList(room, 'rooms', 'filter.room', 'room'),
+      notRooms: idList(room, 'not_rooms', 'filter.room', 'room') ?? [],
       includeLeave: boolean(room, 'include_leave', 'filter.room') ?? false,
       ephemeral: parseRoomEventFilter(room['ephemeral'] ?? {}, 'filter.room.ephemeral'),
       state: parseRoomEventFilter(room['state'] ?? {}, 'filter.room.state'),
@@ -115,8 +116,8 @@ export function parseRoomEventFilter(json: unknown, path = 'filter'): RoomEventF
   const o = json as Obj;
   return {
     ...base,
-    rooms: stringList(o, 'rooms', path),
-    notRooms: stringList(o, 'not_rooms', path) ?? [],
+    rooms: idList(o, 'rooms', path, 'room'),
+    notRooms: idList(o, 'not_rooms', path, 'room') ?? [],
     containsUrl: boolean(o, 'contains_url', path),
     lazyLoadMembers: boolean(o, 'lazy_load_members', path) ?? false,
     includeRedundantMembers: boolean(o, 'include_redundant_members', path) ?? false,
@@ -155,6 +156,16 @@ function stringList(o: Obj, key: string, path: string): string[] | undefined {
   return [...(value as string[])];
 }
 
+/** A list of room IDs or user IDs (historical user IDs included); anything else is `M_INVALID_PARAM`. */
+function idList(o: Obj, key: string, path: string, kind: 'room' | 'user'): string[] | undefined {
+  const list = stringList(o, key, path);
+  for (const id of list ?? []) {
+    const parsed = kind === 'room' ? parseRoomId(id) : parseHistoricalUserId(id);
+    if (!parsed.ok) invalid(`${path}.${key} must list ${kind} IDs; ${JSON.stringify(id)} is not one`);
+  }
+  return list;
+}
+
 function boolean(o: Obj, key: string, path: string): boolean | undefined {
   const value = o[key];
   if (value === undefined) return undefined;
@@ -173,7 +184,7 @@ function eventFilter(value: unknown, path: string): EventFilter {
     limit: limit as number | undefined,
     types: stringList(o, 'types', path),
     notTypes: stringList(o, 'not_types', path) ?? [],
-    senders: stringList(o, 'senders', path),
-    notSenders: stringList(o, 'not_senders', path) ?? [],
+    senders: idList(o, 'senders', path, 'user'),
+    notSenders: idList(o, 'not_senders', path, 'user') ?? [],
   };
 }

@@ -4,7 +4,7 @@ import { Body, Controller, Get, Module, Post } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { MatrixError } from '@axon/matrix-errors';
 import { createLogger, Metrics } from '@axon/platform-telemetry';
-import { createHttpApp, listen } from './http-app';
+import { createHttpApp, listen, rewriteLegacyClientPath } from './http-app';
 
 @Controller('t')
 class ProbeController {
@@ -49,10 +49,18 @@ describe('createHttpApp', () => {
   const post = (body: string, contentType = 'application/json') =>
     fetch(`${base}/t/echo`, { method: 'POST', headers: { 'content-type': contentType }, body });
 
-  it('parses JSON bodies', async () => {
+  it('parses JSON bodies and answers plain application/json', async () => {
     const res = await post('{"a":[1,"x"]}');
     expect(res.status).toBe(201);
+    expect(res.headers.get('content-type')).toBe('application/json');
     expect(await res.json()).toEqual({ got: { a: [1, 'x'] } });
+  });
+
+  it('serves the legacy r0 client paths as their v3 endpoints', async () => {
+    expect(rewriteLegacyClientPath('/_matrix/client/r0/sync?since=x')).toBe('/_matrix/client/v3/sync?since=x');
+    expect(rewriteLegacyClientPath('/_matrix/client/v3/sync')).toBe('/_matrix/client/v3/sync');
+    expect(rewriteLegacyClientPath('/_matrix/media/r0/config')).toBe('/_matrix/media/r0/config');
+    expect(rewriteLegacyClientPath('/t/r0/')).toBe('/t/r0/');
   });
 
   it('answers malformed JSON with M_NOT_JSON', async () => {

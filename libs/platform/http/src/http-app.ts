@@ -27,6 +27,11 @@ const CORS_HEADERS = {
   'access-control-allow-headers': 'X-Requested-With, Content-Type, Authorization',
 } as const;
 
+/** `/_matrix/client/r0/…` → `/_matrix/client/v3/…`; every other path as it is. */
+export function rewriteLegacyClientPath(url: string): string {
+  return url.startsWith('/_matrix/client/r0/') ? `/_matrix/client/v3/${url.slice('/_matrix/client/r0/'.length)}` : url;
+}
+
 /**
  * Creates a Nest application on Fastify with the Matrix conventions every service
  * shares: Matrix error bodies, CORS, request metrics and logs, graceful close (in-flight
@@ -42,6 +47,9 @@ export async function createHttpApp(
     // While draining, requests on connections that are still open are served normally;
     // only new connections are refused (the listener is closed).
     return503OnClosing: false,
+    // `r0` is the Client-Server API's path version before v1.1; its endpoints are the v3
+    // ones under their old name, and older clients (and test suites) still call them.
+    rewriteUrl: (request: { url?: string }) => rewriteLegacyClientPath(request.url ?? '/'),
     logger: false,
     // Errors raised before routing (a malformed URL) never reach Nest's filter.
     frameworkErrors: (error: Error, _request: FastifyRequest, reply: FastifyReply) => {
@@ -91,6 +99,8 @@ export async function createHttpApp(
   });
   fastify.addHook('onSend', async (_request, reply, payload) => {
     if (closing) void reply.header('connection', 'close');
+    // JSON is UTF-8 by definition (RFC 8259): the type is plain `application/json`.
+    if (reply.getHeader('content-type') === 'application/json; charset=utf-8') void reply.header('content-type', 'application/json');
     return payload;
   });
   fastify.addHook('onResponse', async (request, reply) => {

@@ -6,7 +6,11 @@ describe('usernames', () => {
     expect(userIdForUsername(username, 'hs.test')).toBe(`@${username}:hs.test`);
   });
 
-  it.each(['', 'Alice', 'al ice', 'al:ice', 'ali@ce', 'émile', 'x'.repeat(250)])('refuses %j with M_INVALID_USERNAME', (username) => {
+  it('takes capital ASCII letters as lower-case ones', () => {
+    expect(userIdForUsername('AliCE', 'hs.test')).toBe('@alice:hs.test');
+  });
+
+  it.each(['', 'al ice', 'Émile', 'al:ice', 'ali@ce', 'émile', 'x'.repeat(250)])('refuses %j with M_INVALID_USERNAME', (username) => {
     expect(() => userIdForUsername(username, 'hs.test')).toThrow(expect.objectContaining({ errcode: 'M_INVALID_USERNAME', status: 400 }) as MatrixError);
   });
 });

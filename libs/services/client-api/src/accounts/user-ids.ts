@@ -4,13 +4,15 @@ import { composeUserId, getUserIdServerName, parseHistoricalUserId, parseServerN
 /**
  * The user ID a registration's `username` asks for, under the current grammar
  * (`a-z 0-9 . _ = - / +`, 255 bytes with sigil and server name), or `M_INVALID_USERNAME`.
+ * Capital ASCII letters are taken as their lower-case ones (as Synapse does, and as login
+ * matches user IDs), since the grammar has no capitals.
  * Spec: POST /register ("username"), appendix "User Identifiers".
  */
 export function userIdForUsername(username: string, serverName: string): string {
   const server = parseServerName(serverName);
   if (!server.ok) throw new Error(`server_name ${serverName} is not a server name`);
   if (username === '') throw new MatrixError('M_INVALID_USERNAME', 'The username must not be empty', 400);
-  const composed = composeUserId(username, server.value);
+  const composed = composeUserId(username.replace(/[A-Z]/g, (letter) => letter.toLowerCase()), server.value);
   if (!composed.ok) throw new MatrixError('M_INVALID_USERNAME', `Invalid username: ${composed.error}`, 400);
   return composed.value;
 }

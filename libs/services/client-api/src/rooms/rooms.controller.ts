@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Body, Controller, Get, HttpCode, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
 import { objectBody, optionalString, requiredString } from '../accounts/request-body';
 import { AccessTokenGuard } from '../auth/access-token.guard';
@@ -95,6 +96,16 @@ export class RoomsController {
     const body = objectBody(raw);
     await this.rooms.setMembership(requester, roomId, requiredString(body, 'user_id'), 'leave', reasonOf(body));
     return {};
+  }
+
+  /**
+   * `POST /rooms/{roomId}/send/{eventType}`: the pre-v1 form without a transaction ID, which
+   * Synapse still serves and older clients use; each request is a new transaction.
+   */
+  @Post('rooms/:roomId/send/:eventType')
+  @HttpCode(200)
+  async sendWithoutTxn(@Requester() requester: Requester, @Param('roomId') roomId: string, @Param('eventType') eventType: string, @Body() body: unknown): Promise<{ event_id: string }> {
+    return { event_id: await this.rooms.sendMessage(requester, roomId, eventType, `post-${randomUUID()}`, objectBody(body)) };
   }
 
   @Put('rooms/:roomId/send/:eventType/:txnId')
