@@ -331,7 +331,7 @@ async function main() {
   step('working files');
   fs.mkdirSync(outDir, { recursive: true });
   killLeftovers();
-  for (const d of ['logs', 'data']) fs.rmSync(path.join(outDir, d), { recursive: true, force: true });
+  for (const d of ['logs', 'data', 'templates', 'pids']) fs.rmSync(path.join(outDir, d), { recursive: true, force: true });
   // `go test -overlay` refuses files in the module cache, so the tests run in a fresh copy
   // of the pinned module (tmp/, never committed), in which the overlay puts our deployer
   // in place of Complement's Docker deployer (test_package.go) for the build only.
