@@ -13,6 +13,7 @@
 //   --timeout DUR       go test -timeout (default 30m)
 //   --check-baseline    exit 1 when a test listed in conformance/complement/baseline.txt did not pass
 //   --update-baseline   rewrite the baseline of the packages run with the tests that passed
+//   --from-results FILE do not run: check or update the baseline from an earlier results.json
 //
 // Writes tmp/complement/results.json (one entry per test and subtest), summary.txt,
 // go-test.jsonl (raw `go test -json`), and logs/<package>/<test>/hsN.log per homeserver.
@@ -44,7 +45,7 @@ const HOSTS_BEGIN = '# BEGIN axon complement (tools/complement/run.mjs)';
 const HOSTS_END = '# END axon complement';
 
 function parseArgs(argv) {
-  const opts = { packages: [], run: '', dirty: false, build: true, timeout: '30m', check: false, update: false };
+  const opts = { packages: [], run: '', dirty: false, build: true, timeout: '30m', check: false, update: false, fromResults: '' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--run') opts.run = argv[++i] ?? '';
@@ -53,6 +54,7 @@ function parseArgs(argv) {
     else if (a === '--timeout') opts.timeout = argv[++i] ?? '30m';
     else if (a === '--check-baseline') opts.check = true;
     else if (a === '--update-baseline') opts.update = true;
+    else if (a === '--from-results') opts.fromResults = argv[++i] ?? '';
     else if (a === '-h' || a === '--help') {
       console.log(fs.readFileSync(new URL(import.meta.url), 'utf8').split('\nimport ')[0]);
       process.exit(0);
@@ -311,8 +313,23 @@ function summarise(tests, packages, meta) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
-  const pkgs = opts.packages.map(normalisePackage);
+  let pkgs = opts.packages.map(normalisePackage);
   const startedAt = new Date();
+  let tests, version;
+  if (opts.fromResults) {
+    const r = JSON.parse(fs.readFileSync(opts.fromResults, 'utf8'));
+    ({ tests } = r);
+    version = r.complement.split('@')[1];
+    pkgs = r.packages.map((p) => normalisePackage(p.package));
+    opts.run = r.run ?? '';
+    console.log(`${opts.fromResults}: ${tests.length} tests of ${pkgs.map((p) => p.rel).join(', ')}`);
+  } else {
+    ({ tests, version } = await runSuite(opts, pkgs, startedAt));
+  }
+  checkOrUpdateBaseline(opts, pkgs, tests, version);
+}
+
+async function runSuite(opts, pkgs, startedAt) {
 
   step('go and the pinned Complement (Go module proxy)');
   console.log(go(['version']));
@@ -365,7 +382,10 @@ async function main() {
     console.error(`no test ran (go test exit ${code})\n${stderr}`);
     process.exit(1);
   }
+  return { tests, version };
+}
 
+function checkOrUpdateBaseline(opts, pkgs, tests, version) {
   const baseline = readBaseline();
   const ranPkgs = new Set(pkgs.map((p) => p.rel));
   const passed = new Set(tests.filter((t) => t.outcome === 'pass').map((t) => `${t.package}\0${t.name}`));
