@@ -15,6 +15,8 @@
 //   --update-baseline   rewrite the baseline of the packages run with the tests that passed
 //   --from-results FILE do not run: check or update the baseline from an earlier results.json
 //
+// Exit status: 0 when the suite ran (failing tests are results, not errors), 1 when no test
+// ran or the baseline check failed, 2 on a setup error.
 // Writes tmp/complement/results.json (one entry per test and subtest), summary.txt,
 // go-test.jsonl (raw `go test -json`), and logs/<package>/<test>/hsN.log per homeserver.
 import { spawn, spawnSync } from 'node:child_process';
