@@ -122,8 +122,11 @@ describe('accounts on an open homeserver', () => {
     expect(invalid).toEqual({ status: 400, body: expect.objectContaining({ errcode: 'M_INVALID_USERNAME' }) as Json });
     const again = await call(hs, 'POST', '/_matrix/client/v3/register', { body: { username: 'taken', password: 'x' } });
     expect(again).toEqual({ status: 400, body: expect.objectContaining({ errcode: 'M_USER_IN_USE' }) as Json });
-    const bad = await call(hs, 'POST', '/_matrix/client/v3/register', { body: { username: 'UPPER', password: 'x' } });
+    const bad = await call(hs, 'POST', '/_matrix/client/v3/register', { body: { username: 'sp ace', password: 'x' } });
     expect(bad).toEqual({ status: 400, body: expect.objectContaining({ errcode: 'M_INVALID_USERNAME' }) as Json });
+    // Capitals are taken as lower-case: TAKEN is taken.
+    const upper = await call(hs, 'GET', '/_matrix/client/v3/register/available?username=TAKEN');
+    expect(upper).toEqual({ status: 400, body: expect.objectContaining({ errcode: 'M_USER_IN_USE' }) as Json });
   });
 
   it('registers without logging in (inhibit_login), and refuses guests while guest access is off', async () => {

@@ -52,6 +52,31 @@ describe('client compatibility', () => {
     }
   });
 
+  it('refuses to kick a user who is not in the room, and sets a membership through the state API as given', async () => {
+    const { body } = await call('POST', '/_matrix/client/v3/createRoom', {});
+    const roomId = encodeURIComponent(body['room_id'] as string);
+    expect(await call('POST', `/_matrix/client/v3/rooms/${roomId}/kick`, { user_id: '@nobody:localhost' })).toMatchObject({ status: 403, body: { errcode: 'M_FORBIDDEN' } });
+    const me = encodeURIComponent('@capitalalice:localhost');
+    expect((await call('PUT', `/_matrix/client/v3/rooms/${roomId}/state/m.room.member/${me}`, { membership: 'join', displayname: 'Room Alice' })).status).toBe(200);
+    expect((await call('GET', `/_matrix/client/v3/rooms/${roomId}/state/m.room.member/${me}`)).body).toEqual({ membership: 'join', displayname: 'Room Alice' });
+    expect((await call('PUT', `/_matrix/client/v3/rooms/${roomId}/state/m.room.member/${me}`, { displayname: 'no membership' })).body['errcode']).toBe('M_BAD_JSON');
+  });
+
+  it('refuses a device deletion authenticated as another user with 403, and reads presence never set as offline', async () => {
+    const saved = token;
+    token = '';
+    const first = await call('POST', '/_matrix/client/v3/register', { username: 'mallory', password: 'mallory pw' });
+    await call('POST', '/_matrix/client/v3/register', { username: 'mallory', password: 'mallory pw', auth: { type: 'm.login.dummy', session: first.body['session'] } });
+    token = saved;
+    const devices = (await call('GET', '/_matrix/client/v3/devices')).body['devices'] as Array<{ device_id: string }>;
+    const path = `/_matrix/client/v3/devices/${encodeURIComponent(devices[0]!.device_id)}`;
+    const challenge = await call('DELETE', path, {});
+    expect(challenge.status).toBe(401);
+    const auth = { type: 'm.login.password', identifier: { type: 'm.id.user', user: 'mallory' }, password: 'mallory pw', session: challenge.body['session'] };
+    expect(await call('DELETE', path, { auth })).toMatchObject({ status: 403, body: { errcode: 'M_FORBIDDEN' } });
+    expect((await call('GET', `/_matrix/client/v3/presence/${encodeURIComponent('@capitalalice:localhost')}/status`)).body).toEqual({ presence: 'offline' });
+  });
+
   it('refuses filters whose rooms or senders are not IDs', async () => {
     const upload = (filter: Json) => call('POST', `/_matrix/client/v3/user/${encodeURIComponent('@capitalalice:localhost')}/filter`, filter);
     expect((await upload({ room: { timeline: { rooms: ['not_a_room_id'] } } })).status).toBe(400);

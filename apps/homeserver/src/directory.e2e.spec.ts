@@ -91,7 +91,7 @@ describe('room aliases and the public room directory', () => {
     expect((await sdkError(alice.deleteAlias(`#extra:${SERVER}`))).errcode).toBe('M_NOT_FOUND');
   });
 
-  it('validates m.room.canonical_alias: new aliases must point to the room (M_BAD_ALIAS)', async () => {
+  it('validates m.room.canonical_alias: new aliases must point to the room (M_BAD_ALIAS) and be aliases (M_INVALID_PARAM)', async () => {
     const { room_id: roomId } = await alice.createRoom({ preset: sdk.Preset.PrivateChat });
     const { room_id: otherRoom } = await alice.createRoom({ preset: sdk.Preset.PrivateChat });
     await alice.createAlias(`#mine:${SERVER}`, roomId);
@@ -100,6 +100,9 @@ describe('room aliases and the public room directory', () => {
     expect([bad.errcode, bad.httpStatus]).toEqual(['M_BAD_ALIAS', 400]);
     const missing = await sdkError(alice.sendStateEvent(roomId, 'm.room.canonical_alias' as never, { alias: `#mine:${SERVER}`, alt_aliases: [`#nowhere:${SERVER}`] } as never, ''));
     expect(missing.errcode).toBe('M_BAD_ALIAS');
+    // Invalid syntax is M_INVALID_PARAM, as the spec's error list for this event says.
+    const malformed = await sdkError(alice.sendStateEvent(roomId, 'm.room.canonical_alias' as never, { alias: 'not an alias' } as never, ''));
+    expect([malformed.errcode, malformed.httpStatus]).toEqual(['M_INVALID_PARAM', 400]);
     await alice.sendStateEvent(roomId, 'm.room.canonical_alias' as never, { alias: `#mine:${SERVER}` } as never, '');
     expect((await alice.getStateEvent(roomId, 'm.room.canonical_alias', ''))['alias']).toBe(`#mine:${SERVER}`);
   });

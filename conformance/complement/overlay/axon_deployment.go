@@ -334,6 +334,11 @@ func (d *axonDeployment) hsEnv(hs *axonHS) []string {
 		"AXON_ENABLE_REGISTRATION=true",
 		"AXON_RATE_LIMITS_ENABLED=false",
 		"AXON_REGISTRATION_SHARED_SECRET="+axonSharedSecret,
+		// Server notices come from @_server:<hs>, as in Complement's Synapse configuration.
+		"AXON_SERVER_NOTICES_LOCALPART=_server",
+		// This Complement (2024) is written for pre-v12 rooms (creators listed in power
+		// levels, m.room.create's creator); room version 10 is Synapse's default too.
+		"AXON_DEFAULT_ROOM_VERSION=10",
 		"AXON_LOG_LEVEL=info",
 	)
 	return append(env, d.env.extra...) // later entries win

@@ -63,6 +63,12 @@ describe('createHttpApp', () => {
     expect(rewriteLegacyClientPath('/t/r0/')).toBe('/t/r0/');
   });
 
+  it('answers a body that is not UTF-8 with M_NOT_JSON', async () => {
+    const res = await fetch(`${base}/t/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]) });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { errcode: string }).errcode).toBe('M_NOT_JSON');
+  });
+
   it('answers malformed JSON with M_NOT_JSON', async () => {
     const res = await post('{"a":');
     expect(res.status).toBe(400);

@@ -27,6 +27,8 @@ const CORS_HEADERS = {
   'access-control-allow-headers': 'X-Requested-With, Content-Type, Authorization',
 } as const;
 
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
 /** `/_matrix/client/r0/…` → `/_matrix/client/v3/…`; every other path as it is. */
 export function rewriteLegacyClientPath(url: string): string {
   return url.startsWith('/_matrix/client/r0/') ? `/_matrix/client/v3/${url.slice('/_matrix/client/r0/'.length)}` : url;
@@ -71,8 +73,15 @@ export async function createHttpApp(
   // error into a bare 400), an empty one is no body, and keys such as "__proto__" in
   // event content are kept as data (JSON.parse defines them as plain properties).
   fastify.removeContentTypeParser('application/json');
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
+    let text: string;
+    try {
+      // JSON is UTF-8 (RFC 8259): malformed bytes are refused, not replaced.
+      text = typeof body === 'string' ? body : STRICT_UTF8.decode(body);
+    } catch {
+      done(new MatrixError('M_NOT_JSON', 'Content not JSON: it is not valid UTF-8', 400), undefined);
+      return;
+    }
     if (text.trim() === '') return done(null, undefined);
     try {
       done(null, JSON.parse(text));

@@ -66,12 +66,13 @@ export class PresenceService {
     this.marked.delete(userId);
   }
 
-  /** `GET /presence/{userId}/status`: oneself, or a user sharing a room with the requester. */
+  /** `GET /presence/{userId}/status`: oneself, or a user sharing a room with the requester; `offline` for one with no presence yet. */
   async get(requester: string, userId: string): Promise<Record<string, unknown>> {
     if (requester !== userId && !(await this.edus.shareRoom(requester, userId))) throw new MatrixError('M_FORBIDDEN', "You are not allowed to see this user's presence", 403);
     if (!this.enabled) return { presence: 'offline' };
+    // A user who never set presence nor synced is offline (not 404: the user may exist).
     const row = await this.edus.presenceOf(userId);
-    if (row === undefined) throw new MatrixError('M_NOT_FOUND', 'There is no presence state for this user', 404);
+    if (row === undefined) return { presence: 'offline' };
     return presenceEvent(row)['content'] as Record<string, unknown>;
   }
 }

@@ -71,16 +71,21 @@ export class AccountsService {
     return user.userId;
   }
 
-  /** The `m.login.password` UIA stage: the password must be the requester's own. */
+  /**
+   * The `m.login.password` UIA stage: the password must be the requester's own. A wrong
+   * password fails the stage (401 with the flows, to try again); valid credentials of
+   * another user are refused outright (403), as Synapse does: retrying cannot help.
+   */
   async passwordStage(requesterId: string, auth: Readonly<Record<string, unknown>>): Promise<StageResult> {
+    let userId: string;
     try {
-      const userId = await this.checkPassword(auth);
-      if (userId !== requesterId) return { ok: false, errcode: 'M_FORBIDDEN', error: 'The credentials are not those of the requesting user' };
-      return { ok: true };
+      userId = await this.checkPassword(auth);
     } catch (error) {
       if (error instanceof MatrixError && error.status === 403) return { ok: false, errcode: 'M_FORBIDDEN', error: error.message };
       throw error;
     }
+    if (userId !== requesterId) throw new MatrixError('M_FORBIDDEN', 'The credentials are not those of the requesting user', 403);
+    return { ok: true };
   }
 
   /** Sets a new password; with `logoutDevices`, every device but `keepDeviceId` is logged out in the same transaction. */

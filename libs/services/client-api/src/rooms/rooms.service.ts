@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { ProtoEvent } from '@axon/contracts-kafka';
 import { MatrixError } from '@axon/matrix-errors';
-import { parseRoomId, parseUserId } from '@axon/matrix-identifiers';
+import { parseRoomAlias, parseRoomId, parseUserId } from '@axon/matrix-identifiers';
 import type { AxonConfig } from '@axon/platform-config';
 import { InjectConfig } from '@axon/platform-runtime';
 import { noticesUserIdOf } from '../admin/notices-user';
@@ -55,14 +55,19 @@ export class RoomsService {
   }
 
   /** Sets a membership (join, invite, leave, kick, ban, unban, knock) through the room server. */
-  async setMembership(requester: Requester, roomId: string, target: string, membership: string, extra: Json = {}): Promise<string> {
+  async setMembership(requester: Requester, roomId: string, target: string, membership: string, extra: Json = {}, withProfile = true): Promise<string> {
     this.checkRoomId(roomId);
     if (!parseUserId(target).ok) throw new MatrixError('M_INVALID_PARAM', `${JSON.stringify(target)} is not a user ID`);
     const info = await this.input.query.getRoomInfo({ roomId });
     if (!info.exists) throw new MatrixError(membership === 'join' || membership === 'knock' ? 'M_NOT_FOUND' : 'M_FORBIDDEN', `unknown room ${roomId}`, membership === 'join' || membership === 'knock' ? 404 : 403);
     if (membership === 'leave' && target === requester.userId) await this.checkMayLeave(requester.userId, roomId);
+    if (membership === 'leave' && target !== requester.userId) {
+      // A kick, an unban, or an invite or knock withdrawn: the target must be in the room in some way.
+      const current = await this.input.query.getMembership({ roomId, userId: target });
+      if (!['join', 'invite', 'knock', 'ban'].includes(current.membership)) throw new MatrixError('M_FORBIDDEN', `${target} is not in the room`, 403);
+    }
     const content: Record<string, unknown> = { ...extra, membership };
-    if (target === requester.userId && (membership === 'join' || membership === 'knock')) Object.assign(content, await this.memberProfile(target), { membership });
+    if (withProfile && target === requester.userId && (membership === 'join' || membership === 'knock')) Object.assign(content, await this.memberProfile(target), { membership });
     return this.send(roomId, { type: 'm.room.member', state_key: target, sender: requester.userId, content }, randomUUID());
   }
 
@@ -87,7 +92,13 @@ export class RoomsService {
 
   async sendState(requester: Requester, roomId: string, type: string, stateKey: string, content: Json): Promise<string> {
     this.checkRoomId(roomId);
-    if (type === 'm.room.member') throw new MatrixError('M_BAD_JSON', 'use the membership endpoints to change memberships', 400);
+    if (type === 'm.room.member') {
+      // A membership set through the state API goes the membership path (its checks),
+      // with the content as given (a room-specific display name, for one).
+      const { membership, ...rest } = content;
+      if (typeof membership !== 'string') throw new MatrixError('M_BAD_JSON', 'content.membership must be a string', 400);
+      return this.setMembership(requester, roomId, stateKey, membership, rest, false);
+    }
     if (type === 'm.room.canonical_alias' && stateKey === '') await this.checkCanonicalAlias(roomId, content);
     return this.send(roomId, { type, state_key: stateKey, sender: requester.userId, content }, randomUUID());
   }
@@ -142,6 +153,7 @@ export class RoomsService {
     for (const alias of listed) {
       if (existing.has(alias)) continue;
       if (typeof alias !== 'string') throw new MatrixError('M_INVALID_PARAM', 'aliases must be strings', 400);
+      if (!parseRoomAlias(alias).ok) throw new MatrixError('M_INVALID_PARAM', `${JSON.stringify(alias)} is not a room alias`, 400);
       const resolved = await this.directory.resolve(alias).catch(() => undefined);
       if (resolved?.room_id !== roomId) throw new MatrixError('M_BAD_ALIAS', `${alias} does not point to this room`, 400);
     }
