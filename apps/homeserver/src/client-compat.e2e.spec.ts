@@ -77,6 +77,24 @@ describe('client compatibility', () => {
     expect((await call('GET', `/_matrix/client/v3/presence/${encodeURIComponent('@capitalalice:localhost')}/status`)).body).toEqual({ presence: 'offline' });
   });
 
+  it('answers the same event for the same state set twice, and the whole event with format=event', async () => {
+    const { body } = await call('POST', '/_matrix/client/v3/createRoom', {});
+    const roomId = encodeURIComponent(body['room_id'] as string);
+    const first = await call('PUT', `/_matrix/client/v3/rooms/${roomId}/state/m.room.topic`, { topic: 'same' });
+    const again = await call('PUT', `/_matrix/client/v3/rooms/${roomId}/state/m.room.topic`, { topic: 'same' });
+    const other = await call('PUT', `/_matrix/client/v3/rooms/${roomId}/state/m.room.topic`, { topic: 'different' });
+    expect(again.body['event_id']).toBe(first.body['event_id']);
+    expect(other.body['event_id']).not.toBe(first.body['event_id']);
+    const joinedOnce = await call('POST', `/_matrix/client/v3/rooms/${roomId}/join`, {});
+    expect(joinedOnce.status).toBe(200);
+    const event = await call('GET', `/_matrix/client/v3/rooms/${roomId}/state/m.room.topic/?format=event`);
+    expect(event.body).toMatchObject({ type: 'm.room.topic', state_key: '', sender: '@capitalalice:localhost', event_id: other.body['event_id'], content: { topic: 'different' } });
+    expect((await call('GET', `/_matrix/client/v3/rooms/${roomId}/state/m.room.topic?format=content`)).body).toEqual({ topic: 'different' });
+    expect((await call('GET', `/_matrix/client/v3/rooms/${roomId}/state/m.room.topic?format=xml`)).body['errcode']).toBe('M_INVALID_PARAM');
+    // A JSON body that is not an object is valid JSON, badly shaped: M_BAD_JSON.
+    expect((await call('PUT', `/_matrix/client/v3/rooms/${roomId}/state/m.room.topic`, ['topic'])).body['errcode']).toBe('M_BAD_JSON');
+  });
+
   it('refuses filters whose rooms or senders are not IDs', async () => {
     const upload = (filter: Json) => call('POST', `/_matrix/client/v3/user/${encodeURIComponent('@capitalalice:localhost')}/filter`, filter);
     expect((await upload({ room: { timeline: { rooms: ['not_a_room_id'] } } })).status).toBe(400);

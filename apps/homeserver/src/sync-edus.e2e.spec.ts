@@ -276,6 +276,23 @@ describe('/sync: typing, receipts, presence, to-device, ignored users, device li
     expect(online.body).toMatchObject({ presence: 'online', currently_active: true });
   });
 
+  it('presence of users who only now share a room comes with the incremental sync that brings them, however old', async () => {
+    const alice = await fresh('alice');
+    const carol = await fresh('carol');
+    // Carol is online long before she and alice share a room.
+    await call(hs, 'PUT', `/_matrix/client/v3/presence/${enc(carol.user_id)}/status`, { token: carol.access_token, body: { presence: 'online', status_msg: 'around' } });
+    const roomId = await createRoom(alice);
+    const before = await sync(alice, { set_presence: 'offline' });
+    await join(carol, roomId);
+    let events: Json[] = [];
+    await waitFor('carol’s presence in alice’s incremental sync', async () => {
+      const body = await sync(alice, { since: before['next_batch'] as string, set_presence: 'offline', timeout: '1000' });
+      events = ((body['presence'] as { events: Json[] } | undefined)?.events ?? []).filter((event) => event['sender'] === carol.user_id);
+      return events.length > 0 ? true : undefined;
+    });
+    expect(events[0]).toMatchObject({ type: 'm.presence', content: { presence: 'online', status_msg: 'around' } });
+  });
+
   it('presence disabled by config: no presence in /sync, and GET answers offline', async () => {
     const off = await startHomeserver({ ...ENV, AXON_PRESENCE_ENABLED: 'false' });
     try {

@@ -172,6 +172,7 @@ export class SyncService {
     const window: SyncWindow = { userId: request.userId, since, heads, ignored, memberships, changes };
     const sections = await this.rooms(request, window, accountData);
     const toDevice = await this.toDevice(request, since, heads);
+    const sharing = await this.sharing(window);
     let next = heads;
     const lastToDevice = toDevice[toDevice.length - 1];
     if (toDevice.length === TO_DEVICE_LIMIT && lastToDevice !== undefined) {
@@ -187,11 +188,9 @@ export class SyncService {
         accountData.filter((entry) => entry.room_id === '').map((entry) => ({ type: entry.type, content: JSON.parse(entry.content) as Json })),
         () => request.userId,
       ),
-      presence: this.presenceEnabled && !unchanged(since, heads, 'presence')
-        ? filtered(request.filter.presence, (await this.edus.presenceFor(request.userId, since?.presence, heads.presence)).map((row) => presenceEvent(row)), (event) => event['sender'] as string)
-        : [],
+      presence: await this.presence(request, window, sharing.started),
       toDevice: toDevice.map((row) => ({ sender: row.sender, type: row.type, content: JSON.parse(row.content) as Json })),
-      deviceLists: since === undefined || (unchanged(since, heads, 'deviceLists') && unchanged(since, heads, 'rooms')) ? { changed: [], left: [] } : await this.deviceLists(window),
+      deviceLists: await this.deviceLists(window, sharing),
       next,
     };
   }
@@ -297,29 +296,58 @@ export class SyncService {
   }
 
   /**
+   * Who started or stopped sharing a room with the user since `since`: the members of
+   * rooms they joined and users who joined their rooms (`started`); the members of rooms
+   * they left and users who left their rooms, if no room is shared any more (`stopped`).
+   */
+  private async sharing(window: SyncWindow): Promise<{ started: ReadonlySet<string>; stopped: readonly string[] }> {
+    const { userId, since, heads, memberships, changes: mine } = window;
+    if (since === undefined || unchanged(since, heads, 'rooms')) return { started: new Set(), stopped: [] };
+    const started = new Set<string>();
+    const candidates = new Set<string>();
+    const joinedByMe = new Set(mine.filter((change) => change.membership === 'join').map((change) => change.room_id));
+    const leftByMe = new Set(mine.filter((change) => change.membership === 'leave' || change.membership === 'ban').map((change) => change.room_id));
+    for (const change of await this.edus.roomMembershipChanges([...memberships.keys()], since.rooms, heads.rooms)) {
+      if (change.user_id === userId) continue;
+      if (change.membership === 'join' && memberships.get(change.room_id) === 'join') started.add(change.user_id);
+      if (change.membership === 'leave' || change.membership === 'ban') candidates.add(change.user_id);
+    }
+    for (const member of await this.edus.joinedMembers([...joinedByMe].filter((roomId) => memberships.get(roomId) === 'join'))) if (member.user_id !== userId) started.add(member.user_id);
+    for (const member of await this.edus.joinedMembers([...leftByMe].filter((roomId) => memberships.get(roomId) !== 'join'))) candidates.add(member.user_id);
+    candidates.delete(userId);
+    const still = await this.edus.stillSharing(userId, [...candidates]);
+    const stopped = [...candidates].filter((user) => !still.has(user));
+    for (const user of stopped) started.delete(user);
+    return { started, stopped };
+  }
+
+  /**
    * Device-list changes since `since`: users sharing a room whose devices changed, and
    * users who started sharing a room with the user (`changed`); users who no longer share
    * any room with them (`left`).
    */
-  private async deviceLists(window: SyncWindow): Promise<{ changed: string[]; left: string[] }> {
-    const { userId, since, heads, memberships, changes: mine } = window;
+  private async deviceLists(window: SyncWindow, sharing: { started: ReadonlySet<string>; stopped: readonly string[] }): Promise<{ changed: string[]; left: string[] }> {
+    const { userId, since, heads } = window;
     if (since === undefined) return { changed: [], left: [] };
     const changed = new Set(unchanged(since, heads, 'deviceLists') ? [] : await this.edus.deviceListChanges(userId, since.deviceLists, heads.deviceLists));
-    const roomIds = [...memberships.keys()];
-    const candidatesLeft = new Set<string>();
-    const joinedByMe = new Set(mine.filter((change) => change.membership === 'join').map((change) => change.room_id));
-    const leftByMe = new Set(mine.filter((change) => change.membership === 'leave' || change.membership === 'ban').map((change) => change.room_id));
-    for (const change of await this.edus.roomMembershipChanges(roomIds, since.rooms, heads.rooms)) {
-      if (change.user_id === userId) continue;
-      if (change.membership === 'join' && memberships.get(change.room_id) === 'join') changed.add(change.user_id);
-      if (change.membership === 'leave' || change.membership === 'ban') candidatesLeft.add(change.user_id);
-    }
-    for (const member of await this.edus.joinedMembers([...joinedByMe].filter((roomId) => memberships.get(roomId) === 'join'))) changed.add(member.user_id);
-    for (const member of await this.edus.joinedMembers([...leftByMe].filter((roomId) => memberships.get(roomId) !== 'join'))) candidatesLeft.add(member.user_id);
-    candidatesLeft.delete(userId);
-    const sharing = await this.edus.stillSharing(userId, [...candidatesLeft]);
-    const left = [...candidatesLeft].filter((user) => !sharing.has(user));
+    for (const user of sharing.started) changed.add(user);
+    const left = [...sharing.stopped];
     return { changed: [...changed].filter((user) => !left.includes(user)).sort(), left: left.sort() };
+  }
+
+  /**
+   * Presence events: the changes since `since` of the user and everyone sharing a room with
+   * them (all of them on an initial sync), and the presence of users who only now share a
+   * room with the user, whatever its age.
+   */
+  private async presence(request: SyncRequest, window: SyncWindow, started: ReadonlySet<string>): Promise<Json[]> {
+    const { since, heads } = window;
+    if (!this.presenceEnabled) return [];
+    const rows = unchanged(since, heads, 'presence') ? [] : await this.edus.presenceFor(request.userId, since?.presence, heads.presence);
+    const seen = new Set(rows.map((row) => row.user_id));
+    const newcomers = [...started].filter((user) => !seen.has(user));
+    const all = [...rows, ...(await this.edus.presenceOfUsers(newcomers, heads.presence))];
+    return filtered(request.filter.presence, all.map((row) => presenceEvent(row)), (event) => event['sender'] as string);
   }
 
   /** Whether the user was joined at `since` (their membership as of that token). */

@@ -2,10 +2,14 @@ import { MatrixError } from '@axon/matrix-errors';
 
 export type JsonObject = Readonly<Record<string, unknown>>;
 
-/** The request body as a JSON object (an absent body counts as `{}`), or `M_BAD_JSON`/`M_NOT_JSON`. */
+/**
+ * The request body as a JSON object (an absent body counts as `{}`). Valid JSON that is
+ * not an object is `M_BAD_JSON` ("valid JSON, but malformed"); unparseable bodies were
+ * already refused as `M_NOT_JSON` by the HTTP layer.
+ */
 export function objectBody(body: unknown): JsonObject {
   if (body === undefined || body === null) return {};
-  if (typeof body !== 'object' || Array.isArray(body)) throw new MatrixError('M_NOT_JSON', 'The body must be a JSON object', 400);
+  if (typeof body !== 'object' || Array.isArray(body)) throw new MatrixError('M_BAD_JSON', 'The body must be a JSON object', 400);
   return body as JsonObject;
 }
 

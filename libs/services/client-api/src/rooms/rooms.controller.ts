@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { MatrixError } from '@axon/matrix-errors';
 import { Body, Controller, Get, HttpCode, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
 import { objectBody, optionalString, requiredString } from '../accounts/request-body';
 import { AccessTokenGuard } from '../auth/access-token.guard';
@@ -137,14 +138,21 @@ export class RoomsController {
     return { event_id: await this.rooms.sendState(requester, roomId, eventType, stateKey, objectBody(body)) };
   }
 
+  /** `format=event` answers the whole event (spec v1.16+), `content` (the default) its content. */
   @Get('rooms/:roomId/state/:eventType')
-  async getStateEmptyKey(@Requester() requester: Requester, @Param('roomId') roomId: string, @Param('eventType') eventType: string): Promise<Json> {
-    return (await this.reads.stateEvent(requester, roomId, eventType, '')).content;
+  async getStateEmptyKey(@Requester() requester: Requester, @Param('roomId') roomId: string, @Param('eventType') eventType: string, @Query('format') format?: string): Promise<Json> {
+    return stateAnswer(await this.reads.stateEvent(requester, roomId, eventType, ''), format);
   }
 
   @Get('rooms/:roomId/state/:eventType/*')
-  async getState(@Requester() requester: Requester, @Param('roomId') roomId: string, @Param('eventType') eventType: string, @Param('*') stateKey: string): Promise<Json> {
-    return (await this.reads.stateEvent(requester, roomId, eventType, stateKey)).content;
+  async getState(
+    @Requester() requester: Requester,
+    @Param('roomId') roomId: string,
+    @Param('eventType') eventType: string,
+    @Param('*') stateKey: string,
+    @Query('format') format?: string,
+  ): Promise<Json> {
+    return stateAnswer(await this.reads.stateEvent(requester, roomId, eventType, stateKey), format);
   }
 
   @Get('rooms/:roomId/state')
@@ -208,4 +216,10 @@ export class RoomsController {
   async joinedRooms(@Requester() requester: Requester): Promise<{ joined_rooms: string[] }> {
     return { joined_rooms: await this.rooms.joinedRooms(requester) };
   }
+}
+
+function stateAnswer(event: ClientEvent, format: string | undefined): Json {
+  if (format === undefined || format === 'content') return event.content;
+  if (format === 'event') return event as unknown as Json;
+  throw new MatrixError('M_INVALID_PARAM', 'format must be "content" or "event"', 400);
 }

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { createHash, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { ProtoEvent } from '@axon/contracts-kafka';
@@ -68,6 +69,8 @@ export class RoomsService {
     }
     const content: Record<string, unknown> = { ...extra, membership };
     if (withProfile && target === requester.userId && (membership === 'join' || membership === 'knock')) Object.assign(content, await this.memberProfile(target), { membership });
+    const same = await this.sameState(roomId, 'm.room.member', target, requester.userId, content);
+    if (same !== undefined) return same;
     return this.send(roomId, { type: 'm.room.member', state_key: target, sender: requester.userId, content }, randomUUID());
   }
 
@@ -100,6 +103,8 @@ export class RoomsService {
       return this.setMembership(requester, roomId, stateKey, membership, rest, false);
     }
     if (type === 'm.room.canonical_alias' && stateKey === '') await this.checkCanonicalAlias(roomId, content);
+    const same = await this.sameState(roomId, type, stateKey, requester.userId, content);
+    if (same !== undefined) return same;
     return this.send(roomId, { type, state_key: stateKey, sender: requester.userId, content }, randomUUID());
   }
 
@@ -139,6 +144,18 @@ export class RoomsService {
    * point to this room; aliases already in the current event are not checked again.
    * Spec: https://spec.matrix.org/v1.19/client-server-api/#put_matrixclientv3roomsroomidstateeventtypestatekey
    */
+  /**
+   * The current state event of (`type`, `stateKey`) when it is already what is asked (same
+   * sender, same content): setting state twice, or joining twice, answers that event
+   * instead of adding an identical one (as Synapse does).
+   */
+  private async sameState(roomId: string, type: string, stateKey: string, sender: string, content: Json): Promise<string | undefined> {
+    const current = (await this.input.query.getStateEvent({ roomId, type, stateKey })).events[0];
+    if (current === undefined) return undefined;
+    const pdu = JSON.parse(current.pduJson) as { sender?: string };
+    return pdu.sender === sender && isDeepStrictEqual(contentOf(current), content) ? current.eventId : undefined;
+  }
+
   private async checkCanonicalAlias(roomId: string, content: Json): Promise<void> {
     const current = (await this.input.query.getStateEvent({ roomId, type: 'm.room.canonical_alias', stateKey: '' })).events[0];
     const existing = new Set<unknown>();

@@ -214,6 +214,15 @@ export class EduStore {
     )) as PresenceRow[];
   }
 
+  /** The presence of the users, as of `upTo`. */
+  async presenceOfUsers(userIds: readonly string[], upTo: StreamPositions): Promise<PresenceRow[]> {
+    if (userIds.length === 0) return [];
+    return (await this.db.query(
+      `SELECT user_id, presence, status_msg, last_active_ts::text AS last_active_ts, currently_active FROM presence WHERE user_id = ANY($1) AND ${BETWEEN(2, 3)} ORDER BY user_id`,
+      [userIds, upTo.map(() => -1), upTo],
+    )) as PresenceRow[];
+  }
+
   async presenceOf(userId: string): Promise<PresenceRow | undefined> {
     const rows = (await this.db.query(`SELECT user_id, presence, status_msg, last_active_ts::text AS last_active_ts, currently_active FROM presence WHERE user_id = $1`, [userId])) as PresenceRow[];
     return rows[0];
