@@ -81,7 +81,9 @@ function step(msg) {
 function normalisePackage(p) {
   let rel = p.startsWith(COMPLEMENT) ? p.slice(COMPLEMENT.length) : p;
   rel = rel.replace(/^\.?\/+/, '').replace(/\/+$/, '');
-  return { rel, importPath: rel ? `${COMPLEMENT}/${rel}` : COMPLEMENT };
+  // The module's root package (the deployer's self-test lives there) is `.`.
+  if (rel === '' || rel === '.') return { rel: '.', importPath: COMPLEMENT };
+  return { rel, importPath: `${COMPLEMENT}/${rel}` };
 }
 
 function goEnv(extra = {}) {

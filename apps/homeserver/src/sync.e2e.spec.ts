@@ -75,7 +75,9 @@ describe('/sync', () => {
     await call(hs, 'POST', `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`, { token: bob.access_token, body: {} });
     const afterJoin = await sync(hs, bob, { since: invited['next_batch'] as string, timeout: '5000' });
     const room = joined(afterJoin, roomId);
-    const stateTypes = (room['state'] as { events: Json[] }).events.map((event) => event['type']);
+    // A newly joined room comes as on an initial sync: the state before the timeline and the
+    // timeline (its newest events, older ones included) hold the whole room state between them.
+    const stateTypes = [...(room['state'] as { events: Json[] }).events, ...timelineOf(room)].filter((event) => event['state_key'] !== undefined).map((event) => event['type']);
     expect(stateTypes).toEqual(expect.arrayContaining(['m.room.create', 'm.room.power_levels', 'm.room.join_rules', 'm.room.name']));
     expect(timelineOf(room).some((event) => event['type'] === 'm.room.member' && event['state_key'] === bob.user_id)).toBe(true);
     expect(room['summary']).toMatchObject({ 'm.joined_member_count': 2, 'm.invited_member_count': 0 });
@@ -145,6 +147,33 @@ describe('/sync', () => {
     process.stdout.write(`\n  matrix-js-sdk send → another matrix-js-sdk client's sync, 200 messages: median ${latencies[100]} ms, p99 ${latencies[197]} ms\n`);
     expect(arrivals.size).toBe(200);
   }, 120_000);
+
+  it('shows only the history the room\'s history visibility lets a user see: joined rooms hide what came before the join', async () => {
+    const room = async (visibility: string): Promise<{ roomId: string; before: string; after: string }> => {
+      const { room_id: roomId } = await aliceClient.createRoom({
+        preset: sdk.Preset.PublicChat,
+        initial_state: [{ type: 'm.room.history_visibility', state_key: '', content: { history_visibility: visibility } }],
+      });
+      const { event_id: before } = await aliceClient.sendMessage(roomId, { msgtype: sdk.MsgType.Text, body: `before bob (${visibility})` });
+      await call(hs, 'POST', `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`, { token: bob.access_token, body: {} });
+      const { event_id: after } = await aliceClient.sendMessage(roomId, { msgtype: sdk.MsgType.Text, body: `after bob (${visibility})` });
+      return { roomId, before, after };
+    };
+    const joinedOnly = await room('joined');
+    const shared = await room('shared');
+    let body: Json = {};
+    for (let tries = 0; tries < 100; tries++) {
+      body = await sync(hs, bob, { filter: JSON.stringify({ room: { timeline: { limit: 20 } } }) });
+      const rooms = (body['rooms'] as Json | undefined)?.['join'] as Json | undefined;
+      const ids = [joinedOnly.roomId, shared.roomId].map((id) => (rooms?.[id] === undefined ? [] : timelineOf(rooms[id] as Json).map((event) => event['event_id'])));
+      if (ids[0]!.includes(joinedOnly.after) && ids[1]!.includes(shared.after)) break;
+    }
+    const idsIn = (roomId: string): unknown[] => timelineOf(joined(body, roomId)).map((event) => event['event_id']);
+    expect(idsIn(joinedOnly.roomId)).toContain(joinedOnly.after);
+    expect(idsIn(joinedOnly.roomId)).not.toContain(joinedOnly.before);
+    expect(timelineOf(joined(body, joinedOnly.roomId)).some((event) => event['type'] === 'm.room.member' && event['state_key'] === bob.user_id)).toBe(true);
+    expect(idsIn(shared.roomId)).toEqual(expect.arrayContaining([shared.before, shared.after]));
+  });
 
   it('loses nothing when the server restarts between two syncs with the same token', async () => {
     const { room_id: roomId } = await aliceClient.createRoom({ preset: sdk.Preset.PublicChat });

@@ -3,3 +3,4 @@ export * from './redaction';
 export * from './pdu-validation';
 export * from './build-pdu';
 export * from './client-event';
+export * from './history-visibility';

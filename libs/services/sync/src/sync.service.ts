@@ -1,6 +1,6 @@
 import type { JsonObject } from '@axon/matrix-canonical-json';
 import { MatrixError } from '@axon/matrix-errors';
-import { formatClientEvent, redactEvent } from '@axon/matrix-events';
+import { formatClientEvent, redactEvent, VisibilityWalker, visibilityStateOf, type VisibilityEvent } from '@axon/matrix-events';
 import { applyEventFields, eventFilterAllows, roomAllowed, roomEventFilterAllows, type EventFilter, type Filter, type RoomEventFilter } from '@axon/matrix-filters';
 import { getRoomVersionRules } from '@axon/matrix-room-versions';
 import type { Wakeups } from '@axon/platform-cache';
@@ -248,7 +248,7 @@ export class SyncService {
         );
         // Ephemeral events have no sender; a `senders` list in their filter leaves them all out.
         const roomEphemeral = filtered(request.filter.room.ephemeral, ephemeral.get(roomId) ?? [], () => '');
-        let section = await this.joinedRoom(request, window, roomId, partition, full || joinedNow);
+        let section = await this.joinedRoom(request, window, roomId, partition, full || joinedNow, joinedNow);
         if (section === undefined && (roomAccountData.length > 0 || roomEphemeral.length > 0)) {
           section = { kind: 'join', body: { timeline: { events: [], limited: false }, state: { events: [] }, ephemeral: { events: [] }, account_data: { events: [] } } };
         }
@@ -358,13 +358,18 @@ export class SyncService {
     return last?.membership === 'join';
   }
 
-  private async joinedRoom(request: SyncRequest, window: SyncWindow, roomId: string, partition: number, full: boolean): Promise<RoomSection | undefined> {
+  /**
+   * A joined room's section. A room the user joined since `since` comes as on an initial
+   * sync: its newest events whatever their age (those the history visibility shows), all
+   * its state, `limited` when there is more history.
+   */
+  private async joinedRoom(request: SyncRequest, window: SyncWindow, roomId: string, partition: number, full: boolean, newlyJoined: boolean): Promise<RoomSection | undefined> {
     const since = window.since?.rooms;
-    const after = since === undefined ? -1 : (since[partition] ?? -1);
+    const after = since === undefined || newlyJoined ? -1 : (since[partition] ?? -1);
     const upTo = window.heads.rooms[partition] ?? -1;
     // Nothing new in the room's partition: nothing new in the room.
     if (!full && after === upTo) return undefined;
-    const room = await this.roomEvents(request, window, roomId, partition, after, upTo, full);
+    const room = await this.roomEvents(request, window, roomId, partition, after, upTo, full, 'now');
     if (!full && room.timeline.length === 0) return undefined;
     const body: Json = { ...room.body, ephemeral: { events: [] }, account_data: { events: [] } };
     if (full || room.timeline.some((event) => event.type === 'm.room.member')) body['summary'] = await this.summary(request.userId, roomId);
@@ -375,7 +380,7 @@ export class SyncService {
     const since = window.since?.rooms;
     const after = full || since === undefined ? -1 : (since[partition] ?? -1);
     const upTo = leaveOffset !== undefined ? Number(leaveOffset) : Number.MAX_SAFE_INTEGER;
-    const room = await this.roomEvents(request, window, roomId, partition, after, upTo, full);
+    const room = await this.roomEvents(request, window, roomId, partition, after, upTo, full, await this.store.lastJoinSeq(roomId, request.userId));
     return { kind: 'leave', body: { ...room.body, account_data: { events: [] } } };
   }
 
@@ -384,7 +389,9 @@ export class SyncService {
    * its partition that the timeline filter lets through (`limited` when more were there),
    * and the state: all of it before the timeline on a full sync, the changes in the gap on
    * a limited incremental one, none otherwise; through the state filter, and with
-   * `lazy_load_members` only the membership of the timeline's senders.
+   * `lazy_load_members` only the membership of the timeline's senders. The timeline holds
+   * only events the room's history visibility lets the user see (`lastJoin`: their latest
+   * join, `now` while joined).
    */
   private async roomEvents(
     request: SyncRequest,
@@ -394,6 +401,7 @@ export class SyncService {
     after: number,
     upTo: number,
     full: boolean,
+    lastJoin: bigint | 'now' | undefined,
   ): Promise<{ timeline: SyncEvent[]; body: Json }> {
     const filter = request.filter.room.timeline;
     const limit = Math.min(filter.limit ?? DEFAULT_TIMELINE_LIMIT, MAX_TIMELINE_LIMIT);
@@ -403,8 +411,17 @@ export class SyncService {
     let beforeSeq = Number.MAX_SAFE_INTEGER;
     for (;;) {
       const rows = await this.store.timeline(roomId, partition, after, upTo, page - 1, [...window.ignored], beforeSeq);
+      // History visibility is decided walking forward from the state before the page.
+      const visible = new Set<string>();
+      if (rows[0] !== undefined) {
+        const walker = new VisibilityWalker(visibilityStateOf(await this.store.visibilityStateBefore(roomId, rows[0].room_seq, window.userId), window.userId), window.userId, lastJoin);
+        for (const row of rows) if (walker.next(JSON.parse(row.pdu_json) as VisibilityEvent, BigInt(row.room_seq))) visible.add(row.event_id);
+      }
       // `rows` is oldest first; `matching` collects newest first.
-      for (let index = rows.length - 1; index >= 0 && matching.length <= limit; index--) if (allows(filter, rows[index]!)) matching.push(rows[index]!);
+      for (let index = rows.length - 1; index >= 0 && matching.length <= limit; index--) {
+        const row = rows[index]!;
+        if (visible.has(row.event_id) && allows(filter, row)) matching.push(row);
+      }
       if (matching.length > limit || rows.length < page) break;
       beforeSeq = rows[0]!.room_seq;
     }

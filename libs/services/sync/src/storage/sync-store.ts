@@ -1,4 +1,5 @@
 import { accountDataTopic, roomOutputTopic, type AccountDataUpdate, type RoomOutput } from '@axon/contracts-kafka';
+import type { VisibilityEvent } from '@axon/matrix-events';
 import type { DataSource } from '@axon/platform-database';
 import { emptySyncToken, SYNC_STREAMS, type StreamName, type StreamPositions, type SyncToken } from '../sync-token';
 import { advanceHead, BETWEEN } from './positions';
@@ -175,6 +176,27 @@ export class SyncStore {
        ORDER BY type, state_key, room_events.room_seq DESC`,
       type === undefined ? [roomId, beforeSeq] : [roomId, beforeSeq, type, stateKeys ?? []],
     )) as SyncEvent[];
+  }
+
+  /** The room's history visibility and `userId`'s membership just before `beforeSeq` (their PDUs; absent ones left out). */
+  async visibilityStateBefore(roomId: string, beforeSeq: number, userId: string): Promise<VisibilityEvent[]> {
+    const rows = (await this.db.query(
+      `SELECT DISTINCT ON (type, state_key) pdu_json FROM room_events
+       WHERE room_id = $1 AND room_seq < $2::bigint AND ((type = 'm.room.history_visibility' AND state_key = '') OR (type = 'm.room.member' AND state_key = $3))
+       ORDER BY type, state_key, room_events.room_seq DESC`,
+      [roomId, beforeSeq, userId],
+    )) as Array<{ pdu_json: string }>;
+    return rows.map((row) => JSON.parse(row.pdu_json) as VisibilityEvent);
+  }
+
+  /** The room sequence of `userId`'s latest join of the room, if they ever joined. */
+  async lastJoinSeq(roomId: string, userId: string): Promise<bigint | undefined> {
+    const rows = (await this.db.query(
+      `SELECT max(room_seq)::text AS seq FROM room_events
+       WHERE room_id = $1 AND type = 'm.room.member' AND state_key = $2 AND pdu_json::jsonb -> 'content' ->> 'membership' = 'join'`,
+      [roomId, userId],
+    )) as Array<{ seq: string | null }>;
+    return rows[0]?.seq === null || rows[0] === undefined ? undefined : BigInt(rows[0].seq);
   }
 
   async currentState(roomId: string, types?: readonly string[]): Promise<SyncEvent[]> {
