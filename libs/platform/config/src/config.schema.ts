@@ -67,12 +67,27 @@ export const configSchema = z
         /** Broker list; absent means the in-process bus, durable in the database. */
         brokers: z.array(z.string().min(1)).min(1).optional(),
         client_id: z.string().min(1).default('axon'),
+        /**
+         * Prepended to every topic name and consumer group, so several deployments (or
+         * test runs) can share one cluster. Default none: topics are `hs.room.input.v1`...
+         */
+        topic_prefix: z
+          .string()
+          .regex(/^[A-Za-z0-9._-]{0,100}$/, "may only hold letters, digits, '.', '_' and '-'")
+          .default(''),
+        /**
+         * A consumer silent for this long is declared dead and its partitions move to the
+         * other replicas (the broker accepts 6 s to 300 s by default), in milliseconds.
+         */
+        session_timeout_ms: z.number().int().min(6000).max(300_000).default(30_000),
       })
       .prefault({}),
     redis: z
       .object({
         /** Redis URL; absent means in-process wake-ups, caches and rate limits. */
         url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
+        /** Prepended to every key and pub/sub channel, so several deployments can share one Redis. */
+        key_prefix: z.string().min(1).max(100).default('axon:'),
       })
       .prefault({}),
     grpc: z

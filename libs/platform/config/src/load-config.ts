@@ -23,6 +23,16 @@ const asBool: EnvParser = (raw) => {
   if (['0', 'false', 'no', 'off'].includes(v)) return false;
   return raw; // left as a string so validation reports it
 };
+/** `name=value;name=value` (values may hold commas, e.g. a gRPC target of several addresses). */
+const asMap: EnvParser = (raw) => {
+  const map: Record<string, string> = {};
+  for (const entry of raw.split(';').map((s) => s.trim()).filter((s) => s.length > 0)) {
+    const eq = entry.indexOf('=');
+    if (eq <= 0) return raw; // left as a string so validation reports it
+    map[entry.slice(0, eq).trim()] = entry.slice(eq + 1).trim();
+  }
+  return map;
+};
 const asInt: EnvParser = (raw) => (/^-?\d+$/.test(raw.trim()) ? Number(raw) : raw);
 
 /**
@@ -35,11 +45,15 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly string[], E
   ['AXON_CLIENT_LISTEN', ['listen', 'client'], asString],
   ['AXON_FEDERATION_LISTEN', ['listen', 'federation'], asString],
   ['AXON_GRPC_LISTEN', ['listen', 'grpc'], asString],
+  ['AXON_GRPC_TARGETS', ['grpc', 'targets'], asMap],
   ['AXON_PUBLIC_BASEURL', ['public_baseurl'], asString],
   ['AXON_DATABASE_URL', ['database', 'url'], asString],
   ['AXON_DATABASE_POOL_SIZE', ['database', 'pool_size'], asInt],
   ['AXON_KAFKA_BROKERS', ['kafka', 'brokers'], asList],
+  ['AXON_KAFKA_TOPIC_PREFIX', ['kafka', 'topic_prefix'], asString],
+  ['AXON_KAFKA_SESSION_TIMEOUT_MS', ['kafka', 'session_timeout_ms'], asInt],
   ['AXON_REDIS_URL', ['redis', 'url'], asString],
+  ['AXON_REDIS_KEY_PREFIX', ['redis', 'key_prefix'], asString],
   ['AXON_REGISTRATION_SHARED_SECRET', ['registration', 'shared_secret'], asString],
   ['AXON_ENABLE_REGISTRATION', ['registration', 'enabled'], asBool],
   ['AXON_ENABLE_GUEST_ACCESS', ['registration', 'guest_access'], asBool],

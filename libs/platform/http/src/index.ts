@@ -1,3 +1,4 @@
 export * from './http-app';
 export * from './health.controller';
 export * from './matrix-exception.filter';
+export * from './service-app';

@@ -10,6 +10,28 @@ import {
   type ServiceImplementation,
 } from '@axon/platform-rpc';
 
+/**
+ * Every channel spreads calls over all the addresses its target resolves to (several
+ * replicas: `dns:///room-server-grpc:50051` on Kubernetes, `ipv4:127.0.0.1:50061,127.0.0.1:50062`
+ * locally) and retries a call that found a replica gone (UNAVAILABLE) on another one.
+ * Every Axon RPC is a query, so a retry is always safe.
+ */
+const SERVICE_CONFIG = JSON.stringify({
+  loadBalancingConfig: [{ round_robin: {} }],
+  methodConfig: [
+    {
+      name: [{}],
+      retryPolicy: {
+        maxAttempts: 4,
+        initialBackoff: '0.1s',
+        maxBackoff: '1s',
+        backoffMultiplier: 2,
+        retryableStatusCodes: ['UNAVAILABLE'],
+      },
+    },
+  ],
+});
+
 type Served = { definition: ServiceDefinition; implementation: ServiceImplementation<ServiceDefinition> };
 
 /**
@@ -45,7 +67,7 @@ export class RpcHost {
     if (target === undefined) return this.local.client(definition, { deadlineMs, logger: this.logger });
     let channel = this.channels.get(target);
     if (!channel) {
-      channel = new GrpcChannel(target);
+      channel = new GrpcChannel(target, { channelOptions: { 'grpc.service_config': SERVICE_CONFIG } });
       this.channels.set(target, channel);
     }
     return createGrpcClient(definition, channel, { deadlineMs, logger: this.logger });

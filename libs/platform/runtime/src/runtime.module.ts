@@ -9,7 +9,7 @@ import {
 } from '@nestjs/common';
 import type { AxonConfig } from '@axon/platform-config';
 import { Database } from '@axon/platform-database';
-import { InProcessBus, KafkaBus, type BusLogger, type MessageBus } from '@axon/platform-bus';
+import { InProcessBus, KafkaBus, type BusLogger, type KafkaTiming, type MessageBus } from '@axon/platform-bus';
 import { createCache, createInProcessBackend, type CacheClient } from '@axon/platform-cache';
 import { Metrics, type Logger } from '@axon/platform-telemetry';
 import { hostname } from 'node:os';
@@ -27,6 +27,11 @@ export interface RuntimeOptions {
   readonly metrics: Metrics;
   /** The Axon version this process runs, reported by Diagnostics. */
   readonly version: string;
+}
+
+/** Heartbeats well inside the session timeout (kafkajs heartbeats between fetches). */
+function kafkaTiming(sessionTimeoutMs: number): Partial<KafkaTiming> {
+  return { sessionTimeoutMs, heartbeatIntervalMs: Math.min(3000, Math.floor(sessionTimeoutMs / 6)) };
 }
 
 /**
@@ -89,7 +94,7 @@ export class RuntimeModule {
           inject: [Readiness, ShutdownSequence],
           useFactory: async (readiness: Readiness, shutdown: ShutdownSequence): Promise<CacheClient> => {
             const cache = createCache({
-              ...(config.redis.url ? { redisUrl: config.redis.url } : { inProcessBackend: createInProcessBackend() }),
+              ...(config.redis.url ? { redisUrl: config.redis.url, keyPrefix: config.redis.key_prefix } : { inProcessBackend: createInProcessBackend() }),
               logger: { warn: (obj, msg) => logger.warn(obj, msg) },
             });
             await cache.ready();
@@ -105,7 +110,13 @@ export class RuntimeModule {
           useFactory: async (db: Database, readiness: Readiness, shutdown: ShutdownSequence): Promise<MessageBus> => {
             const busLogger: BusLogger = { log: (level, message, fields) => logger[level]({ ...fields }, message) };
             const bus = config.kafka.brokers
-              ? await KafkaBus.connect({ brokers: config.kafka.brokers, clientId: config.kafka.client_id, logger: busLogger })
+              ? await KafkaBus.connect({
+                  brokers: config.kafka.brokers,
+                  clientId: config.kafka.client_id,
+                  logger: busLogger,
+                  namespace: config.kafka.topic_prefix,
+                  timing: kafkaTiming(config.kafka.session_timeout_ms),
+                })
               : // On Postgres the in-process log admits one process: a restarting replacement
                 // waits for the old process to let go, as long as its shutdown may take.
                 await InProcessBus.open(db, { logger: busLogger, lockWaitMs: config.shutdown.grace_ms });

@@ -42,6 +42,7 @@ export class KafkaBus implements MessageBus {
     private readonly timing: KafkaTiming,
     private readonly logger: BusLogger,
     replicationFactor: number,
+    private readonly namespace: string,
   ) {
     this.topics = new KafkaTopicRegistry(() => this.connectAdmin(), replicationFactor, logger);
   }
@@ -82,16 +83,30 @@ export class KafkaBus implements MessageBus {
       retry: { retries: timing.retries, initialRetryTime: timing.initialRetryTimeMs, maxRetryTime: timing.maxRetryTimeMs },
     });
     await producer.connect();
-    return new KafkaBus(kafka, producer, timing, logger, options.replicationFactor ?? -1);
+    if (options.namespace !== undefined && !/^[A-Za-z0-9._-]*$/.test(options.namespace)) {
+      throw new Error(`KafkaBus: namespace "${options.namespace}" may only hold letters, digits, '.', '_' and '-'`);
+    }
+    return new KafkaBus(kafka, producer, timing, logger, options.replicationFactor ?? -1, options.namespace ?? '');
   }
 
   async ensureTopics(topics: readonly AnyTopic[]): Promise<void> {
     this.checkOpen();
-    await this.topics.ensure(topics);
+    await this.topics.ensure(topics.map((t) => this.inNamespace(t)));
   }
 
-  async publish<T>(topic: Topic<T>, messages: readonly T[], options: PublishOptions = {}): Promise<void> {
+  /** The topic as it is named on the cluster: the namespace before its name and dead-letter name. */
+  private inNamespace<T extends AnyTopic>(topic: T): T {
+    if (this.namespace === '') return topic;
+    return Object.freeze({
+      ...topic,
+      name: this.namespace + topic.name,
+      dlqName: topic.dlqName === undefined ? undefined : this.namespace + topic.dlqName,
+    });
+  }
+
+  async publish<T>(logicalTopic: Topic<T>, messages: readonly T[], options: PublishOptions = {}): Promise<void> {
     this.checkOpen();
+    const topic = this.inNamespace(logicalTopic);
     checkPublisherHeaders(options.headers);
     if (messages.length === 0) return;
     await this.topics.ensure([topic]);
@@ -103,9 +118,11 @@ export class KafkaBus implements MessageBus {
     });
   }
 
-  async subscribe<T>(topic: Topic<T>, groupId: string, handler: MessageHandler<T>, options?: SubscribeOptions): Promise<Subscription> {
+  async subscribe<T>(logicalTopic: Topic<T>, logicalGroupId: string, handler: MessageHandler<T>, options?: SubscribeOptions): Promise<Subscription> {
     this.checkOpen();
-    checkGroupId(groupId);
+    checkGroupId(logicalGroupId);
+    const topic = this.inNamespace(logicalTopic);
+    const groupId = this.namespace + logicalGroupId;
     const resolved = resolveSubscribeOptions(options);
     await this.topics.ensure([topic]);
     const subscription = new KafkaSubscription<T>({

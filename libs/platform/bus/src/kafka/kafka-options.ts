@@ -10,6 +10,11 @@ export interface KafkaBusOptions {
   /** Replication factor of created topics. Default: the broker's `default.replication.factor`. */
   readonly replicationFactor?: number;
   readonly timing?: Partial<KafkaTiming>;
+  /**
+   * Prepended to every topic name and consumer group ID, so several deployments (or
+   * test runs) can share one cluster without seeing each other's messages. Default none.
+   */
+  readonly namespace?: string;
 }
 
 /**
