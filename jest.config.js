@@ -1,7 +1,9 @@
 // Two Jest projects: `unit` runs everything that needs nothing installed (embedded
 // PGlite, in-process bus, cache and rpc, a real homeserver process); `infra` runs the
 // same contract suites against real Postgres, Kafka, Redis and a gRPC socket
-// (start them with `npm run infra:up`).
+// (start them with `npm run infra:up`); `distributed` runs the Client-Server API and sync
+// suites again against the distributed deployment (every service its own process on that
+// infrastructure, nginx in front), then the fault and tracing tests that need it.
 const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
 
@@ -10,6 +12,12 @@ const { paths } = JSON.parse(readFileSync(join(__dirname, 'tsconfig.base.json'),
 const moduleNameMapper = Object.fromEntries(
   Object.entries(paths).map(([alias, [target]]) => [`^${alias}$`, `<rootDir>/${target}`]),
 );
+
+/** The matrix-js-sdk suites of the Client-Server API and sync, run again distributed. */
+const DISTRIBUTED_E2E_SUITES = [
+  'accounts', 'rooms', 'directory', 'concurrency', 'room-history', 'sync', 'sync-stress',
+  'sync-edus', 'sync-filters', 'edu-endpoints', 'server-notices', 'client-compat',
+];
 
 const common = {
   rootDir: __dirname,
@@ -22,8 +30,23 @@ const common = {
 
 module.exports = {
   projects: [
-    { ...common, displayName: 'unit', globalSetup: '<rootDir>/tools/jest-global-setup.js', testMatch: ['**/*.spec.ts'], testPathIgnorePatterns: [...common.testPathIgnorePatterns, '\\.infra\\.spec\\.ts$'] },
+    {
+      ...common,
+      displayName: 'unit',
+      globalSetup: '<rootDir>/tools/jest-global-setup.js',
+      testMatch: ['**/*.spec.ts'],
+      testPathIgnorePatterns: [...common.testPathIgnorePatterns, '\\.infra\\.spec\\.ts$', '\\.distributed\\.spec\\.ts$'],
+    },
     { ...common, displayName: 'infra', globalSetup: '<rootDir>/tools/jest-global-setup.js', testMatch: ['**/*.infra.spec.ts'] },
+    {
+      ...common,
+      displayName: 'distributed',
+      globalSetup: '<rootDir>/tools/jest-global-setup.js',
+      testMatch: [
+        ...DISTRIBUTED_E2E_SUITES.map((name) => `<rootDir>/apps/homeserver/src/${name}.e2e.spec.ts`),
+        '**/*.distributed.spec.ts',
+      ],
+    },
   ],
   testTimeout: 60000,
   maxWorkers: 2,

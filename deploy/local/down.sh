@@ -6,6 +6,9 @@
 #   deploy/local/down.sh            stop
 #   deploy/local/down.sh --purge    stop, then delete the state dir (the Kafka jar cache
 #                                   in ~/.cache/axon is kept)
+#   deploy/local/down.sh --only kafka|redis|postgres
+#                                   stop that one (the fault tests restart a broker or the
+#                                   database this way; up.sh starts it again)
 # Safe to run repeatedly.
 set -euo pipefail
 
@@ -13,10 +16,17 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 PURGE=""
+ONLY=""
 case ${1:-} in
   --purge) PURGE=1 ;;
+  --only)
+    case ${2:-} in
+      kafka | redis | postgres) ONLY=$2 ;;
+      *) echo "usage: $0 --only kafka|redis|postgres" >&2; exit 2 ;;
+    esac
+    ;;
   "") ;;
-  *) echo "usage: $0 [--purge]" >&2; exit 2 ;;
+  *) echo "usage: $0 [--purge | --only kafka|redis|postgres]" >&2; exit 2 ;;
 esac
 
 if [[ ! -d $INFRA_DIR ]]; then
@@ -73,6 +83,13 @@ stop_postgres() {
   fi
   rm -f "$PG_PIDFILE"
 }
+
+if [[ -n $ONLY ]]; then
+  "stop_$ONLY"
+  [[ -z $FAILED ]] || die "$ONLY did not stop"
+  log "done ($ONLY stopped)"
+  exit 0
+fi
 
 # Kafka first: it is the slowest to stop, and nothing else depends on it.
 stop_kafka

@@ -130,7 +130,7 @@ describe('/sync filters', () => {
     await send(hs, carol, roomId, { msgtype: 'm.text', body: 'from carol' });
     await send(hs, alice, roomId, { mood: 'fine' }, 'org.example.custom');
     const lastOfAlice = await send(hs, alice, roomId, { msgtype: 'm.text', body: 'alice again' });
-    await send(hs, bob, otherRoom, { msgtype: 'm.text', body: 'elsewhere' });
+    const elsewhere = await send(hs, bob, otherRoom, { msgtype: 'm.text', body: 'elsewhere' });
     await call(hs, 'PUT', `/_matrix/client/v3/user/${encodeURIComponent(bob.user_id)}/account_data/org.example.keep`, { token: bob.access_token, body: { a: 1 } });
     await call(hs, 'PUT', `/_matrix/client/v3/user/${encodeURIComponent(bob.user_id)}/account_data/org.example.drop`, { token: bob.access_token, body: { b: 2 } });
 
@@ -139,7 +139,9 @@ describe('/sync filters', () => {
       account_data: { types: ['org.example.keep'] },
       room: { not_rooms: [otherRoom], timeline: { types: ['m.room.message'], not_senders: [carol.user_id], limit: 10 } },
     };
+    // The two rooms are applied independently (other partitions, maybe other replicas): wait for both.
     await syncUntil(hs, bob, roomId, lastOfAlice, { since: start['next_batch'] as string, timeout: '1000' });
+    await syncUntil(hs, bob, otherRoom, elsewhere, { since: start['next_batch'] as string, timeout: '1000' });
     const body = await sync(hs, bob, { filter: JSON.stringify(filter), since: start['next_batch'] as string });
     expect(eventsOf(roomOf(body, roomId), 'timeline')).toEqual([
       { type: 'm.room.message', sender: alice.user_id, content: { body: 'from alice' } },

@@ -221,11 +221,13 @@ describe('/sync', () => {
     const room = await call(hs, 'GET', `/_matrix/client/v3/user/${encodeURIComponent(alice.user_id)}/rooms/${encodeURIComponent(roomId)}/account_data/org.example.room`, { token: alice.access_token });
     expect(room.body).toEqual({ pinned: true });
 
-    // Sync applies account data asynchronously: wait until the last change is in.
+    // Sync applies the room and account data asynchronously: wait until the room and the
+    // last change are in.
     let initial: Json = {};
     for (let tries = 0; tries < 100; tries++) {
       initial = await sync(hs, alice);
-      const tags = (joined(initial, roomId)['account_data'] as { events: Json[] } | undefined)?.events.find((event) => event['type'] === 'm.tag');
+      const joinedRoom = (((initial['rooms'] as Json | undefined)?.['join'] as Json | undefined)?.[roomId] as Json | undefined);
+      const tags = (joinedRoom?.['account_data'] as { events: Json[] } | undefined)?.events.find((event) => event['type'] === 'm.tag');
       if (tags !== undefined && Object.keys((tags['content'] as { tags: Json }).tags).length === 1) break;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Client } from 'pg';
+import { startDistributed } from './distributed';
 
 const ROOT = resolve(__dirname, '../../..');
 const MAIN = join(ROOT, 'dist/apps/homeserver/src/main.js');
@@ -35,6 +36,20 @@ export async function startHomeserver(
     waitFor?: string;
   } = {},
 ): Promise<HomeserverProcess> {
+  if (process.env['AXON_TEST_DISTRIBUTED'] === '1' && options.waitFor === undefined) {
+    // `npm run test:distributed`: the same suites against the distributed deployment
+    // (every service its own process on Postgres, Kafka, Redis and gRPC, nginx in front).
+    const deployment = await startDistributed({ env, ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}) });
+    return {
+      baseUrl: deployment.baseUrl,
+      port: deployment.port,
+      dataDir: deployment.dataDir,
+      child: deployment.nginx,
+      logs: deployment.logs,
+      exited: deployment.exited,
+      stop: (signal) => deployment.stop(signal),
+    };
+  }
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first`);
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'axon-hs-'));
   const postgres = process.env['AXON_TEST_POSTGRES_URL'];

@@ -1,3 +1,4 @@
 export * from './homeserver-process';
 export * from './spec-schemas';
 export * from './otlp-collector';
+export * from './distributed';

@@ -122,7 +122,9 @@ export class KafkaBus implements MessageBus {
     this.checkOpen();
     checkGroupId(logicalGroupId);
     const topic = this.inNamespace(logicalTopic);
-    const groupId = this.namespace + logicalGroupId;
+    // One Kafka group per (group, topic): kafkajs assigns a group's partitions to its
+    // members whatever topic each member subscribed to (README, "Groups").
+    const groupId = `${this.namespace}${logicalGroupId}.${logicalTopic.name}`;
     const resolved = resolveSubscribeOptions(options);
     await this.topics.ensure([topic]);
     const subscription = new KafkaSubscription<T>({

@@ -51,7 +51,7 @@ export class KafkaTopicRegistry {
       // Resolves false when another process created them first; both are fine.
       await admin.createTopics({ topics: toCreate, waitForLeaders: true });
     }
-    const metadata = await admin.fetchTopicMetadata({ topics: wanted.map((t) => t.topic) });
+    const metadata = await fetchMetadata(admin, wanted.map((t) => t.topic));
     for (const { name, partitions } of metadata.topics) {
       const expected = wanted.find((t) => t.topic === name)?.numPartitions;
       if (expected !== undefined && partitions.length !== expected) {
@@ -63,6 +63,23 @@ export class KafkaTopicRegistry {
           expected,
         });
       }
+    }
+  }
+}
+
+/**
+ * A topic another process created a moment ago may not be in every broker's metadata yet
+ * (UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic-partition"): replicas
+ * starting together hit this, so it is retried for a few seconds.
+ */
+async function fetchMetadata(admin: Admin, topics: string[]): Promise<Awaited<ReturnType<Admin['fetchTopicMetadata']>>> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await admin.fetchTopicMetadata({ topics });
+    } catch (err) {
+      const type = (err as { type?: unknown }).type;
+      if ((type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') || attempt >= 20) throw err;
+      await new Promise((r) => setTimeout(r, 250));
     }
   }
 }

@@ -188,6 +188,42 @@ export function describeBusContract(name: string, recipe: () => BusRecipe, optio
       });
     });
 
+    it('retries a message for as long as a dependency is unavailable, never dead-lettering it for that', async () => {
+      const bus = await ctx.open();
+      const topic = names.topic(1);
+      const attempts: number[] = [];
+      let outage = 8; // more failures than maxAttempts allows
+      const done: number[] = [];
+      await bus.subscribe(
+        topic,
+        names.group('outage'),
+        (m) => {
+          attempts.push(m.attempt);
+          if (m.value.seq === 0 && outage-- > 0) {
+            // What pg throws while Postgres restarts.
+            throw Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+          }
+          done.push(m.value.seq);
+          return ack;
+        },
+        { maxAttempts: 2, backoff: { initialMs: 5, maxMs: 20 }, commitIntervalMs: 20 },
+      );
+      const dead: DeliveredMessage<Uint8Array>[] = [];
+      await bus.subscribe(deadLetterTopic(topic), names.group('outage-dlq'), (m) => {
+        dead.push(m);
+        return ack;
+      });
+      await bus.publish(topic, [
+        { key: 'room', seq: 0 },
+        { key: 'room', seq: 1 },
+      ]);
+      await eventually('both handled, in order', () => done.length === 2);
+      expect(done).toEqual([0, 1]);
+      // Nine deliveries of seq 0, none of them counted as a failed attempt.
+      expect(attempts.slice(0, 9)).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 1]);
+      expect(dead).toEqual([]);
+    });
+
     it('dead-letters at once on deadLetter(reason) and on a payload that does not decode', async () => {
       const bus = await ctx.open();
       const topic = names.topic(1);

@@ -3,10 +3,17 @@ import type { HandlerOutcome, MessageHandler } from '../bus';
 import { describeError } from '../logger';
 import { recordFailure, withConsumeSpan } from '../trace-context';
 import type { RawMessage } from './raw-message';
+import { isTransientFailure } from './transient';
 
 export type AttemptResult =
   | { readonly kind: 'ack' }
-  | { readonly kind: 'retry'; readonly delayMs: number | undefined; readonly reason: string }
+  | {
+      readonly kind: 'retry';
+      readonly delayMs: number | undefined;
+      readonly reason: string;
+      /** A dependency is unreachable (isTransientFailure): retried without counting an attempt. */
+      readonly transient?: boolean;
+    }
   | { readonly kind: 'dead-letter'; readonly reason: string };
 
 export interface DeliveryTarget<T> {
@@ -64,7 +71,7 @@ export async function runAttempt<T>(target: DeliveryTarget<T>, raw: RawMessage, 
       return outcome;
     } catch (err) {
       recordFailure(span, err);
-      return { kind: 'retry', delayMs: undefined, reason: describeError(err) };
+      return { kind: 'retry', delayMs: undefined, reason: describeError(err), transient: isTransientFailure(err) };
     }
   });
 }

@@ -269,11 +269,31 @@ export class PartitionWorker<T> {
   /** Attempts until acked or dead-lettered (true) or the worker stops first (false). */
   private async runToCompletion(entry: Entry): Promise<boolean> {
     const { maxAttempts, backoff } = this.host.options;
+    let outage = 0;
     for (;;) {
       entry.attempt++;
       const result = await runAttempt(this.target, entry.raw, entry.attempt);
       if (result.kind === 'ack') return true;
       if (result.kind === 'dead-letter') return this.giveUp(entry, result.reason);
+      if (result.transient) {
+        // A dependency is down (the database restarting...): the message is fine, so it
+        // waits for as long as the outage lasts, never dead-lettered for it, and the key's
+        // later messages wait behind it. Retried every 0.2 s growing to 2 s.
+        if (this.stopped) return false;
+        entry.attempt--;
+        outage++;
+        if (outage === 1 || outage % 50 === 0) {
+          this.host.logger.log('warn', 'bus: a dependency is unavailable; retrying the message until it is back', {
+            topic: this.host.topic.name,
+            partition: this.host.partition,
+            offset: entry.raw.offset.toString(),
+            retries: outage,
+            reason: result.reason,
+          });
+        }
+        if (!(await this.pause(Math.min(2000, backoffDelay(backoff, outage))))) return false;
+        continue;
+      }
       if (entry.attempt >= maxAttempts) {
         return this.giveUp(entry, `gave up after ${entry.attempt} attempts: ${result.reason}`);
       }
