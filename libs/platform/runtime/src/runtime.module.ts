@@ -9,7 +9,7 @@ import {
 } from '@nestjs/common';
 import type { AxonConfig } from '@axon/platform-config';
 import { Database } from '@axon/platform-database';
-import { InProcessBus, KafkaBus, type BusLogger, type MessageBus } from '@axon/platform-bus';
+import { InProcessBus, KafkaBus, createBusMetrics, type BusLogger, type MessageBus } from '@axon/platform-bus';
 import { createCache, createInProcessBackend, type CacheClient } from '@axon/platform-cache';
 import { Metrics, type Logger } from '@axon/platform-telemetry';
 import { hostname } from 'node:os';
@@ -104,11 +104,12 @@ export class RuntimeModule {
           inject: [Database, Readiness, ShutdownSequence],
           useFactory: async (db: Database, readiness: Readiness, shutdown: ShutdownSequence): Promise<MessageBus> => {
             const busLogger: BusLogger = { log: (level, message, fields) => logger[level]({ ...fields }, message) };
+            const busMetrics = createBusMetrics(metrics);
             const bus = config.kafka.brokers
-              ? await KafkaBus.connect({ brokers: config.kafka.brokers, clientId: config.kafka.client_id, logger: busLogger })
+              ? await KafkaBus.connect({ brokers: config.kafka.brokers, clientId: config.kafka.client_id, logger: busLogger, metrics: busMetrics })
               : // On Postgres the in-process log admits one process: a restarting replacement
                 // waits for the old process to let go, as long as its shutdown may take.
-                await InProcessBus.open(db, { logger: busLogger, lockWaitMs: config.shutdown.grace_ms });
+                await InProcessBus.open(db, { logger: busLogger, lockWaitMs: config.shutdown.grace_ms, metrics: busMetrics });
             logger.info({ backend: bus.kind }, 'bus ready');
             readiness.register('bus', () => bus.ping());
             // Consumers drain and commit first; producers and connections go with them.
