@@ -52,8 +52,12 @@ describe('sync under concurrent senders', () => {
     const filter = JSON.stringify({ room: { timeline: { limit: 1000 } } });
     const seen = receivers.map(() => new Map<string, string[]>());
     let stop = false;
+    // Every receiver's first token is taken before anyone sends: what comes after it is the test.
+    const firstTokens = await Promise.all(
+      receivers.map(async (receiver) => (await call(hs, 'GET', `/_matrix/client/v3/sync?filter=${encodeURIComponent(filter)}`, { token: receiver.token }))['next_batch'] as string),
+    );
     const loops = receivers.map(async (receiver, index) => {
-      let since = (await call(hs, 'GET', `/_matrix/client/v3/sync?filter=${encodeURIComponent(filter)}`, { token: receiver.token }))['next_batch'] as string;
+      let since = firstTokens[index]!;
       const mine = seen[index]!;
       // Record only messages: the joins before the first token are not part of the test.
       const drain = async (timeout: number): Promise<boolean> => {

@@ -49,6 +49,14 @@ export type MessageHeaders = Readonly<Record<string, string>>;
 export interface PublishOptions {
   /** Added to every message; the trace context headers are added by the bus. */
   readonly headers?: MessageHeaders;
+  /**
+   * Per message (same length as `messages`), the trace context it continues, as
+   * `currentTraceHeaders()` captured it where the message was decided (an outbox relay
+   * publishing what other requests wrote). Messages sharing a context share one PRODUCER
+   * span, a child of it; an empty entry starts a trace of its own. Default: every message
+   * continues the active context.
+   */
+  readonly traceContexts?: readonly MessageHeaders[];
 }
 
 export interface DeliveredMessage<T> {
@@ -125,6 +133,11 @@ export interface SubscriptionObserver {
   assigned?(partitions: readonly number[]): void;
   /** A message was sent to `<topic>.dlq`. */
   deadLettered?(partition: number, offset: string, reason: string): void;
+  /**
+   * Messages of `partition` received by this subscription and not finished yet (running,
+   * waiting for a retry, or queued behind their key or the concurrency limit) changed.
+   */
+  pending?(partition: number, count: number): void;
 }
 
 export interface Subscription {

@@ -51,6 +51,66 @@ export async function withPublishSpan<R>(
 }
 
 /**
+ * As `withPublishSpan`, for messages that each continue a trace context of their own
+ * (`PublishOptions.traceContexts`): one PRODUCER span per distinct context, a child of
+ * it, so a consumer of each message continues the trace that decided it. `fn` gets each
+ * message's trace headers by index. Without `parents`, exactly `withPublishSpan`.
+ */
+export async function withPublishSpans<R>(
+  topic: string,
+  system: string,
+  count: number,
+  parents: readonly MessageHeaders[] | undefined,
+  fn: (traceHeadersOf: (index: number) => MessageHeaders) => Promise<R>,
+): Promise<R> {
+  if (parents === undefined) return withPublishSpan(topic, system, count, (traceHeaders) => fn(() => traceHeaders));
+  if (parents.length !== count) throw new RangeError(`traceContexts has ${parents.length} entries for ${count} messages`);
+  const byParent = new Map<string, { span: Span; carrier: Record<string, string>; count: number }>();
+  const perMessage: Record<string, string>[] = [];
+  for (const parent of parents) {
+    const id = JSON.stringify(Object.entries(parent).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    let entry = byParent.get(id);
+    if (!entry) {
+      const parentContext = propagation.extract(ROOT_CONTEXT, parent);
+      const span = tracer.startSpan(
+        `send ${topic}`,
+        {
+          kind: SpanKind.PRODUCER,
+          attributes: { 'messaging.system': system, 'messaging.operation.type': 'send', 'messaging.destination.name': topic },
+        },
+        parentContext,
+      );
+      const carrier: Record<string, string> = {};
+      propagation.inject(trace.setSpan(parentContext, span), carrier);
+      entry = { span, carrier, count: 0 };
+      byParent.set(id, entry);
+    }
+    entry.count++;
+    perMessage.push(entry.carrier);
+  }
+  for (const { span, count: messages } of byParent.values()) span.setAttribute('messaging.batch.message_count', messages);
+  try {
+    return await fn((index) => perMessage[index] ?? {});
+  } catch (err) {
+    for (const { span } of byParent.values()) recordFailure(span, err);
+    throw err;
+  } finally {
+    for (const { span } of byParent.values()) span.end();
+  }
+}
+
+/**
+ * The active trace context as message headers (W3C `traceparent`/`tracestate` with the
+ * default propagator), to be stored with work that is published later (an outbox row)
+ * and handed back through `PublishOptions.traceContexts`. Empty without a span.
+ */
+export function currentTraceHeaders(): MessageHeaders {
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  return carrier;
+}
+
+/**
  * Runs a handler inside a CONSUMER span whose parent is the context extracted from the
  * message's headers, so the handler's own spans (and `context.active()`) continue the
  * publisher's trace.

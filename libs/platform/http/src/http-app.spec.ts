@@ -18,6 +18,11 @@ class ProbeController {
     throw new MatrixError('M_FORBIDDEN', 'You are not invited to this room.', 403, { extra: 1 });
   }
 
+  @Get('rooms/:roomId/state')
+  state(): unknown {
+    return {};
+  }
+
   @Get('crash')
   crash(): never {
     throw new Error('database password is hunter2');
@@ -32,6 +37,7 @@ describe('createHttpApp', () => {
   let app: NestFastifyApplication;
   let base: string;
   const lines: string[] = [];
+  const metrics = new Metrics('httptest');
 
   beforeAll(async () => {
     const logger = createLogger({
@@ -39,7 +45,7 @@ describe('createHttpApp', () => {
       service: 'http-test',
       destination: new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }),
     });
-    app = await createHttpApp(ProbeModule, { logger, metrics: new Metrics('httptest'), bodyLimit: 1024 });
+    app = await createHttpApp(ProbeModule, { logger, metrics, bodyLimit: 1024 });
     base = `http://127.0.0.1:${await listen(app, '127.0.0.1', 0)}`;
   });
   afterAll(async () => {
@@ -48,6 +54,17 @@ describe('createHttpApp', () => {
 
   const post = (body: string, contentType = 'application/json') =>
     fetch(`${base}/t/echo`, { method: 'POST', headers: { 'content-type': contentType }, body });
+
+  it('times requests by route pattern, method and status class, never by raw URL', async () => {
+    for (const room of ['!a:x', '!b:x', '!c:x']) expect((await fetch(`${base}/t/rooms/${encodeURIComponent(room)}/state`)).status).toBe(200);
+    expect((await fetch(`${base}/t/forbidden`)).status).toBe(403);
+    expect((await fetch(`${base}/t/nothing/here/${Date.now()}`)).status).toBe(404);
+    const text = (await metrics.render()).body;
+    const counts = (labels: string): string | undefined => text.split('\n').find((l) => l.startsWith(`hs_httptest_http_request_duration_seconds_count{${labels}}`))?.split(' ')[1];
+    expect(counts('method="GET",route="/t/rooms/:roomId/state",status_class="2xx"')).toBe('3');
+    expect(counts('method="GET",route="/t/forbidden",status_class="4xx"')).toBe('1');
+    expect(text).not.toMatch(/!a:x|%21a|nothing\/here/);
+  });
 
   it('parses JSON bodies and answers plain application/json', async () => {
     const res = await post('{"a":[1,"x"]}');

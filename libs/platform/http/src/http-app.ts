@@ -2,7 +2,7 @@ import { type INestApplication, type Type, type DynamicModule, Module } from '@n
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Metrics, Logger } from '@axon/platform-telemetry';
+import type { Histogram, Metrics, Logger } from '@axon/platform-telemetry';
 import { MatrixError } from '@axon/matrix-errors';
 import { MatrixExceptionFilter, frameworkError } from './matrix-exception.filter';
 import { RouteTable } from './route-table';
@@ -28,6 +28,36 @@ const CORS_HEADERS = {
 } as const;
 
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']);
+
+/** Any other method a client invents counts as `other`, so it cannot mint series. */
+export function boundedMethod(method: string): string {
+  return METHODS.has(method) ? method : 'other';
+}
+
+/** `200` → `2xx`. */
+export function statusClass(status: number): string {
+  return status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'other';
+}
+
+/**
+ * `hs_<app>_http_request_duration_seconds{method,route,status_class}`. `route` is the
+ * route's pattern (`/_matrix/client/v3/rooms/:roomId/state`), never the raw URL, and the
+ * status is its class: the series stay bounded whatever clients send.
+ */
+export function createHttpMetrics(metrics: Metrics): { readonly requestDuration: Histogram<'method' | 'route' | 'status_class'> } {
+  return {
+    requestDuration: metrics.histogram(
+      'http',
+      'request_duration',
+      'seconds',
+      'HTTP request latency by route pattern, method and status class',
+      ['method', 'route', 'status_class'],
+      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    ),
+  };
+}
 
 /** `/_matrix/client/r0/…` → `/_matrix/client/v3/…`; every other path as it is. */
 export function rewriteLegacyClientPath(url: string): string {
@@ -60,14 +90,7 @@ export async function createHttpApp(
     },
   });
   const fastify = adapter.getInstance();
-  const latency = options.metrics.histogram(
-    'http',
-    'request_duration',
-    'seconds',
-    'HTTP request latency by route',
-    ['method', 'route', 'status'],
-    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-  );
+  const latency = createHttpMetrics(options.metrics).requestDuration;
 
   // Our own JSON parser: a malformed body is M_NOT_JSON (Nest would turn Fastify's
   // error into a bare 400), an empty one is no body, and keys such as "__proto__" in
@@ -116,7 +139,7 @@ export async function createHttpApp(
     if (closing) request.raw.socket?.end();
     const route = request.routeOptions?.url ?? 'unmatched';
     const seconds = reply.elapsedTime / 1000;
-    latency.observe({ method: request.method, route, status: String(reply.statusCode) }, seconds);
+    latency.observe({ method: boundedMethod(request.method), route, status_class: statusClass(reply.statusCode) }, seconds);
     if (route !== '/health' && route !== '/ready' && route !== '/metrics') {
       options.logger.debug(
         { method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },

@@ -9,7 +9,7 @@ import {
 } from '@nestjs/common';
 import type { AxonConfig } from '@axon/platform-config';
 import { Database } from '@axon/platform-database';
-import { InProcessBus, KafkaBus, type BusLogger, type KafkaTiming, type MessageBus } from '@axon/platform-bus';
+import { InProcessBus, KafkaBus, createBusMetrics, type BusLogger, type KafkaTiming, type MessageBus } from '@axon/platform-bus';
 import { createCache, createInProcessBackend, type CacheClient } from '@axon/platform-cache';
 import { Metrics, type Logger } from '@axon/platform-telemetry';
 import { hostname } from 'node:os';
@@ -109,6 +109,7 @@ export class RuntimeModule {
           inject: [Database, Readiness, ShutdownSequence],
           useFactory: async (db: Database, readiness: Readiness, shutdown: ShutdownSequence): Promise<MessageBus> => {
             const busLogger: BusLogger = { log: (level, message, fields) => logger[level]({ ...fields }, message) };
+            const busMetrics = createBusMetrics(metrics);
             const bus = config.kafka.brokers
               ? await KafkaBus.connect({
                   brokers: config.kafka.brokers,
@@ -116,10 +117,11 @@ export class RuntimeModule {
                   logger: busLogger,
                   namespace: config.kafka.topic_prefix,
                   timing: kafkaTiming(config.kafka.session_timeout_ms),
+                  metrics: busMetrics,
                 })
               : // On Postgres the in-process log admits one process: a restarting replacement
                 // waits for the old process to let go, as long as its shutdown may take.
-                await InProcessBus.open(db, { logger: busLogger, lockWaitMs: config.shutdown.grace_ms });
+                await InProcessBus.open(db, { logger: busLogger, lockWaitMs: config.shutdown.grace_ms, metrics: busMetrics });
             logger.info({ backend: bus.kind }, 'bus ready');
             readiness.register('bus', () => bus.ping());
             // Consumers drain and commit first; producers and connections go with them.

@@ -1,5 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+export type { Counter, Gauge, Histogram } from 'prom-client';
+
 const APP_NAME = /^[a-z][a-z0-9_]*$/;
 
 /**

@@ -4,13 +4,14 @@ import type { MessageBus } from '@axon/platform-bus';
 import type { CacheClient } from '@axon/platform-cache';
 import type { AxonConfig } from '@axon/platform-config';
 import { Database } from '@axon/platform-database';
-import type { Logger } from '@axon/platform-telemetry';
+import { Metrics, type Logger } from '@axon/platform-telemetry';
 import { InjectBus, InjectCache, InjectConfig, InjectLogger, RpcHost, ServerKeys, ShutdownSequence, STAGE } from '@axon/platform-runtime';
 import { createRoomDirectory } from './directory/room-directory';
 import { RoomInputConsumer } from './input/room-input.consumer';
 import { RoomWriter } from './input/room-writer';
 import { OutboxRelay } from './output/outbox-relay';
 import { createRoomQuery } from './query/room-query';
+import { createRoomServerMetrics } from './room-server.metrics';
 import { ROOM_SERVER_MIGRATIONS } from './storage/migrations';
 import { RoomStore } from './storage/room-store';
 
@@ -40,15 +41,17 @@ export class RoomServerModule implements OnApplicationBootstrap {
     private readonly keys: ServerKeys,
     private readonly rpc: RpcHost,
     private readonly shutdown: ShutdownSequence,
+    private readonly metrics: Metrics,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const signer = { serverName: this.config.server_name, key: this.keys.signingKey, backend: this.keys.backend };
-    const writer = new RoomWriter(this.store, signer);
+    const metrics = createRoomServerMetrics(this.metrics);
+    const writer = new RoomWriter(this.store, signer, { metrics });
     const relay = new OutboxRelay(this.store, this.bus, this.logger);
     this.rpc.serve(RoomQueryDefinition, createRoomQuery(this.store));
     this.rpc.serve(RoomDirectoryDefinition, createRoomDirectory(this.store.db));
-    const consumer = new RoomInputConsumer(this.bus, writer, relay, this.cache.wakeups);
+    const consumer = new RoomInputConsumer(this.bus, writer, relay, this.cache.wakeups, metrics);
     await consumer.start();
     relay.start();
     void relay.kick();

@@ -3,6 +3,7 @@ import type { MessageBus } from '@axon/platform-bus';
 import type { CacheClient } from '@axon/platform-cache';
 import type { AxonConfig } from '@axon/platform-config';
 import { Database } from '@axon/platform-database';
+import { Metrics } from '@axon/platform-telemetry';
 import { BUS, CACHE, CONFIG, InjectBus, InjectCache, InjectConfig, ShutdownSequence, STAGE } from '@axon/platform-runtime';
 import { EduConsumer } from './edu.consumer';
 import { PresenceController } from './presence.controller';
@@ -12,6 +13,7 @@ import { EduStore } from './storage/edu-store';
 import { SYNC_MIGRATIONS } from './storage/migrations';
 import { SyncStore } from './storage/sync-store';
 import { SyncController } from './sync.controller';
+import { createSyncMetrics } from './sync.metrics';
 import { SyncService } from './sync.service';
 
 /**
@@ -29,8 +31,9 @@ import { SyncService } from './sync.service';
     { provide: EduStore, inject: [SyncStore], useFactory: (store: SyncStore): EduStore => new EduStore(store.db) },
     {
       provide: SyncService,
-      inject: [SyncStore, EduStore, CACHE, CONFIG],
-      useFactory: (store: SyncStore, edus: EduStore, cache: CacheClient, config: AxonConfig): SyncService => new SyncService(store, edus, cache.wakeups, config.presence.enabled),
+      inject: [SyncStore, EduStore, CACHE, CONFIG, Metrics],
+      useFactory: (store: SyncStore, edus: EduStore, cache: CacheClient, config: AxonConfig, metrics: Metrics): SyncService =>
+        new SyncService(store, edus, cache.wakeups, config.presence.enabled, createSyncMetrics(metrics)),
     },
     {
       provide: PresenceService,

@@ -8,6 +8,7 @@ import { syncChannel } from './room-output.consumer';
 import type { SyncEvent, SyncStore } from './storage/sync-store';
 import type { EduStore, PresenceRow, ToDeviceRow } from './storage/edu-store';
 import { emptySyncToken, formatSyncToken, parseSyncToken, type StreamName, type StreamPositions, type SyncToken } from './sync-token';
+import type { SyncMetrics } from './sync.metrics';
 
 /** The longest a long-poll waits, whatever `timeout` asks. */
 const MAX_TIMEOUT_MS = 120_000;
@@ -91,6 +92,7 @@ export class SyncService {
     private readonly edus: EduStore,
     private readonly wakeups: Wakeups,
     private readonly presenceEnabled: boolean,
+    private readonly metrics?: SyncMetrics,
   ) {}
 
   async sync(request: SyncRequest): Promise<Json> {
@@ -99,6 +101,8 @@ export class SyncService {
     // the change it announces is not left waiting for the timeout.
     let woken = false;
     let wake: () => void = () => undefined;
+    // Counted open from the first wait until the answer (recomputing after a wake-up included).
+    let polling = false;
     const unsubscribe =
       since !== undefined && request.timeoutMs > 0
         ? await this.wakeups.subscribe(syncChannel(request.userId), () => {
@@ -121,6 +125,10 @@ export class SyncService {
           result.deviceLists.left.length === 0;
         if (!empty || since === undefined || Date.now() >= deadline || unsubscribe === undefined || done) return this.response(result);
         if (woken) continue;
+        if (!polling) {
+          polling = true;
+          this.metrics?.longPollsOpen.inc();
+        }
         await new Promise<void>((resolve) => {
           const timer = setTimeout(finish, Math.max(0, deadline - Date.now()));
           function finish(): void {
@@ -134,6 +142,7 @@ export class SyncService {
         this.waiting.delete(wake);
       }
     } finally {
+      if (polling) this.metrics?.longPollsOpen.dec();
       await unsubscribe?.();
     }
   }

@@ -1,11 +1,12 @@
 import type { AnyTopic, Topic } from '@axon/contracts-kafka';
 import type { Database, DataSource, QueryRunner } from '@axon/platform-database';
 import type { MessageBus, MessageHandler, MessageHeaders, PublishOptions, SubscribeOptions, Subscription } from '../bus';
+import type { BusMetrics } from '../bus-metrics';
 import { checkPublisherHeaders } from '../headers';
 import { describeError, errorFields, stderrLogger, type BusLogger } from '../logger';
 import { checkGroupId, resolveSubscribeOptions } from '../options';
 import { partitionForKey } from '../partitioner';
-import { withPublishSpan } from '../trace-context';
+import { withPublishSpans } from '../trace-context';
 import type { RawMessage } from '../worker/raw-message';
 import { GroupCoordinator } from './group-coordinator';
 import { InProcessSubscription } from './in-process-subscription';
@@ -25,6 +26,8 @@ export interface InProcessBusOptions {
    * (see `IN_PROCESS_LOCK`) before failing. Default 0: fail at once.
    */
   readonly lockWaitMs?: number;
+  /** Consumer lag gauges (`createBusMetrics`); none by default. */
+  readonly metrics?: BusMetrics;
 }
 
 /** See LogStore.trim: consumed by every group AND older than this. */
@@ -106,6 +109,7 @@ export class InProcessBus implements MessageBus {
     private readonly pollIntervalMs: number,
     private readonly fetchBatchSize: number,
     private readonly retention: Required<InProcessRetention>,
+    private readonly metrics: BusMetrics | undefined,
   ) {
     this.store = new LogStore(dataSource);
     this.unwatchLock = this.watchLock();
@@ -143,7 +147,7 @@ export class InProcessBus implements MessageBus {
       ephemeralMs: options.retention?.ephemeralMs ?? 60 * 60 * 1000,
       intervalMs: options.retention?.intervalMs ?? 10 * 60 * 1000,
     };
-    return new InProcessBus(dataSource, lock, options.logger ?? stderrLogger(), options.pollIntervalMs ?? 1000, options.fetchBatchSize ?? 500, retention);
+    return new InProcessBus(dataSource, lock, options.logger ?? stderrLogger(), options.pollIntervalMs ?? 1000, options.fetchBatchSize ?? 500, retention, options.metrics);
   }
 
   /**
@@ -199,9 +203,8 @@ export class InProcessBus implements MessageBus {
       const key = topic.key(message);
       return { key, value: topic.codec.encode(message), partition: partitionForKey(key, topic.partitions) };
     });
-    await withPublishSpan(topic.name, 'axon-in-process', messages.length, async (traceHeaders) => {
-      const headers = { ...options.headers, ...traceHeaders };
-      await this.append(topic.name, encoded.map((m) => ({ ...m, headers })));
+    await withPublishSpans(topic.name, 'axon-in-process', messages.length, options.traceContexts, async (traceHeadersOf) => {
+      await this.append(topic.name, encoded.map((m, index) => ({ ...m, headers: { ...options.headers, ...traceHeadersOf(index) } })));
     });
   }
 
@@ -224,6 +227,7 @@ export class InProcessBus implements MessageBus {
       fetchBatchSize: this.fetchBatchSize,
       deadLetter: (source, message, headers) => this.deadLetter(source, message, headers),
       onStopped: (s) => this.subscriptions.delete(s),
+      metrics: this.metrics,
     });
     this.subscriptions.add(subscription);
     if (this.lockLost) subscription.halt();
@@ -287,9 +291,9 @@ export class InProcessBus implements MessageBus {
   }
 
   private async append(topic: string, records: readonly AppendRecord[]): Promise<void> {
-    const partitions = await this.store.append(topic, records, Date.now());
+    const heads = await this.store.append(topic, records, Date.now());
     // After the commit: a woken consumer must find the rows.
-    this.notifier.notify(topic, partitions);
+    this.notifier.notify(topic, heads);
   }
 
   private register(name: string, partitions: number, retention: string): Promise<void> {

@@ -1,7 +1,9 @@
 import type { Topic } from '@axon/contracts-kafka';
 import type { MessageHandler, MessageHeaders, Subscription } from '../bus';
+import type { BusMetrics } from '../bus-metrics';
 import { errorFields, type BusLogger } from '../logger';
 import { notifyObserver, type ResolvedSubscribeOptions } from '../options';
+import { ConsumerLag } from '../worker/consumer-lag';
 import { PartitionWorker } from '../worker/partition-worker';
 import type { RawMessage } from '../worker/raw-message';
 import type { GroupCoordinator, GroupMember } from './group-coordinator';
@@ -21,6 +23,7 @@ export interface InProcessSubscriptionDeps<T> {
   readonly fetchBatchSize: number;
   readonly deadLetter: (topic: Topic<T>, message: RawMessage, headers: MessageHeaders) => Promise<void>;
   readonly onStopped: (subscription: InProcessSubscription<T>) => void;
+  readonly metrics?: BusMetrics | undefined;
 }
 
 /** One owned partition: where to fetch next, and the worker handling what was fetched. */
@@ -54,17 +57,27 @@ export class InProcessSubscription<T> implements Subscription, GroupMember {
   private stopping: Promise<void> | undefined;
   /** Set by `halt()`: the bus lost its lock, so nothing starts or commits any more. */
   private halted = false;
+  /**
+   * Lag per owned partition. The log is this process's alone, so its heads are known
+   * exactly: loaded when a partition is assigned, then from every publish's notification
+   * (and from fetches that reached the end).
+   */
+  private readonly lag: ConsumerLag;
 
   constructor(private readonly deps: InProcessSubscriptionDeps<T>) {
     this.topic = deps.topic.name;
     this.groupId = deps.groupId;
+    this.lag = new ConsumerLag(deps.metrics, this.topic, this.groupId);
   }
 
   async start(): Promise<void> {
-    this.unlisten = this.deps.notifier.listen(this.topic, (partitions) => {
-      for (const p of partitions) {
+    this.unlisten = this.deps.notifier.listen(this.topic, (heads) => {
+      for (const [p, head] of heads) {
         const feed = this.feeds.get(p);
-        if (feed) void this.fetch(feed);
+        if (!feed) continue;
+        this.lag.head(p, head);
+        this.reportLag(feed);
+        void this.fetch(feed);
       }
     });
     this.poller = setInterval(() => {
@@ -103,6 +116,7 @@ export class InProcessSubscription<T> implements Subscription, GroupMember {
       this.unlisten?.();
       clearInterval(this.poller);
       clearTimeout(this.commitTimer);
+      this.lag.forgetAll();
       this.deps.onStopped(this);
     }
   }
@@ -123,6 +137,7 @@ export class InProcessSubscription<T> implements Subscription, GroupMember {
       feed.active = false;
       feed.worker.stop({ fillGaps: false });
     }
+    this.lag.forgetAll();
   }
 
   assign(partitions: readonly number[]): void {
@@ -166,6 +181,7 @@ export class InProcessSubscription<T> implements Subscription, GroupMember {
     for (const feed of feeds) {
       this.feeds.delete(feed.partition);
       this.committed.delete(feed.partition);
+      this.lag.forget(feed.partition);
     }
     this.notifyAssigned();
   }
@@ -180,7 +196,8 @@ export class InProcessSubscription<T> implements Subscription, GroupMember {
     for (const feed of feeds) feed.loading = true;
     try {
       const committed = await this.deps.store.committedOffsets(this.groupId, this.topic);
-      const latest = this.deps.options.startFrom === 'latest' ? await this.deps.store.headOffsets(this.topic) : undefined;
+      const heads = this.deps.options.startFrom === 'latest' || this.lag.enabled ? await this.deps.store.headOffsets(this.topic) : undefined;
+      const latest = this.deps.options.startFrom === 'latest' ? heads : undefined;
       const initial = new Map<number, bigint>();
       for (const feed of feeds) {
         feed.loading = false;
@@ -193,6 +210,10 @@ export class InProcessSubscription<T> implements Subscription, GroupMember {
           initial.set(feed.partition, feed.nextFetch);
         } else {
           feed.nextFetch = 0n;
+        }
+        if (heads) {
+          this.lag.head(feed.partition, heads.get(feed.partition) ?? 0n);
+          this.reportLag(feed);
         }
       }
       // `latest` is pinned at once, so a restart before the first commit does not skip ahead.
@@ -229,9 +250,14 @@ export class InProcessSubscription<T> implements Subscription, GroupMember {
           const room = this.deps.options.maxBufferedPerPartition - feed.worker.pending;
           const limit = Math.max(1, Math.min(room, this.deps.fetchBatchSize));
           const rows = await this.deps.store.fetch(this.topic, feed.partition, feed.nextFetch, limit);
-          if (!feed.active || rows.length === 0) break;
+          if (!feed.active) break;
+          if (rows.length === 0) {
+            this.lag.head(feed.partition, feed.nextFetch);
+            break;
+          }
           feed.worker.enqueue(rows);
           feed.nextFetch = rows[rows.length - 1]!.offset + 1n;
+          this.lag.head(feed.partition, feed.nextFetch);
           if (rows.length < limit) break;
         }
       } while (feed.fetchAgain && feed.active);
@@ -257,12 +283,21 @@ export class InProcessSubscription<T> implements Subscription, GroupMember {
       options: deps.options,
       logger: deps.logger,
       deadLetter: (message, headers) => deps.deadLetter(deps.topic, message, headers),
-      progressed: () => this.scheduleCommit(),
+      progressed: () => {
+        const feed = this.feeds.get(partition);
+        if (feed) this.reportLag(feed);
+        this.scheduleCommit();
+      },
       flowChanged: () => {
         const feed = this.feeds.get(partition);
         if (feed?.active && feed.worker.wantsMore()) void this.fetch(feed);
       },
     });
+  }
+
+  /** The partition's lag now: its head minus the lowest offset not finished (before any message, where fetching resumes). */
+  private reportLag(feed: Feed<T>): void {
+    if (feed.active) this.lag.update(feed.partition, feed.worker.lowWaterMark() ?? feed.nextFetch);
   }
 
   private scheduleCommit(): void {

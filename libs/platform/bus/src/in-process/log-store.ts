@@ -42,14 +42,16 @@ export class LogStore {
   }
 
   /**
-   * Appends records in one transaction and returns the partitions written. Offsets are
+   * Appends records in one transaction and returns the partitions written, each with its
+   * head after the append (one past its last offset), in ascending order. Offsets are
    * reserved first, one upsert for all partitions in ascending order (a fixed lock order,
    * so concurrent publishers cannot deadlock), then the rows go in, chunked.
    */
-  async append(topic: string, records: readonly AppendRecord[], publishedAt: number): Promise<number[]> {
+  async append(topic: string, records: readonly AppendRecord[], publishedAt: number): Promise<Map<number, bigint>> {
     const counts = new Map<number, number>();
     for (const r of records) counts.set(r.partition, (counts.get(r.partition) ?? 0) + 1);
     const partitions = [...counts.keys()].sort((a, b) => a - b);
+    const after = new Map<number, bigint>();
     await this.dataSource.transaction(async (em) => {
       const heads: { partition: number; next_offset: string }[] = await em.query(
         `INSERT INTO partition_heads (topic, partition, next_offset)
@@ -60,11 +62,12 @@ export class LogStore {
       );
       const nextOffset = new Map<number, bigint>();
       for (const head of heads) nextOffset.set(head.partition, BigInt(head.next_offset) - BigInt(counts.get(head.partition)!));
+      for (const partition of partitions) after.set(partition, BigInt(heads.find((head) => head.partition === partition)!.next_offset));
       for (let start = 0; start < records.length; start += INSERT_CHUNK) {
         await this.insertChunk(em, topic, records.slice(start, start + INSERT_CHUNK), nextOffset, publishedAt);
       }
     });
-    return partitions;
+    return after;
   }
 
   private async insertChunk(

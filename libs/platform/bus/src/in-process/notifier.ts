@@ -1,12 +1,15 @@
+/** Called with the partitions a publish wrote, each with its head after it (one past its last offset). */
+export type PublishListener = (heads: ReadonlyMap<number, bigint>) => void;
+
 /**
  * Wakes the consumers of a topic right after a publish commits, so delivery has no
  * polling delay. In-process only; subscriptions also poll as a fallback (a publish from
  * another process sharing the Postgres database, a missed wake-up).
  */
 export class PublishNotifier {
-  private readonly listeners = new Map<string, Set<(partitions: readonly number[]) => void>>();
+  private readonly listeners = new Map<string, Set<PublishListener>>();
 
-  listen(topic: string, listener: (partitions: readonly number[]) => void): () => void {
+  listen(topic: string, listener: PublishListener): () => void {
     let set = this.listeners.get(topic);
     if (!set) {
       set = new Set();
@@ -19,7 +22,8 @@ export class PublishNotifier {
     };
   }
 
-  notify(topic: string, partitions: readonly number[]): void {
-    for (const listener of this.listeners.get(topic) ?? []) listener(partitions);
+  /** `heads`: each partition written, with its head after the publish (one past its last offset). */
+  notify(topic: string, heads: ReadonlyMap<number, bigint>): void {
+    for (const listener of this.listeners.get(topic) ?? []) listener(heads);
   }
 }

@@ -1,10 +1,11 @@
 import type { AnyTopic, Topic } from '@axon/contracts-kafka';
 import { Kafka, Partitioners, logLevel, type Admin, type Producer } from 'kafkajs';
 import type { MessageBus, MessageHandler, MessageHeaders, PublishOptions, SubscribeOptions, Subscription } from '../bus';
+import type { BusMetrics } from '../bus-metrics';
 import { checkPublisherHeaders } from '../headers';
 import { stderrLogger, type BusLogger } from '../logger';
 import { checkGroupId, resolveSubscribeOptions } from '../options';
-import { withPublishSpan } from '../trace-context';
+import { withPublishSpans } from '../trace-context';
 import type { RawMessage } from '../worker/raw-message';
 import { KAFKA_DEFAULT_TIMING, kafkaLogCreator, type KafkaBusOptions, type KafkaTiming } from './kafka-options';
 import { KafkaSubscription } from './kafka-subscription';
@@ -43,6 +44,7 @@ export class KafkaBus implements MessageBus {
     private readonly logger: BusLogger,
     replicationFactor: number,
     private readonly namespace: string,
+    private readonly metrics: BusMetrics | undefined,
   ) {
     this.topics = new KafkaTopicRegistry(() => this.connectAdmin(), replicationFactor, logger);
   }
@@ -86,7 +88,7 @@ export class KafkaBus implements MessageBus {
     if (options.namespace !== undefined && !/^[A-Za-z0-9._-]*$/.test(options.namespace)) {
       throw new Error(`KafkaBus: namespace "${options.namespace}" may only hold letters, digits, '.', '_' and '-'`);
     }
-    return new KafkaBus(kafka, producer, timing, logger, options.replicationFactor ?? -1, options.namespace ?? '');
+    return new KafkaBus(kafka, producer, timing, logger, options.replicationFactor ?? -1, options.namespace ?? '', options.metrics);
   }
 
   async ensureTopics(topics: readonly AnyTopic[]): Promise<void> {
@@ -112,9 +114,8 @@ export class KafkaBus implements MessageBus {
     await this.topics.ensure([topic]);
     // Encode before the span: a codec failure is the caller's bug, not a publish failure.
     const encoded = messages.map((message) => ({ key: topic.key(message), value: toBuffer(topic.codec.encode(message)) }));
-    await withPublishSpan(topic.name, 'kafka', messages.length, async (traceHeaders) => {
-      const headers = { ...options.headers, ...traceHeaders };
-      await this.send(topic.name, encoded.map((m) => ({ key: m.key, value: m.value, headers })));
+    await withPublishSpans(topic.name, 'kafka', messages.length, options.traceContexts, async (traceHeadersOf) => {
+      await this.send(topic.name, encoded.map((m, index) => ({ key: m.key, value: m.value, headers: { ...options.headers, ...traceHeadersOf(index) } })));
     });
   }
 
@@ -137,6 +138,7 @@ export class KafkaBus implements MessageBus {
       logger: this.logger,
       deadLetter: (source, message, headers) => this.deadLetter(source, message, headers),
       onStopped: (s) => this.subscriptions.delete(s),
+      metrics: this.metrics,
     });
     this.subscriptions.add(subscription);
     try {

@@ -1,4 +1,5 @@
 import { logLevel as KafkaLogLevel, type logCreator } from 'kafkajs';
+import type { BusMetrics } from '../bus-metrics';
 import type { BusLogger, BusLogLevel } from '../logger';
 
 export interface KafkaBusOptions {
@@ -7,6 +8,8 @@ export interface KafkaBusOptions {
   /** Identifies this process in broker logs and metrics. */
   readonly clientId: string;
   readonly logger?: BusLogger;
+  /** Consumer lag gauges (`createBusMetrics`); none by default. */
+  readonly metrics?: BusMetrics;
   /** Replication factor of created topics. Default: the broker's `default.replication.factor`. */
   readonly replicationFactor?: number;
   readonly timing?: Partial<KafkaTiming>;

@@ -1,5 +1,6 @@
 import { defineTopic, jsonCodec } from '@axon/contracts-kafka';
 import { ack, type HandlerOutcome, type SubscribeOptions } from '../bus';
+import type { BusMetrics } from '../bus-metrics';
 import type { BusLogger } from '../logger';
 import { resolveSubscribeOptions } from '../options';
 import { FakeKafka, type FakeConsumer } from '../testing/fake-kafka';
@@ -23,7 +24,7 @@ async function until(what: string, predicate: () => boolean): Promise<void> {
 const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 30));
 
 /** A subscription on a fake kafkajs client; every handler call waits until the test releases it. */
-async function start(options: SubscribeOptions = {}) {
+async function start(options: SubscribeOptions = {}, metrics?: BusMetrics) {
   const kafka = new FakeKafka();
   kafka.initialAssignment = [0, 1];
   const logged: { level: string; message: string; fields: Record<string, unknown> }[] = [];
@@ -55,6 +56,7 @@ async function start(options: SubscribeOptions = {}) {
     logger,
     deadLetter: async () => undefined,
     onStopped: () => undefined,
+    metrics,
   });
   await subscription.start();
   const consumer: FakeConsumer = kafka.consumers[0]!;
@@ -68,15 +70,38 @@ async function start(options: SubscribeOptions = {}) {
  * Partition 0: key a is slow, so offset 1 (a) queues behind 0 (a) while 2 (b) and 3 (c)
  * start; 4 (d) and 5 (b) queue beyond them. Offset 1 is a "gap" below the highest started.
  */
-async function withGap(options: SubscribeOptions = {}) {
-  const t = await start(options);
-  await t.consumer.deliver(0, 0, ['a', 'a', 'b', 'c', 'd', 'b']);
+async function withGap(options: SubscribeOptions = {}, metrics?: BusMetrics, highWatermark?: number) {
+  const t = await start(options, metrics);
+  await t.consumer.deliver(0, 0, ['a', 'a', 'b', 'c', 'd', 'b'], highWatermark);
   await until('three started', () => t.started.length === 3);
   expect(t.started).toEqual(['0:0', '0:2', '0:3']);
   return t;
 }
 
 describe('KafkaSubscription (fake kafkajs)', () => {
+  it('reports consumer lag per partition: the batch high watermark minus the low-water mark, gone once the partition is', async () => {
+    const lag = new Map<number, number>();
+    const metrics: BusMetrics = {
+      consumerLag: (topicName, group, partition, value) => {
+        expect([topicName, group]).toEqual([topic.name, 'g']);
+        lag.set(partition, value);
+      },
+      forgetPartition: (_topic, _group, partition) => lag.delete(partition),
+    };
+    // Six messages fetched of ten in the partition; 0, 2 and 3 running.
+    const t = await withGap({}, metrics, 10);
+    expect(lag.get(0)).toBe(10);
+    t.release('0:0');
+    // 0 done: the low-water mark is 1 (running now), whatever finishes above it.
+    await until('offset 0 counted', () => lag.get(0) === 9);
+    t.release('0:2', '0:3');
+    await settle();
+    expect(lag.get(0)).toBe(9);
+    t.consumer.assign([1]);
+    expect(lag.has(0)).toBe(false);
+    await t.subscription.stop();
+  });
+
   it('starts nothing more of a partition revoked in a rebalance, not even the gaps, and never commits it', async () => {
     const t = await withGap();
     t.consumer.assign([1]);

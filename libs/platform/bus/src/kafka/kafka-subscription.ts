@@ -1,9 +1,11 @@
 import type { Topic } from '@axon/contracts-kafka';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { MessageHandler, MessageHeaders, Subscription } from '../bus';
+import type { BusMetrics } from '../bus-metrics';
 import { headersFromKafka } from '../headers';
 import { describeError, errorFields, type BusLogger } from '../logger';
 import { notifyObserver, type ResolvedSubscribeOptions } from '../options';
+import { ConsumerLag } from '../worker/consumer-lag';
 import { PartitionWorker } from '../worker/partition-worker';
 import type { RawMessage } from '../worker/raw-message';
 import type { KafkaTiming } from './kafka-options';
@@ -18,6 +20,7 @@ export interface KafkaSubscriptionDeps<T> {
   readonly logger: BusLogger;
   readonly deadLetter: (topic: Topic<T>, message: RawMessage, headers: MessageHeaders) => Promise<void>;
   readonly onStopped: (subscription: KafkaSubscription<T>) => void;
+  readonly metrics?: BusMetrics | undefined;
 }
 
 /** Attempts of the final commit of a graceful stop before giving up (the messages then come back). */
@@ -83,10 +86,18 @@ export class KafkaSubscription<T> implements Subscription {
   private commitChain: Promise<boolean> = Promise.resolve(true);
   /** The crash kafkajs did not restart from, if any. */
   private failed: Error | undefined;
+  /**
+   * Lag per owned partition: the high watermark of the partition's last fetched batch
+   * minus the worker's low-water mark, updated on each batch and each time the mark
+   * moves. While a partition is paused nothing is fetched, so its head (and the lag) is
+   * as of the last batch until fetching resumes.
+   */
+  private readonly lag: ConsumerLag;
 
   constructor(private readonly deps: KafkaSubscriptionDeps<T>) {
     this.topic = deps.topic.name;
     this.groupId = deps.groupId;
+    this.lag = new ConsumerLag(deps.metrics, this.topic, this.groupId);
     const { timing } = deps;
     this.consumer = deps.kafka.consumer({
       groupId: deps.groupId,
@@ -168,6 +179,7 @@ export class KafkaSubscription<T> implements Subscription {
       await this.consumer.disconnect();
     } finally {
       this.running = false;
+      this.lag.forgetAll();
       this.deps.onStopped(this);
     }
   }
@@ -199,6 +211,7 @@ export class KafkaSubscription<T> implements Subscription {
     const next = new Set(partitions);
     for (const [partition, worker] of this.workers) {
       if (next.has(partition)) continue;
+      this.lag.forget(partition);
       worker.stop({ fillGaps: false });
       this.workers.delete(partition);
       this.committed.delete(partition);
@@ -230,6 +243,11 @@ export class KafkaSubscription<T> implements Subscription {
       worker.enqueue([toRaw(message)]);
       resolveOffset(message.offset);
     }
+    if (this.lag.enabled) {
+      this.lag.head(batch.partition, BigInt(batch.highWatermark));
+      const first = batch.messages[0];
+      this.lag.update(batch.partition, worker.lowWaterMark() ?? (first === undefined ? undefined : BigInt(first.offset)));
+    }
     this.syncFlow(batch.partition);
   }
 
@@ -254,7 +272,11 @@ export class KafkaSubscription<T> implements Subscription {
         options: deps.options,
         logger: deps.logger,
         deadLetter: (message, headers) => deps.deadLetter(deps.topic, message, headers),
-        progressed: () => this.scheduleCommit(),
+        progressed: () => {
+          // A retiring worker (its partition lost) is not in `workers`: its progress is nobody's lag.
+          this.lag.update(partition, this.workers.get(partition)?.lowWaterMark());
+          this.scheduleCommit();
+        },
         flowChanged: () => this.syncFlow(partition),
       });
       this.workers.set(partition, worker);

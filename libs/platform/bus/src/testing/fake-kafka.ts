@@ -91,8 +91,11 @@ export class FakeConsumer {
     this.emit(this.events.CRASH, { error, restart, groupId: 'fake' });
   }
 
-  /** Hands offsets `from`.. `from + keys.length - 1` of `partition` to eachBatch, one key each. */
-  async deliver(partition: number, from: number, keys: readonly string[]): Promise<void> {
+  /**
+   * Hands offsets `from`.. `from + keys.length - 1` of `partition` to eachBatch, one key
+   * each, in a batch reporting `highWatermark` (default: one past the last of them).
+   */
+  async deliver(partition: number, from: number, keys: readonly string[], highWatermark = from + keys.length): Promise<void> {
     const messages = keys.map((key, i) => ({
       offset: String(from + i),
       key: Buffer.from(key),
@@ -101,7 +104,7 @@ export class FakeConsumer {
       timestamp: String(Date.now()),
     }));
     await this.eachBatch!({
-      batch: { topic: this.topic, partition, messages },
+      batch: { topic: this.topic, partition, messages, highWatermark: String(highWatermark) },
       resolveOffset: () => undefined,
     } as unknown as EachBatchPayload);
   }

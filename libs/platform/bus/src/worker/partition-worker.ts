@@ -152,7 +152,10 @@ export class PartitionWorker<T> {
       this.keys.push(raw.key, { raw, attempt: 0 });
       accepted++;
     }
-    if (accepted > 0) this.pump();
+    if (accepted > 0) {
+      this.reportPending();
+      this.pump();
+    }
     return accepted;
   }
 
@@ -257,6 +260,7 @@ export class PartitionWorker<T> {
     if (finished) {
       this.keys.release(entry.raw.key);
       if (this.tracker.finish(entry.raw.offset)) this.host.progressed();
+      this.reportPending();
     }
     // An unfinished entry keeps its key busy for good: the worker is stopping, and no later
     // message of that key may overtake it.
@@ -366,6 +370,13 @@ export class PartitionWorker<T> {
     });
     notifyObserver(this.host.logger, 'deadLettered', () => this.host.options.observer.deadLettered?.(this.host.partition, raw.offset.toString(), reason));
     return true;
+  }
+
+  private reportPending(): void {
+    const { observer } = this.host.options;
+    if (!observer.pending) return;
+    const count = this.tracker.pending;
+    notifyObserver(this.host.logger, 'pending', () => observer.pending?.(this.host.partition, count));
   }
 
   /** Waits `ms` with the partition paused; false if the worker stopped meanwhile. */

@@ -2,6 +2,7 @@ import { roomInputResultChannel, roomInputTopic, type RoomInput } from '@axon/co
 import { ack, type DeliveredMessage, type HandlerOutcome, type MessageBus, type Subscription } from '@axon/platform-bus';
 import type { Wakeups } from '@axon/platform-cache';
 import type { OutboxRelay } from '../output/outbox-relay';
+import type { RoomServerMetrics } from '../room-server.metrics';
 import type { RoomWriter } from './room-writer';
 
 /** The consumer group of room servers on `hs.room.input.v1`. */
@@ -22,10 +23,28 @@ export class RoomInputConsumer {
     private readonly writer: RoomWriter,
     private readonly relay: OutboxRelay,
     private readonly wakeups: Wakeups,
+    private readonly metrics?: Pick<RoomServerMetrics, 'inputBacklog'>,
   ) {}
 
   async start(): Promise<void> {
-    this.subscription = await this.bus.subscribe(roomInputTopic, ROOM_INPUT_GROUP, (message) => this.handle(message));
+    const backlog = this.metrics?.inputBacklog;
+    const owned = new Set<number>();
+    this.subscription = await this.bus.subscribe(roomInputTopic, ROOM_INPUT_GROUP, (message) => this.handle(message), {
+      ...(backlog && {
+        observer: {
+          // Only partitions still ours: a lost partition's handlers may finish after it left.
+          pending: (partition, count) => {
+            if (owned.has(partition)) backlog.set({ partition: String(partition) }, count);
+          },
+          // A partition that left is another instance's backlog now.
+          assigned: (partitions) => {
+            for (const partition of owned) if (!partitions.includes(partition)) backlog.remove({ partition: String(partition) });
+            owned.clear();
+            for (const partition of partitions) owned.add(partition);
+          },
+        },
+      }),
+    });
   }
 
   async stop(): Promise<void> {

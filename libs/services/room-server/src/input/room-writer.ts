@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { currentTraceHeaders } from '@axon/platform-bus';
 import type { EntityManager } from '@axon/platform-database';
 import type { ProtoEvent, RoomInput, RoomOutput } from '@axon/contracts-kafka';
 import { encodeUrlSafeUnpaddedBase64, type JsonObject } from '@axon/matrix-canonical-json';
@@ -17,6 +18,7 @@ import {
 import { deriveRoomIdFromCreateEventId, type EventId } from '@axon/matrix-identifiers';
 import { getRoomVersionRules, isKnownRoomVersion, type RoomVersionRules } from '@axon/matrix-room-versions';
 import { authEventOf, buildLocalEvent, type BuiltEvent, type ReferencedEvent, type Signer } from '../events/event-builder';
+import type { RoomServerMetrics } from '../room-server.metrics';
 import { StaleRoomHeadError, type AppendResult, type RoomRow, type RoomStore, type StoredEvent } from '../storage/room-store';
 
 /** What an input came to: the appended event, or the Matrix error that refused it. */
@@ -36,12 +38,21 @@ function referenceOf(stored: StoredEvent): ReferencedEvent {
  * auth events, append it with the state delta, the output message and the input's
  * result in one transaction. A refused input records its error instead.
  */
+export interface RoomWriterOptions {
+  readonly now?: () => number;
+  readonly metrics?: Pick<RoomServerMetrics, 'eventsPersisted'>;
+}
+
 export class RoomWriter {
+  private readonly now: () => number;
+
   constructor(
     private readonly store: RoomStore,
     private readonly signer: Signer,
-    private readonly now: () => number = Date.now,
-  ) {}
+    private readonly options: RoomWriterOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+  }
 
   /** Handles one input; idempotent per `request_id`. */
   async handle(input: RoomInput): Promise<InputOutcome> {
@@ -77,13 +88,15 @@ export class RoomWriter {
     const stateSource = new CurrentState(this.store, room, rules);
     const built = await this.build(input.event, rules, room.room_id, extremities.map(referenceOf), stateSource);
     const redacts = await this.redactionTarget(input.event, built, rules, stateSource);
-    return this.store.transaction(async (tx) => {
+    const outcome = await this.store.transaction(async (tx) => {
       const current = await this.store.getRoom(room.room_id, tx);
       if (current === undefined || current.head_seq !== room.head_seq) throw new StaleRoomHeadError(room.room_id);
       await this.appendBuilt(tx, current, rules, built, input.event, extremities.map((e) => e.event_id), redacts);
       await this.store.recordAccepted(tx, input.request_id, room.room_id, built.eventId);
       return { ok: true as const, roomId: room.room_id, eventId: built.eventId };
     });
+    this.options.metrics?.eventsPersisted.inc();
+    return outcome;
   }
 
   private async createRoom(input: Extract<RoomInput, { kind: 'create_room' }>): Promise<InputOutcome> {
@@ -113,7 +126,7 @@ export class RoomWriter {
       stored.set(event.eventId, previous);
       if (proto.state_key !== undefined) state.set(formatStateKey(proto.type, proto.state_key), event.authEvent);
     }
-    return this.store.transaction(async (tx) => {
+    const outcome = await this.store.transaction(async (tx) => {
       await this.store.insertRoom(tx, roomId, rules.value.id);
       for (const { built: event, proto, prev } of built) {
         const room = await this.store.getRoom(roomId, tx);
@@ -122,6 +135,8 @@ export class RoomWriter {
       await this.store.recordAccepted(tx, input.request_id, roomId, create.eventId);
       return { ok: true as const, roomId, eventId: create.eventId };
     });
+    this.options.metrics?.eventsPersisted.inc(built.length);
+    return outcome;
   }
 
   private roomIdOf(createEventId: string): string {
@@ -222,7 +237,9 @@ export class RoomWriter {
       state_removed: result.stateRemoved,
       ...(redacts === undefined ? {} : { redacted_event_id: redacts }),
     };
-    await this.store.insertOutbox(tx, room.room_id, JSON.stringify(output));
+    // The input's trace (the bus's consume span, itself continuing the client's request):
+    // the relay publishes this output in it, so the request and its outputs make one trace.
+    await this.store.insertOutbox(tx, room.room_id, JSON.stringify(output), currentTraceHeaders());
     return result;
   }
 }

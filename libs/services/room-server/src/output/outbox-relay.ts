@@ -80,9 +80,12 @@ export class OutboxRelay {
         if (!(await this.store.acquireRelayLease(this.holder, Date.now(), LEASE_MS))) return;
         const rows = await this.store.peekOutbox(BATCH);
         if (rows.length === 0) return;
+        // Each output continues the trace of the input that wrote it (its row's trace
+        // context), not whatever context kicked this relay.
         await this.bus.publish(
           roomOutputTopic,
           rows.map((row) => JSON.parse(row.payload) as RoomOutput),
+          { traceContexts: rows.map((row) => row.traceContext) },
         );
         await this.store.deleteOutbox(rows.map((row) => row.id));
       }

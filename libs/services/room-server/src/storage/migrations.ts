@@ -147,4 +147,21 @@ export class RoomDirectory1764100000000 implements MigrationInterface {
   }
 }
 
-export const ROOM_SERVER_MIGRATIONS = [RoomServerInitial1764000000000, RoomDirectory1764100000000] as const;
+/**
+ * `outbox.trace_context`: the trace context (W3C `traceparent`/`tracestate`, as JSON) of
+ * the input whose transaction wrote the row, so the relay publishes each output in the
+ * trace of the request that caused it. NULL for rows written without one.
+ */
+export class OutboxTraceContext1764200000000 implements MigrationInterface {
+  readonly name = 'OutboxTraceContext1764200000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`ALTER TABLE outbox ADD COLUMN trace_context text`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`ALTER TABLE outbox DROP COLUMN trace_context`);
+  }
+}
+
+export const ROOM_SERVER_MIGRATIONS = [RoomServerInitial1764000000000, RoomDirectory1764100000000, OutboxTraceContext1764200000000] as const;

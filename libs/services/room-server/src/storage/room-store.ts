@@ -85,6 +85,19 @@ function eventColumns(alias?: string): string {
 
 const EVENT_COLUMNS = eventColumns();
 
+/** `outbox.trace_context` back into headers; a row the relay cannot read publishes without a parent rather than not at all. */
+function parseTraceContext(stored: string | null): Record<string, string> {
+  if (stored === null) return {};
+  try {
+    const parsed: unknown = JSON.parse(stored);
+    if (typeof parsed !== 'object' || parsed === null) return {};
+    return Object.fromEntries(Object.entries(parsed).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+  } catch {
+    // Only insertOutbox writes the column; were it unreadable, losing a trace link beats wedging the relay.
+    return {};
+  }
+}
+
 /**
  * The room server's SQL (schema `room_server`), the same on PGlite and Postgres. Reads
  * go through the DataSource; `append` and `createRoom` run inside the caller's
@@ -315,17 +328,24 @@ export class RoomStore {
     return groupId;
   }
 
-  async insertOutbox(tx: EntityManager, roomId: string, payload: string): Promise<void> {
-    await tx.query(`INSERT INTO outbox (room_id, payload) VALUES ($1, $2)`, [roomId, payload]);
+  /** `traceContext`: the headers `currentTraceHeaders()` gave (empty without a trace). */
+  async insertOutbox(tx: EntityManager, roomId: string, payload: string, traceContext: Readonly<Record<string, string>> = {}): Promise<void> {
+    const trace = Object.keys(traceContext).length === 0 ? null : JSON.stringify(traceContext);
+    await tx.query(`INSERT INTO outbox (room_id, payload, trace_context) VALUES ($1, $2, $3)`, [roomId, payload, trace]);
   }
 
   async recordAccepted(tx: EntityManager, requestId: string, roomId: string, eventId: string): Promise<void> {
     await tx.query(`INSERT INTO input_results (request_id, room_id, event_id, created_at) VALUES ($1, $2, $3, $4)`, [requestId, roomId, eventId, Date.now()]);
   }
 
-  /** The oldest unpublished output messages. */
-  async peekOutbox(limit: number): Promise<Array<{ id: string; payload: string }>> {
-    return (await this.db.query(`SELECT id::text AS id, payload FROM outbox ORDER BY outbox.id LIMIT $1`, [limit])) as Array<{ id: string; payload: string }>;
+  /** The oldest unpublished output messages, each with the trace context it was written in (`{}` if none). */
+  async peekOutbox(limit: number): Promise<Array<{ id: string; payload: string; traceContext: Record<string, string> }>> {
+    const rows = (await this.db.query(`SELECT id::text AS id, payload, trace_context FROM outbox ORDER BY outbox.id LIMIT $1`, [limit])) as Array<{
+      id: string;
+      payload: string;
+      trace_context: string | null;
+    }>;
+    return rows.map((row) => ({ id: row.id, payload: row.payload, traceContext: parseTraceContext(row.trace_context) }));
   }
 
   async deleteOutbox(ids: readonly string[]): Promise<void> {
