@@ -69,16 +69,26 @@ describe('distributed deployment under faults', () => {
     }
     await watcher.stop();
 
-    // Recovery: per room, the first message whose send started after the fault, until bob saw it.
+    // Recovery: per room, from the fault until the first message sent after it reached the
+    // syncing client; stall: the longest wait between two deliveries in a room.
     const perRoom = roomIds.map((roomId) => {
       const first = senders.acked.find((m) => m.roomId === roomId && m.startedAt > faultAt)!;
       return watcher.seenAt(roomId, first.eventId)! - faultAt;
     });
+    const stall = Math.max(
+      ...roomIds.map((roomId) => {
+        const times = (watcher.seen.get(roomId) ?? []).map((e) => e.seenAt);
+        return Math.max(0, ...times.slice(1).map((t, i) => t - times[i]!));
+      }),
+    );
+    const afterBack =
+      backAt === undefined
+        ? ''
+        : `, every room delivering again ${Math.max(...roomIds.map((roomId) => ((watcher.seen.get(roomId) ?? []).find((e) => e.seenAt >= backAt)?.seenAt ?? NaN) - backAt))} ms after it was back (outage ${backAt - faultAt} ms)`;
     const retried = senders.acked.filter((m) => m.attempts > 1).length;
     process.stdout.write(
-      `[faults] ${label}: recovery ${Math.max(...perRoom)} ms (slowest room; fastest ${Math.min(...perRoom)} ms)` +
-        (backAt !== undefined ? `, ${Math.max(...perRoom) - (backAt - faultAt)} ms after it was back` : '') +
-        `; ${senders.acked.length} messages acknowledged, ${retried} needed a retry, ${watcher.failures.length} failed polls\n`,
+      `[faults] ${label}: recovery ${Math.max(...perRoom)} ms (slowest room; fastest ${Math.min(...perRoom)} ms), longest stall ${stall} ms${afterBack}; ` +
+        `${senders.acked.length} messages acknowledged, ${retried} needed a retry, ${watcher.failures.length} failed polls\n`,
     );
 
     for (const roomId of roomIds) {

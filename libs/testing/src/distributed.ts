@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -307,7 +307,13 @@ function spawnService(slot: Slot, env: Record<string, string>, logFile: string, 
         resolveReady();
       }, reject);
     } else {
-      child.stderr!.on('data', (c: Buffer) => stderr.push(c.toString()));
+      // Kept in memory for the tests and in the log file for a post-mortem.
+      const file = createWriteStream(logFile, { flags: 'a' });
+      child.stdout!.pipe(file);
+      child.stderr!.on('data', (c: Buffer) => {
+        stderr.push(c.toString());
+        file.write(c);
+      });
       createInterface({ input: child.stdout! }).on('line', (line) => {
         try {
           onEntry(JSON.parse(line) as Record<string, unknown>);

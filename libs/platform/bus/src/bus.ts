@@ -111,6 +111,14 @@ export interface BackoffOptions {
 export interface SubscribeOptions {
   /** Handlers running at once per partition (different keys). Default 16. */
   readonly concurrency?: number;
+  /**
+   * `key` (default): each key strictly in order, keys interleaving freely (a key with a
+   * long backlog does not starve the others, so with concurrency 1 messages of different
+   * keys may still run out of offset order). `partition`: the whole partition strictly in
+   * offset order, one message at a time (concurrency is then 1), for a consumer whose
+   * applied position must be a low-water mark (sync's stream positions).
+   */
+  readonly order?: 'key' | 'partition';
   /** Attempts before a message is dead-lettered. Default 5. */
   readonly maxAttempts?: number;
   readonly backoff?: BackoffOptions;

@@ -3,6 +3,7 @@ import { errorFields, type BusLogger } from './logger';
 
 export interface ResolvedSubscribeOptions {
   readonly concurrency: number;
+  readonly order: 'key' | 'partition';
   readonly maxAttempts: number;
   readonly backoff: { readonly initialMs: number; readonly maxMs: number; readonly factor: number };
   readonly startFrom: 'earliest' | 'latest';
@@ -29,7 +30,8 @@ export function resolveSubscribeOptions(options: SubscribeOptions = {}): Resolve
   const factor = backoff.factor ?? 2;
   if (!Number.isFinite(factor) || factor < 1) throw new RangeError(`backoff.factor must be >= 1, got ${factor}`);
   return {
-    concurrency: positiveInt('concurrency', options.concurrency, 16),
+    concurrency: options.order === 'partition' ? 1 : positiveInt('concurrency', options.concurrency, 16),
+    order: options.order ?? 'key',
     maxAttempts: positiveInt('maxAttempts', options.maxAttempts, 5),
     backoff: {
       initialMs: nonNegative('backoff.initialMs', backoff.initialMs, 200),

@@ -11,7 +11,7 @@ export const SYNC_GROUP = 'sync';
  * that a partition's applied position is a low-water mark: a token built from positions
  * never passes a message that is still being applied.
  */
-export const SYNC_SUBSCRIBE_OPTIONS: SubscribeOptions = { concurrency: 1 };
+export const SYNC_SUBSCRIBE_OPTIONS: SubscribeOptions = { order: 'partition' };
 
 /** The wake-up channel of a user's waiting `/sync` long-polls. */
 export function syncChannel(userId: string): string {

@@ -54,6 +54,30 @@ export class KeyQueue<T> {
     return taken;
   }
 
+  /**
+   * Takes the item that `position` orders first among the keys with nothing out (their
+   * queues' heads), marking its key busy: strict position order across keys instead of
+   * fairness. Undefined if no key is ready.
+   */
+  takeFirst(position: (item: T) => bigint): { key: string; item: T } | undefined {
+    let best: { key: string; at: number; position: bigint } | undefined;
+    for (let index = this.readyHead; index < this.ready.length; index++) {
+      const key = this.ready[index]!;
+      const head = this.queues.get(key)?.[0];
+      if (head === undefined) continue;
+      const at = position(head);
+      if (best === undefined || at < best.position) best = { key, at: index, position: at };
+    }
+    if (best === undefined) return undefined;
+    this.ready.splice(best.at, 1);
+    const queue = this.queues.get(best.key)!;
+    const item = queue.shift()!;
+    if (queue.length === 0) this.queues.delete(best.key);
+    this.busy.add(best.key);
+    this.queued--;
+    return { key: best.key, item };
+  }
+
   /** The item taken for `key` is finished: its next item (if any) becomes ready. */
   release(key: string): void {
     if (!this.busy.delete(key)) throw new Error(`KeyQueue.release: key "${key}" is not busy`);

@@ -135,6 +135,44 @@ describe('PartitionWorker', () => {
     expect(worker.lowWaterMark()).toBe(12n);
   });
 
+  it('in key order with concurrency 1, a key with a backlog waits its turn: offsets run out of order', async () => {
+    const order: number[] = [];
+    const { worker } = makeWorker(
+      async (m) => {
+        order.push(m.n);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        return ack;
+      },
+      { concurrency: 1 },
+    );
+    // A burst: room a has two messages in a row (1, 2) between b's and c's.
+    worker.enqueue(['a', 'a', 'a', 'b', 'c', 'a', 'b', 'c'].map((key, i) => raw(i, key)));
+    await until(() => worker.pending === 0);
+    expect(order).not.toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it('in partition order, runs every message strictly in offset order, one at a time', async () => {
+    const order: number[] = [];
+    let running = 0;
+    let peak = 0;
+    const { worker } = makeWorker(
+      async (m) => {
+        peak = Math.max(peak, ++running);
+        order.push(m.n);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        running--;
+        return ack;
+      },
+      // concurrency is ignored: partition order is one at a time.
+      { order: 'partition', concurrency: 8 },
+    );
+    worker.enqueue(['a', 'a', 'a', 'b', 'c', 'a', 'b', 'c'].map((key, i) => raw(i, key)));
+    worker.enqueue(['c', 'c', 'b', 'a'].map((key, i) => raw(8 + i, key)));
+    await until(() => worker.pending === 0);
+    expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(peak).toBe(1);
+  });
+
   it('retries a throwing handler with backoff, then dead-letters it with its error and moves on', async () => {
     const attempts: number[] = [];
     const { worker, dead, state } = makeWorker(

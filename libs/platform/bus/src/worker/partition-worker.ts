@@ -224,9 +224,13 @@ export class PartitionWorker<T> {
   private pump(): void {
     if (this.held) return;
     const predecessor = this.predecessor;
+    // In partition order nothing starts beside a predecessor's handler, even past its drain
+    // timeout: two handlers at once would break the order the consumer relies on.
+    if (this.host.options.order === 'partition' && predecessor?.isBusy()) return;
     const skip = predecessor && ((key: string): boolean => predecessor.isRunning(key));
     while (this.waiting === 0 && this.busy < this.host.options.concurrency) {
-      const next = this.keys.take(skip);
+      // In partition order the oldest message goes first whatever its key.
+      const next = this.host.options.order === 'partition' ? this.keys.takeFirst((entry) => entry.raw.offset) : this.keys.take(skip);
       if (!next) return;
       const offset = next.item.raw.offset;
       if (this.stopped && (!this.fillGaps || this.maxStarted === undefined || offset >= this.maxStarted)) {
