@@ -6,7 +6,7 @@
 // deploy/local/up.sh. AXON_* variables of the caller's environment reach every service
 // (e.g. AXON_ENABLE_REGISTRATION=true). State and logs: .infra/distributed/ (or
 // AXON_DISTRIBUTED_DIR); the pid file lists what `down` stops.
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -49,8 +49,14 @@ async function up() {
     { name: 'nginx', pid: deployment.nginx.pid, match: join(dir, 'nginx') },
   ];
   writeFileSync(pidFile, `${JSON.stringify(entries, null, 2)}\n`);
+  // Prometheus file_sd targets for deploy/telemetry/otel-collector.yaml
+  // (AXON_SCRAPE_TARGETS_DIR=<this dir>/scrape-targets): every process's /metrics.
+  mkdirSync(join(dir, 'scrape-targets'), { recursive: true });
+  const targets = deployment.processes.map((p) => ({ targets: [`127.0.0.1:${p.httpPort}`], labels: { service: p.service, instance_name: p.name } }));
+  writeFileSync(join(dir, 'scrape-targets', 'axon-local.json'), `${JSON.stringify(targets, null, 2)}\n`);
   for (const p of deployment.processes) log(`${p.name}: pid ${p.child.pid}, http 127.0.0.1:${p.httpPort}${p.grpcPort ? `, grpc 127.0.0.1:${p.grpcPort}` : ''}`);
   log(`nginx: pid ${deployment.nginx.pid}, ${deployment.baseUrl} (routes from @axon/contracts-routes)`);
+  log(`metrics targets for the OpenTelemetry collector: ${join(dir, 'scrape-targets')} (AXON_SCRAPE_TARGETS_DIR)`);
   log(`up in ${((Date.now() - t0) / 1000).toFixed(1)} s; logs in ${join(dir, 'logs')}; database ${deployment.databaseUrl.replace(/:[^:@/]*@/, ':***@')}`);
   process.exit(0);
 }

@@ -48,12 +48,12 @@ export class RoomServerModule implements OnApplicationBootstrap {
     const signer = { serverName: this.config.server_name, key: this.keys.signingKey, backend: this.keys.backend };
     const metrics = createRoomServerMetrics(this.metrics);
     const writer = new RoomWriter(this.store, signer, { metrics });
-    const relay = new OutboxRelay(this.store, this.bus, this.logger);
+    const relay = new OutboxRelay(this.store, this.bus, this.logger, this.cache.wakeups);
     this.rpc.serve(RoomQueryDefinition, createRoomQuery(this.store));
     this.rpc.serve(RoomDirectoryDefinition, createRoomDirectory(this.store.db));
     const consumer = new RoomInputConsumer(this.bus, writer, relay, this.cache.wakeups, metrics);
     await consumer.start();
-    relay.start();
+    await relay.start();
     void relay.kick();
     this.shutdown.add(STAGE.consumers, 'room input consumer', () => consumer.stop());
     this.shutdown.add(STAGE.producers, 'room outbox relay', () => relay.stop());

@@ -39,7 +39,7 @@ describe('room input → room output on the in-process bus', () => {
     relay = new OutboxRelay(store, bus, silent);
     consumer = new RoomInputConsumer(bus, writer, relay, cache.wakeups);
     await consumer.start();
-    relay.start();
+    await relay.start();
     await bus.subscribe(roomOutputTopic, 'test-output', (message) => {
       outputs.push(message.value);
       return ack;

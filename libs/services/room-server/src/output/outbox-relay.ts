@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { roomOutputTopic, type RoomOutput } from '@axon/contracts-kafka';
 import type { MessageBus } from '@axon/platform-bus';
+import type { Unsubscribe, Wakeups } from '@axon/platform-cache';
 import type { RoomStore } from '../storage/room-store';
 
 /** The relay's logger shape (pino's fits). */
@@ -12,6 +13,12 @@ const BATCH = 200;
 /** A crashed relay's lease blocks the next one this long (a stopped relay releases it). */
 const LEASE_MS = 5_000;
 const IDLE_POLL_MS = 1_000;
+/**
+ * Wake-up channel of the relays: a replica whose commit finds the lease held by another
+ * replica asks the holder to drain now, instead of leaving its rows for the holder's next
+ * idle poll (up to a second of latency for every event of its rooms).
+ */
+export const OUTBOX_CHANNEL = 'room-outbox';
 
 /**
  * Publishes the outbox to `hs.room.output.v1` in the order it was written, then deletes
@@ -24,32 +31,48 @@ export class OutboxRelay {
   private readonly holder = randomUUID();
   private running: Promise<void> | undefined;
   private again = false;
+  private nudgeAgain = false;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private unsubscribe: Unsubscribe | undefined;
 
   constructor(
     private readonly store: RoomStore,
     private readonly bus: MessageBus,
     private readonly logger: RelayLogger,
+    /** Cross-replica wake-ups (Redis in distributed mode); without them, the idle poll only. */
+    private readonly wakeups?: Wakeups,
+    private readonly options: { readonly idlePollMs?: number } = {},
   ) {}
 
-  /** Starts polling (for outputs another instance wrote, or after a lost lease). */
-  start(): void {
+  /** Starts polling (for outputs another instance wrote, or after a lost lease) and listening for nudges. */
+  async start(): Promise<void> {
+    this.unsubscribe = await this.wakeups?.subscribe(OUTBOX_CHANNEL, (from) => {
+      // Another replica's rows wait for the lease holder; a nudge never nudges back.
+      if (from !== this.holder) void this.kick({ nudge: false });
+    });
     this.schedule();
   }
 
-  /** Publishes now (after a commit); concurrent kicks coalesce. Resolves when drained. */
-  kick(): Promise<void> {
+  /**
+   * Publishes now (after a commit); concurrent kicks coalesce. Resolves when drained.
+   * When another replica holds the lease, `nudge` (the default) asks it to drain.
+   */
+  kick(options: { nudge?: boolean } = {}): Promise<void> {
+    const nudge = options.nudge ?? true;
     if (this.stopped) return Promise.resolve();
     if (this.running !== undefined) {
       this.again = true;
+      this.nudgeAgain ||= nudge;
       return this.running;
     }
-    this.running = this.drain().finally(() => {
+    this.running = this.drain(nudge).finally(() => {
       this.running = undefined;
       if (this.again && !this.stopped) {
+        const next = this.nudgeAgain;
         this.again = false;
-        void this.kick();
+        this.nudgeAgain = false;
+        void this.kick({ nudge: next });
       }
     });
     return this.running;
@@ -58,6 +81,7 @@ export class OutboxRelay {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
+    await this.unsubscribe?.();
     await this.running;
     try {
       await this.store.releaseRelayLease(this.holder);
@@ -69,15 +93,18 @@ export class OutboxRelay {
   private schedule(): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      void this.kick().finally(() => this.schedule());
-    }, IDLE_POLL_MS);
+      void this.kick({ nudge: false }).finally(() => this.schedule());
+    }, this.options.idlePollMs ?? IDLE_POLL_MS);
     this.timer.unref();
   }
 
-  private async drain(): Promise<void> {
+  private async drain(nudge: boolean): Promise<void> {
     try {
       while (!this.stopped) {
-        if (!(await this.store.acquireRelayLease(this.holder, Date.now(), LEASE_MS))) return;
+        if (!(await this.store.acquireRelayLease(this.holder, Date.now(), LEASE_MS))) {
+          if (nudge) await this.wakeups?.publish(OUTBOX_CHANNEL, this.holder);
+          return;
+        }
         const rows = await this.store.peekOutbox(BATCH);
         if (rows.length === 0) return;
         // Each output continues the trace of the input that wrote it (its row's trace

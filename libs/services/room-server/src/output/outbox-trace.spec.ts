@@ -54,7 +54,7 @@ describe('trace context through the room server and its outbox', () => {
     relay = new OutboxRelay(store, bus, silent);
     consumer = new RoomInputConsumer(bus, writer, relay, cache.wakeups, roomMetrics);
     await consumer.start();
-    relay.start();
+    await relay.start();
     await bus.subscribe(roomOutputTopic, 'test-output', (message) => {
       consumed.set(message.value.event_id, { traceId: trace.getActiveSpan()?.spanContext().traceId, traceparent: message.headers['traceparent'] });
       return ack;
