@@ -301,12 +301,12 @@ function spawnService(slot: Slot, env: Record<string, string>, logFile: string, 
         resolveReady();
       }
     };
-    if (detached) {
-      void pollReady(`http://127.0.0.1:${slot.httpPort}/ready`, exited).then(() => {
-        clearTimeout(timer);
-        resolveReady();
-      }, reject);
-    } else {
+    // Ready once /ready answers 200 (whatever the log level), or at the ready log line.
+    void pollReady(`http://127.0.0.1:${slot.httpPort}/ready`, exited).then(() => {
+      clearTimeout(timer);
+      resolveReady();
+    }, reject);
+    if (!detached) {
       // Kept in memory for the tests and in the log file for a post-mortem.
       const file = createWriteStream(logFile, { flags: 'a' });
       child.stdout!.pipe(file);
