@@ -29,4 +29,17 @@ describe('KafkaBus (fake kafkajs)', () => {
       await bus.close();
     }
   });
+
+  it('retries topic creation while the broker answers that it does not host the topic yet, then publishes', async () => {
+    const kafka = new FakeKafka();
+    kafka.failCreates = 2; // a broker that just started, or replicas creating topics together
+    const bus = await KafkaBus.fromClient(kafka.asKafka(), { timing: KAFKA_TEST_TIMING, logger: { log: () => undefined } });
+    try {
+      await bus.publish(topic, [{ key: 'a' }]);
+      expect(kafka.failCreates).toBe(0);
+      expect(kafka.sent).toHaveLength(1);
+    } finally {
+      await bus.close();
+    }
+  });
 });

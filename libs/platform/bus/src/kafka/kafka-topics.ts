@@ -34,7 +34,27 @@ export class KafkaTopicRegistry {
     return Promise.all(topics.map((t) => this.ensured.get(t.name))).then(() => undefined);
   }
 
+  /**
+   * A broker that has just started, or topics another process is creating at the same
+   * moment, answer with retriable errors for a few seconds ("This server does not host
+   * this topic-partition", "There is no leader for this topic-partition"): retried for up
+   * to about 15 s before the error is let through.
+   */
   private async create(topics: readonly AnyTopic[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.createOnce(topics);
+      } catch (err) {
+        const type = (err as { type?: unknown }).type;
+        const retriable = (err as { retriable?: unknown }).retriable === true || type === 'UNKNOWN_TOPIC_OR_PARTITION' || type === 'LEADER_NOT_AVAILABLE';
+        if (!retriable || attempt >= 30) throw err;
+        this.logger.log('info', 'bus: Kafka topics not ready yet; retrying', { topics: topics.map((t) => t.name), attempt, error: (err as Error).message });
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+
+  private async createOnce(topics: readonly AnyTopic[]): Promise<void> {
     const admin = await this.admin();
     // By name: a topic's dead-letter topic may also be passed itself (deadLetterTopic()).
     const byName = new Map<string, ITopicConfig>();

@@ -28,6 +28,9 @@ export class FakeKafka {
     };
   }
 
+  /** How many of the next topic creations fail as a just-started broker's do (createTopics waiting for leaders). */
+  failCreates = 0;
+
   admin(): object {
     const topics = new Map<string, number>();
     return {
@@ -35,6 +38,10 @@ export class FakeKafka {
       disconnect: async () => undefined,
       listTopics: async () => [...topics.keys()],
       createTopics: async ({ topics: wanted }: { topics: { topic: string; numPartitions: number }[] }) => {
+        if (this.failCreates > 0) {
+          this.failCreates--;
+          throw Object.assign(new Error('This server does not host this topic-partition'), { name: 'KafkaJSProtocolError', type: 'UNKNOWN_TOPIC_OR_PARTITION', retriable: true });
+        }
         for (const t of wanted) topics.set(t.topic, t.numPartitions);
         return true;
       },
