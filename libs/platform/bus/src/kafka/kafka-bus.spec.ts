@@ -42,4 +42,17 @@ describe('KafkaBus (fake kafkajs)', () => {
       await bus.close();
     }
   });
+
+  it('connects again while a just-started broker is still electing leaders', async () => {
+    const kafka = new FakeKafka();
+    kafka.failConnects = 2;
+    const bus = await KafkaBus.fromClient(kafka.asKafka(), { timing: KAFKA_TEST_TIMING, logger: { log: () => undefined } });
+    try {
+      expect(kafka.failConnects).toBe(0);
+      await bus.publish(topic, [{ key: 'a' }]);
+      expect(kafka.sent).toHaveLength(1);
+    } finally {
+      await bus.close();
+    }
+  });
 });

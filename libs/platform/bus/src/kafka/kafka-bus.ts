@@ -84,7 +84,7 @@ export class KafkaBus implements MessageBus {
       createPartitioner: Partitioners.DefaultPartitioner,
       retry: { retries: timing.retries, initialRetryTime: timing.initialRetryTimeMs, maxRetryTime: timing.maxRetryTimeMs },
     });
-    await producer.connect();
+    await connectWhenReady(producer, logger);
     if (options.namespace !== undefined && !/^[A-Za-z0-9._-]*$/.test(options.namespace)) {
       throw new Error(`KafkaBus: namespace "${options.namespace}" may only hold letters, digits, '.', '_' and '-'`);
     }
@@ -209,5 +209,27 @@ export class KafkaBus implements MessageBus {
 
   private checkOpen(): void {
     if (this.closed) throw new Error('KafkaBus is closed');
+  }
+}
+
+/**
+ * A broker that has just started is still electing its partitions' leaders for a few
+ * seconds ("There is no leader for this topic-partition as we are in the middle of a
+ * leadership election"), and the idempotent producer's first metadata request fails with
+ * it once kafkajs's own retries are spent: the connect is retried for about 20 s more
+ * while the failure (or its cause) is a retriable one.
+ */
+async function connectWhenReady(producer: Producer, logger: BusLogger): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await producer.connect();
+      return;
+    } catch (err) {
+      const cause = (err as { cause?: unknown; originalError?: unknown }).cause ?? (err as { originalError?: unknown }).originalError;
+      const retriable = [err, cause].some((e) => (e as { retriable?: unknown } | undefined)?.retriable === true || (e as { type?: unknown } | undefined)?.type === 'LEADER_NOT_AVAILABLE');
+      if (!retriable || attempt >= 40) throw err;
+      logger.log('info', 'bus: Kafka not ready yet; connecting again', { attempt, error: (err as Error).message });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
   }
 }

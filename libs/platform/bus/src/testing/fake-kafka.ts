@@ -17,9 +17,22 @@ export class FakeKafka {
     return consumer;
   }
 
+  /** How many of the next producer connects fail as against a broker still electing leaders. */
+  failConnects = 0;
+
   producer(): object {
     return {
-      connect: async () => undefined,
+      connect: async () => {
+        if (this.failConnects > 0) {
+          this.failConnects--;
+          const cause = Object.assign(new Error('There is no leader for this topic-partition as we are in the middle of a leadership election'), {
+            name: 'KafkaJSProtocolError',
+            type: 'LEADER_NOT_AVAILABLE',
+            retriable: true,
+          });
+          throw Object.assign(new Error(cause.message), { name: 'KafkaJSNonRetriableError', retriable: false, cause });
+        }
+      },
       disconnect: async () => undefined,
       send: async (record: { topic: string; messages: unknown[] }) => {
         this.sent.push(record);
