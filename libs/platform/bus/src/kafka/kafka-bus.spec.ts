@@ -1,5 +1,6 @@
 import { defineTopic, jsonCodec } from '@axon/contracts-kafka';
 import { ack } from '../bus';
+import type { BusMetrics } from '../bus-metrics';
 import type { BusLogger } from '../logger';
 import { FakeKafka } from '../testing/fake-kafka';
 import { KAFKA_TEST_TIMING } from './kafka-options';
@@ -51,6 +52,24 @@ describe('KafkaBus (fake kafkajs)', () => {
       expect(kafka.failConnects).toBe(0);
       await bus.publish(topic, [{ key: 'a' }]);
       expect(kafka.sent).toHaveLength(1);
+    } finally {
+      await bus.close();
+    }
+  });
+
+  it('labels consumer lag with the logical topic and group, not the namespaced Kafka names', async () => {
+    const kafka = new FakeKafka();
+    const labels: string[] = [];
+    const metrics: BusMetrics = {
+      consumerLag: (topicName, group, partition, lag) => labels.push(`${topicName} ${group} ${partition} ${lag}`),
+      forgetPartition: () => undefined,
+    };
+    const bus = await KafkaBus.fromClient(kafka.asKafka(), { timing: KAFKA_TEST_TIMING, logger: { log: () => undefined }, namespace: 't1.', metrics });
+    try {
+      await bus.subscribe(topic, 'room-server', () => ack);
+      await kafka.consumers[0]!.deliver(0, 0, ['a'], 3);
+      expect(labels).toContain('hs.test.kafka-bus.v1 room-server 0 3');
+      expect(labels.filter((l) => l.includes('t1.'))).toEqual([]);
     } finally {
       await bus.close();
     }

@@ -139,6 +139,7 @@ export class KafkaBus implements MessageBus {
       deadLetter: (source, message, headers) => this.deadLetter(source, message, headers),
       onStopped: (s) => this.subscriptions.delete(s),
       metrics: this.metrics,
+      metricLabels: { topic: logicalTopic.name, group: logicalGroupId },
     });
     this.subscriptions.add(subscription);
     try {

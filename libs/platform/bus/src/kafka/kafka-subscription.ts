@@ -21,6 +21,12 @@ export interface KafkaSubscriptionDeps<T> {
   readonly deadLetter: (topic: Topic<T>, message: RawMessage, headers: MessageHeaders) => Promise<void>;
   readonly onStopped: (subscription: KafkaSubscription<T>) => void;
   readonly metrics?: BusMetrics | undefined;
+  /**
+   * The `topic` and `group` labels of this subscription's metrics: the logical names,
+   * without the namespace prefix or the per-topic group suffix, so that a dashboard's
+   * query (`group="room-server"`) reads the same on every bus. Default: the Kafka names.
+   */
+  readonly metricLabels?: { readonly topic: string; readonly group: string } | undefined;
 }
 
 /** Attempts of the final commit of a graceful stop before giving up (the messages then come back). */
@@ -97,7 +103,7 @@ export class KafkaSubscription<T> implements Subscription {
   constructor(private readonly deps: KafkaSubscriptionDeps<T>) {
     this.topic = deps.topic.name;
     this.groupId = deps.groupId;
-    this.lag = new ConsumerLag(deps.metrics, this.topic, this.groupId);
+    this.lag = new ConsumerLag(deps.metrics, deps.metricLabels?.topic ?? this.topic, deps.metricLabels?.group ?? this.groupId);
     const { timing } = deps;
     this.consumer = deps.kafka.consumer({
       groupId: deps.groupId,
