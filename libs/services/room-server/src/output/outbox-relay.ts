@@ -10,22 +10,29 @@ export interface RelayLogger {
 }
 
 const BATCH = 200;
-/** A crashed relay's lease blocks the next one this long (a stopped relay releases it). */
+/**
+ * A crashed relay's leases block its shards this long (a stopped relay releases them).
+ * Only its own shards: the rooms of the partitions it wrote, which wait for the consumer
+ * group's session timeout to move to another replica anyway.
+ */
 const LEASE_MS = 5_000;
 const IDLE_POLL_MS = 1_000;
 /**
- * Wake-up channel of the relays: a replica whose commit finds the lease held by another
- * replica asks the holder to drain now, instead of leaving its rows for the holder's next
- * idle poll (up to a second of latency for every event of its rooms).
+ * Wake-up channel of the relays: a replica whose commit finds a shard's lease held by
+ * another replica asks the holders to drain now, instead of leaving its rows for the
+ * holder's next idle poll (up to a second of latency for every event of those rooms).
  */
 export const OUTBOX_CHANNEL = 'room-outbox';
 
 /**
  * Publishes the outbox to `hs.room.output.v1` in the order it was written, then deletes
- * what was published. One relay at a time holds the lease (so each room's outputs keep
- * their order); a crash between publishing and deleting publishes a batch twice, which
- * consumers absorb (they are idempotent by event ID and room sequence). Never publishes
- * inside a database transaction: the embedded bus itself writes to the database.
+ * what was published. The outbox is split in shards (`outboxShard`: the room's input
+ * partition); one relay at a time holds each shard's lease, so each room's outputs keep
+ * their order, and a relay takes the leases of the shards it finds rows in, which are
+ * normally the rooms its own replica writes. A crash between publishing and deleting
+ * publishes a batch twice, which consumers absorb (they are idempotent by event ID and
+ * room sequence). Never publishes inside a database transaction: the embedded bus itself
+ * writes to the database.
  */
 export class OutboxRelay {
   private readonly holder = randomUUID();
@@ -100,12 +107,18 @@ export class OutboxRelay {
 
   private async drain(nudge: boolean): Promise<void> {
     try {
+      let nudged = false;
       while (!this.stopped) {
-        if (!(await this.store.acquireRelayLease(this.holder, Date.now(), LEASE_MS))) {
-          if (nudge) await this.wakeups?.publish(OUTBOX_CHANNEL, this.holder);
-          return;
+        const pending = await this.store.pendingOutboxShards();
+        if (pending.length === 0) return;
+        const held = await this.store.acquireRelayLeases(this.holder, pending, Date.now(), LEASE_MS);
+        if (held.length < pending.length && nudge && !nudged) {
+          // Some shards are another relay's: ask it to drain them now (once per drain).
+          nudged = true;
+          await this.wakeups?.publish(OUTBOX_CHANNEL, this.holder);
         }
-        const rows = await this.store.peekOutbox(BATCH);
+        if (held.length === 0) return;
+        const rows = await this.store.peekOutbox(BATCH, held);
         if (rows.length === 0) return;
         // Each output continues the trace of the input that wrote it (its row's trace
         // context), not whatever context kicked this relay.

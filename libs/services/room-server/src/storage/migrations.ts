@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from '@axon/platform-database';
+import { outboxShard } from '../output/outbox-shard';
 
 /**
  * Schema `room_server`: the rooms this server takes part in, written only by the room
@@ -164,4 +165,28 @@ export class OutboxTraceContext1764200000000 implements MigrationInterface {
   }
 }
 
-export const ROOM_SERVER_MIGRATIONS = [RoomServerInitial1764000000000, RoomDirectory1764100000000, OutboxTraceContext1764200000000] as const;
+/**
+ * `outbox.shard` (`outboxShard(room_id)`): relay leases are per shard (`relay_lease.id`),
+ * so a dead relay holds up only its own shards' rows instead of every room's. Rows
+ * waiting at the upgrade get their room's shard; the old single lease is dropped.
+ */
+export class OutboxShards1764300000000 implements MigrationInterface {
+  readonly name = 'OutboxShards1764300000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`ALTER TABLE outbox ADD COLUMN shard integer`);
+    const rooms = (await queryRunner.query(`SELECT DISTINCT room_id FROM outbox`)) as Array<{ room_id: string }>;
+    for (const { room_id } of rooms) await queryRunner.query(`UPDATE outbox SET shard = $1 WHERE room_id = $2`, [outboxShard(room_id), room_id]);
+    await queryRunner.query(`ALTER TABLE outbox ALTER COLUMN shard SET NOT NULL`);
+    await queryRunner.query(`CREATE INDEX outbox_shard ON outbox (shard, id)`);
+    await queryRunner.query(`DELETE FROM relay_lease`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`DROP INDEX outbox_shard`);
+    await queryRunner.query(`ALTER TABLE outbox DROP COLUMN shard`);
+    await queryRunner.query(`DELETE FROM relay_lease`);
+  }
+}
+
+export const ROOM_SERVER_MIGRATIONS = [RoomServerInitial1764000000000, RoomDirectory1764100000000, OutboxTraceContext1764200000000, OutboxShards1764300000000] as const;

@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager } from '@axon/platform-database';
+import { outboxShard } from '../output/outbox-shard';
 
 /** A room's row: its version, sequence (fencing), current state group and latest event. */
 export interface RoomRow {
@@ -331,16 +332,21 @@ export class RoomStore {
   /** `traceContext`: the headers `currentTraceHeaders()` gave (empty without a trace). */
   async insertOutbox(tx: EntityManager, roomId: string, payload: string, traceContext: Readonly<Record<string, string>> = {}): Promise<void> {
     const trace = Object.keys(traceContext).length === 0 ? null : JSON.stringify(traceContext);
-    await tx.query(`INSERT INTO outbox (room_id, payload, trace_context) VALUES ($1, $2, $3)`, [roomId, payload, trace]);
+    await tx.query(`INSERT INTO outbox (room_id, shard, payload, trace_context) VALUES ($1, $2, $3, $4)`, [roomId, outboxShard(roomId), payload, trace]);
   }
 
   async recordAccepted(tx: EntityManager, requestId: string, roomId: string, eventId: string): Promise<void> {
     await tx.query(`INSERT INTO input_results (request_id, room_id, event_id, created_at) VALUES ($1, $2, $3, $4)`, [requestId, roomId, eventId, Date.now()]);
   }
 
-  /** The oldest unpublished output messages, each with the trace context it was written in (`{}` if none). */
-  async peekOutbox(limit: number): Promise<Array<{ id: string; payload: string; traceContext: Record<string, string> }>> {
-    const rows = (await this.db.query(`SELECT id::text AS id, payload, trace_context FROM outbox ORDER BY outbox.id LIMIT $1`, [limit])) as Array<{
+  /**
+   * The oldest unpublished output messages (of `shards` only, when given), each with the
+   * trace context it was written in (`{}` if none).
+   */
+  async peekOutbox(limit: number, shards?: readonly number[]): Promise<Array<{ id: string; payload: string; traceContext: Record<string, string> }>> {
+    const rows = (await (shards === undefined
+      ? this.db.query(`SELECT id::text AS id, payload, trace_context FROM outbox ORDER BY id LIMIT $1`, [limit])
+      : this.db.query(`SELECT id::text AS id, payload, trace_context FROM outbox WHERE shard = ANY($2::int[]) ORDER BY id LIMIT $1`, [limit, shards]))) as Array<{
       id: string;
       payload: string;
       trace_context: string | null;
@@ -348,24 +354,37 @@ export class RoomStore {
     return rows.map((row) => ({ id: row.id, payload: row.payload, traceContext: parseTraceContext(row.trace_context) }));
   }
 
+  /** The shards that have unpublished rows, ascending. */
+  async pendingOutboxShards(): Promise<number[]> {
+    const rows = (await this.db.query(`SELECT DISTINCT shard FROM outbox ORDER BY shard`)) as Array<{ shard: number }>;
+    return rows.map((row) => Number(row.shard));
+  }
+
   async deleteOutbox(ids: readonly string[]): Promise<void> {
     if (ids.length > 0) await this.db.query(`DELETE FROM outbox WHERE id = ANY($1::bigint[])`, [ids]);
   }
 
-  /** Gives the relay lease up (on shutdown), so the next relay need not wait for it to expire. */
+  /** Gives every relay lease of `holder` up (on shutdown), so the next relay need not wait for them to expire. */
   async releaseRelayLease(holder: string): Promise<void> {
     await this.db.query(`UPDATE relay_lease SET expires_at = 0 WHERE holder = $1`, [holder]);
   }
 
-  /** Takes or renews the relay lease for `holder` until `now + ttlMs`; true when held. */
-  async acquireRelayLease(holder: string, now: number, ttlMs: number): Promise<boolean> {
+  /**
+   * Takes or renews, for `holder` until `now + ttlMs`, the lease of each of `shards` that
+   * is free, expired or already its own; returns the shards it now holds. Rows are locked
+   * in ascending shard order, so two relays taking overlapping sets cannot deadlock.
+   */
+  async acquireRelayLeases(holder: string, shards: readonly number[], now: number, ttlMs: number): Promise<number[]> {
+    if (shards.length === 0) return [];
+    const sorted = [...new Set(shards)].sort((a, b) => a - b);
     const rows = (await this.db.query(
-      `INSERT INTO relay_lease (id, holder, expires_at) VALUES (1, $1, $2)
+      `INSERT INTO relay_lease (id, holder, expires_at)
+       SELECT shard, $1, $2 FROM unnest($4::int[]) WITH ORDINALITY AS s(shard, n) ORDER BY n
        ON CONFLICT (id) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
        WHERE relay_lease.holder = EXCLUDED.holder OR relay_lease.expires_at < $3
-       RETURNING holder`,
-      [holder, now + ttlMs, now],
-    )) as unknown[];
-    return rows.length === 1;
+       RETURNING id`,
+      [holder, now + ttlMs, now, sorted],
+    )) as Array<{ id: number }>;
+    return rows.map((row) => Number(row.id)).sort((a, b) => a - b);
   }
 }
