@@ -87,7 +87,7 @@ describe('distributed deployment under faults', () => {
         : `, every room delivering again ${Math.max(...roomIds.map((roomId) => ((watcher.seen.get(roomId) ?? []).find((e) => e.seenAt >= backAt)?.seenAt ?? NaN) - backAt))} ms after it was back (outage ${backAt - faultAt} ms)`;
     const retried = senders.acked.filter((m) => m.attempts > 1).length;
     process.stdout.write(
-      `[faults] ${label}: recovery ${Math.max(...perRoom)} ms (slowest room; fastest ${Math.min(...perRoom)} ms), longest stall ${stall} ms${afterBack}; ` +
+      `[faults] ${label}: recovery ${Math.max(...perRoom)} ms (slowest room; per room ${[...perRoom].sort((a, b) => a - b).join('/')} ms), longest stall ${stall} ms${afterBack}; ` +
         `${senders.acked.length} messages acknowledged, ${retried} needed a retry, ${watcher.failures.length} failed polls\n`,
     );
 

@@ -54,7 +54,7 @@ export class RoomServerModule implements OnApplicationBootstrap {
     const consumer = new RoomInputConsumer(this.bus, writer, relay, this.cache.wakeups, metrics);
     await consumer.start();
     await relay.start();
-    void relay.kick();
+    void relay.poll();
     this.shutdown.add(STAGE.consumers, 'room input consumer', () => consumer.stop());
     this.shutdown.add(STAGE.producers, 'room outbox relay', () => relay.stop());
   }

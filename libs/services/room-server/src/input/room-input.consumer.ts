@@ -1,6 +1,7 @@
 import { roomInputResultChannel, roomInputTopic, type RoomInput } from '@axon/contracts-kafka';
 import { ack, type DeliveredMessage, type HandlerOutcome, type MessageBus, type Subscription } from '@axon/platform-bus';
 import type { Wakeups } from '@axon/platform-cache';
+import { outboxShard } from '../output/outbox-shard';
 import type { OutboxRelay } from '../output/outbox-relay';
 import type { RoomServerMetrics } from '../room-server.metrics';
 import type { RoomWriter } from './room-writer';
@@ -53,7 +54,7 @@ export class RoomInputConsumer {
 
   private async handle(message: DeliveredMessage<RoomInput>): Promise<HandlerOutcome> {
     const outcome = await this.writer.handle(message.value);
-    if (outcome.ok) void this.relay.kick();
+    if (outcome.ok) void this.relay.kick([outboxShard(outcome.roomId)]);
     await this.wakeups.publish(roomInputResultChannel(message.value.request_id), outcome.ok ? outcome.eventId : outcome.error.errcode);
     return ack;
   }

@@ -9,7 +9,7 @@ import { createNativeEd25519Backend, generateSigningKey } from '@axon/matrix-sig
 import { RoomWriter } from '../input/room-writer';
 import { ROOM_SERVER_MIGRATIONS } from '../storage/migrations';
 import { RoomStore } from '../storage/room-store';
-import { OutboxRelay } from './outbox-relay';
+import { OUTBOX_CHANNEL, OutboxRelay } from './outbox-relay';
 import { outboxShard } from './outbox-shard';
 
 const ALICE = '@alice:hs.test';
@@ -87,43 +87,74 @@ describe('outbox relays of two replicas', () => {
 
   const seqsOf = (roomId: string): number[] => outputs.filter((output) => output.room_id === roomId).map((output) => output.room_seq);
 
-  it('the replica that wrote the rows nudges the lease holder, which publishes them at once', async () => {
-    const roomId = await createRoom();
-    await holder.kick(); // publishes both rows and keeps the room's shard lease
-    expect(seqsOf(roomId)).toEqual([1, 2]);
+  /** Rooms whose outbox shards differ from each other and from every room made before. */
+  async function roomsInNewShards(count: number): Promise<string[]> {
+    const taken = new Set(outputs.map((output) => outboxShard(output.room_id)));
+    for (const shard of await store.pendingOutboxShards()) taken.add(shard);
+    const rooms: string[] = [];
+    while (rooms.length < count) {
+      const roomId = await createRoom();
+      if (taken.has(outboxShard(roomId))) continue;
+      taken.add(outboxShard(roomId));
+      rooms.push(roomId);
+    }
+    return rooms;
+  }
 
-    await sendMessage(roomId);
-    expect(await store.peekOutbox(10)).toHaveLength(1);
-    await other.kick(); // the shard's lease is the holder's: this only nudges it
-    await until('the nudged holder published', () => seqsOf(roomId).length === 3);
-    expect(seqsOf(roomId)).toEqual([1, 2, 3]);
-    expect(await store.peekOutbox(10)).toEqual([]);
+  it("a commit's kick publishes its own shards only, asks for a shard another relay holds, and a nudge gets it published", async () => {
+    // Rooms in other shards made on the way are published by the idle poll only: none here.
+    await holder.poll();
+    const [mine, theirs] = (await roomsInNewShards(2)) as [string, string];
+    await holder.poll(); // leftovers of rooms skipped by roomsInNewShards
+    await sendMessage(mine);
+    await sendMessage(theirs);
+    const busy = 'busy-relay';
+    expect(await store.acquireRelayLeases(busy, [outboxShard(theirs)], Date.now(), 60_000)).toEqual([outboxShard(theirs)]);
+    const nudges: string[] = [];
+    const unsubscribe = await cache.wakeups.subscribe(OUTBOX_CHANNEL, (payload) => {
+      nudges.push(payload);
+    });
+    try {
+      await other.kick([outboxShard(mine), outboxShard(theirs)]);
+      expect(seqsOf(mine)).toEqual([1, 2, 3]);
+      expect(seqsOf(theirs)).toEqual([1, 2]);
+      await until('the nudge', () => nudges.length > 0);
+      expect(nudges.map((payload) => JSON.parse(payload) as { shards: number[] }).map((nudge) => nudge.shards)).toEqual([[outboxShard(theirs)]]);
+      expect(await store.pendingOutboxShards()).toEqual([outboxShard(theirs)]);
+
+      // The busy relay gave its lease back; a nudge for the shard gets it published at once.
+      await store.releaseRelayLease(busy);
+      await cache.wakeups.publish(OUTBOX_CHANNEL, JSON.stringify({ from: busy, shards: [outboxShard(theirs)] }));
+      await until('the nudged relays published', () => seqsOf(theirs).length === 3);
+      expect(seqsOf(theirs)).toEqual([1, 2, 3]);
+      expect(await store.pendingOutboxShards()).toEqual([]);
+    } finally {
+      await unsubscribe();
+    }
   });
 
   it("a dead relay's lease holds up only its own shard: other rooms publish at once, its rooms once the lease expires", async () => {
-    // Two rooms in two shards, neither the one the first test left leased to `holder`.
-    const taken = new Set(outputs.map((output) => outboxShard(output.room_id)));
-    let stuck = await createRoom();
-    while (taken.has(outboxShard(stuck))) stuck = await createRoom();
-    taken.add(outboxShard(stuck));
-    let free = await createRoom();
-    while (taken.has(outboxShard(free))) free = await createRoom();
+    const [stuck, free] = (await roomsInNewShards(2)) as [string, string];
+    await holder.poll(); // leftovers of rooms skipped by roomsInNewShards (and the two rooms)
+    await sendMessage(stuck);
+    await sendMessage(free);
     // A relay that took the stuck room's shard and then died (kill -9: nothing released).
     const leaseMs = 1_500;
     expect(await store.acquireRelayLeases('dead-relay', [outboxShard(stuck)], Date.now(), leaseMs)).toEqual([outboxShard(stuck)]);
     const deadAt = Date.now();
 
-    await other.kick(); // publishes `free` (rows in `holder`'s shard: nudged to it)
-    expect(seqsOf(free)).toEqual([1, 2]);
-    await until('only the dead relay\'s shard left', async () => (await store.pendingOutboxShards()).join() === String(outboxShard(stuck)));
-    expect(seqsOf(stuck)).toEqual([]);
+    await other.kick([outboxShard(stuck), outboxShard(free)]);
+    await holder.poll();
+    expect(seqsOf(free)).toEqual([1, 2, 3]);
+    expect(seqsOf(stuck)).toEqual([1, 2]);
+    expect(await store.pendingOutboxShards()).toEqual([outboxShard(stuck)]);
 
     await until('the dead lease expired', async () => {
-      await other.kick({ nudge: false });
-      return seqsOf(stuck).length === 2;
+      await holder.poll();
+      return seqsOf(stuck).length === 3;
     });
     expect(Date.now() - deadAt).toBeGreaterThanOrEqual(leaseMs);
-    expect(seqsOf(stuck)).toEqual([1, 2]);
+    expect(seqsOf(stuck)).toEqual([1, 2, 3]);
     expect(await store.pendingOutboxShards()).toEqual([]);
   });
 });

@@ -11,34 +11,36 @@ export interface RelayLogger {
 
 const BATCH = 200;
 /**
- * A crashed relay's leases block its shards this long (a stopped relay releases them).
- * Only its own shards: the rooms of the partitions it wrote, which wait for the consumer
- * group's session timeout to move to another replica anyway.
+ * A crashed relay's leases block their shards this long (every drain releases its leases
+ * when it ends, so only the shards it was publishing at the crash: normally its own rooms,
+ * which wait for the consumer group's session timeout to move to another replica anyway).
  */
 const LEASE_MS = 5_000;
 const IDLE_POLL_MS = 1_000;
 /**
- * Wake-up channel of the relays: a replica whose commit finds a shard's lease held by
- * another replica asks the holders to drain now, instead of leaving its rows for the
- * holder's next idle poll (up to a second of latency for every event of those rooms).
+ * Wake-up channel of the relays. A replica whose commit finds a shard's lease held by
+ * another relay (publishing it right now) asks for that shard to be published again, so
+ * its rows do not wait for an idle poll (up to a second for every event of those rooms).
+ * Payload: `{"from": holder, "shards": [..]}`.
  */
 export const OUTBOX_CHANNEL = 'room-outbox';
 
 /**
  * Publishes the outbox to `hs.room.output.v1` in the order it was written, then deletes
  * what was published. The outbox is split in shards (`outboxShard`: the room's input
- * partition); one relay at a time holds each shard's lease, so each room's outputs keep
- * their order, and a relay takes the leases of the shards it finds rows in, which are
- * normally the rooms its own replica writes. A crash between publishing and deleting
- * publishes a batch twice, which consumers absorb (they are idempotent by event ID and
- * room sequence). Never publishes inside a database transaction: the embedded bus itself
- * writes to the database.
+ * partition). A relay publishes a shard only under that shard's lease, so one relay at a
+ * time publishes a room's outputs, in order; it takes the leases a drain needs and gives
+ * them back when the drain ends. After a commit it drains only the shards it wrote to,
+ * so a replica killed mid-drain blocks its own rooms, not every room. A crash between
+ * publishing and deleting publishes a batch twice, which consumers absorb (they are
+ * idempotent by event ID and room sequence). Never publishes inside a database
+ * transaction: the embedded bus itself writes to the database.
  */
 export class OutboxRelay {
   private readonly holder = randomUUID();
   private running: Promise<void> | undefined;
-  private again = false;
-  private nudgeAgain = false;
+  /** What was asked for while a drain was running; the next drain does it. */
+  private queued: DrainRequest | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private unsubscribe: Unsubscribe | undefined;
@@ -52,37 +54,28 @@ export class OutboxRelay {
     private readonly options: { readonly idlePollMs?: number } = {},
   ) {}
 
-  /** Starts polling (for outputs another instance wrote, or after a lost lease) and listening for nudges. */
+  /** Starts polling (for rows nobody drains: left by a crashed replica, or before this start) and listening for nudges. */
   async start(): Promise<void> {
-    this.unsubscribe = await this.wakeups?.subscribe(OUTBOX_CHANNEL, (from) => {
-      // Another replica's rows wait for the lease holder; a nudge never nudges back.
-      if (from !== this.holder) void this.kick({ nudge: false });
+    this.unsubscribe = await this.wakeups?.subscribe(OUTBOX_CHANNEL, (payload) => {
+      const nudge = parseNudge(payload);
+      // A nudge never nudges back.
+      if (nudge !== undefined && nudge.from !== this.holder) void this.run({ shards: new Set(nudge.shards), nudge: false });
     });
     this.schedule();
   }
 
   /**
-   * Publishes now (after a commit); concurrent kicks coalesce. Resolves when drained.
-   * When another replica holds the lease, `nudge` (the default) asks it to drain.
+   * Publishes the rows of `shards` (after a commit that wrote to them). A shard another
+   * relay is publishing is asked to be published again by whoever holds it then. Concurrent
+   * calls coalesce; resolves when the current drain ends.
    */
-  kick(options: { nudge?: boolean } = {}): Promise<void> {
-    const nudge = options.nudge ?? true;
-    if (this.stopped) return Promise.resolve();
-    if (this.running !== undefined) {
-      this.again = true;
-      this.nudgeAgain ||= nudge;
-      return this.running;
-    }
-    this.running = this.drain(nudge).finally(() => {
-      this.running = undefined;
-      if (this.again && !this.stopped) {
-        const next = this.nudgeAgain;
-        this.again = false;
-        this.nudgeAgain = false;
-        void this.kick({ nudge: next });
-      }
-    });
-    return this.running;
+  kick(shards: readonly number[]): Promise<void> {
+    return this.run({ shards: new Set(shards), nudge: true });
+  }
+
+  /** Publishes the rows of every shard no other relay is publishing (the idle poll, and at start). */
+  poll(): Promise<void> {
+    return this.run({ shards: 'all', nudge: false });
   }
 
   async stop(): Promise<void> {
@@ -90,32 +83,46 @@ export class OutboxRelay {
     if (this.timer !== undefined) clearTimeout(this.timer);
     await this.unsubscribe?.();
     await this.running;
-    try {
-      await this.store.releaseRelayLease(this.holder);
-    } catch (error) {
-      this.logger.warn({ err: error }, 'could not release the outbox relay lease; the next relay waits for it to expire');
+  }
+
+  private run(request: DrainRequest): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.running !== undefined) {
+      this.queued = this.queued === undefined ? request : mergeRequests(this.queued, request);
+      return this.running;
     }
+    this.running = this.drain(request).finally(() => {
+      this.running = undefined;
+      const next = this.queued;
+      this.queued = undefined;
+      if (next !== undefined && !this.stopped) void this.run(next);
+    });
+    return this.running;
   }
 
   private schedule(): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      void this.kick({ nudge: false }).finally(() => this.schedule());
+      void this.poll().finally(() => this.schedule());
     }, this.options.idlePollMs ?? IDLE_POLL_MS);
     this.timer.unref();
   }
 
-  private async drain(nudge: boolean): Promise<void> {
+  private async drain(request: DrainRequest): Promise<void> {
+    let leased = false;
     try {
-      let nudged = false;
+      let nudged = !request.nudge;
+      const { shards } = request;
       while (!this.stopped) {
         const pending = await this.store.pendingOutboxShards();
-        if (pending.length === 0) return;
-        const held = await this.store.acquireRelayLeases(this.holder, pending, Date.now(), LEASE_MS);
-        if (held.length < pending.length && nudge && !nudged) {
-          // Some shards are another relay's: ask it to drain them now (once per drain).
+        const wanted = shards === 'all' ? pending : pending.filter((shard) => shards.has(shard));
+        if (wanted.length === 0) return;
+        const held = await this.store.acquireRelayLeases(this.holder, wanted, Date.now(), LEASE_MS);
+        leased ||= held.length > 0;
+        const elsewhere = wanted.filter((shard) => !held.includes(shard));
+        if (!nudged && elsewhere.length > 0) {
           nudged = true;
-          await this.wakeups?.publish(OUTBOX_CHANNEL, this.holder);
+          await this.wakeups?.publish(OUTBOX_CHANNEL, JSON.stringify({ from: this.holder, shards: elsewhere }));
         }
         if (held.length === 0) return;
         const rows = await this.store.peekOutbox(BATCH, held);
@@ -131,6 +138,38 @@ export class OutboxRelay {
       }
     } catch (error) {
       this.logger.warn({ err: error }, 'outbox relay failed; retrying');
+    } finally {
+      if (leased) await this.release();
     }
+  }
+
+  /** Gives this relay's leases back, so the next drain (here or on another replica) need not wait for them to expire. */
+  private async release(): Promise<void> {
+    try {
+      await this.store.releaseRelayLease(this.holder);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not release the outbox relay leases; they expire on their own');
+    }
+  }
+}
+
+/** One drain: the shards to publish (`all`: every shard with rows), and whether to ask other relays for those it cannot take. */
+interface DrainRequest {
+  readonly shards: ReadonlySet<number> | 'all';
+  readonly nudge: boolean;
+}
+
+function mergeRequests(a: DrainRequest, b: DrainRequest): DrainRequest {
+  const shards = a.shards === 'all' || b.shards === 'all' ? 'all' : new Set([...a.shards, ...b.shards]);
+  return { shards, nudge: a.nudge || b.nudge };
+}
+
+function parseNudge(payload: string): { from: string; shards: number[] } | undefined {
+  try {
+    const value = JSON.parse(payload) as { from?: unknown; shards?: unknown };
+    if (typeof value.from !== 'string' || !Array.isArray(value.shards)) return undefined;
+    return { from: value.from, shards: value.shards.filter((shard): shard is number => Number.isInteger(shard)) };
+  } catch {
+    return undefined;
   }
 }

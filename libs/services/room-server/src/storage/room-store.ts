@@ -341,12 +341,13 @@ export class RoomStore {
 
   /**
    * The oldest unpublished output messages (of `shards` only, when given), each with the
-   * trace context it was written in (`{}` if none).
+   * trace context it was written in (`{}` if none). Ordered by `outbox.id`, the bigint:
+   * the `id` column of the answer is text, which would sort "10" before "9".
    */
   async peekOutbox(limit: number, shards?: readonly number[]): Promise<Array<{ id: string; payload: string; traceContext: Record<string, string> }>> {
     const rows = (await (shards === undefined
-      ? this.db.query(`SELECT id::text AS id, payload, trace_context FROM outbox ORDER BY id LIMIT $1`, [limit])
-      : this.db.query(`SELECT id::text AS id, payload, trace_context FROM outbox WHERE shard = ANY($2::int[]) ORDER BY id LIMIT $1`, [limit, shards]))) as Array<{
+      ? this.db.query(`SELECT id::text AS id, payload, trace_context FROM outbox ORDER BY outbox.id LIMIT $1`, [limit])
+      : this.db.query(`SELECT id::text AS id, payload, trace_context FROM outbox WHERE shard = ANY($2::int[]) ORDER BY outbox.id LIMIT $1`, [limit, shards]))) as Array<{
       id: string;
       payload: string;
       trace_context: string | null;
