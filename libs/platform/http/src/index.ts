@@ -2,3 +2,4 @@ export * from './http-app';
 export * from './health.controller';
 export * from './matrix-exception.filter';
 export * from './service-app';
+export * from './access-token';

@@ -1,16 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 import { AccountsDefinition } from '@axon/contracts-grpc';
 import { MatrixError } from '@axon/matrix-errors';
+import { accessTokenOf } from '@axon/platform-http';
 import type { ServiceClient } from '@axon/platform-rpc';
-
-/** The access token of a request: `Authorization: Bearer`, or the `access_token` query parameter. */
-function accessTokenOf(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-  if (match) return match[1];
-  const param = (request.query as Record<string, unknown> | undefined)?.['access_token'];
-  return typeof param === 'string' && param !== '' ? param : undefined;
-}
 
 /**
  * The user and device behind a request's access token. Tokens are resolved by client-api

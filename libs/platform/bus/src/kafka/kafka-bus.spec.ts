@@ -74,4 +74,29 @@ describe('KafkaBus (fake kafkajs)', () => {
       await bus.close();
     }
   });
+
+  it('starts a consumer again itself after kafkajs gave up on a restarting broker (no group coordinator)', async () => {
+    const kafka = new FakeKafka();
+    const logged: { level: string; message: string }[] = [];
+    const bus = await KafkaBus.fromClient(kafka.asKafka(), { timing: KAFKA_TEST_TIMING, logger: { log: (level, message) => logged.push({ level, message }) } });
+    try {
+      const subscription = await bus.subscribe(topic, 'sync', () => ack);
+      const consumer = kafka.consumers[0]!;
+      expect(consumer.runs).toBe(1);
+      // What kafkajs emits when the broker is down for longer than its retries: a
+      // non-retriable error around KafkaJSGroupCoordinatorNotFound, and no restart.
+      const cause = Object.assign(new Error('Failed to find group coordinator'), { name: 'KafkaJSGroupCoordinatorNotFound', retriable: false });
+      const wrapped = Object.assign(new Error('Failed to find group coordinator', { cause }), { name: 'KafkaJSNonRetriableError', retriable: false });
+      consumer.crash(wrapped, false);
+      expect(subscription.assignment()).toEqual([]);
+      await expect(bus.ping()).resolves.toBeUndefined();
+      const deadline = Date.now() + 5_000;
+      while (consumer.runs < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(consumer.runs).toBe(2);
+      expect(subscription.assignment()).toEqual([0]);
+      expect(logged.some((l) => l.level === 'error')).toBe(false);
+    } finally {
+      await bus.close();
+    }
+  });
 });

@@ -7,6 +7,7 @@ import { describeError, errorFields, type BusLogger } from '../logger';
 import { notifyObserver, type ResolvedSubscribeOptions } from '../options';
 import { ConsumerLag } from '../worker/consumer-lag';
 import { PartitionWorker } from '../worker/partition-worker';
+import { isTransientFailure } from '../worker/transient';
 import type { RawMessage } from '../worker/raw-message';
 import type { KafkaTiming } from './kafka-options';
 
@@ -63,7 +64,9 @@ function toRaw(message: KafkaMessage): RawMessage {
  * that left may overlap with its new owner; room writes are fenced for that reason
  * (ARCHITECTURE.md §2.2). A crash of the kafkajs consumer loses every partition the same
  * way (kafkajs leaves the group before it restarts); a crash it does not restart from
- * fails the subscription for good (`describeFailure()`, reported by `KafkaBus.ping`).
+ * fails the subscription for good (`describeFailure()`, reported by `KafkaBus.ping`),
+ * unless it was a broker outage kafkajs does not retry (`isBrokerOutage`): then the
+ * subscription starts the consumer again itself.
  * A worker stopped hard while its handlers still run is kept as retiring; if its
  * partition comes back (a restart usually hands back the same ones), the new worker waits
  * for it to drain and never starts a key it still runs, so one key never runs twice at
@@ -92,6 +95,9 @@ export class KafkaSubscription<T> implements Subscription {
   private commitChain: Promise<boolean> = Promise.resolve(true);
   /** The crash kafkajs did not restart from, if any. */
   private failed: Error | undefined;
+  /** The back-off of the next own restart after a broker outage (`scheduleRestart`). */
+  private restartDelayMs: number | undefined;
+  private restartTimer: NodeJS.Timeout | undefined;
   /**
    * Lag per owned partition: the high watermark of the partition's last fetched batch
    * minus the worker's low-water mark, updated on each batch and each time the mark
@@ -117,16 +123,27 @@ export class KafkaSubscription<T> implements Subscription {
     this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
       this.onAssignment(event.payload.memberAssignment[this.topic] ?? []);
     });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
+      this.restartDelayMs = undefined;
+    });
     this.consumer.on(this.consumer.events.CRASH, (event) => {
       const { error, restart } = event.payload;
-      if (!restart && !this.stopping) this.failed = error;
+      // kafkajs gives up on a broker that is restarting (no group coordinator yet): that
+      // outage ends, so this subscription starts the consumer again itself.
+      const recover = !restart && !this.stopping && this.running && isBrokerOutage(error);
+      if (!restart && !recover && !this.stopping) this.failed = error;
       this.deps.logger.log(
-        restart ? 'warn' : 'error',
-        restart ? 'bus: Kafka consumer crashed, restarting' : 'bus: Kafka consumer crashed for good; nothing more is consumed until the process restarts',
+        restart || recover ? 'warn' : 'error',
+        restart
+          ? 'bus: Kafka consumer crashed, restarting'
+          : recover
+            ? 'bus: Kafka consumer lost the broker; starting it again'
+            : 'bus: Kafka consumer crashed for good; nothing more is consumed until the process restarts',
         { topic: this.topic, groupId: this.groupId, ...errorFields(error) },
       );
       // kafkajs left the group before emitting this: every partition is someone else's now.
       this.onAssignment([]);
+      if (recover) this.scheduleRestart();
     });
   }
 
@@ -143,14 +160,42 @@ export class KafkaSubscription<T> implements Subscription {
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [this.topic], fromBeginning: this.deps.options.startFrom === 'earliest' });
     // Resolves after the first join, so the subscription owns its partitions on return.
-    await this.consumer.run({
+    await this.run();
+    this.running = true;
+    for (const partition of this.assigned) this.syncFlow(partition);
+  }
+
+  /** Resolves after the first join (or a crash joining, which the CRASH listener handles). */
+  private run(): Promise<void> {
+    return this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 1,
       eachBatch: async (payload) => this.onBatch(payload),
     });
-    this.running = true;
-    for (const partition of this.assigned) this.syncFlow(partition);
+  }
+
+  /**
+   * Starts the crashed consumer again after a back-off (doubling from the retry time to
+   * the maximum, reset by a join). A start that fails crashes again, which lands here.
+   */
+  private scheduleRestart(): void {
+    const { initialRetryTimeMs, maxRetryTimeMs } = this.deps.timing;
+    const delay = this.restartDelayMs === undefined ? initialRetryTimeMs : Math.min(this.restartDelayMs * 2, maxRetryTimeMs);
+    this.restartDelayMs = delay;
+    clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => {
+      if (this.stopping) return;
+      void (async () => {
+        try {
+          await this.consumer.connect();
+          await this.run();
+        } catch (error) {
+          this.deps.logger.log('warn', 'bus: starting the Kafka consumer again failed; trying later', { topic: this.topic, groupId: this.groupId, ...errorFields(error) });
+          this.scheduleRestart();
+        }
+      })();
+    }, delay);
   }
 
   assignment(): readonly number[] {
@@ -163,6 +208,7 @@ export class KafkaSubscription<T> implements Subscription {
   }
 
   private async drainAndLeave(): Promise<void> {
+    clearTimeout(this.restartTimer);
     try {
       // Graceful: we still own the partitions and commit below, so the gaps may be filled.
       // A revocation meanwhile stops the partition's worker hard (onAssignment).
@@ -372,4 +418,26 @@ export class KafkaSubscription<T> implements Subscription {
     }
     return true;
   }
+}
+
+/** kafkajs errors, by class name, that mean "no broker to talk to yet" (a restart in progress). */
+const BROKER_OUTAGE = /^KafkaJS(GroupCoordinatorNotFound|BrokerNotFound|NoBrokerAvailableError|ConnectionError|ConnectionClosedError|NumberOfRetriesExceeded|RequestTimeoutError)$/;
+
+/**
+ * Whether a crash kafkajs will not restart from is a broker outage: kafkajs wraps some
+ * (no group coordinator while the broker restarts) in a non-retriable error, so the
+ * cause chain is searched too.
+ */
+export function isBrokerOutage(error: unknown): boolean {
+  if (isTransientFailure(error)) return true;
+  const seen = new Set<unknown>();
+  let current: unknown = error;
+  while (typeof current === 'object' && current !== null && !seen.has(current)) {
+    seen.add(current);
+    const { name, message, cause } = current as { name?: unknown; message?: unknown; cause?: unknown };
+    if (typeof name === 'string' && BROKER_OUTAGE.test(name)) return true;
+    if (typeof message === 'string' && /Failed to find group coordinator/.test(message)) return true;
+    current = cause;
+  }
+  return false;
 }

@@ -79,6 +79,8 @@ export class FakeConsumer {
   /** How many of the next commitOffsets calls fail. */
   failCommits = 0;
   disconnected = false;
+  /** How many times `run` was called (a restart after a crash runs again). */
+  runs = 0;
   private readonly listeners = new Map<string, Listener[]>();
   private topic = '';
   private eachBatch: ((payload: EachBatchPayload) => Promise<void>) | undefined;
@@ -98,6 +100,7 @@ export class FakeConsumer {
 
   /** Like kafkajs: resolves after the first join. */
   async run({ eachBatch }: { eachBatch: (payload: EachBatchPayload) => Promise<void> }): Promise<void> {
+    this.runs++;
     this.eachBatch = eachBatch;
     this.assign(this.initialAssignment);
   }

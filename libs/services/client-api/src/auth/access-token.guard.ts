@@ -1,25 +1,10 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { MatrixError } from '@axon/matrix-errors';
+import { accessTokenOf } from '@axon/platform-http';
 import { RateLimits } from './rate-limits';
 import { attachRequester } from './requester';
 import { SessionsService } from './sessions.service';
-
-/**
- * The access token of a request: `Authorization: Bearer <token>`, or the deprecated
- * `access_token` query parameter, which the spec still requires servers to accept
- * (Client-Server API, "Using access tokens").
- */
-export function accessTokenOf(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  if (typeof header === 'string') {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (match) return match[1];
-  }
-  const query = request.query as Record<string, unknown> | undefined;
-  const param = query?.['access_token'];
-  return typeof param === 'string' && param !== '' ? param : undefined;
-}
 
 /**
  * Requires a valid access token (`M_MISSING_TOKEN` / `M_UNKNOWN_TOKEN`, 401), applies the
