@@ -135,6 +135,9 @@ export class OutboxRelay {
           { traceContexts: rows.map((row) => row.traceContext) },
         );
         await this.store.deleteOutbox(rows.map((row) => row.id));
+        // A short batch was everything: rows committed since come with their own kick
+        // (queued behind this drain), a nudge or the idle poll, so no query to find none.
+        if (rows.length < BATCH) return;
       }
     } catch (error) {
       this.logger.warn({ err: error }, 'outbox relay failed; retrying');
