@@ -114,8 +114,8 @@ export class OutboxRelay {
       let nudged = !request.nudge;
       const { shards } = request;
       while (!this.stopped) {
-        const pending = await this.store.pendingOutboxShards();
-        const wanted = shards === 'all' ? pending : pending.filter((shard) => shards.has(shard));
+        // A kick names its shards (rows were just written there); only the poll looks.
+        const wanted = shards === 'all' ? await this.store.pendingOutboxShards() : [...shards].sort((a, b) => a - b);
         if (wanted.length === 0) return;
         const held = await this.store.acquireRelayLeases(this.holder, wanted, Date.now(), LEASE_MS);
         leased ||= held.length > 0;
