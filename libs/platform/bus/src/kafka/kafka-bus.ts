@@ -7,6 +7,7 @@ import { stderrLogger, type BusLogger } from '../logger';
 import { checkGroupId, resolveSubscribeOptions } from '../options';
 import { withPublishSpans } from '../trace-context';
 import type { RawMessage } from '../worker/raw-message';
+import { isKafkaNotReady } from './kafka-errors';
 import { KAFKA_DEFAULT_TIMING, kafkaLogCreator, type KafkaBusOptions, type KafkaTiming } from './kafka-options';
 import { KafkaSubscription } from './kafka-subscription';
 import { KafkaTopicRegistry } from './kafka-topics';
@@ -218,7 +219,7 @@ export class KafkaBus implements MessageBus {
  * seconds ("There is no leader for this topic-partition as we are in the middle of a
  * leadership election"), and the idempotent producer's first metadata request fails with
  * it once kafkajs's own retries are spent: the connect is retried for about 20 s more
- * while the failure (or its cause) is a retriable one.
+ * while the broker is not ready (`isKafkaNotReady`).
  */
 async function connectWhenReady(producer: Producer, logger: BusLogger): Promise<void> {
   for (let attempt = 1; ; attempt++) {
@@ -226,9 +227,7 @@ async function connectWhenReady(producer: Producer, logger: BusLogger): Promise<
       await producer.connect();
       return;
     } catch (err) {
-      const cause = (err as { cause?: unknown; originalError?: unknown }).cause ?? (err as { originalError?: unknown }).originalError;
-      const retriable = [err, cause].some((e) => (e as { retriable?: unknown } | undefined)?.retriable === true || (e as { type?: unknown } | undefined)?.type === 'LEADER_NOT_AVAILABLE');
-      if (!retriable || attempt >= 40) throw err;
+      if (!isKafkaNotReady(err) || attempt >= 40) throw err;
       logger.log('info', 'bus: Kafka not ready yet; connecting again', { attempt, error: (err as Error).message });
       await new Promise((resolve) => setTimeout(resolve, 500));
     }

@@ -7,8 +7,8 @@ import { describeError, errorFields, type BusLogger } from '../logger';
 import { notifyObserver, type ResolvedSubscribeOptions } from '../options';
 import { ConsumerLag } from '../worker/consumer-lag';
 import { PartitionWorker } from '../worker/partition-worker';
-import { isTransientFailure } from '../worker/transient';
 import type { RawMessage } from '../worker/raw-message';
+import { isKafkaNotReady } from './kafka-errors';
 import type { KafkaTiming } from './kafka-options';
 
 export interface KafkaSubscriptionDeps<T> {
@@ -65,7 +65,7 @@ function toRaw(message: KafkaMessage): RawMessage {
  * (ARCHITECTURE.md §2.2). A crash of the kafkajs consumer loses every partition the same
  * way (kafkajs leaves the group before it restarts); a crash it does not restart from
  * fails the subscription for good (`describeFailure()`, reported by `KafkaBus.ping`),
- * unless it was a broker outage kafkajs does not retry (`isBrokerOutage`): then the
+ * unless it was a broker outage kafkajs does not retry (`isKafkaNotReady`): then the
  * subscription starts the consumer again itself.
  * A worker stopped hard while its handlers still run is kept as retiring; if its
  * partition comes back (a restart usually hands back the same ones), the new worker waits
@@ -121,16 +121,14 @@ export class KafkaSubscription<T> implements Subscription {
       retry: { retries: timing.retries, initialRetryTime: timing.initialRetryTimeMs, maxRetryTime: timing.maxRetryTimeMs },
     });
     this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
-      this.onAssignment(event.payload.memberAssignment[this.topic] ?? []);
-    });
-    this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
       this.restartDelayMs = undefined;
+      this.onAssignment(event.payload.memberAssignment[this.topic] ?? []);
     });
     this.consumer.on(this.consumer.events.CRASH, (event) => {
       const { error, restart } = event.payload;
       // kafkajs gives up on a broker that is restarting (no group coordinator yet): that
       // outage ends, so this subscription starts the consumer again itself.
-      const recover = !restart && !this.stopping && this.running && isBrokerOutage(error);
+      const recover = !restart && !this.stopping && this.running && isKafkaNotReady(error);
       if (!restart && !recover && !this.stopping) this.failed = error;
       this.deps.logger.log(
         restart || recover ? 'warn' : 'error',
@@ -418,26 +416,4 @@ export class KafkaSubscription<T> implements Subscription {
     }
     return true;
   }
-}
-
-/** kafkajs errors, by class name, that mean "no broker to talk to yet" (a restart in progress). */
-const BROKER_OUTAGE = /^KafkaJS(GroupCoordinatorNotFound|BrokerNotFound|NoBrokerAvailableError|ConnectionError|ConnectionClosedError|NumberOfRetriesExceeded|RequestTimeoutError)$/;
-
-/**
- * Whether a crash kafkajs will not restart from is a broker outage: kafkajs wraps some
- * (no group coordinator while the broker restarts) in a non-retriable error, so the
- * cause chain is searched too.
- */
-export function isBrokerOutage(error: unknown): boolean {
-  if (isTransientFailure(error)) return true;
-  const seen = new Set<unknown>();
-  let current: unknown = error;
-  while (typeof current === 'object' && current !== null && !seen.has(current)) {
-    seen.add(current);
-    const { name, message, cause } = current as { name?: unknown; message?: unknown; cause?: unknown };
-    if (typeof name === 'string' && BROKER_OUTAGE.test(name)) return true;
-    if (typeof message === 'string' && /Failed to find group coordinator/.test(message)) return true;
-    current = cause;
-  }
-  return false;
 }

@@ -1,6 +1,7 @@
 import type { AnyTopic } from '@axon/contracts-kafka';
 import type { Admin, ITopicConfig } from 'kafkajs';
 import type { BusLogger } from '../logger';
+import { isKafkaNotReady } from './kafka-errors';
 
 /** Short retention of `ephemeral` topics (typing, presence): one hour. */
 const EPHEMERAL_RETENTION_MS = String(60 * 60 * 1000);
@@ -45,9 +46,7 @@ export class KafkaTopicRegistry {
       try {
         return await this.createOnce(topics);
       } catch (err) {
-        const type = (err as { type?: unknown }).type;
-        const retriable = (err as { retriable?: unknown }).retriable === true || type === 'UNKNOWN_TOPIC_OR_PARTITION' || type === 'LEADER_NOT_AVAILABLE';
-        if (!retriable || attempt >= 30) throw err;
+        if (!isKafkaNotReady(err) || attempt >= 30) throw err;
         this.logger.log('info', 'bus: Kafka topics not ready yet; retrying', { topics: topics.map((t) => t.name), attempt, error: (err as Error).message });
         await new Promise((r) => setTimeout(r, 500));
       }

@@ -365,7 +365,7 @@ export class RoomStore {
     if (ids.length > 0) await this.db.query(`DELETE FROM outbox WHERE id = ANY($1::bigint[])`, [ids]);
   }
 
-  /** Gives every relay lease of `holder` up (on shutdown), so the next relay need not wait for them to expire. */
+  /** Gives every relay lease of `holder` up (at the end of each drain), so the next relay need not wait for them to expire. */
   async releaseRelayLease(holder: string): Promise<void> {
     await this.db.query(`UPDATE relay_lease SET expires_at = 0 WHERE holder = $1`, [holder]);
   }
