@@ -139,9 +139,10 @@ describe('outbox relays of two replicas', () => {
     await sendMessage(stuck);
     await sendMessage(free);
     // A relay that took the stuck room's shard and then died (kill -9: nothing released).
+    // The lease runs until takenAt + leaseMs: the instant passed in, not when the call returns.
     const leaseMs = 1_500;
-    expect(await store.acquireRelayLeases('dead-relay', [outboxShard(stuck)], Date.now(), leaseMs)).toEqual([outboxShard(stuck)]);
-    const deadAt = Date.now();
+    const takenAt = Date.now();
+    expect(await store.acquireRelayLeases('dead-relay', [outboxShard(stuck)], takenAt, leaseMs)).toEqual([outboxShard(stuck)]);
 
     await other.kick([outboxShard(stuck), outboxShard(free)]);
     await holder.poll();
@@ -153,7 +154,7 @@ describe('outbox relays of two replicas', () => {
       await holder.poll();
       return seqsOf(stuck).length === 3;
     });
-    expect(Date.now() - deadAt).toBeGreaterThanOrEqual(leaseMs);
+    expect(Date.now() - takenAt).toBeGreaterThanOrEqual(leaseMs);
     expect(seqsOf(stuck)).toEqual([1, 2, 3]);
     expect(await store.pendingOutboxShards()).toEqual([]);
   });
