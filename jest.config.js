@@ -34,14 +34,22 @@ module.exports = {
       ...common,
       displayName: 'unit',
       globalSetup: '<rootDir>/tools/jest-global-setup.js',
+      globalTeardown: '<rootDir>/tools/jest-global-teardown.ts',
       testMatch: ['**/*.spec.ts'],
       testPathIgnorePatterns: [...common.testPathIgnorePatterns, '\\.infra\\.spec\\.ts$', '\\.distributed\\.spec\\.ts$'],
     },
-    { ...common, displayName: 'infra', globalSetup: '<rootDir>/tools/jest-global-setup.js', testMatch: ['**/*.infra.spec.ts'] },
+    {
+      ...common,
+      displayName: 'infra',
+      globalSetup: '<rootDir>/tools/jest-global-setup.js',
+      globalTeardown: '<rootDir>/tools/jest-global-teardown.ts',
+      testMatch: ['**/*.infra.spec.ts'],
+    },
     {
       ...common,
       displayName: 'distributed',
       globalSetup: '<rootDir>/tools/jest-global-setup.js',
+      globalTeardown: '<rootDir>/tools/jest-global-teardown.ts',
       testMatch: [
         ...DISTRIBUTED_E2E_SUITES.map((name) => `<rootDir>/apps/homeserver/src/${name}.e2e.spec.ts`),
         '**/*.distributed.spec.ts',

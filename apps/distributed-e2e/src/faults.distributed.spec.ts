@@ -39,7 +39,7 @@ describe('distributed deployment under faults', () => {
   }, 120_000);
 
   afterAll(async () => {
-    await deployment?.stop();
+    await deployment?.destroy();
   }, 60_000);
 
   /**

@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Client } from 'pg';
 import { GRPC_SERVICES, SERVICE_NAMES, renderNginxConfig, type ServiceName } from '@axon/contracts-routes';
+import { destroyTestResources, recordTestResources, type TestResources } from './test-resources';
 
 /** The repository: from the sources (Jest) or from dist/ (the launcher and benches). */
 const ROOT = ((): string => {
@@ -56,6 +57,11 @@ export interface DistributedOptions {
   /** Per process: write stdout/stderr to `<dataDir>/logs/<name>.log` and detach (a launcher that outlives its caller). */
   readonly detached?: boolean;
   readonly infra?: DistributedInfra;
+  /**
+   * The whole start (every process ready, nginx answering), and each `restart`, must finish
+   * within this (default 45 s: below Jest's 60 s hook timeout, so a start that hangs is
+   * killed here rather than left running when Jest gives up on the hook).
+   */
   readonly startTimeoutMs?: number;
   /** A crashed replica's partitions move after this long (default 6 s, the broker's minimum). */
   readonly sessionTimeoutMs?: number;
@@ -98,6 +104,8 @@ export interface DistributedDeployment {
   restart(old: ServiceProcess): Promise<ServiceProcess>;
   /** SIGTERM to every process (then nginx); resolves with the first failure, or success. */
   stop(signal?: NodeJS.Signals): Promise<ExitStatus>;
+  /** `stop`, then removes the deployment's database, Kafka topics and Redis keys: it cannot be restarted. */
+  destroy(): Promise<ExitStatus>;
 }
 
 /** A free TCP port on 127.0.0.1 (bound, read, released). */
@@ -151,7 +159,15 @@ export async function startDistributed(options: DistributedOptions = {}): Promis
   mkdirSync(join(dataDir, 'logs'), { recursive: true });
   const id = digest(resolve(dataDir));
   const namespace = `t${id}`;
-  const databaseUrl = await ensureDatabase(infra.postgres, `axon_dist_${id}`);
+  const databaseName = `axon_dist_${id}`;
+  const databaseUrl = await ensureDatabase(infra.postgres, databaseName);
+  const resources: TestResources = {
+    postgres: { url: infra.postgres, database: databaseName },
+    kafka: { brokers: infra.kafkaBrokers, prefix: `${namespace}.` },
+    redis: { url: infra.redis, prefix: `axon:${namespace}:` },
+  };
+  // In a test run, removed by the global teardown (this one may be restarted until then).
+  recordTestResources(namespace, resources);
   for (const service of DISTRIBUTED_SERVICES) {
     const main = join(ROOT, `dist/apps/${service}/src/main.js`);
     if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first`);
@@ -175,7 +191,9 @@ export async function startDistributed(options: DistributedOptions = {}): Promis
   }
 
   const logs: Record<string, unknown>[] = [];
-  const launch = (slot: Slot): Promise<ServiceProcess> => {
+  // Every process ever spawned, ready or not: a failed start, or a stop, kills them all.
+  const spawned: ServiceProcess[] = [];
+  const launch = (slot: Slot, deadline: number): Promise<ServiceProcess> => {
     const own = new Set(GRPC_SERVED[slot.service] ?? []);
     const grpcTargets = Object.entries(targets)
       .filter(([name]) => !own.has(name))
@@ -190,21 +208,26 @@ export async function startDistributed(options: DistributedOptions = {}): Promis
       AXON_GRPC_LISTEN: `127.0.0.1:${slot.grpcPort ?? 0}`,
       AXON_DATABASE_URL: databaseUrl,
       AXON_KAFKA_BROKERS: infra.kafkaBrokers,
-      AXON_KAFKA_TOPIC_PREFIX: `${namespace}.`,
+      AXON_KAFKA_TOPIC_PREFIX: resources.kafka!.prefix,
       AXON_KAFKA_SESSION_TIMEOUT_MS: String(options.sessionTimeoutMs ?? 6000),
       AXON_REDIS_URL: infra.redis,
-      AXON_REDIS_KEY_PREFIX: `axon:${namespace}:`,
+      AXON_REDIS_KEY_PREFIX: resources.redis!.prefix,
       AXON_SIGNING_KEY_PATH: join(dataDir, 'signing.key'),
       AXON_GRPC_TARGETS: grpcTargets,
       AXON_SERVICE_NAME: options.env?.['AXON_SERVICE_NAME'] ?? `axon-${slot.service}`,
     };
-    return spawnService(slot, env, join(dataDir, 'logs', `${slot.name}.log`), logs, options);
+    const { proc, ready } = spawnService(slot, env, join(dataDir, 'logs', `${slot.name}.log`), logs, options.detached ?? false, deadline);
+    spawned.push(proc);
+    return ready.then(() => proc);
   };
+  const startTimeoutMs = options.startTimeoutMs ?? 45_000;
 
   const processes: ServiceProcess[] = [];
   let nginx: ChildProcess | undefined;
   const stopAll = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<ExitStatus> => {
-    const statuses = await Promise.all(processes.map((p) => p.stop(signal)));
+    await Promise.all(spawned.map((p) => p.stop(signal)));
+    // The outcome is that of the current processes (not of replicas a restart replaced).
+    const statuses = await Promise.all(processes.map((p) => p.exited));
     if (nginx && nginx.exitCode === null && nginx.signalCode === null) {
       const gone = new Promise((r) => nginx!.once('exit', r));
       nginx.kill('SIGTERM');
@@ -214,9 +237,10 @@ export async function startDistributed(options: DistributedOptions = {}): Promis
   };
   try {
     // The first room server alone: it generates the signing key every process shares.
+    const deadline = Date.now() + startTimeoutMs;
     const [first, ...rest] = slots;
-    processes.push(await launch(first!));
-    processes.push(...(await Promise.all(rest.map(launch))));
+    processes.push(await launch(first!, deadline));
+    processes.push(...(await Promise.all(rest.map((slot) => launch(slot, deadline)))));
 
     const listen = options.listen ?? { host: '127.0.0.1', port: await freePort() };
     const upstreams = {} as Record<ServiceName, string[]>;
@@ -232,7 +256,7 @@ export async function startDistributed(options: DistributedOptions = {}): Promis
       detached: options.detached ?? false,
     });
     const baseUrl = `http://${listen.host}:${listen.port}`;
-    await waitForHttp(`${baseUrl}/_matrix/client/versions`, 10_000, nginx);
+    await waitForHttp(`${baseUrl}/_matrix/client/versions`, Math.max(deadline - Date.now(), 1_000), nginx);
 
     const deployment: DistributedDeployment = {
       baseUrl,
@@ -251,11 +275,16 @@ export async function startDistributed(options: DistributedOptions = {}): Promis
         const slot = slots.find((s) => s.name === old.name);
         if (!slot) throw new Error(`${old.name} is not a process of this deployment`);
         await old.stop('SIGKILL');
-        const next = await launch(slot);
+        const next = await launch(slot, Date.now() + startTimeoutMs);
         processes.splice(processes.indexOf(old), 1, next);
         return next;
       },
       stop: stopAll,
+      async destroy() {
+        const status = await stopAll();
+        await destroyTestResources(resources);
+        return status;
+      },
     };
     return deployment;
   } catch (err) {
@@ -279,9 +308,16 @@ async function waitForHttp(url: string, timeoutMs: number, child: ChildProcess):
   }
 }
 
-function spawnService(slot: Slot, env: Record<string, string>, logFile: string, all: Record<string, unknown>[], options: DistributedOptions): Promise<ServiceProcess> {
+/** Spawns one service process; `ready` settles when it is ready, exits, or `deadline` passes. */
+function spawnService(
+  slot: Slot,
+  env: Record<string, string>,
+  logFile: string,
+  all: Record<string, unknown>[],
+  detached: boolean,
+  deadline: number,
+): { proc: ServiceProcess; ready: Promise<void> } {
   const main = join(ROOT, `dist/apps/${slot.service}/src/main.js`);
-  const detached = options.detached ?? false;
   const child = spawn(process.execPath, [main], {
     cwd: ROOT,
     env,
@@ -292,7 +328,7 @@ function spawnService(slot: Slot, env: Record<string, string>, logFile: string, 
   const stderr: string[] = [];
   const exited = new Promise<ExitStatus>((r) => child.once('exit', (code, signal) => r({ code, signal })));
   const ready = new Promise<void>((resolveReady, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${slot.name} did not start in time\n${stderr.join('')}`)), options.startTimeoutMs ?? 60_000);
+    const timer = setTimeout(() => reject(new Error(`${slot.name} did not start in time\n${stderr.join('')}`)), Math.max(deadline - Date.now(), 0));
     const onEntry = (entry: Record<string, unknown>): void => {
       logs.push(entry);
       all.push({ ...entry, process: slot.name });
@@ -338,7 +374,7 @@ function spawnService(slot: Slot, env: Record<string, string>, logFile: string, 
       return exited;
     },
   };
-  return ready.then(() => proc);
+  return { proc, ready };
 }
 
 async function pollReady(url: string, exited: Promise<ExitStatus>): Promise<void> {

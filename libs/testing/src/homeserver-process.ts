@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Client } from 'pg';
 import { startDistributed } from './distributed';
+import { recordTestResources } from './test-resources';
 
 const ROOT = resolve(__dirname, '../../..');
 const MAIN = join(ROOT, 'dist/apps/homeserver/src/main.js');
@@ -74,7 +75,7 @@ export async function startHomeserver(
     child.once('exit', (code, signal) => r({ code, signal })),
   );
 
-  const port = await new Promise<number>((resolvePort, reject) => {
+  const started = new Promise<number>((resolvePort, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`homeserver did not start in time\n${stderr.join('')}`)),
       options.startTimeoutMs ?? 20000,
@@ -100,6 +101,15 @@ export async function startHomeserver(
       reject(new Error(`homeserver exited early (code ${code}, signal ${signal})\n${stderr.join('')}`));
     });
   });
+  let port: number;
+  try {
+    port = await started;
+  } catch (err) {
+    // A start that timed out must not leave its process running.
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+    throw err;
+  }
 
   return {
     baseUrl: `http://127.0.0.1:${port}`,
@@ -131,6 +141,7 @@ async function databaseFor(serverUrl: string, dataDir: string): Promise<string> 
   } finally {
     await admin.end();
   }
+  recordTestResources(name, { postgres: { url: serverUrl, database: name } });
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return url.toString();

@@ -2,3 +2,4 @@ export * from './homeserver-process';
 export * from './spec-schemas';
 export * from './otlp-collector';
 export * from './distributed';
+export * from './test-resources';

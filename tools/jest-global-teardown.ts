@@ -1,0 +1,12 @@
+// Removes what this run's test deployments made on shared Postgres, Kafka and Redis
+// (each recorded itself in the directory the global setup made). Relative import:
+// Jest does not map `@axon/*` for global hooks.
+import { TEST_RESOURCES_DIR_ENV, destroyRecordedTestResources } from '../libs/testing/src/test-resources';
+
+export default async function globalTeardown(): Promise<void> {
+  const dir = process.env[TEST_RESOURCES_DIR_ENV];
+  if (dir === undefined || dir === '') return;
+  const began = Date.now();
+  const count = await destroyRecordedTestResources(dir);
+  if (count > 0) console.log(`test teardown: removed ${count} deployment(s) (database, Kafka topics, Redis keys) in ${Date.now() - began} ms`);
+}
