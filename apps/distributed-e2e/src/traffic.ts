@@ -218,7 +218,7 @@ export async function checkRoomHistory(databaseUrl: string, roomId: string): Pro
       'SELECT event_id, room_seq, pdu_json FROM room_server.events WHERE room_id = $1 ORDER BY room_seq',
       [roomId],
     );
-    const extremities = await db.query<{ event_id: string }>('SELECT event_id FROM room_server.forward_extremities WHERE room_id = $1', [roomId]);
+    const extremities = await db.query<{ event_id: string }>('SELECT unnest(forward_extremities) AS event_id FROM room_server.rooms WHERE room_id = $1', [roomId]);
     const problems: string[] = [];
     const eventIds: string[] = [];
     const bodies = new Map<string, number>();

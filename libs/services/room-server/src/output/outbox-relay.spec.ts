@@ -158,4 +158,26 @@ describe('outbox relays of two replicas', () => {
     expect(seqsOf(stuck)).toEqual([1, 2, 3]);
     expect(await store.pendingOutboxShards()).toEqual([]);
   });
+
+  it('after its idle poll, a relay that deleted enough rows vacuums the outbox, and not again until it deletes more', async () => {
+    const vacuums = jest.spyOn(store, 'vacuumOutbox'); // calls the real VACUUM through
+    const warnings: unknown[] = [];
+    const poller = new OutboxRelay(store, bus, { warn: (obj) => warnings.push(obj) }, undefined, { idlePollMs: 20, vacuumAfterRows: 3 });
+    try {
+      await poller.start();
+      const roomId = await createRoom();
+      await sendMessage(roomId);
+      // Published and deleted by its idle poll (three rows), then vacuumed by the next one.
+      await until('published', () => seqsOf(roomId).length === 3);
+      await until('vacuumed', () => vacuums.mock.calls.length === 1);
+      await expect(vacuums.mock.results[0]!.value).resolves.toBeUndefined();
+      // Ten more polls with nothing deleted: no second vacuum.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(vacuums.mock.calls.length).toBe(1);
+      expect(warnings).toEqual([]);
+    } finally {
+      await poller.stop();
+      vacuums.mockRestore();
+    }
+  });
 });

@@ -18,6 +18,14 @@ const BATCH = 200;
 const LEASE_MS = 5_000;
 const IDLE_POLL_MS = 1_000;
 /**
+ * After the idle poll, a relay that deleted at least this many outbox rows since its last
+ * vacuum vacuums the outbox. Every peek walks its shard's index range from the start,
+ * dead entries included; under concurrent load Postgres seldom marks them dead in passing
+ * and autovacuum wakes once a minute, so on a busy room the walk grew by one entry per
+ * event, to thousands per peek within a minute. About once a second keeps it short.
+ */
+const VACUUM_AFTER_ROWS = 256;
+/**
  * Wake-up channel of the relays. A replica whose commit finds a shard's lease held by
  * another relay (publishing it right now) asks for that shard to be published again, so
  * its rows do not wait for an idle poll (up to a second for every event of those rooms).
@@ -44,6 +52,7 @@ export class OutboxRelay {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private unsubscribe: Unsubscribe | undefined;
+  private deletedSinceVacuum = 0;
 
   constructor(
     private readonly store: RoomStore,
@@ -51,7 +60,7 @@ export class OutboxRelay {
     private readonly logger: RelayLogger,
     /** Cross-replica wake-ups (Redis in distributed mode); without them, the idle poll only. */
     private readonly wakeups?: Wakeups,
-    private readonly options: { readonly idlePollMs?: number } = {},
+    private readonly options: { readonly idlePollMs?: number; readonly vacuumAfterRows?: number } = {},
   ) {}
 
   /** Starts polling (for rows nobody drains: left by a crashed replica, or before this start) and listening for nudges. */
@@ -103,7 +112,9 @@ export class OutboxRelay {
   private schedule(): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      void this.poll().finally(() => this.schedule());
+      void this.poll()
+        .then(() => this.vacuumIfChurned())
+        .finally(() => this.schedule());
     }, this.options.idlePollMs ?? IDLE_POLL_MS);
     this.timer.unref();
   }
@@ -135,6 +146,7 @@ export class OutboxRelay {
           { traceContexts: rows.map((row) => row.traceContext) },
         );
         await this.store.deleteOutbox(rows.map((row) => row.id));
+        this.deletedSinceVacuum += rows.length;
         // A short batch was everything: rows committed since come with their own kick
         // (queued behind this drain), a nudge or the idle poll, so no query to find none.
         if (rows.length < BATCH) return;
@@ -143,6 +155,17 @@ export class OutboxRelay {
       this.logger.warn({ err: error }, 'outbox relay failed; retrying');
     } finally {
       if (leased) await this.release();
+    }
+  }
+
+  /** Vacuums the outbox once this relay deleted `VACUUM_AFTER_ROWS` rows since it last did. */
+  private async vacuumIfChurned(): Promise<void> {
+    if (this.stopped || this.deletedSinceVacuum < (this.options.vacuumAfterRows ?? VACUUM_AFTER_ROWS)) return;
+    this.deletedSinceVacuum = 0;
+    try {
+      await this.store.vacuumOutbox();
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not vacuum the outbox; autovacuum will');
     }
   }
 

@@ -29,4 +29,39 @@ describe('room server migrations', () => {
       await database.close();
     }
   });
+
+  it('ForwardExtremitiesOnRooms moves each room\'s extremities onto its row, and back on the way down', async () => {
+    const database = await Database.open({ dataDir: mkdtempSync(joinPath(tmpdir(), 'axon-rs-migrate-')), inMemory: true });
+    try {
+      const before = await database.dataSource({ schema: 'room_server', migrations: ROOM_SERVER_MIGRATIONS.slice(0, 4) });
+      for (const roomId of ['!forked:hs.test', '!linear:hs.test', '!empty:hs.test']) {
+        await before.query(`INSERT INTO rooms (room_id, room_version, head_seq, state_group, latest_nid) VALUES ($1, '10', 3, NULL, 0)`, [roomId]);
+      }
+      const extremities: Array<[string, string]> = [
+        ['!forked:hs.test', '$b'],
+        ['!forked:hs.test', '$a'],
+        ['!linear:hs.test', '$c'],
+      ];
+      for (const [roomId, eventId] of extremities) {
+        await before.query(`INSERT INTO forward_extremities (room_id, event_id) VALUES ($1, $2)`, [roomId, eventId]);
+      }
+
+      const after = await database.dataSource({ schema: 'room_server', migrations: [...ROOM_SERVER_MIGRATIONS] });
+      expect(await after.query(`SELECT room_id, forward_extremities FROM rooms ORDER BY room_id`)).toEqual([
+        { room_id: '!empty:hs.test', forward_extremities: [] },
+        { room_id: '!forked:hs.test', forward_extremities: ['$a', '$b'] },
+        { room_id: '!linear:hs.test', forward_extremities: ['$c'] },
+      ]);
+      expect(await after.query(`SELECT to_regclass('room_server.forward_extremities') IS NULL AS gone`)).toEqual([{ gone: true }]);
+
+      await after.undoLastMigration();
+      expect(await after.query(`SELECT room_id, event_id FROM forward_extremities ORDER BY room_id, event_id`)).toEqual([
+        { room_id: '!forked:hs.test', event_id: '$a' },
+        { room_id: '!forked:hs.test', event_id: '$b' },
+        { room_id: '!linear:hs.test', event_id: '$c' },
+      ]);
+    } finally {
+      await database.close();
+    }
+  });
 });

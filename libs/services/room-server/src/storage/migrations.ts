@@ -189,4 +189,42 @@ export class OutboxShards1764300000000 implements MigrationInterface {
   }
 }
 
-export const ROOM_SERVER_MIGRATIONS = [RoomServerInitial1764000000000, RoomDirectory1764100000000, OutboxTraceContext1764200000000, OutboxShards1764300000000] as const;
+/**
+ * `rooms.forward_extremities`: the room's forward extremities as one array on its row,
+ * replaced by the same fenced `UPDATE rooms` that advances `head_seq`. The table it
+ * replaces took a DELETE and an INSERT per event, and on a busy room every lookup walked
+ * the dead index entries those left until a vacuum (thousands per event on Postgres
+ * within a minute). The `rooms` update changes no indexed column, so it stays a HOT
+ * update and adds no index entries.
+ */
+export class ForwardExtremitiesOnRooms1764400000000 implements MigrationInterface {
+  readonly name = 'ForwardExtremitiesOnRooms1764400000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`ALTER TABLE rooms ADD COLUMN forward_extremities text[] NOT NULL DEFAULT '{}'`);
+    await queryRunner.query(`
+      UPDATE rooms r SET forward_extremities = f.event_ids
+      FROM (SELECT room_id, array_agg(event_id ORDER BY event_id) AS event_ids FROM forward_extremities GROUP BY room_id) f
+      WHERE f.room_id = r.room_id`);
+    await queryRunner.query(`DROP TABLE forward_extremities`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`
+      CREATE TABLE forward_extremities (
+        room_id text NOT NULL,
+        event_id text NOT NULL,
+        PRIMARY KEY (room_id, event_id)
+      )`);
+    await queryRunner.query(`INSERT INTO forward_extremities (room_id, event_id) SELECT room_id, unnest(forward_extremities) FROM rooms`);
+    await queryRunner.query(`ALTER TABLE rooms DROP COLUMN forward_extremities`);
+  }
+}
+
+export const ROOM_SERVER_MIGRATIONS = [
+  RoomServerInitial1764000000000,
+  RoomDirectory1764100000000,
+  OutboxTraceContext1764200000000,
+  OutboxShards1764300000000,
+  ForwardExtremitiesOnRooms1764400000000,
+] as const;

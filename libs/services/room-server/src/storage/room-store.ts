@@ -139,7 +139,7 @@ export class RoomStore {
 
   async getForwardExtremities(roomId: string, tx: EntityManager | DataSource = this.db): Promise<StoredEvent[]> {
     return (await tx.query(
-      `SELECT ${EVENT_COLUMNS} FROM events WHERE event_id IN (SELECT event_id FROM forward_extremities WHERE room_id = $1)`,
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE event_id = ANY((SELECT forward_extremities FROM rooms WHERE room_id = $1)::text[])`,
       [roomId],
     )) as StoredEvent[];
   }
@@ -290,19 +290,18 @@ export class RoomStore {
       }
     }
     await tx.query(`UPDATE events SET state_group_after = $2 WHERE nid = $1`, [nid, stateGroup]);
-    if (event.prevEventIds.length > 0) {
-      await tx.query(`DELETE FROM forward_extremities WHERE room_id = $1 AND event_id = ANY($2)`, [room.room_id, event.prevEventIds]);
-    }
-    await tx.query(`INSERT INTO forward_extremities (room_id, event_id) VALUES ($1, $2)`, [room.room_id, event.eventId]);
     if (event.redacts !== undefined) {
       await tx.query(`UPDATE events SET redacted_by = $2 WHERE event_id = $1 AND room_id = $3 AND redacted_by IS NULL`, [event.redacts, event.eventId, room.room_id]);
     }
     const advanced = (await tx.query(
-      // Wrapped in a SELECT: TypeORM returns [rows, count] for a bare UPDATE.
+      // Wrapped in a SELECT: TypeORM returns [rows, count] for a bare UPDATE. The event
+      // replaces its prev events among the forward extremities.
       `WITH advanced AS (
-         UPDATE rooms SET head_seq = $3, state_group = $4, latest_nid = $5 WHERE room_id = $1 AND head_seq = $2 RETURNING room_id
+         UPDATE rooms SET head_seq = $3, state_group = $4, latest_nid = $5,
+           forward_extremities = array_append(ARRAY(SELECT x FROM unnest(forward_extremities) AS x WHERE x <> ALL($6::text[]) ORDER BY x), $7)
+         WHERE room_id = $1 AND head_seq = $2 RETURNING room_id
        ) SELECT room_id FROM advanced`,
-      [room.room_id, room.head_seq, roomSeq, stateGroup, nid],
+      [room.room_id, room.head_seq, roomSeq, stateGroup, nid, event.prevEventIds, event.eventId],
     )) as unknown[];
     if (advanced.length !== 1) throw new StaleRoomHeadError(room.room_id);
     return { nid, roomSeq, stateAdded, stateRemoved };
@@ -363,6 +362,14 @@ export class RoomStore {
 
   async deleteOutbox(ids: readonly string[]): Promise<void> {
     if (ids.length > 0) await this.db.query(`DELETE FROM outbox WHERE id = ANY($1::bigint[])`, [ids]);
+  }
+
+  /**
+   * Removes the outbox's dead rows and index entries (see the relay's `VACUUM_AFTER_ROWS`).
+   * Skipped at once, not waited for, while another replica vacuums it.
+   */
+  async vacuumOutbox(): Promise<void> {
+    await this.db.query(`VACUUM (SKIP_LOCKED) outbox`);
   }
 
   /** Gives every relay lease of `holder` up (at the end of each drain), so the next relay need not wait for them to expire. */
