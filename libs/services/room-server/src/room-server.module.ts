@@ -42,13 +42,18 @@ export class RoomServerModule implements OnApplicationBootstrap {
     private readonly rpc: RpcHost,
     private readonly shutdown: ShutdownSequence,
     private readonly metrics: Metrics,
+    private readonly database: Database,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const signer = { serverName: this.config.server_name, key: this.keys.signingKey, backend: this.keys.backend };
     const metrics = createRoomServerMetrics(this.metrics);
     const writer = new RoomWriter(this.store, signer, { metrics });
-    const relay = new OutboxRelay(this.store, this.bus, this.logger, this.cache.wakeups);
+    // Embedded PGlite has one connection, whose scans mark dead index entries as they pass:
+    // a vacuum there costs more than it saves (measured: 12% fewer sends at 50 senders).
+    const relay = new OutboxRelay(this.store, this.bus, this.logger, this.cache.wakeups, {
+      vacuumAfterRows: this.database.kind === 'postgres' ? undefined : false,
+    });
     this.rpc.serve(RoomQueryDefinition, createRoomQuery(this.store));
     this.rpc.serve(RoomDirectoryDefinition, createRoomDirectory(this.store.db));
     const consumer = new RoomInputConsumer(this.bus, writer, relay, this.cache.wakeups, metrics);

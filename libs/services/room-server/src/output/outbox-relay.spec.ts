@@ -180,4 +180,20 @@ describe('outbox relays of two replicas', () => {
       vacuums.mockRestore();
     }
   });
+
+  it('with vacuumAfterRows false (embedded PGlite), a relay never vacuums', async () => {
+    const vacuums = jest.spyOn(store, 'vacuumOutbox');
+    const poller = new OutboxRelay(store, bus, silent, undefined, { idlePollMs: 20, vacuumAfterRows: false });
+    try {
+      await poller.start();
+      const roomId = await createRoom();
+      await sendMessage(roomId);
+      await until('published', () => seqsOf(roomId).length === 3);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(vacuums).not.toHaveBeenCalled();
+    } finally {
+      await poller.stop();
+      vacuums.mockRestore();
+    }
+  });
 });

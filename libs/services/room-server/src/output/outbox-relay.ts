@@ -23,6 +23,7 @@ const IDLE_POLL_MS = 1_000;
  * dead entries included; under concurrent load Postgres seldom marks them dead in passing
  * and autovacuum wakes once a minute, so on a busy room the walk grew by one entry per
  * event, to thousands per peek within a minute. About once a second keeps it short.
+ * (Not on embedded PGlite: its one connection marks dead entries as it scans them.)
  */
 const VACUUM_AFTER_ROWS = 256;
 /**
@@ -60,7 +61,8 @@ export class OutboxRelay {
     private readonly logger: RelayLogger,
     /** Cross-replica wake-ups (Redis in distributed mode); without them, the idle poll only. */
     private readonly wakeups?: Wakeups,
-    private readonly options: { readonly idlePollMs?: number; readonly vacuumAfterRows?: number } = {},
+    /** `vacuumAfterRows`: `false` never vacuums (default `VACUUM_AFTER_ROWS`). */
+    private readonly options: { readonly idlePollMs?: number; readonly vacuumAfterRows?: number | false } = {},
   ) {}
 
   /** Starts polling (for rows nobody drains: left by a crashed replica, or before this start) and listening for nudges. */
@@ -160,7 +162,8 @@ export class OutboxRelay {
 
   /** Vacuums the outbox once this relay deleted `VACUUM_AFTER_ROWS` rows since it last did. */
   private async vacuumIfChurned(): Promise<void> {
-    if (this.stopped || this.deletedSinceVacuum < (this.options.vacuumAfterRows ?? VACUUM_AFTER_ROWS)) return;
+    const after = this.options.vacuumAfterRows ?? VACUUM_AFTER_ROWS;
+    if (this.stopped || after === false || this.deletedSinceVacuum < after) return;
     this.deletedSinceVacuum = 0;
     try {
       await this.store.vacuumOutbox();
