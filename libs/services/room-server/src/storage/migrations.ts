@@ -14,7 +14,8 @@ import { outboxShard } from '../output/outbox-shard';
  *   Each event records the group of the state before and after it.
  * - `current_state`: the latest state of each room, materialised for cheap reads.
  * - `rooms.head_seq`: the room's sequence, advanced with compare-and-set by every append
- *   (fencing: a stale writer's append fails instead of forking the room).
+ *   (fencing: a stale writer's append fails instead of forking the room). The same
+ *   update replaces `rooms.forward_extremities` (since `ForwardExtremitiesOnRooms`).
  * - `outbox`: output messages written in the appending transaction, published to
  *   `hs.room.output.v1` by the relay and then deleted.
  * - `input_results`: the outcome of each input request ID (idempotency and replies).
