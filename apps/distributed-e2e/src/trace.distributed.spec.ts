@@ -72,7 +72,7 @@ describe('distributed tracing', () => {
     }
 
     // Each process flushes its spans when it stops.
-    expect(await deployment.destroy()).toEqual({ code: 0, signal: null });
+    expect(await deployment.stop()).toEqual({ code: 0, signal: null });
     deployment = undefined;
 
     const trace = spansOf(collector).filter((s) => s.traceId === traceId);

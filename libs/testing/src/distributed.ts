@@ -58,9 +58,10 @@ export interface DistributedOptions {
   readonly detached?: boolean;
   readonly infra?: DistributedInfra;
   /**
-   * The whole start (every process ready, nginx answering), and each `restart`, must finish
-   * within this (default 45 s: below Jest's 60 s hook timeout, so a start that hangs is
-   * killed here rather than left running when Jest gives up on the hook).
+   * From the first process's spawn, every process must be ready within this, and each
+   * `restart`'s within this of its spawn (default 45 s: below Jest's 60 s hook timeout, so
+   * a start that hangs is killed here rather than left running when Jest gives up on the
+   * hook). Creating the database before, and nginx after, take a little more.
    */
   readonly startTimeoutMs?: number;
   /** A crashed replica's partitions move after this long (default 6 s, the broker's minimum). */

@@ -63,7 +63,10 @@ export async function destroyRecordedTestResources(dir: string): Promise<number>
     }
   }
   rmSync(dir, { recursive: true, force: true });
-  if (failures.length > 0) throw new AggregateError(failures, `${failures.length} of ${files.length} test deployments were not removed completely`);
+  if (failures.length > 0) {
+    const why = failures.map((failure) => (failure as Error).message).join('; ');
+    throw new AggregateError(failures, `${failures.length} of ${files.length} test deployments were not removed completely: ${why}`);
+  }
   return files.length;
 }
 
@@ -97,9 +100,10 @@ async function deleteKafkaPrefix(brokers: string, prefix: string): Promise<void>
 
 async function unlinkRedisPrefix(url: string, prefix: string): Promise<void> {
   if (prefix === '') throw new Error('refusing to delete every Redis key (empty prefix)');
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
-  await redis.connect();
+  // No reconnecting: an unreachable Redis fails this step instead of keeping Jest alive.
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, retryStrategy: () => null });
   try {
+    await redis.connect();
     const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
     let cursor = '0';
     do {

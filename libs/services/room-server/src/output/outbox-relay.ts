@@ -54,6 +54,7 @@ export class OutboxRelay {
   private stopped = false;
   private unsubscribe: Unsubscribe | undefined;
   private deletedSinceVacuum = 0;
+  private vacuuming: Promise<void> | undefined;
 
   constructor(
     private readonly store: RoomStore,
@@ -94,6 +95,7 @@ export class OutboxRelay {
     if (this.timer !== undefined) clearTimeout(this.timer);
     await this.unsubscribe?.();
     await this.running;
+    await this.vacuuming;
   }
 
   private run(request: DrainRequest): Promise<void> {
@@ -165,10 +167,14 @@ export class OutboxRelay {
     const after = this.options.vacuumAfterRows ?? VACUUM_AFTER_ROWS;
     if (this.stopped || after === false || this.deletedSinceVacuum < after) return;
     this.deletedSinceVacuum = 0;
+    this.vacuuming = this.store.vacuumOutbox().then(
+      () => undefined,
+      (error: unknown) => this.logger.warn({ err: error }, 'could not vacuum the outbox; autovacuum will'),
+    );
     try {
-      await this.store.vacuumOutbox();
-    } catch (error) {
-      this.logger.warn({ err: error }, 'could not vacuum the outbox; autovacuum will');
+      await this.vacuuming;
+    } finally {
+      this.vacuuming = undefined;
     }
   }
 

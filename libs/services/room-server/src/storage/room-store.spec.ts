@@ -38,12 +38,12 @@ describe('RoomStore forward extremities', () => {
     await database.close();
   });
 
-  const append = (event: AppendEvent) =>
+  const append = (event: AppendEvent, roomId = ROOM) =>
     store.transaction(async (tx) => {
-      const room = (await store.getRoom(ROOM, tx))!;
+      const room = (await store.getRoom(roomId, tx))!;
       return store.append(tx, room, event);
     });
-  const extremities = async (): Promise<string[]> => (await store.getForwardExtremities(ROOM)).map((event) => event.event_id).sort();
+  const extremities = async (roomId = ROOM): Promise<string[]> => (await store.getForwardExtremities(roomId)).map((event) => event.event_id).sort();
 
   it('an event replaces exactly its prev events: a fork keeps both sides, a merge joins them', async () => {
     await append(message('$root', [], 1));
@@ -60,13 +60,16 @@ describe('RoomStore forward extremities', () => {
     expect(await extremities()).toEqual(['$merge']);
   });
 
-  it("a stale writer's append changes neither the head nor the extremities", async () => {
-    const before = await extremities();
-    const stale = (await store.getRoom(ROOM))!;
-    await append(message('$next', ['$merge'], 5));
-    // Refused at its sequence number (unique per room) or else by the head's compare-and-set.
-    await expect(store.transaction((tx) => store.append(tx, stale, message('$stale', ['$merge'], 5)))).rejects.toThrow(/duplicate key|StaleRoomHead|moved/);
-    expect(before).toEqual(['$merge']);
-    expect(await extremities()).toEqual(['$next']);
+  it("a stale writer's failed append leaves the winner's head and extremities", async () => {
+    const roomId = '!stale:hs.test';
+    await store.transaction((tx) => store.insertRoom(tx, roomId, '10'));
+    await append(message('$first', [], 1), roomId);
+    // Two writers read the same head; the first to commit wins.
+    const stale = (await store.getRoom(roomId))!;
+    await append(message('$winner', ['$first'], 2), roomId);
+    await expect(store.transaction((tx) => store.append(tx, stale, message('$loser', ['$first'], 2)))).rejects.toThrow();
+    expect(await extremities(roomId)).toEqual(['$winner']);
+    expect((await store.getRoom(roomId))!.head_seq).toBe(2);
+    expect(await store.getEventsByIds(['$loser'])).toEqual([]);
   });
 });
