@@ -358,7 +358,8 @@ describe('registration tokens, guests, refresh tokens and rate limits', () => {
         '    - token: long-gone',
         '      expiry_time: 1000',
         'auth:',
-        '  access_token_lifetime_ms: 1500',
+        // Long enough for the uses before expiry on a loaded machine; the test waits it out.
+        '  access_token_lifetime_ms: 5000',
         'rate_limits:',
         '  enabled: true',
         '  login: { per_second: 0.001, burst_count: 6 }',
@@ -411,9 +412,9 @@ describe('registration tokens, guests, refresh tokens and rate limits', () => {
 
   it('expires refreshable access tokens with soft_logout, and refreshes them once per refresh token', async () => {
     const session = await login(hs, 'tokened', 'pw', { refresh_token: true });
-    expect(session).toMatchObject({ refresh_token: expect.any(String) as string, expires_in_ms: 1500 });
+    expect(session).toMatchObject({ refresh_token: expect.any(String) as string, expires_in_ms: 5000 });
     await expect(client(hs, session).whoami()).resolves.toMatchObject({ user_id: `@tokened:${SERVER}` });
-    await new Promise((r) => setTimeout(r, 1700));
+    await new Promise((r) => setTimeout(r, 5_000 + 300));
     const expired = await call(hs, 'GET', '/_matrix/client/v3/account/whoami', { token: session.access_token });
     expect(expired).toEqual({ status: 401, body: expect.objectContaining({ errcode: 'M_UNKNOWN_TOKEN', soft_logout: true }) as Json });
 

@@ -158,9 +158,10 @@ describe('/sync: typing, receipts, presence, to-device, ignored users, device li
     await waitFor('alice no longer typing', () => (seen.at(-1) === false ? true : undefined));
     expect(bobClient.getRoom(roomId)!.getMember(alice.user_id)!.typing).toBe(false);
 
-    // A typing of one second ends on its own: bob's raw sync sees it, then an empty m.typing.
+    // A typing of five seconds (long enough that bob's sync sees it first, even on a loaded
+    // machine) ends on its own: bob's raw sync sees it, then an empty m.typing.
     const start = (await sync(bob, { set_presence: 'offline' }))['next_batch'] as string;
-    const typed = await call(hs, 'PUT', `/_matrix/client/v3/rooms/${enc(roomId)}/typing/${enc(alice.user_id)}`, { token: alice.access_token, body: { typing: true, timeout: 1000 } });
+    const typed = await call(hs, 'PUT', `/_matrix/client/v3/rooms/${enc(roomId)}/typing/${enc(alice.user_id)}`, { token: alice.access_token, body: { typing: true, timeout: 5000 } });
     expect(typed.status).toBe(200);
     const typingOf = (body: Json): Json[] => ephemeralOf(joinedRoom(body, roomId), 'm.typing');
     const answers = await syncUntil(hs, bob, start, 'the typing to end', (body) => typingOf(body).some((event) => (event['content'] as { user_ids: string[] }).user_ids.length === 0), { set_presence: 'offline' });

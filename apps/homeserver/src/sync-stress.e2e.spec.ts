@@ -76,8 +76,11 @@ describe('sync under concurrent senders', () => {
         return any;
       };
       while (!stop) await drain(1000);
-      // One last pass for what arrived after the senders finished.
-      while (await drain(500));
+      // After the senders finished: until each of its rooms holds all 60 messages (an event
+      // that reaches sync late must not be missed), then one more pass to catch duplicates.
+      const deadline = Date.now() + 60_000;
+      while (roomsOf(index).some((roomId) => (mine.get(roomId)?.length ?? 0) < 60) && Date.now() < deadline) await drain(1000);
+      await drain(500);
     });
 
     await Promise.all(
