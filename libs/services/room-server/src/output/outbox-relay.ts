@@ -167,15 +167,10 @@ export class OutboxRelay {
     const after = this.options.vacuumAfterRows ?? VACUUM_AFTER_ROWS;
     if (this.stopped || after === false || this.deletedSinceVacuum < after) return;
     this.deletedSinceVacuum = 0;
-    this.vacuuming = this.store.vacuumOutbox().then(
-      () => undefined,
-      (error: unknown) => this.logger.warn({ err: error }, 'could not vacuum the outbox; autovacuum will'),
-    );
-    try {
-      await this.vacuuming;
-    } finally {
-      this.vacuuming = undefined;
-    }
+    // Never rejects: `stop()` awaits it.
+    this.vacuuming = this.store.vacuumOutbox().catch((error: unknown) => this.logger.warn({ err: error }, 'could not vacuum the outbox; autovacuum will'));
+    await this.vacuuming;
+    this.vacuuming = undefined;
   }
 
   /** Gives this relay's leases back, so the next drain (here or on another replica) need not wait for them to expire. */
