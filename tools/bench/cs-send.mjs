@@ -32,7 +32,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -44,6 +43,8 @@ const pg = require('pg');
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const MAIN = join(ROOT, 'dist/apps/homeserver/src/main.js');
+// Listening ports below the ephemeral range (an outgoing connection cannot take one first).
+const { freePort } = require(join(ROOT, 'dist/libs/testing/src/ports.js'));
 const TARGETS = (process.env.BENCH_SEND_TARGETS ?? 'axon-pglite,axon-postgres,synapse').split(',').map((s) => s.trim()).filter(Boolean);
 const CONCURRENCY = (process.env.BENCH_SEND_CONCURRENCY ?? '1,10,50').split(',').map(Number);
 const SECONDS = Number(process.env.BENCH_SEND_SECONDS ?? 10);
@@ -63,17 +64,6 @@ const log = (msg) => process.stderr.write(`[bench:send] ${msg}\n`);
 
 // ---------------------------------------------------------------------------------------
 // Process and machine helpers
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function procStat(pid) {
   try {

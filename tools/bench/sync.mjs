@@ -43,7 +43,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -55,6 +54,8 @@ const pg = require('pg');
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const MAIN = join(ROOT, 'dist/apps/homeserver/src/main.js');
+// Listening ports below the ephemeral range (an outgoing connection cannot take one first).
+const { freePort } = require(join(ROOT, 'dist/libs/testing/src/ports.js'));
 const list = (v, d) => (v ?? d).split(',').map((s) => s.trim()).filter(Boolean);
 const TARGETS = list(process.env.BENCH_SYNC_TARGETS, 'axon-pglite,axon-postgres,synapse');
 const POLLS = list(process.env.BENCH_SYNC_POLLS, '0,100,1000,5000').map(Number).sort((a, b) => a - b);
@@ -78,17 +79,6 @@ const log = (msg) => process.stderr.write(`[bench:sync] ${msg}\n`);
 
 // ---------------------------------------------------------------------------------------
 // Process and machine helpers
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function procStat(pid) {
   try {

@@ -1,12 +1,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Client } from 'pg';
 import { GRPC_SERVICES, SERVICE_NAMES, renderNginxConfig, type ServiceName } from '@axon/contracts-routes';
+import { freePort } from './ports';
 import { destroyTestResources, recordTestResources, type TestResources } from './test-resources';
 
 /** The repository: from the sources (Jest) or from dist/ (the launcher and benches). */
@@ -107,19 +107,6 @@ export interface DistributedDeployment {
   stop(signal?: NodeJS.Signals): Promise<ExitStatus>;
   /** `stop`, then removes the deployment's database, Kafka topics and Redis keys: it cannot be restarted. */
   destroy(): Promise<ExitStatus>;
-}
-
-/** A free TCP port on 127.0.0.1 (bound, read, released). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
 }
 
 const digest = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 12);

@@ -3,3 +3,4 @@ export * from './spec-schemas';
 export * from './otlp-collector';
 export * from './distributed';
 export * from './test-resources';
+export * from './ports';
