@@ -68,10 +68,11 @@ const LOWEST = 20000;
 const WORKER_SLICES = 8;
 
 /**
- * This process's slice of [20000, start of the ephemeral range): one of eight, by Jest
- * worker id. Falls back to the whole span when the ephemeral range starts too low to split.
+ * A process's slice of [20000, start of the ephemeral range): one of eight, by Jest
+ * worker id (the first when not run by Jest); everything below the ephemeral range when
+ * that starts too low to split.
  */
-export function testPortRange(workerId = process.env['JEST_WORKER_ID'], ephemeralFrom = ephemeralPortsFrom()): [number, number] {
+export function testPortRange(workerId: string | undefined, ephemeralFrom: number): [number, number] {
   const span = ephemeralFrom - LOWEST;
   if (span < WORKER_SLICES * 64) return [1024, Math.max(1024, ephemeralFrom - 1)];
   const size = Math.floor(span / WORKER_SLICES);
@@ -83,6 +84,6 @@ let allocator: PortAllocator | undefined;
 
 /** A free TCP port on 127.0.0.1 for a test service to listen on (see `PortAllocator`). */
 export function freePort(): Promise<number> {
-  allocator ??= new PortAllocator(...testPortRange());
+  allocator ??= new PortAllocator(...testPortRange(process.env['JEST_WORKER_ID'], ephemeralPortsFrom()));
   return allocator.take();
 }
