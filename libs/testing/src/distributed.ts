@@ -4,10 +4,9 @@ import { createWriteStream, existsSync, mkdirSync, mkdtempSync, openSync, writeF
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Client } from 'pg';
 import { GRPC_SERVICES, SERVICE_NAMES, renderNginxConfig, type ServiceName } from '@axon/contracts-routes';
 import { freePort } from './ports';
-import { destroyTestResources, recordTestResources, type TestResources } from './test-resources';
+import { destroyTestResources, ensureTestDatabase, recordTestResources, type TestResources } from './test-resources';
 
 /** The repository: from the sources (Jest) or from dist/ (the launcher and benches). */
 const ROOT = ((): string => {
@@ -112,20 +111,6 @@ export interface DistributedDeployment {
 const digest = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 12);
 
 /** Creates the database `name` on the server if it does not exist; returns its URL. */
-async function ensureDatabase(serverUrl: string, name: string): Promise<string> {
-  const admin = new Client({ connectionString: serverUrl });
-  await admin.connect();
-  try {
-    const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (exists.rowCount === 0) await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
 interface Slot {
   readonly name: string;
   readonly service: ServiceName;
@@ -148,7 +133,7 @@ export async function startDistributed(options: DistributedOptions = {}): Promis
   const id = digest(resolve(dataDir));
   const namespace = `t${id}`;
   const databaseName = `axon_dist_${id}`;
-  const databaseUrl = await ensureDatabase(infra.postgres, databaseName);
+  const databaseUrl = await ensureTestDatabase(infra.postgres, databaseName);
   const resources: TestResources = {
     postgres: { url: infra.postgres, database: databaseName },
     kafka: { brokers: infra.kafkaBrokers, prefix: `${namespace}.` },

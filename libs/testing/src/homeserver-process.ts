@@ -4,9 +4,8 @@ import { mkdtempSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Client } from 'pg';
 import { startDistributed } from './distributed';
-import { recordTestResources } from './test-resources';
+import { ensureTestDatabase, recordTestResources } from './test-resources';
 
 const ROOT = resolve(__dirname, '../../..');
 const MAIN = join(ROOT, 'dist/apps/homeserver/src/main.js');
@@ -133,16 +132,7 @@ export async function startHomeserver(
  */
 async function databaseFor(serverUrl: string, dataDir: string): Promise<string> {
   const name = `axon_e2e_${createHash('sha256').update(dataDir).digest('hex').slice(0, 16)}`;
-  const admin = new Client({ connectionString: serverUrl });
-  await admin.connect();
-  try {
-    const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (exists.rowCount === 0) await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
+  const url = await ensureTestDatabase(serverUrl, name);
   recordTestResources(name, { postgres: { url: serverUrl, database: name } });
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
+  return url;
 }

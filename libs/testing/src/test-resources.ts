@@ -75,6 +75,24 @@ function safeName(name: string): string {
   return name;
 }
 
+/**
+ * Creates database `name` on the Postgres server at `serverUrl` unless it exists (a
+ * restart reuses it) and returns its URL.
+ */
+export async function ensureTestDatabase(serverUrl: string, name: string): Promise<string> {
+  const admin = new Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (exists.rowCount === 0) await admin.query(`CREATE DATABASE ${safeName(name)}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
 async function dropDatabase(serverUrl: string, database: string): Promise<void> {
   const admin = new Client({ connectionString: serverUrl });
   await admin.connect();
