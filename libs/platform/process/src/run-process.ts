@@ -33,7 +33,8 @@ export interface ProcessOptions {
  * The life of every Axon process, the all-in-one homeserver and each service alike:
  * load and validate the config (exit 78 on any error), start OpenTelemetry when an OTLP
  * endpoint is configured, start the app, log `<app> ready`, and on SIGTERM/SIGINT (also
- * one that arrives while starting) close it within `shutdown.grace_ms` or exit 1.
+ * one that arrives while starting) close it within `shutdown.grace_ms` or exit 1. Once
+ * closed, it exits 0 within a second even if a library left a handle open.
  */
 export function runProcess(options: ProcessOptions): void {
   main(options).catch((err: unknown) => {
@@ -41,6 +42,9 @@ export function runProcess(options: ProcessOptions): void {
     process.exit(1);
   });
 }
+
+/** How long a closed process may wait for its handles to end by themselves. */
+const LINGER_AFTER_CLOSE_MS = 1_000;
 
 async function main(options: ProcessOptions): Promise<void> {
   let config: AxonConfig;
@@ -81,17 +85,30 @@ async function main(options: ProcessOptions): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down: draining requests');
+    let closed = false;
     const deadline = setTimeout(() => {
-      logger.error({ grace_ms: config.shutdown.grace_ms }, 'shutdown grace period exceeded; exiting');
+      // What still holds the event loop: the unclosed piece (or, once closed, a leaked handle).
+      logger.error({ grace_ms: config.shutdown.grace_ms, closed, active: process.getActiveResourcesInfo() }, 'shutdown grace period exceeded; exiting');
       process.exit(1);
     }, config.shutdown.grace_ms);
     deadline.unref();
     void (async () => {
       await started.close();
+      closed = true;
       logger.info('shutdown complete');
       await otel?.shutdown();
       logger.flush();
       process.exitCode = 0;
+      // Everything the app opened is closed, so the process ends here by itself, unless a
+      // client library still holds a handle: kafkajs keeps the heartbeat connection of a
+      // consumer whose group coordinator was found again after a broker restart. Such a
+      // handle would hold the process until the grace period ends (exit 1): it exits now.
+      // Unref'd, so it never keeps alive a process that would end anyway.
+      setTimeout(() => {
+        logger.warn({ active: process.getActiveResourcesInfo() }, 'closed, but handles are still open; exiting');
+        logger.flush();
+        process.exit(0);
+      }, LINGER_AFTER_CLOSE_MS).unref();
     })();
   };
   if (signals.requested) signals.stop(signals.requested);
