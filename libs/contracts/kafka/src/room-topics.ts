@@ -128,10 +128,39 @@ export const roomOutputTopic = defineTopic<RoomOutput>({
 });
 
 /**
- * The wake-up channel (platform cache `Wakeups`) on which the room server announces that
- * the input with this request ID has an outcome; the waiter then reads it with
- * `RoomQuery.GetInputResult`.
+ * The wake-up channel (platform cache `Wakeups`) on which the room server announces the
+ * outcome of the input with this request ID (`encodeRoomInputOutcome`). The waiter answers
+ * from the payload; `RoomQuery.GetInputResult` is only its fallback for a lost wake-up.
  */
 export function roomInputResultChannel(requestId: string): string {
   return `room-input:${requestId}`;
+}
+
+/** The outcome of a room input: the event appended (and its room), or the Matrix error that refused it. */
+export type RoomInputOutcome =
+  | { readonly ok: true; readonly room_id: string; readonly event_id: string }
+  | { readonly ok: false; readonly errcode: string; readonly error: string };
+
+/** The payload of a `roomInputResultChannel` wake-up. */
+export function encodeRoomInputOutcome(outcome: RoomInputOutcome): string {
+  return JSON.stringify(outcome);
+}
+
+/**
+ * Reads a `roomInputResultChannel` payload; undefined for anything else (a payload of an
+ * older room server: the waiter then reads the outcome with `RoomQuery.GetInputResult`).
+ */
+export function decodeRoomInputOutcome(payload: string): RoomInputOutcome | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(payload);
+  } catch {
+    // Not JSON: an older room server's bare event ID or errcode.
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const o = value as Record<string, unknown>;
+  if (o['ok'] === true && typeof o['room_id'] === 'string' && typeof o['event_id'] === 'string') return { ok: true, room_id: o['room_id'], event_id: o['event_id'] };
+  if (o['ok'] === false && typeof o['errcode'] === 'string' && typeof o['error'] === 'string') return { ok: false, errcode: o['errcode'], error: o['error'] };
+  return undefined;
 }
