@@ -1,3 +1,4 @@
+import { roomStorageForWriter } from './input/writer-storage';
 import { Module, type OnApplicationBootstrap } from '@nestjs/common';
 import { RoomDirectoryDefinition, RoomQueryDefinition } from '@axon/contracts-grpc';
 import type { MessageBus } from '@axon/platform-bus';
@@ -13,7 +14,7 @@ import { OutboxRelay } from './output/outbox-relay';
 import { createRoomQuery } from './query/room-query';
 import { createRoomServerMetrics } from './room-server.metrics';
 import { ROOM_SERVER_MIGRATIONS } from './storage/migrations';
-import { RoomStore } from './storage/room-store';
+import { RoomStorage } from './storage/room-storage';
 
 /**
  * The room server, wired into a process (the embedded homeserver, or `apps/room-server`):
@@ -24,16 +25,16 @@ import { RoomStore } from './storage/room-store';
 @Module({
   providers: [
     {
-      provide: RoomStore,
+      provide: RoomStorage,
       inject: [Database],
-      useFactory: async (database: Database): Promise<RoomStore> =>
-        new RoomStore(await database.dataSource({ schema: 'room_server', migrations: [...ROOM_SERVER_MIGRATIONS] })),
+      useFactory: async (database: Database): Promise<RoomStorage> =>
+        new RoomStorage(await database.dataSource({ schema: 'room_server', migrations: [...ROOM_SERVER_MIGRATIONS] })),
     },
   ],
 })
 export class RoomServerModule implements OnApplicationBootstrap {
   constructor(
-    private readonly store: RoomStore,
+    private readonly storage: RoomStorage,
     @InjectConfig() private readonly config: AxonConfig,
     @InjectBus() private readonly bus: MessageBus,
     @InjectCache() private readonly cache: CacheClient,
@@ -48,14 +49,14 @@ export class RoomServerModule implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     const signer = { serverName: this.config.server_name, key: this.keys.signingKey, backend: this.keys.backend };
     const metrics = createRoomServerMetrics(this.metrics);
-    const writer = new RoomWriter(this.store, signer, { metrics });
+    const writer = new RoomWriter(roomStorageForWriter(this.storage), signer, { metrics });
     // Embedded PGlite has one connection, whose scans mark dead index entries as they pass:
     // a vacuum there costs more than it saves (measured: 12% fewer sends at 50 senders).
-    const relay = new OutboxRelay(this.store, this.bus, this.logger, this.cache.wakeups, {
+    const relay = new OutboxRelay(this.storage, this.bus, this.logger, this.cache.wakeups, {
       vacuumAfterRows: this.database.kind === 'postgres' ? undefined : false,
     });
-    this.rpc.serve(RoomQueryDefinition, createRoomQuery(this.store));
-    this.rpc.serve(RoomDirectoryDefinition, createRoomDirectory(this.store.db));
+    this.rpc.serve(RoomQueryDefinition, createRoomQuery(this.storage));
+    this.rpc.serve(RoomDirectoryDefinition, createRoomDirectory(this.storage));
     const consumer = new RoomInputConsumer(this.bus, writer, relay, this.cache.wakeups, metrics);
     await consumer.start();
     await relay.start();

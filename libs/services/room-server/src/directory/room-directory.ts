@@ -1,7 +1,7 @@
 import type { PublicRoom, RoomDirectoryDefinition } from '@axon/contracts-grpc';
 import { MatrixError } from '@axon/matrix-errors';
-import type { DataSource } from '@axon/platform-database';
 import type { ServiceImplementation } from '@axon/platform-rpc';
+import type { RoomStorage } from '../storage/room-storage';
 
 type Content = Record<string, unknown>;
 
@@ -11,30 +11,20 @@ function stringField(content: Content | undefined, key: string): string {
 }
 
 /**
- * `RoomDirectory`: this server's room aliases and published rooms (schema
- * `room_server`, tables `room_aliases` and `published_rooms`). A public room's summary is
+ * `RoomDirectory`: this server's room aliases and published rooms
+ * (`DirectoryRepository`). A public room's summary is
  * read from its current state when listed.
  *
  * Spec: https://spec.matrix.org/v1.19/client-server-api/#published-room-directory
  */
-export function createRoomDirectory(db: DataSource): ServiceImplementation<RoomDirectoryDefinition> {
-  const roomExists = async (roomId: string): Promise<boolean> =>
-    ((await db.query(`SELECT 1 FROM rooms WHERE room_id = $1`, [roomId])) as unknown[]).length === 1;
+export function createRoomDirectory(storage: RoomStorage): ServiceImplementation<RoomDirectoryDefinition> {
+  const { db, directory } = storage;
+  const roomExists = (roomId: string): Promise<boolean> => storage.rooms.exists(db, roomId);
 
   const summaries = async (roomIds: readonly string[]): Promise<PublicRoom[]> => {
     if (roomIds.length === 0) return [];
-    const state = (await db.query(
-      `SELECT c.room_id, c.type, e.pdu_json FROM current_state c JOIN events e ON e.nid = c.event_nid
-       WHERE c.room_id = ANY($1) AND c.state_key = '' AND c.type = ANY($2)`,
-      [
-        roomIds,
-        ['m.room.name', 'm.room.topic', 'm.room.canonical_alias', 'm.room.avatar', 'm.room.join_rules', 'm.room.guest_access', 'm.room.history_visibility', 'm.room.create'],
-      ],
-    )) as Array<{ room_id: string; type: string; pdu_json: string }>;
-    const members = (await db.query(`SELECT room_id, count(*)::int AS joined FROM memberships WHERE room_id = ANY($1) AND membership = 'join' GROUP BY room_id`, [roomIds])) as Array<{
-      room_id: string;
-      joined: number;
-    }>;
+    const state = await directory.summaryState(db, roomIds);
+    const joined = await storage.memberships.joinedCounts(db, roomIds);
     const byRoom = new Map<string, Map<string, Content>>();
     for (const row of state) {
       const content = (JSON.parse(row.pdu_json) as { content?: Content }).content ?? {};
@@ -42,7 +32,6 @@ export function createRoomDirectory(db: DataSource): ServiceImplementation<RoomD
       if (entry === undefined) byRoom.set(row.room_id, (entry = new Map()));
       entry.set(row.type, content);
     }
-    const joined = new Map(members.map((row) => [row.room_id, row.joined]));
     return roomIds.map((roomId) => {
       const roomState = byRoom.get(roomId);
       return {
@@ -63,39 +52,31 @@ export function createRoomDirectory(db: DataSource): ServiceImplementation<RoomD
   return {
     async createAlias({ alias, roomId, creator }) {
       if (!(await roomExists(roomId))) throw new MatrixError('M_NOT_FOUND', `unknown room ${roomId}`, 404);
-      const rows = (await db.query(
-        `INSERT INTO room_aliases (alias, room_id, creator, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (alias) DO NOTHING RETURNING alias`,
-        [alias, roomId, creator, Date.now()],
-      )) as unknown[];
-      return { created: rows.length === 1 };
+      return { created: await directory.createAlias(db, alias, roomId, creator, Date.now()) };
     },
     async resolveAlias({ alias }) {
-      const rows = (await db.query(`SELECT room_id, creator FROM room_aliases WHERE alias = $1`, [alias])) as Array<{ room_id: string; creator: string }>;
-      return rows[0] === undefined ? { found: false, roomId: '', creator: '' } : { found: true, roomId: rows[0].room_id, creator: rows[0].creator };
+      const found = await directory.resolveAlias(db, alias);
+      return found === undefined ? { found: false, roomId: '', creator: '' } : { found: true, roomId: found.room_id, creator: found.creator };
     },
     async deleteAlias({ alias }) {
-      const rows = (await db.query(`WITH gone AS (DELETE FROM room_aliases WHERE alias = $1 RETURNING alias) SELECT alias FROM gone`, [alias])) as unknown[];
-      return { found: rows.length === 1 };
+      return { found: await directory.deleteAlias(db, alias) };
     },
     async listAliases({ roomId }) {
-      const rows = (await db.query(`SELECT alias FROM room_aliases WHERE room_id = $1 ORDER BY created_at, alias`, [roomId])) as Array<{ alias: string }>;
-      return { aliases: rows.map((row) => row.alias) };
+      return { aliases: await directory.aliasesOf(db, roomId) };
     },
     async setVisibility({ roomId, visibility }) {
       if (!(await roomExists(roomId))) throw new MatrixError('M_NOT_FOUND', 'Room not found', 404);
-      if (visibility === 'public') await db.query(`INSERT INTO published_rooms (room_id) VALUES ($1) ON CONFLICT DO NOTHING`, [roomId]);
-      else if (visibility === 'private') await db.query(`DELETE FROM published_rooms WHERE room_id = $1`, [roomId]);
+      if (visibility === 'public') await directory.publish(db, roomId);
+      else if (visibility === 'private') await directory.unpublish(db, roomId);
       else throw new MatrixError('M_INVALID_PARAM', 'visibility must be "public" or "private"', 400);
       return {};
     },
     async getVisibility({ roomId }) {
       if (!(await roomExists(roomId))) throw new MatrixError('M_NOT_FOUND', 'Room not found', 404);
-      const rows = (await db.query(`SELECT 1 FROM published_rooms WHERE room_id = $1`, [roomId])) as unknown[];
-      return { visibility: rows.length === 1 ? 'public' : 'private' };
+      return { visibility: (await directory.isPublished(db, roomId)) ? 'public' : 'private' };
     },
     async listPublicRooms({ limit, offset, searchTerm }) {
-      const published = (await db.query(`SELECT room_id FROM published_rooms ORDER BY room_id`)) as Array<{ room_id: string }>;
-      let rooms = await summaries(published.map((row) => row.room_id));
+      let rooms = await summaries(await directory.published(db));
       const term = searchTerm.trim().toLowerCase();
       if (term !== '') rooms = rooms.filter((room) => [room.name, room.topic, room.canonicalAlias].some((text) => text.toLowerCase().includes(term)));
       rooms.sort((x, y) => y.numJoinedMembers - x.numJoinedMembers || (x.roomId < y.roomId ? -1 : 1));

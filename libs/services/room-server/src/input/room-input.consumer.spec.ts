@@ -1,3 +1,4 @@
+import { roomStorageForWriter } from './writer-storage';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
@@ -9,7 +10,7 @@ import { createNativeEd25519Backend, generateSigningKey } from '@axon/matrix-sig
 import { OutboxRelay } from '../output/outbox-relay';
 import { createRoomQuery } from '../query/room-query';
 import { ROOM_SERVER_MIGRATIONS } from '../storage/migrations';
-import { RoomStore } from '../storage/room-store';
+import { RoomStorage } from '../storage/room-storage';
 import { RoomInputConsumer } from './room-input.consumer';
 import { RoomWriter } from './room-writer';
 
@@ -22,7 +23,7 @@ describe('room input → room output on the in-process bus', () => {
   let database: Database;
   let bus: InProcessBus;
   let cache: CacheClient;
-  let store: RoomStore;
+  let storage: RoomStorage;
   let consumer: RoomInputConsumer;
   let relay: OutboxRelay;
   const outputs: RoomOutput[] = [];
@@ -31,12 +32,12 @@ describe('room input → room output on the in-process bus', () => {
     database = await Database.open({ dataDir: mkdtempSync(joinPath(tmpdir(), 'axon-rs-bus-')), inMemory: true });
     bus = await InProcessBus.open(database, { pollIntervalMs: 50 });
     cache = createInProcessCache();
-    store = new RoomStore(await database.dataSource({ schema: 'room_server', migrations: [...ROOM_SERVER_MIGRATIONS] }));
+    storage = new RoomStorage(await database.dataSource({ schema: 'room_server', migrations: [...ROOM_SERVER_MIGRATIONS] }));
     const backend = await createNativeEd25519Backend();
     const key = backend === undefined ? undefined : generateSigningKey(backend, 'k');
     if (backend === undefined || key === undefined || !key.ok) throw new Error('no Ed25519');
-    const writer = new RoomWriter(store, { serverName: 'hs.test', key: key.value, backend });
-    relay = new OutboxRelay(store, bus, silent);
+    const writer = new RoomWriter(roomStorageForWriter(storage), { serverName: 'hs.test', key: key.value, backend });
+    relay = new OutboxRelay(storage, bus, silent);
     consumer = new RoomInputConsumer(bus, writer, relay, cache.wakeups);
     await consumer.start();
     await relay.start();
@@ -72,7 +73,7 @@ describe('room input → room output on the in-process bus', () => {
       { type: 'm.room.join_rules', state_key: '', sender: ALICE, content: { join_rule: 'invite' } },
     ];
     const createdId = await submit({ kind: 'create_room', request_id: 'create-1', room_version: '12', events: create });
-    const query = createRoomQuery(store);
+    const query = createRoomQuery(storage);
     const ctx = {} as never;
     const created = await query.getInputResult({ requestId: 'create-1' }, ctx);
     expect(created).toMatchObject({ found: true, eventId: createdId });
@@ -95,7 +96,7 @@ describe('room input → room output on the in-process bus', () => {
     const bodies = ours.slice(4).map((output) => (JSON.parse(output.pdu_json) as { content: { body: string } }).content.body);
     expect(bodies).toEqual(Array.from({ length: 30 }, (_, index) => `${index}`));
     for (const request of sent) expect((await query.getInputResult({ requestId: request }, ctx)).found).toBe(true);
-    expect(await store.peekOutbox(10)).toEqual([]);
+    expect(await storage.outbox.peek(storage.db, 10)).toEqual([]);
 
     const page = await query.paginate({ roomId, from: '', direction: 'b', limit: 10, to: '' }, ctx);
     expect(page.events.map((event) => event.eventId)).toEqual(ours.slice(-10).reverse().map((output) => output.event_id));

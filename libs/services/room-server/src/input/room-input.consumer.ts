@@ -1,4 +1,4 @@
-import { roomInputResultChannel, roomInputTopic, type RoomInput } from '@axon/contracts-kafka';
+import { encodeRoomInputOutcome, roomInputResultChannel, roomInputTopic, type RoomInput } from '@axon/contracts-kafka';
 import { ack, type DeliveredMessage, type HandlerOutcome, type MessageBus, type Subscription } from '@axon/platform-bus';
 import type { Wakeups } from '@axon/platform-cache';
 import { outboxShard } from '../output/outbox-shard';
@@ -10,11 +10,20 @@ import type { RoomWriter } from './room-writer';
 export const ROOM_INPUT_GROUP = 'room-server';
 
 /**
- * Consumes `hs.room.input.v1`: each message through the writer (one room at a time, in
- * order), then the outbox relay is kicked and the waiting caller woken. A refused input
- * is an outcome, acknowledged like an accepted one; an unexpected failure (the database
- * went away) is thrown, so the bus retries the message and holds back the room's later
- * inputs.
+ * Inputs per batch. A batch is one transaction, so this bounds how long one holds its
+ * rooms' rows and how much a poison input's fallback (the bus then delivers the batch's
+ * inputs one at a time) repeats.
+ */
+const MAX_BATCH = 128;
+
+/**
+ * Consumes `hs.room.input.v1` in batches (group commit): every input queued in a
+ * partition goes through the writer together, each room strictly in order, in one
+ * transaction; then the outbox relay is kicked for the shards written and every waiting
+ * caller is woken with its outcome. A refused input is an outcome, acknowledged like an
+ * accepted one; an unexpected failure (the database went away) is thrown, so the bus
+ * retries the batch (or, for anything but an outage, its inputs one at a time) and holds
+ * back the rooms' later inputs.
  */
 export class RoomInputConsumer {
   private subscription: Subscription | undefined;
@@ -30,7 +39,8 @@ export class RoomInputConsumer {
   async start(): Promise<void> {
     const backlog = this.metrics?.inputBacklog;
     const owned = new Set<number>();
-    this.subscription = await this.bus.subscribe(roomInputTopic, ROOM_INPUT_GROUP, (message) => this.handle(message), {
+    this.subscription = await this.bus.subscribeBatches(roomInputTopic, ROOM_INPUT_GROUP, (messages) => this.handle(messages), {
+      maxBatch: MAX_BATCH,
       ...(backlog && {
         observer: {
           // Only partitions still ours: a lost partition's handlers may finish after it left.
@@ -52,10 +62,20 @@ export class RoomInputConsumer {
     await this.subscription?.stop();
   }
 
-  private async handle(message: DeliveredMessage<RoomInput>): Promise<HandlerOutcome> {
-    const outcome = await this.writer.handle(message.value);
-    if (outcome.ok) void this.relay.kick([outboxShard(outcome.roomId)]);
-    await this.wakeups.publish(roomInputResultChannel(message.value.request_id), outcome.ok ? outcome.eventId : outcome.error.errcode);
+  private async handle(messages: readonly DeliveredMessage<RoomInput>[]): Promise<HandlerOutcome> {
+    const outcomes = await this.writer.handleBatch(messages.map((message) => ({ input: message.value, traceContext: message.traceHeaders })));
+    const shards = new Set<number>();
+    for (const outcome of outcomes) if (outcome.ok) shards.add(outboxShard(outcome.roomId));
+    if (shards.size > 0) void this.relay.kick([...shards]);
+    await Promise.all(
+      messages.map((message, index) => {
+        const outcome = outcomes[index]!;
+        const payload = outcome.ok
+          ? encodeRoomInputOutcome({ ok: true, room_id: outcome.roomId, event_id: outcome.eventId })
+          : encodeRoomInputOutcome({ ok: false, errcode: outcome.error.errcode, error: outcome.error.message });
+        return this.wakeups.publish(roomInputResultChannel(message.value.request_id), payload);
+      }),
+    );
     return ack;
   }
 }

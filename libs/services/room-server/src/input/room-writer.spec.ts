@@ -1,3 +1,4 @@
+import { roomStorageForWriter } from './writer-storage';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
@@ -9,7 +10,8 @@ import { Database } from '@axon/platform-database';
 import type { Signer } from '../events/event-builder';
 import { createRoomQuery } from '../query/room-query';
 import { ROOM_SERVER_MIGRATIONS } from '../storage/migrations';
-import { RoomStore, STATE_GROUP_MAX_DEPTH } from '../storage/room-store';
+import { RoomStorage } from '../storage/room-storage';
+import { STATE_GROUP_MAX_DEPTH } from '../storage/state.repository';
 import { RoomWriter } from './room-writer';
 
 const SERVER = 'hs.test';
@@ -18,20 +20,20 @@ const BOB = '@bob:hs.test';
 const CAROL = '@carol:hs.test';
 
 let database: Database;
-let store: RoomStore;
+let storage: RoomStorage;
 let signer: Signer;
 let writer: RoomWriter;
 let counter = 0;
 
 beforeAll(async () => {
   database = await Database.open({ dataDir: mkdtempSync(joinPath(tmpdir(), 'axon-rs-')), inMemory: true });
-  store = new RoomStore(await database.dataSource({ schema: 'room_server', migrations: [...ROOM_SERVER_MIGRATIONS] }));
+  storage = new RoomStorage(await database.dataSource({ schema: 'room_server', migrations: [...ROOM_SERVER_MIGRATIONS] }));
   const backend = await createNativeEd25519Backend();
   if (backend === undefined) throw new Error('no Ed25519');
   const key = generateSigningKey(backend, 'test');
   if (!key.ok) throw new Error(key.error);
   signer = { serverName: SERVER, key: key.value, backend };
-  writer = new RoomWriter(store, signer);
+  writer = new RoomWriter(roomStorageForWriter(storage), signer);
 });
 
 afterAll(async () => {
@@ -79,9 +81,9 @@ describe.each(['1', '6', '10', '11', '12'])('room version %s', (version) => {
     const rules = rulesOf(version);
     if (rules.authorization.roomIdIsCreateEventId) expect(roomId).toMatch(/^![A-Za-z0-9_-]{43}$/);
     else expect(roomId).toMatch(/^![A-Za-z0-9]+:hs\.test$/);
-    const state = await store.getCurrentState(roomId);
+    const state = await storage.state.current(storage.db, roomId);
     expect(state.map((event) => event.type).sort()).toEqual(['m.room.create', 'm.room.history_visibility', 'm.room.join_rules', 'm.room.member', 'm.room.power_levels']);
-    const events = await store.paginate(roomId, { direction: 'f', limit: 10 });
+    const events = await storage.timeline.paginate(storage.db, roomId, { direction: 'f', limit: 10 });
     expect(events.map((event) => event.room_seq)).toEqual([1, 2, 3, 4, 5]);
     const mode = rules.eventFormat.strictCanonicalJson ? 'strict' : 'lenient';
     const verifyKey = encodeVerifyKey(signer.key, signer.backend);
@@ -102,7 +104,7 @@ describe.each(['1', '6', '10', '11', '12'])('room version %s', (version) => {
       expect(prev).toEqual(index === 0 ? [] : [events[index - 1]!.event_id]);
       expect(pdu['depth']).toBe(index + 1);
     }
-    const extremities = await store.getForwardExtremities(roomId);
+    const extremities = await storage.rooms.forwardExtremities(storage.db, roomId);
     expect(extremities.map((event) => event.event_id)).toEqual([events[4]!.event_id]);
   });
 
@@ -111,10 +113,10 @@ describe.each(['1', '6', '10', '11', '12'])('room version %s', (version) => {
     const sent = await send(roomId, message(ALICE, 'hello'));
     expect(sent.ok).toBe(true);
     if (!sent.ok) return;
-    const [stored] = await store.getEventsByIds([sent.eventId]);
+    const [stored] = await storage.events.byIds(storage.db, [sent.eventId]);
     const pdu = JSON.parse(stored!.pdu_json) as JsonObject;
     const authIds = (pdu['auth_events'] as unknown[]).map((ref) => (Array.isArray(ref) ? ref[0] : ref));
-    const state = await store.getCurrentState(roomId);
+    const state = await storage.state.current(storage.db, roomId);
     const idOf = (type: string, stateKey: string) => state.find((event) => event.type === type && event.state_key === stateKey)!.event_id;
     const expected = [idOf('m.room.power_levels', ''), idOf('m.room.member', ALICE)];
     if (!rulesOf(version).authorization.roomIdIsCreateEventId) expected.unshift(idOf('m.room.create', ''));
@@ -123,8 +125,8 @@ describe.each(['1', '6', '10', '11', '12'])('room version %s', (version) => {
     const refused = await send(roomId, message(BOB, 'not a member'));
     expect(refused.ok).toBe(false);
     if (!refused.ok) expect(refused.error.errcode).toBe('M_FORBIDDEN');
-    const latest = await store.paginate(roomId, { direction: 'b', limit: 2 });
-    expect(latest.map((event) => event.event_id)).toEqual([sent.eventId, (await store.paginate(roomId, { direction: 'f', limit: 5 }))[4]!.event_id]);
+    const latest = await storage.timeline.paginate(storage.db, roomId, { direction: 'b', limit: 2 });
+    expect(latest.map((event) => event.event_id)).toEqual([sent.eventId, (await storage.timeline.paginate(storage.db, roomId, { direction: 'f', limit: 5 }))[4]!.event_id]);
   });
 });
 
@@ -134,7 +136,7 @@ describe('the write path', () => {
     const first = await send(roomId, message(ALICE, 'once'), 'txn-1');
     const again = await send(roomId, message(ALICE, 'once'), 'txn-1');
     expect(again).toEqual(first);
-    expect((await store.paginate(roomId, { direction: 'f', limit: 100 })).length).toBe(6);
+    expect((await storage.timeline.paginate(storage.db, roomId, { direction: 'f', limit: 100 })).length).toBe(6);
     const refused = await send(roomId, message(BOB, 'x'), 'txn-2');
     const refusedAgain = await send(roomId, join(ALICE), 'txn-2');
     expect(refused.ok || refusedAgain.ok).toBe(false);
@@ -145,7 +147,7 @@ describe('the write path', () => {
     const roomId = await createRoom('10', [join(BOB), join(CAROL)]);
     // Two instances that both believe they own the room (a rebalance), each working
     // through its own inputs in order, as the bus delivers them.
-    const other = new RoomWriter(store, signer);
+    const other = new RoomWriter(roomStorageForWriter(storage), signer);
     const instance = async (by: RoomWriter, sender: string) => {
       const outcomes = [];
       for (let index = 0; index < 10; index++) outcomes.push(await send(roomId, message(sender, `m${index}`), requestId(), by));
@@ -153,13 +155,13 @@ describe('the write path', () => {
     };
     const results = (await Promise.all([instance(writer, BOB), instance(other, CAROL)])).flat();
     expect(results.every((result) => result.ok)).toBe(true);
-    const events = await store.paginate(roomId, { direction: 'f', limit: 100 });
+    const events = await storage.timeline.paginate(storage.db, roomId, { direction: 'f', limit: 100 });
     expect(events.map((event) => event.room_seq)).toEqual(Array.from({ length: events.length }, (_, i) => i + 1));
     for (let index = 1; index < events.length; index++) {
       const prev = (JSON.parse(events[index]!.pdu_json) as { prev_events: string[] }).prev_events;
       expect(prev).toEqual([events[index - 1]!.event_id]);
     }
-    expect((await store.getForwardExtremities(roomId)).length).toBe(1);
+    expect((await storage.rooms.forwardExtremities(storage.db, roomId)).length).toBe(1);
     const acknowledged = new Set(results.map((result) => (result.ok ? result.eventId : '')));
     expect(events.filter((event) => acknowledged.has(event.event_id)).length).toBe(20);
   });
@@ -172,7 +174,7 @@ describe('the write path', () => {
       if (!sent.ok) throw sent.error;
       topics.push(sent.eventId);
     }
-    const query = createRoomQuery(store);
+    const query = createRoomQuery(storage);
     const context = {} as never;
     const current = await query.getCurrentState({ roomId, types: [] }, context);
     for (const [index, eventId] of topics.entries()) {
@@ -196,19 +198,19 @@ describe('the write path', () => {
     if (!byCarol.ok) expect(byCarol.error.errcode).toBe('M_FORBIDDEN');
     const byBob = await send(roomId, { type: 'm.room.redaction', sender: BOB, content: { reason: 'typo' }, redacts: bobs.eventId });
     if (!byBob.ok) throw byBob.error;
-    expect((await store.getEventsByIds([bobs.eventId]))[0]!.redacted_by).toBe(byBob.eventId);
+    expect((await storage.events.byIds(storage.db, [bobs.eventId]))[0]!.redacted_by).toBe(byBob.eventId);
     // Room version 11 carries `redacts` in content.
-    const [redaction] = await store.getEventsByIds([byBob.eventId]);
+    const [redaction] = await storage.events.byIds(storage.db, [byBob.eventId]);
     expect((JSON.parse(redaction!.pdu_json) as { content: { redacts?: string } }).content.redacts).toBe(bobs.eventId);
   });
 
   it('writes one output message per event, in order, with the state it changed', async () => {
-    await store.deleteOutbox((await store.peekOutbox(10_000)).map((row) => row.id));
+    await storage.outbox.delete(storage.db, (await storage.outbox.peek(storage.db, 10_000)).map((row) => row.id));
     const roomId = await createRoom('12');
     const sent = await send(roomId, { type: 'm.room.name', state_key: '', sender: ALICE, content: { name: 'One' } });
     const renamed = await send(roomId, { type: 'm.room.name', state_key: '', sender: ALICE, content: { name: 'Two' } });
     if (!sent.ok || !renamed.ok) throw new Error('send');
-    const outputs = (await store.peekOutbox(100)).map((row) => JSON.parse(row.payload) as RoomOutput).filter((output) => output.room_id === roomId);
+    const outputs = (await storage.outbox.peek(storage.db, 100)).map((row) => JSON.parse(row.payload) as RoomOutput).filter((output) => output.room_id === roomId);
     expect(outputs.map((output) => output.room_seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(outputs.map((output) => output.prev_room_seq)).toEqual([0, 1, 2, 3, 4, 5, 6]);
     expect(outputs[6]!.state_added).toEqual([['m.room.name', '', renamed.eventId]]);

@@ -1,186 +1,240 @@
 import { randomBytes } from 'node:crypto';
 import { currentTraceHeaders } from '@axon/platform-bus';
-import type { EntityManager } from '@axon/platform-database';
 import type { ProtoEvent, RoomInput, RoomOutput } from '@axon/contracts-kafka';
-import { encodeUrlSafeUnpaddedBase64, type JsonObject } from '@axon/matrix-canonical-json';
+import { encodeUrlSafeUnpaddedBase64 } from '@axon/matrix-canonical-json';
 import { MatrixError } from '@axon/matrix-errors';
-import {
-  authStateFromEvents,
-  checkEventAuth,
-  formatStateKey,
-  getNamedPowerLevel,
-  getUserPowerLevel,
-  parseStateKey,
-  selectAuthEventKeys,
-  type AuthEvent,
-  type AuthState,
-} from '@axon/matrix-event-auth';
+import { getNamedPowerLevel, getUserPowerLevel, type AuthEvent, type AuthState } from '@axon/matrix-event-auth';
 import { deriveRoomIdFromCreateEventId, type EventId } from '@axon/matrix-identifiers';
-import { getRoomVersionRules, isKnownRoomVersion, type RoomVersionRules } from '@axon/matrix-room-versions';
-import { authEventOf, buildLocalEvent, type BuiltEvent, type ReferencedEvent, type Signer } from '../events/event-builder';
+import { getRoomVersionRules } from '@axon/matrix-room-versions';
+import { authEventOf, type Signer } from '../events/event-builder';
 import type { RoomServerMetrics } from '../room-server.metrics';
-import { StaleRoomHeadError, type AppendResult, type RoomRow, type RoomStore, type StoredEvent } from '../storage/room-store';
+import type { AppendEvent, AppendResult, RoomAppendPlan } from '../storage/append.repository';
+import type { InputResultRecord } from '../storage/input-results.repository';
+import type { OutboxEntry } from '../storage/outbox.repository';
+import { StaleRoomHeadError, type InputResultRow, type RoomRow } from '../storage/rows';
+import { authEventsFor, buildChecked, chainInitialEvents } from './event-authoring';
+import { referenceOf, RoomHeads, type RoomDraft } from './room-heads';
+import type { WriterStorage } from './writer-storage';
 
 /** What an input came to: the appended event, or the Matrix error that refused it. */
 export type InputOutcome = { readonly ok: true; readonly roomId: string; readonly eventId: string } | { readonly ok: false; readonly error: MatrixError };
 
-/** How many times a write is rebuilt after losing a race for the room's head. */
-const MAX_STALE_RETRIES = 10;
-
-function referenceOf(stored: StoredEvent): ReferencedEvent {
-  return { event_id: stored.event_id, depth: stored.depth, pdu_json: stored.pdu_json };
+/** An input with the trace context its output continues (its consume span). */
+export interface WriterInput {
+  readonly input: RoomInput;
+  readonly traceContext: Readonly<Record<string, string>>;
 }
 
-/**
- * The room server's write path, one input at a time per room (the bus delivers a room's
- * inputs in order to one handler; `rooms.head_seq` fences other instances): build the
- * event from the room's forward extremities and current state, check it against its
- * auth events, append it with the state delta, the output message and the input's
- * result in one transaction. A refused input records its error instead.
- */
+/** How many times a write is rebuilt after losing a race for a room's head. */
+const MAX_STALE_RETRIES = 10;
+
 export interface RoomWriterOptions {
   readonly now?: () => number;
   readonly metrics?: Pick<RoomServerMetrics, 'eventsPersisted'>;
 }
 
+function outcomeOf(row: InputResultRow): InputOutcome {
+  if (row.event_id !== null && row.room_id !== null) return { ok: true, roomId: row.room_id, eventId: row.event_id };
+  const errcode = MatrixError.isErrcode(row.errcode ?? '') ? (row.errcode as 'M_FORBIDDEN') : 'M_UNKNOWN';
+  return { ok: false, error: new MatrixError(errcode, row.error ?? 'refused') };
+}
+
+function refusal(requestId: string, roomId: string | undefined, error: MatrixError): InputResultRecord {
+  return { requestId, roomId, errcode: error.errcode, error: error.message };
+}
+
+/** The output message of an appended event (`hs.room.output.v1`), carrying its state delta. */
+function outputOf(room: RoomRow, appended: AppendResult): OutboxEntry {
+  const { event } = appended;
+  const output: RoomOutput = {
+    room_id: room.room_id,
+    room_version: room.room_version,
+    event_id: event.eventId,
+    pdu_json: event.pduJson,
+    stream_ordering: appended.nid,
+    room_seq: appended.roomSeq,
+    prev_room_seq: appended.roomSeq - 1,
+    state_added: appended.stateAdded,
+    state_removed: appended.stateRemoved,
+    ...(event.redacts === undefined ? {} : { redacted_event_id: event.redacts }),
+  };
+  return { roomId: room.room_id, payload: JSON.stringify(output), traceContext: event.traceContext };
+}
+
+function appendEventOf(proto: ProtoEvent, built: { eventId: string; pduJson: string; authEvent: AuthEvent }, prev: readonly string[], redacts: string | undefined, traceContext: Readonly<Record<string, string>>): AppendEvent {
+  const membership = proto.type === 'm.room.member' ? proto.content['membership'] : undefined;
+  return {
+    eventId: built.eventId,
+    type: proto.type,
+    stateKey: proto.state_key,
+    sender: proto.sender,
+    depth: built.authEvent.depth,
+    originServerTs: built.authEvent.origin_server_ts,
+    pduJson: built.pduJson,
+    prevEventIds: prev,
+    authEventIds: built.authEvent.auth_events,
+    membership: typeof membership === 'string' ? membership : undefined,
+    redacts,
+    traceContext,
+  };
+}
+
+/**
+ * The room server's write path (group commit). The bus hands it a batch of inputs (every
+ * input queued in a partition when a slot freed up; each room's in order, and no room in
+ * two batches at once); it builds each event on its room's head (cached: `RoomHeads`)
+ * and the events built before it in the batch, checks it against its auth events, and
+ * appends every accepted event of the batch, with its state delta, output message and
+ * the inputs' outcomes (refusals included), in one transaction fenced per room
+ * (`AppendRepository`). Idempotent per `request_id`: an input seen before answers its
+ * recorded outcome.
+ */
 export class RoomWriter {
   private readonly now: () => number;
+  private readonly heads: RoomHeads;
 
   constructor(
-    private readonly store: RoomStore,
+    private readonly storage: WriterStorage,
     private readonly signer: Signer,
     private readonly options: RoomWriterOptions = {},
   ) {
     this.now = options.now ?? Date.now;
+    this.heads = new RoomHeads(storage);
   }
 
-  /** Handles one input; idempotent per `request_id`. */
-  async handle(input: RoomInput): Promise<InputOutcome> {
-    const previous = await this.store.getInputResult(input.request_id);
-    if (previous !== undefined) {
-      return previous.event_id !== null && previous.room_id !== null
-        ? { ok: true, roomId: previous.room_id, eventId: previous.event_id }
-        : { ok: false, error: new MatrixError(MatrixError.isErrcode(previous.errcode ?? '') ? (previous.errcode as 'M_FORBIDDEN') : 'M_UNKNOWN', previous.error ?? 'refused') };
+  /** Handles one input (a batch of one). */
+  async handle(input: RoomInput, traceContext: Readonly<Record<string, string>> = currentTraceHeaders()): Promise<InputOutcome> {
+    return (await this.handleBatch([{ input, traceContext }]))[0]!;
+  }
+
+  /** Handles inputs in order; resolves with each one's outcome once all are durable. */
+  async handleBatch(items: readonly WriterInput[]): Promise<InputOutcome[]> {
+    const outcomes = new Array<InputOutcome | undefined>(items.length);
+    const previous = await this.storage.inputResults(items.map((item) => item.input.request_id));
+    const first = new Map<string, number>();
+    const fresh: number[] = [];
+    items.forEach((item, index) => {
+      const id = item.input.request_id;
+      const recorded = previous.get(id);
+      if (recorded !== undefined) outcomes[index] = outcomeOf(recorded);
+      else if (!first.has(id)) {
+        first.set(id, index);
+        fresh.push(index);
+      }
+    });
+    for (const index of fresh) {
+      const item = items[index]!;
+      if (item.input.kind === 'create_room') outcomes[index] = await this.withRetries(() => this.createRoom(item.input as Extract<RoomInput, { kind: 'create_room' }>, item.traceContext));
     }
+    const events = fresh.filter((index) => items[index]!.input.kind === 'new_event');
+    if (events.length > 0) {
+      const appended = await this.withRetries(() => this.appendEvents(events.map((index) => items[index]!)));
+      events.forEach((index, k) => (outcomes[index] = appended[k]));
+    }
+    // A request repeated within the batch has the outcome of its first occurrence.
+    return items.map((item, index) => outcomes[index] ?? outcomes[first.get(item.input.request_id)!]!);
+  }
+
+  private async withRetries<T>(write: () => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return input.kind === 'create_room' ? await this.createRoom(input) : await this.appendNew(input);
+        return await write();
       } catch (error) {
-        if (error instanceof StaleRoomHeadError && attempt < MAX_STALE_RETRIES) {
-          // Another writer won the room's head: back off a little (jittered) and rebuild.
-          await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * (attempt + 1)));
-          continue;
-        }
-        if (error instanceof MatrixError) {
-          await this.store.recordRefusal(input.request_id, input.kind === 'new_event' ? input.room_id : undefined, error.errcode, error.message);
-          return { ok: false, error };
-        }
-        throw error;
+        if (!(error instanceof StaleRoomHeadError) || attempt >= MAX_STALE_RETRIES) throw error;
+        // Another writer won a room's head: back off a little (jittered) and rebuild.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * (attempt + 1)));
       }
     }
   }
 
-  private async appendNew(input: Extract<RoomInput, { kind: 'new_event' }>): Promise<InputOutcome> {
-    const room = await this.store.getRoom(input.room_id);
-    if (room === undefined) throw new MatrixError('M_NOT_FOUND', `unknown room ${input.room_id}`, 404);
-    const rules = this.rulesOf(room);
-    const extremities = await this.store.getForwardExtremities(room.room_id);
-    const stateSource = new CurrentState(this.store, room, rules);
-    const built = await this.build(input.event, rules, room.room_id, extremities.map(referenceOf), stateSource);
-    const redacts = await this.redactionTarget(input.event, built, rules, stateSource);
-    const outcome = await this.store.transaction(async (tx) => {
-      const current = await this.store.getRoom(room.room_id, tx);
-      if (current === undefined || current.head_seq !== room.head_seq) throw new StaleRoomHeadError(room.room_id);
-      await this.appendBuilt(tx, current, rules, built, input.event, extremities.map((e) => e.event_id), redacts);
-      await this.store.recordAccepted(tx, input.request_id, room.room_id, built.eventId);
-      return { ok: true as const, roomId: room.room_id, eventId: built.eventId };
+  /** Builds every `new_event` input on its room's draft and commits them all in one transaction. */
+  private async appendEvents(items: readonly WriterInput[]): Promise<InputOutcome[]> {
+    const byRoom = new Map<string, number[]>();
+    items.forEach((item, index) => {
+      const roomId = (item.input as Extract<RoomInput, { kind: 'new_event' }>).room_id;
+      byRoom.set(roomId, [...(byRoom.get(roomId) ?? []), index]);
     });
-    this.options.metrics?.eventsPersisted.inc();
-    return outcome;
-  }
-
-  private async createRoom(input: Extract<RoomInput, { kind: 'create_room' }>): Promise<InputOutcome> {
-    const rules = getRoomVersionRules(input.room_version);
-    if (!rules.ok) throw rules.error;
-    const [createProto, ...rest] = input.events;
-    if (createProto === undefined || createProto.type !== 'm.room.create' || createProto.state_key !== '') {
-      throw new MatrixError('M_BAD_JSON', 'the first event of a new room must be m.room.create');
-    }
-    const provisionalId = rules.value.authorization.roomIdIsCreateEventId
-      ? undefined
-      : `!${encodeUrlSafeUnpaddedBase64(new Uint8Array(randomBytes(12))).replace(/[-_]/g, 'x')}:${this.signer.serverName}`;
-    const state = new Map<string, AuthEvent>();
-    const stored = new Map<string, ReferencedEvent>();
-    const create = this.buildChecked(createProto, rules.value, provisionalId, [], [], authStateFromEvents([]));
-    const roomId = provisionalId ?? this.roomIdOf(create.eventId);
-    const built: Array<{ built: BuiltEvent; proto: ProtoEvent; prev: string[] }> = [{ built: create, proto: createProto, prev: [] }];
-    let previous: ReferencedEvent = { event_id: create.eventId, depth: 1, pdu_json: create.pduJson };
-    state.set(formatStateKey('m.room.create', ''), create.authEvent);
-    stored.set(create.eventId, previous);
-    for (const proto of rest) {
-      const current = authStateFromEvents(state.values());
-      const authIds = this.selectAuthIds(proto, rules.value, current);
-      const event = this.buildChecked(proto, rules.value, roomId, [previous], authIds.map((id) => stored.get(id)!), current);
-      built.push({ built: event, proto, prev: [previous.event_id] });
-      previous = { event_id: event.eventId, depth: event.authEvent.depth, pdu_json: event.pduJson };
-      stored.set(event.eventId, previous);
-      if (proto.state_key !== undefined) state.set(formatStateKey(proto.type, proto.state_key), event.authEvent);
-    }
-    const outcome = await this.store.transaction(async (tx) => {
-      await this.store.insertRoom(tx, roomId, rules.value.id);
-      for (const { built: event, proto, prev } of built) {
-        const room = await this.store.getRoom(roomId, tx);
-        await this.appendBuilt(tx, room!, rules.value, event, proto, prev, undefined);
+    const outcomes = new Array<InputOutcome>(items.length);
+    const results: InputResultRecord[] = [];
+    const plans: RoomAppendPlan[] = [];
+    const drafts = new Map<string, RoomDraft>();
+    try {
+      for (const [roomId, indices] of byRoom) {
+        const draft = await this.draftOrRefuse(roomId, indices, items, outcomes, results);
+        if (draft === undefined) continue;
+        const events: AppendEvent[] = [];
+        for (const index of indices) {
+          const { input, traceContext } = items[index]!;
+          try {
+            const event = await this.buildNext(draft, (input as Extract<RoomInput, { kind: 'new_event' }>).event, traceContext);
+            events.push(event);
+            outcomes[index] = { ok: true, roomId, eventId: event.eventId };
+            results.push({ requestId: input.request_id, roomId, eventId: event.eventId });
+          } catch (error) {
+            if (!(error instanceof MatrixError)) throw error;
+            outcomes[index] = { ok: false, error };
+            results.push(refusal(input.request_id, roomId, error));
+          }
+        }
+        if (events.length === 0) continue;
+        drafts.set(roomId, draft);
+        plans.push({ room: draft.room, extremities: draft.head.extremities.map((event) => event.event_id), events });
       }
-      await this.store.recordAccepted(tx, input.request_id, roomId, create.eventId);
-      return { ok: true as const, roomId, eventId: create.eventId };
-    });
-    this.options.metrics?.eventsPersisted.inc(built.length);
-    return outcome;
-  }
-
-  private roomIdOf(createEventId: string): string {
-    const roomId = deriveRoomIdFromCreateEventId(createEventId as EventId);
-    if (!roomId.ok) throw new MatrixError('M_UNKNOWN', roomId.error, 500);
-    return roomId.value;
-  }
-
-  private rulesOf(room: RoomRow): RoomVersionRules {
-    const rules = getRoomVersionRules(room.room_version);
-    if (!rules.ok) throw new MatrixError('M_UNSUPPORTED_ROOM_VERSION', `room ${room.room_id} has unsupported version ${room.room_version}`);
-    return rules.value;
-  }
-
-  /** The event IDs of the current state the new event must cite. */
-  private selectAuthIds(proto: ProtoEvent, rules: RoomVersionRules, state: AuthState): string[] {
-    const ids: string[] = [];
-    for (const key of selectAuthEventKeys({ ...proto, content: proto.content as JsonObject }, rules.authorization)) {
-      const [type, stateKey] = parseStateKey(key);
-      const event = state.get(type, stateKey);
-      if (event !== undefined) ids.push(event.event_id);
+      const committed = await this.storage.commit({ rooms: plans, results, output: outputOf });
+      for (const room of committed) this.heads.committed(drafts.get(room.room.room_id)!, room);
+      this.options.metrics?.eventsPersisted.inc(committed.reduce((sum, room) => sum + room.appended.length, 0));
+      return outcomes;
+    } catch (error) {
+      // Whatever was read or built for these rooms may be stale now.
+      this.heads.forget(byRoom.keys());
+      throw error;
     }
-    return ids;
   }
 
-  private buildChecked(
-    proto: ProtoEvent,
-    rules: RoomVersionRules,
-    roomId: string | undefined,
-    prev: readonly ReferencedEvent[],
-    auth: readonly ReferencedEvent[],
-    authState: AuthState,
-  ): BuiltEvent {
-    const built = buildLocalEvent(proto, { rules, roomId: proto.type === 'm.room.create' && rules.authorization.roomIdIsCreateEventId ? undefined : roomId, prevEvents: prev, authEvents: auth, signer: this.signer, now: this.now() });
-    const allowed = checkEventAuth(built.authEvent, authState, rules.authorization, { isKnownRoomVersion, backend: this.signer.backend });
-    if (!allowed.ok) throw new MatrixError('M_FORBIDDEN', `${allowed.error.reason} (${allowed.error.rule})`);
-    return built;
+  private async draftOrRefuse(roomId: string, indices: readonly number[], items: readonly WriterInput[], outcomes: InputOutcome[], results: InputResultRecord[]): Promise<RoomDraft | undefined> {
+    try {
+      return await this.heads.draft(roomId);
+    } catch (error) {
+      if (!(error instanceof MatrixError)) throw error;
+      for (const index of indices) {
+        outcomes[index] = { ok: false, error };
+        results.push(refusal(items[index]!.input.request_id, roomId, error));
+      }
+      return undefined;
+    }
   }
 
-  private async build(proto: ProtoEvent, rules: RoomVersionRules, roomId: string, prev: readonly ReferencedEvent[], state: CurrentState): Promise<BuiltEvent> {
-    const authState = await state.forEvent(proto);
-    const authIds = this.selectAuthIds(proto, rules, authState);
-    const authEvents = state.referenced(authIds);
-    return this.buildChecked(proto, rules, roomId, prev, authEvents, authState);
+  /** Builds and authorises the next event of a draft, which then follows it. */
+  private async buildNext(draft: RoomDraft, proto: ProtoEvent, traceContext: Readonly<Record<string, string>>): Promise<AppendEvent> {
+    const authState = await draft.authStateFor(proto);
+    const authEvents = authEventsFor(proto, draft.rules, authState).map(([type, stateKey]) => referenceOf(draft.stateEvent(type, stateKey)!));
+    const prev = draft.prevEvents();
+    const built = buildChecked(this.signer, this.now(), proto, draft.rules, draft.room.room_id, prev, authEvents, authState);
+    const redacts = this.redactionTarget(proto, built.authEvent, draft, authState, await this.originalOf(built.authEvent.redacts, draft));
+    draft.add({
+      nid: '',
+      event_id: built.eventId,
+      room_id: draft.room.room_id,
+      room_seq: 0,
+      type: proto.type,
+      state_key: proto.state_key ?? null,
+      depth: built.authEvent.depth,
+      pdu_json: built.pduJson,
+      redacted_by: null,
+    });
+    return appendEventOf(
+      proto,
+      built,
+      prev.map((event) => event.event_id),
+      redacts,
+      traceContext,
+    );
+  }
+
+  /** The event a redaction names, from this batch or the database. */
+  private async originalOf(target: string | undefined, draft: RoomDraft): Promise<{ room_id: string; event_id: string; pdu_json: string } | undefined> {
+    if (target === undefined) return undefined;
+    return draft.built.get(target) ?? (await this.storage.eventsByIds([target]))[0];
   }
 
   /**
@@ -188,91 +242,45 @@ export class RoomWriter {
    * original or has the redact level; otherwise a local user may not send it at all.
    * Spec: https://spec.matrix.org/v1.19/client-server-api/#redactions
    */
-  private async redactionTarget(proto: ProtoEvent, built: BuiltEvent, rules: RoomVersionRules, state: CurrentState): Promise<string | undefined> {
+  private redactionTarget(proto: ProtoEvent, event: AuthEvent, draft: RoomDraft, authState: AuthState, original: { room_id: string; event_id: string; pdu_json: string } | undefined): string | undefined {
     if (proto.type !== 'm.room.redaction') return undefined;
-    const target = built.authEvent.redacts;
+    const target = event.redacts;
     if (target === undefined) throw new MatrixError('M_BAD_JSON', 'm.room.redaction needs the event it redacts');
-    const [original] = await this.store.getEventsByIds([target]);
-    if (original === undefined || original.room_id !== state.roomId) return undefined;
-    const originalSender = authEventOf(original.event_id, original.pdu_json, rules).sender;
-    if (originalSender === proto.sender) return target;
-    const authState = await state.forEvent(proto);
-    const level = getUserPowerLevel(proto.sender, authState, rules.authorization);
-    if (level >= getNamedPowerLevel(authState.get('m.room.power_levels', '')?.content, 'redact', rules.authorization)) return target;
+    if (original === undefined || original.room_id !== draft.room.room_id) return undefined;
+    if (authEventOf(original.event_id, original.pdu_json, draft.rules).sender === proto.sender) return target;
+    const level = getUserPowerLevel(proto.sender, authState, draft.rules.authorization);
+    if (level >= getNamedPowerLevel(authState.get('m.room.power_levels', '')?.content, 'redact', draft.rules.authorization)) return target;
     throw new MatrixError('M_FORBIDDEN', 'redacting events of other users needs the redact power level');
   }
 
-  private async appendBuilt(
-    tx: EntityManager,
-    room: RoomRow,
-    rules: RoomVersionRules,
-    built: BuiltEvent,
-    proto: ProtoEvent,
-    prevEventIds: readonly string[],
-    redacts: string | undefined,
-  ): Promise<AppendResult> {
-    const membership = proto.type === 'm.room.member' ? proto.content['membership'] : undefined;
-    const result = await this.store.append(tx, room, {
-      eventId: built.eventId,
-      type: proto.type,
-      stateKey: proto.state_key,
-      sender: proto.sender,
-      depth: built.authEvent.depth,
-      originServerTs: built.authEvent.origin_server_ts,
-      pduJson: built.pduJson,
-      prevEventIds,
-      authEventIds: built.authEvent.auth_events,
-      membership: typeof membership === 'string' ? membership : undefined,
-      redacts,
-    });
-    const output: RoomOutput = {
-      room_id: room.room_id,
-      room_version: rules.id,
-      event_id: built.eventId,
-      pdu_json: built.pduJson,
-      stream_ordering: result.nid,
-      room_seq: result.roomSeq,
-      prev_room_seq: result.roomSeq - 1,
-      state_added: result.stateAdded,
-      state_removed: result.stateRemoved,
-      ...(redacts === undefined ? {} : { redacted_event_id: redacts }),
-    };
-    // The input's trace (the bus's consume span, itself continuing the client's request):
-    // the relay publishes this output in it, so the request and its outputs make one trace.
-    await this.store.insertOutbox(tx, room.room_id, JSON.stringify(output), currentTraceHeaders());
-    return result;
+  private async createRoom(input: Extract<RoomInput, { kind: 'create_room' }>, traceContext: Readonly<Record<string, string>>): Promise<InputOutcome> {
+    try {
+      const rules = getRoomVersionRules(input.room_version);
+      if (!rules.ok) throw rules.error;
+      const provisionalId = rules.value.authorization.roomIdIsCreateEventId
+        ? undefined
+        : `!${encodeUrlSafeUnpaddedBase64(new Uint8Array(randomBytes(12))).replace(/[-_]/g, 'x')}:${this.signer.serverName}`;
+      const chain = chainInitialEvents(this.signer, this.now, input.events, rules.value, provisionalId, (createEventId) => this.roomIdOf(createEventId));
+      const events = chain.events.map(({ proto, built, prev }) => appendEventOf(proto, built, prev, undefined, traceContext));
+      const room: RoomRow = { room_id: chain.roomId, room_version: rules.value.id, head_seq: 0, state_group: null, latest_nid: '0' };
+      await this.storage.commit({
+        rooms: [{ room, extremities: [], events, create: true }],
+        results: [{ requestId: input.request_id, roomId: chain.roomId, eventId: chain.createEventId }],
+        output: outputOf,
+      });
+      this.options.metrics?.eventsPersisted.inc(events.length);
+      return { ok: true, roomId: chain.roomId, eventId: chain.createEventId };
+    } catch (error) {
+      if (!(error instanceof MatrixError)) throw error;
+      await this.storage.commit({ rooms: [], results: [refusal(input.request_id, undefined, error)], output: outputOf });
+      return { ok: false, error };
+    }
+  }
+
+  private roomIdOf(createEventId: string): string {
+    const roomId = deriveRoomIdFromCreateEventId(createEventId as EventId);
+    if (!roomId.ok) throw new MatrixError('M_UNKNOWN', roomId.error, 500);
+    return roomId.value;
   }
 }
 
-/**
- * The current state of a room as the write path reads it: only the keys the auth events
- * selection names for an event (plus the create event), loaded per event.
- */
-class CurrentState {
-  private readonly loaded = new Map<string, StoredEvent>();
-
-  constructor(
-    private readonly store: RoomStore,
-    private readonly room: RoomRow,
-    private readonly rules: RoomVersionRules,
-  ) {}
-
-  get roomId(): string {
-    return this.room.room_id;
-  }
-
-  async forEvent(proto: ProtoEvent): Promise<AuthState> {
-    const keys = selectAuthEventKeys({ ...proto, content: proto.content as JsonObject }, this.rules.authorization).map((key) => parseStateKey(key));
-    keys.push(['m.room.create', '']);
-    const rows = await this.store.getCurrentState(this.room.room_id, { keys });
-    const events = rows.map((row) => {
-      this.loaded.set(row.event_id, row);
-      return authEventOf(row.event_id, row.pdu_json, this.rules);
-    });
-    return authStateFromEvents(events);
-  }
-
-  referenced(eventIds: readonly string[]): ReferencedEvent[] {
-    return eventIds.map((id) => referenceOf(this.loaded.get(id)!));
-  }
-}

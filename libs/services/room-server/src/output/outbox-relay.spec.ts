@@ -1,3 +1,4 @@
+import { roomStorageForWriter } from '../input/writer-storage';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
@@ -8,7 +9,7 @@ import { Database } from '@axon/platform-database';
 import { createNativeEd25519Backend, generateSigningKey } from '@axon/matrix-signing';
 import { RoomWriter } from '../input/room-writer';
 import { ROOM_SERVER_MIGRATIONS } from '../storage/migrations';
-import { RoomStore } from '../storage/room-store';
+import { RoomStorage } from '../storage/room-storage';
 import { OUTBOX_CHANNEL, OutboxRelay } from './outbox-relay';
 import { outboxShard } from './outbox-shard';
 
@@ -29,7 +30,7 @@ describe('outbox relays of two replicas', () => {
   let database: Database;
   let bus: InProcessBus;
   let cache: CacheClient;
-  let store: RoomStore;
+  let storage: RoomStorage;
   let writer: RoomWriter;
   let holder: OutboxRelay;
   let other: OutboxRelay;
@@ -40,14 +41,14 @@ describe('outbox relays of two replicas', () => {
     database = await Database.open({ dataDir: mkdtempSync(joinPath(tmpdir(), 'axon-rs-relay-')), inMemory: true });
     bus = await InProcessBus.open(database, { pollIntervalMs: 50 });
     cache = createInProcessCache();
-    store = new RoomStore(await database.dataSource({ schema: 'room_server', migrations: [...ROOM_SERVER_MIGRATIONS] }));
+    storage = new RoomStorage(await database.dataSource({ schema: 'room_server', migrations: [...ROOM_SERVER_MIGRATIONS] }));
     const backend = await createNativeEd25519Backend();
     const key = backend === undefined ? undefined : generateSigningKey(backend, 'k');
     if (backend === undefined || key === undefined || !key.ok) throw new Error('no Ed25519');
-    writer = new RoomWriter(store, { serverName: 'hs.test', key: key.value, backend });
+    writer = new RoomWriter(roomStorageForWriter(storage), { serverName: 'hs.test', key: key.value, backend });
     // No idle polling within the test: only a kick or a nudge publishes.
-    holder = new OutboxRelay(store, bus, silent, cache.wakeups, { idlePollMs: 3_600_000 });
-    other = new OutboxRelay(store, bus, silent, cache.wakeups, { idlePollMs: 3_600_000 });
+    holder = new OutboxRelay(storage, bus, silent, cache.wakeups, { idlePollMs: 3_600_000 });
+    other = new OutboxRelay(storage, bus, silent, cache.wakeups, { idlePollMs: 3_600_000 });
     await holder.start();
     await other.start();
     await bus.subscribe(roomOutputTopic, 'test-output', (message) => {
@@ -90,7 +91,7 @@ describe('outbox relays of two replicas', () => {
   /** Rooms whose outbox shards differ from each other and from every room made before. */
   async function roomsInNewShards(count: number): Promise<string[]> {
     const taken = new Set(outputs.map((output) => outboxShard(output.room_id)));
-    for (const shard of await store.pendingOutboxShards()) taken.add(shard);
+    for (const shard of await storage.outbox.pendingShards(storage.db)) taken.add(shard);
     const rooms: string[] = [];
     while (rooms.length < count) {
       const roomId = await createRoom();
@@ -109,7 +110,7 @@ describe('outbox relays of two replicas', () => {
     await sendMessage(mine);
     await sendMessage(theirs);
     const busy = 'busy-relay';
-    expect(await store.acquireRelayLeases(busy, [outboxShard(theirs)], Date.now(), 60_000)).toEqual([outboxShard(theirs)]);
+    expect(await storage.outbox.acquireLeases(storage.db, busy, [outboxShard(theirs)], Date.now(), 60_000)).toEqual([outboxShard(theirs)]);
     const nudges: string[] = [];
     const unsubscribe = await cache.wakeups.subscribe(OUTBOX_CHANNEL, (payload) => {
       nudges.push(payload);
@@ -120,14 +121,14 @@ describe('outbox relays of two replicas', () => {
       expect(seqsOf(theirs)).toEqual([1, 2]);
       await until('the nudge', () => nudges.length > 0);
       expect(nudges.map((payload) => JSON.parse(payload) as { shards: number[] }).map((nudge) => nudge.shards)).toEqual([[outboxShard(theirs)]]);
-      expect(await store.pendingOutboxShards()).toEqual([outboxShard(theirs)]);
+      expect(await storage.outbox.pendingShards(storage.db)).toEqual([outboxShard(theirs)]);
 
       // The busy relay gave its lease back; a nudge for the shard gets it published at once.
-      await store.releaseRelayLease(busy);
+      await storage.outbox.releaseLeases(storage.db, busy);
       await cache.wakeups.publish(OUTBOX_CHANNEL, JSON.stringify({ from: busy, shards: [outboxShard(theirs)] }));
       await until('the nudged relays published', () => seqsOf(theirs).length === 3);
       expect(seqsOf(theirs)).toEqual([1, 2, 3]);
-      expect(await store.pendingOutboxShards()).toEqual([]);
+      expect(await storage.outbox.pendingShards(storage.db)).toEqual([]);
     } finally {
       await unsubscribe();
     }
@@ -140,28 +141,28 @@ describe('outbox relays of two replicas', () => {
     await sendMessage(free);
     // A relay that took the stuck room's shard and then died (kill -9: nothing released).
     // A long lease, so nothing below can outlast it however slow the machine is.
-    expect(await store.acquireRelayLeases('dead-relay', [outboxShard(stuck)], Date.now(), 60_000)).toEqual([outboxShard(stuck)]);
+    expect(await storage.outbox.acquireLeases(storage.db, 'dead-relay', [outboxShard(stuck)], Date.now(), 60_000)).toEqual([outboxShard(stuck)]);
 
     await other.kick([outboxShard(stuck), outboxShard(free)]);
     await holder.poll();
     expect(seqsOf(free)).toEqual([1, 2, 3]);
     expect(seqsOf(stuck)).toEqual([1, 2]);
-    expect(await store.pendingOutboxShards()).toEqual([outboxShard(stuck)]);
+    expect(await storage.outbox.pendingShards(storage.db)).toEqual([outboxShard(stuck)]);
 
     // The lease runs out (renewed by its holder into the past: expires_at = now - 1).
-    expect(await store.acquireRelayLeases('dead-relay', [outboxShard(stuck)], Date.now() - 60_001, 60_000)).toEqual([outboxShard(stuck)]);
+    expect(await storage.outbox.acquireLeases(storage.db, 'dead-relay', [outboxShard(stuck)], Date.now() - 60_001, 60_000)).toEqual([outboxShard(stuck)]);
     await until('the expired lease taken over', async () => {
       await holder.poll();
       return seqsOf(stuck).length === 3;
     });
     expect(seqsOf(stuck)).toEqual([1, 2, 3]);
-    expect(await store.pendingOutboxShards()).toEqual([]);
+    expect(await storage.outbox.pendingShards(storage.db)).toEqual([]);
   });
 
   it('after its idle poll, a relay that deleted enough rows vacuums the outbox, and not again until it deletes more', async () => {
-    const vacuums = jest.spyOn(store, 'vacuumOutbox'); // calls the real VACUUM through
+    const vacuums = jest.spyOn(storage.outbox, 'vacuum'); // calls the real VACUUM through
     const warnings: unknown[] = [];
-    const poller = new OutboxRelay(store, bus, { warn: (obj) => warnings.push(obj) }, undefined, { idlePollMs: 20, vacuumAfterRows: 3 });
+    const poller = new OutboxRelay(storage, bus, { warn: (obj) => warnings.push(obj) }, undefined, { idlePollMs: 20, vacuumAfterRows: 3 });
     try {
       await poller.start();
       const roomId = await createRoom();
@@ -181,8 +182,8 @@ describe('outbox relays of two replicas', () => {
   });
 
   it('with vacuumAfterRows false (embedded PGlite), a relay never vacuums', async () => {
-    const vacuums = jest.spyOn(store, 'vacuumOutbox');
-    const poller = new OutboxRelay(store, bus, silent, undefined, { idlePollMs: 20, vacuumAfterRows: false });
+    const vacuums = jest.spyOn(storage.outbox, 'vacuum');
+    const poller = new OutboxRelay(storage, bus, silent, undefined, { idlePollMs: 20, vacuumAfterRows: false });
     try {
       await poller.start();
       const roomId = await createRoom();

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { roomOutputTopic, type RoomOutput } from '@axon/contracts-kafka';
 import type { MessageBus } from '@axon/platform-bus';
 import type { Unsubscribe, Wakeups } from '@axon/platform-cache';
-import type { RoomStore } from '../storage/room-store';
+import type { RoomStorage } from '../storage/room-storage';
 
 /** The relay's logger shape (pino's fits). */
 export interface RelayLogger {
@@ -57,7 +57,7 @@ export class OutboxRelay {
   private vacuuming: Promise<void> | undefined;
 
   constructor(
-    private readonly store: RoomStore,
+    private readonly storage: RoomStorage,
     private readonly bus: MessageBus,
     private readonly logger: RelayLogger,
     /** Cross-replica wake-ups (Redis in distributed mode); without them, the idle poll only. */
@@ -123,24 +123,29 @@ export class OutboxRelay {
     this.timer.unref();
   }
 
+  /**
+   * Publishes the rows of the shards asked for, under their leases. Each round is one
+   * statement to take the leases and read the rows (`OutboxRepository.claim`), the
+   * publish, and one to delete them; the last round's delete also gives the leases back.
+   */
   private async drain(request: DrainRequest): Promise<void> {
+    const { outbox, db } = this.storage;
     let leased = false;
+    let released = false;
     try {
       let nudged = !request.nudge;
       const { shards } = request;
       while (!this.stopped) {
         // A kick names its shards (rows were just written there); only the poll looks.
-        const wanted = shards === 'all' ? await this.store.pendingOutboxShards() : [...shards].sort((a, b) => a - b);
+        const wanted = shards === 'all' ? await outbox.pendingShards(db) : [...shards].sort((a, b) => a - b);
         if (wanted.length === 0) return;
-        const held = await this.store.acquireRelayLeases(this.holder, wanted, Date.now(), LEASE_MS);
+        const { held, rows } = await outbox.claim(db, this.holder, wanted, Date.now(), LEASE_MS, BATCH);
         leased ||= held.length > 0;
         const elsewhere = wanted.filter((shard) => !held.includes(shard));
         if (!nudged && elsewhere.length > 0) {
           nudged = true;
           await this.wakeups?.publish(OUTBOX_CHANNEL, JSON.stringify({ from: this.holder, shards: elsewhere }));
         }
-        if (held.length === 0) return;
-        const rows = await this.store.peekOutbox(BATCH, held);
         if (rows.length === 0) return;
         // Each output continues the trace of the input that wrote it (its row's trace
         // context), not whatever context kicked this relay.
@@ -149,16 +154,22 @@ export class OutboxRelay {
           rows.map((row) => JSON.parse(row.payload) as RoomOutput),
           { traceContexts: rows.map((row) => row.traceContext) },
         );
-        await this.store.deleteOutbox(rows.map((row) => row.id));
-        this.deletedSinceVacuum += rows.length;
         // A short batch was everything: rows committed since come with their own kick
         // (queued behind this drain), a nudge or the idle poll, so no query to find none.
-        if (rows.length < BATCH) return;
+        const last = rows.length < BATCH;
+        await outbox.delete(
+          db,
+          rows.map((row) => row.id),
+          last ? { holder: this.holder } : undefined,
+        );
+        released = last;
+        this.deletedSinceVacuum += rows.length;
+        if (last) return;
       }
     } catch (error) {
       this.logger.warn({ err: error }, 'outbox relay failed; retrying');
     } finally {
-      if (leased) await this.release();
+      if (leased && !released) await this.release();
     }
   }
 
@@ -168,7 +179,7 @@ export class OutboxRelay {
     if (this.stopped || after === false || this.deletedSinceVacuum < after) return;
     this.deletedSinceVacuum = 0;
     // Never rejects: `stop()` awaits it.
-    this.vacuuming = this.store.vacuumOutbox().catch((error: unknown) => this.logger.warn({ err: error }, 'could not vacuum the outbox; autovacuum will'));
+    this.vacuuming = this.storage.outbox.vacuum(this.storage.db).catch((error: unknown) => this.logger.warn({ err: error }, 'could not vacuum the outbox; autovacuum will'));
     await this.vacuuming;
     this.vacuuming = undefined;
   }
@@ -176,7 +187,7 @@ export class OutboxRelay {
   /** Gives this relay's leases back, so the next drain (here or on another replica) need not wait for them to expire. */
   private async release(): Promise<void> {
     try {
-      await this.store.releaseRelayLease(this.holder);
+      await this.storage.outbox.releaseLeases(this.storage.db, this.holder);
     } catch (error) {
       this.logger.warn({ err: error }, 'could not release the outbox relay leases; they expire on their own');
     }

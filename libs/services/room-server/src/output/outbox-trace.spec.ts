@@ -1,3 +1,4 @@
+import { roomStorageForWriter } from '../input/writer-storage';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
@@ -15,7 +16,7 @@ import { RoomInputConsumer } from '../input/room-input.consumer';
 import { RoomWriter } from '../input/room-writer';
 import { createRoomServerMetrics } from '../room-server.metrics';
 import { ROOM_SERVER_MIGRATIONS } from '../storage/migrations';
-import { RoomStore } from '../storage/room-store';
+import { RoomStorage } from '../storage/room-storage';
 import { OutboxRelay } from './outbox-relay';
 
 const ALICE = '@alice:hs.test';
@@ -31,7 +32,7 @@ describe('trace context through the room server and its outbox', () => {
   let database: Database;
   let bus: InProcessBus;
   let cache: CacheClient;
-  let store: RoomStore;
+  let storage: RoomStorage;
   let consumer: RoomInputConsumer;
   let relay: OutboxRelay;
   const metrics = new Metrics('roomtest');
@@ -45,13 +46,13 @@ describe('trace context through the room server and its outbox', () => {
     database = await Database.open({ dataDir: mkdtempSync(joinPath(tmpdir(), 'axon-rs-trace-')), inMemory: true });
     bus = await InProcessBus.open(database, { pollIntervalMs: 50 });
     cache = createInProcessCache();
-    store = new RoomStore(await database.dataSource({ schema: 'room_server', migrations: [...ROOM_SERVER_MIGRATIONS] }));
+    storage = new RoomStorage(await database.dataSource({ schema: 'room_server', migrations: [...ROOM_SERVER_MIGRATIONS] }));
     const backend = await createNativeEd25519Backend();
     const key = backend === undefined ? undefined : generateSigningKey(backend, 'k');
     if (backend === undefined || key === undefined || !key.ok) throw new Error('no Ed25519');
     const roomMetrics = createRoomServerMetrics(metrics);
-    const writer = new RoomWriter(store, { serverName: 'hs.test', key: key.value, backend }, { metrics: roomMetrics });
-    relay = new OutboxRelay(store, bus, silent);
+    const writer = new RoomWriter(roomStorageForWriter(storage), { serverName: 'hs.test', key: key.value, backend }, { metrics: roomMetrics });
+    relay = new OutboxRelay(storage, bus, silent);
     consumer = new RoomInputConsumer(bus, writer, relay, cache.wakeups, roomMetrics);
     await consumer.start();
     await relay.start();
@@ -110,7 +111,7 @@ describe('trace context through the room server and its outbox', () => {
     const createOutput = await outputOf(created.eventId);
     expect(createOutput.traceId).toBe(created.traceId);
     expect(createOutput.traceparent?.split('-')[1]).toBe(created.traceId);
-    const roomId = (await store.getInputResult('create-1'))!.room_id!;
+    const roomId = (await storage.inputResults.get(storage.db, 'create-1'))!.room_id!;
 
     // Two sends published back to back: the relay may publish their outputs in one batch,
     // and each must still continue its own request's trace.

@@ -1,7 +1,8 @@
 import type { RoomEvent, RoomQueryDefinition } from '@axon/contracts-grpc';
 import { MatrixError } from '@axon/matrix-errors';
 import type { ServiceImplementation } from '@axon/platform-rpc';
-import type { RoomStore, StoredEvent } from '../storage/room-store';
+import type { StoredEvent } from '../storage/rows';
+import type { RoomStorage } from '../storage/room-storage';
 
 const MAX_PAGE = 1000;
 
@@ -10,12 +11,13 @@ const MAX_PAGE = 1000;
  * Events are returned as stored (PDU JSON exactly as signed, with the redaction that
  * applies, if any); callers format them for clients.
  */
-export function createRoomQuery(store: RoomStore): ServiceImplementation<RoomQueryDefinition> {
+export function createRoomQuery(storage: RoomStorage): ServiceImplementation<RoomQueryDefinition> {
+  const { db } = storage;
   const versions = new Map<string, string>();
   const versionOf = async (roomId: string): Promise<string> => {
     let version = versions.get(roomId);
     if (version === undefined) {
-      version = (await store.getRoom(roomId))?.room_version ?? '';
+      version = (await storage.rooms.get(db, roomId))?.room_version ?? '';
       if (version !== '') versions.set(roomId, version);
     }
     return version;
@@ -37,45 +39,45 @@ export function createRoomQuery(store: RoomStore): ServiceImplementation<RoomQue
 
   return {
     async getInputResult({ requestId }) {
-      const result = await store.getInputResult(requestId);
+      const result = await storage.inputResults.get(db, requestId);
       if (result === undefined) return { found: false, eventId: '', roomId: '', errcode: '', error: '' };
       return { found: true, eventId: result.event_id ?? '', roomId: result.room_id ?? '', errcode: result.errcode ?? '', error: result.error ?? '' };
     },
     async getRoomInfo({ roomId }) {
-      const room = await store.getRoom(roomId);
+      const room = await storage.rooms.get(db, roomId);
       return room === undefined ? { exists: false, roomVersion: '', latestStreamOrdering: '0' } : { exists: true, roomVersion: room.room_version, latestStreamOrdering: room.latest_nid };
     },
     async getCurrentState({ roomId, types }) {
-      return { events: await toRoomEvents(await store.getCurrentState(roomId, { types })) };
+      return { events: await toRoomEvents(await storage.state.current(db, roomId, { types })) };
     },
     async getStateEvent({ roomId, type, stateKey }) {
-      return { events: await toRoomEvents(await store.getCurrentState(roomId, { keys: [[type, stateKey]] })) };
+      return { events: await toRoomEvents(await storage.state.current(db, roomId, { keys: [[type, stateKey]] })) };
     },
     async getStateAtEvent({ eventId, after }) {
-      const groups = await store.getStateGroupsOfEvent(eventId);
+      const groups = await storage.events.stateGroupsOf(db, eventId);
       if (groups === undefined) throw new MatrixError('M_NOT_FOUND', `unknown event ${eventId}`, 404);
       const group = after ? groups.after : groups.before;
-      return { events: group === null ? [] : await toRoomEvents(await store.getStateGroup(group)) };
+      return { events: group === null ? [] : await toRoomEvents(await storage.state.group(db, group)) };
     },
     async getEvents({ eventIds }) {
-      const found = new Map((await store.getEventsByIds(eventIds)).map((event) => [event.event_id, event]));
+      const found = new Map((await storage.events.byIds(db, eventIds)).map((event) => [event.event_id, event]));
       return { events: await toRoomEvents(eventIds.flatMap((id) => (found.has(id) ? [found.get(id)!] : []))) };
     },
     async getMembership({ roomId, userId }) {
-      const membership = await store.getMembership(roomId, userId);
+      const membership = await storage.memberships.of(db, roomId, userId);
       return { membership: membership?.membership ?? '', eventId: membership?.event_id ?? '' };
     },
     async getRoomsOfUser({ userId, membership }) {
-      return { roomIds: await store.getRoomsOfUser(userId, membership === '' ? 'join' : membership) };
+      return { roomIds: await storage.memberships.roomsOf(db, userId, membership === '' ? 'join' : membership) };
     },
     async getMembers({ roomId, atEventId, memberships, notMemberships }) {
       let events: StoredEvent[];
       if (atEventId === '') {
-        events = await store.getCurrentState(roomId, { types: ['m.room.member'] });
+        events = await storage.state.current(db, roomId, { types: ['m.room.member'] });
       } else {
-        const groups = await store.getStateGroupsOfEvent(atEventId);
+        const groups = await storage.events.stateGroupsOf(db, atEventId);
         if (groups === undefined) throw new MatrixError('M_NOT_FOUND', `unknown event ${atEventId}`, 404);
-        events = groups.after === null ? [] : (await store.getStateGroup(groups.after)).filter((event) => event.type === 'm.room.member');
+        events = groups.after === null ? [] : (await storage.state.group(db, groups.after)).filter((event) => event.type === 'm.room.member');
       }
       const membershipOf = (event: StoredEvent): string => {
         const content = (JSON.parse(event.pdu_json) as { content?: { membership?: unknown } }).content;
@@ -90,7 +92,7 @@ export function createRoomQuery(store: RoomStore): ServiceImplementation<RoomQue
     async paginate({ roomId, from, direction, limit, to }) {
       if (direction !== 'b' && direction !== 'f') throw new MatrixError('M_INVALID_PARAM', `direction must be b or f, not ${JSON.stringify(direction)}`);
       const size = Math.min(Math.max(limit, 1), MAX_PAGE);
-      const events = await store.paginate(roomId, {
+      const events = await storage.timeline.paginate(db, roomId, {
         direction,
         limit: size,
         ...(from === '' ? {} : { from }),
@@ -100,10 +102,10 @@ export function createRoomQuery(store: RoomStore): ServiceImplementation<RoomQue
       return { events: await toRoomEvents(events), next: events.length === size && last !== undefined ? last.nid : '' };
     },
     async getAuthChain({ eventIds }) {
-      return { events: await toRoomEvents(await store.getAuthChain(eventIds)) };
+      return { events: await toRoomEvents(await storage.events.authChain(db, eventIds)) };
     },
     async getLatestEvents({ roomId }) {
-      return { events: await toRoomEvents(await store.getForwardExtremities(roomId)) };
+      return { events: await toRoomEvents(await storage.rooms.forwardExtremities(db, roomId)) };
     },
   };
 }

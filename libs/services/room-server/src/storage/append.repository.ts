@@ -1,0 +1,159 @@
+import type { EntityManager } from '@axon/platform-database';
+import type { EventRow } from './events.repository';
+import type { InputResultRecord } from './input-results.repository';
+import type { OutboxEntry } from './outbox.repository';
+import type { RoomHeadUpdate } from './rooms.repository';
+import type { RoomRow } from './rows';
+import type { RoomStorage } from './room-storage';
+
+/** One event to append, with everything the transaction writes for it. */
+export interface AppendEvent {
+  readonly eventId: string;
+  readonly type: string;
+  readonly stateKey: string | undefined;
+  readonly sender: string;
+  readonly depth: number;
+  readonly originServerTs: number;
+  readonly pduJson: string;
+  readonly prevEventIds: readonly string[];
+  readonly authEventIds: readonly string[];
+  /** For an `m.room.member` event: the membership it sets. */
+  readonly membership: string | undefined;
+  /** For an accepted `m.room.redaction` that applies: the event it redacts. */
+  readonly redacts: string | undefined;
+  /** The trace context its output continues (the input's consume span), `{}` without one. */
+  readonly traceContext: Readonly<Record<string, string>>;
+}
+
+/** What an append changed, for the output message. */
+export interface AppendResult {
+  readonly event: AppendEvent;
+  readonly nid: string;
+  readonly roomSeq: number;
+  readonly stateAdded: Array<[string, string, string]>;
+  readonly stateRemoved: Array<[string, string, string]>;
+}
+
+/** The events to append to one room, on the head they were built on. */
+export interface RoomAppendPlan {
+  /** The head the events were built on (`head_seq` is the compare-and-set's expected value). */
+  readonly room: RoomRow;
+  /** The room's forward extremities at that head. */
+  readonly extremities: readonly string[];
+  readonly events: readonly AppendEvent[];
+  /** The room is new: its row is created in this transaction (sequence 0, no state). */
+  readonly create?: true;
+}
+
+/** Everything one transaction writes. */
+export interface AppendBatch {
+  readonly rooms: readonly RoomAppendPlan[];
+  /** The outcome of every input of the batch, accepted or refused. */
+  readonly results: readonly InputResultRecord[];
+  /** The output message of an appended event. */
+  readonly output: (room: RoomRow, appended: AppendResult) => OutboxEntry;
+}
+
+/** A room after its appends. */
+export interface CommittedRoom {
+  readonly room: RoomRow;
+  readonly extremities: readonly string[];
+  readonly appended: readonly AppendResult[];
+}
+
+/** The room's forward extremities after `event`: it replaces its prev events. */
+function advanceExtremities(extremities: readonly string[], event: AppendEvent): string[] {
+  return [...extremities.filter((id) => !event.prevEventIds.includes(id)), event.eventId];
+}
+
+/**
+ * The room server's write: appends the events of one or more rooms, their output
+ * messages (the outbox) and the inputs' outcomes in ONE transaction, fenced per room.
+ *
+ * Fencing: the rooms' rows are locked and their heads checked against the heads the
+ * events were built on before anything is written, and each head advances with
+ * compare-and-set; a writer that lost a room to another replica gets
+ * `StaleRoomHeadError` and the whole transaction rolls back.
+ *
+ * Statements: a batch of message events costs the same eight statements whatever its
+ * size or number of rooms (begin, lock, events, auth edges, outbox, results, heads,
+ * commit). A state event adds its own (state group, current state, membership) and
+ * flushes the events before it, so stream positions follow each room's order.
+ */
+export class AppendRepository {
+  constructor(private readonly storage: RoomStorage) {}
+
+  commit(batch: AppendBatch): Promise<CommittedRoom[]> {
+    return this.storage.transaction((tx) => this.write(tx, batch));
+  }
+
+  private async write(tx: EntityManager, batch: AppendBatch): Promise<CommittedRoom[]> {
+    const { rooms, events, state, memberships, outbox, inputResults } = this.storage;
+    for (const plan of batch.rooms) if (plan.create) await rooms.insert(tx, plan.room.room_id, plan.room.room_version);
+    await rooms.lockHeads(tx, new Map(batch.rooms.filter((plan) => !plan.create).map((plan) => [plan.room.room_id, plan.room.head_seq])));
+
+    const nids = new Map<string, string>();
+    let pending: EventRow[] = [];
+    const flush = async (): Promise<void> => {
+      if (pending.length === 0) return;
+      for (const [eventId, nid] of await events.insert(tx, pending)) nids.set(eventId, nid);
+      pending = [];
+    };
+    const written: Array<{ plan: RoomAppendPlan; update: RoomHeadUpdate; results: AppendResult[] }> = [];
+    for (const plan of batch.rooms) {
+      const roomId = plan.room.room_id;
+      let seq = plan.room.head_seq;
+      let stateGroup = plan.room.state_group;
+      let extremities: readonly string[] = plan.extremities;
+      const results: AppendResult[] = [];
+      for (const event of plan.events) {
+        seq++;
+        const row: EventRow = { ...event, roomId, roomSeq: seq, stateGroupBefore: stateGroup, stateGroupAfter: stateGroup };
+        const stateAdded: Array<[string, string, string]> = [];
+        const stateRemoved: Array<[string, string, string]> = [];
+        if (event.stateKey === undefined) {
+          pending.push(row);
+        } else {
+          // A state event's group holds its own nid: everything before it goes in first.
+          await flush();
+          const replaced = await state.currentEventId(tx, roomId, event.type, event.stateKey);
+          if (replaced !== undefined) stateRemoved.push([event.type, event.stateKey, replaced]);
+          stateAdded.push([event.type, event.stateKey, event.eventId]);
+          const nid = (await events.insert(tx, [{ ...row, stateGroupAfter: null }])).get(event.eventId)!;
+          nids.set(event.eventId, nid);
+          stateGroup = await state.writeGroup(tx, roomId, stateGroup, event.type, event.stateKey, nid);
+          await state.setCurrent(tx, roomId, event.type, event.stateKey, nid);
+          if (event.membership !== undefined) await memberships.set(tx, roomId, event.stateKey, event.membership, nid);
+          await events.setStateGroupAfter(tx, nid, stateGroup);
+        }
+        extremities = advanceExtremities(extremities, event);
+        results.push({ event, nid: '', roomSeq: seq, stateAdded, stateRemoved });
+      }
+      written.push({ plan, results, update: { roomId, fromSeq: plan.room.head_seq, toSeq: seq, stateGroup, latestNid: '', forwardExtremities: extremities } });
+    }
+    await flush();
+
+    await events.insertAuthEdges(
+      tx,
+      batch.rooms.flatMap((plan) => plan.events.flatMap((event) => event.authEventIds.map((auth) => [event.eventId, auth] as const))),
+    );
+    const committed: CommittedRoom[] = [];
+    const outputs: OutboxEntry[] = [];
+    const updates: RoomHeadUpdate[] = [];
+    for (const { plan, update, results } of written) {
+      const appended = results.map((result) => ({ ...result, nid: nids.get(result.event.eventId)! }));
+      for (const result of appended) {
+        if (result.event.redacts !== undefined) await events.markRedacted(tx, plan.room.room_id, result.event.redacts, result.event.eventId);
+      }
+      const latestNid = appended.at(-1)?.nid ?? plan.room.latest_nid;
+      const room: RoomRow = { ...plan.room, head_seq: update.toSeq, state_group: update.stateGroup, latest_nid: latestNid };
+      for (const result of appended) outputs.push(batch.output(room, result));
+      if (appended.length > 0) updates.push({ ...update, latestNid });
+      committed.push({ room, extremities: update.forwardExtremities, appended });
+    }
+    await outbox.insert(tx, outputs);
+    await inputResults.record(tx, batch.results, Date.now());
+    await rooms.advance(tx, updates);
+    return committed;
+  }
+}

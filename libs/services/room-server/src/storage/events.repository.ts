@@ -1,0 +1,93 @@
+import { EVENT_COLUMNS, type Queryable, type StoredEvent } from './rows';
+
+/** One event row to insert. */
+export interface EventRow {
+  readonly eventId: string;
+  readonly roomId: string;
+  readonly roomSeq: number;
+  readonly type: string;
+  readonly stateKey: string | undefined;
+  readonly sender: string;
+  readonly depth: number;
+  readonly originServerTs: number;
+  readonly pduJson: string;
+  readonly stateGroupBefore: string | null;
+  /** Known at insert for every event but a state event (whose group is written after it). */
+  readonly stateGroupAfter: string | null;
+}
+
+/** Columns per row of the multi-row insert (Postgres allows 65,535 parameters a statement). */
+const EVENT_PARAMS = 11;
+const INSERT_CHUNK = Math.floor(65_535 / EVENT_PARAMS);
+
+/** `events` and `event_auth`: every event once, its PDU exactly as signed, and its auth edges. */
+export class EventsRepository {
+  /** Inserts events in one statement per chunk; returns each event's stream position (`nid`) by event ID. */
+  async insert(tx: Queryable, events: readonly EventRow[]): Promise<Map<string, string>> {
+    const nids = new Map<string, string>();
+    for (let start = 0; start < events.length; start += INSERT_CHUNK) {
+      const chunk = events.slice(start, start + INSERT_CHUNK);
+      const params: unknown[] = [];
+      const tuples = chunk.map((e) => {
+        const i = params.length;
+        params.push(e.eventId, e.roomId, e.roomSeq, e.type, e.stateKey ?? null, e.sender, e.depth, e.originServerTs, e.pduJson, e.stateGroupBefore, e.stateGroupAfter);
+        return `(${Array.from({ length: EVENT_PARAMS }, (_, k) => `$${i + k + 1}`).join(', ')})`;
+      });
+      const rows = (await tx.query(
+        `INSERT INTO events (event_id, room_id, room_seq, type, state_key, sender, depth, origin_server_ts, pdu_json, state_group_before, state_group_after)
+         VALUES ${tuples.join(', ')} RETURNING event_id, nid::text AS nid`,
+        params,
+      )) as Array<{ event_id: string; nid: string }>;
+      for (const row of rows) nids.set(row.event_id, row.nid);
+    }
+    return nids;
+  }
+
+  /** Records the auth edges of events (pairs of event ID and auth event ID) in one statement. */
+  async insertAuthEdges(tx: Queryable, edges: ReadonlyArray<readonly [string, string]>): Promise<void> {
+    if (edges.length === 0) return;
+    await tx.query(
+      `INSERT INTO event_auth (event_nid, auth_nid)
+       SELECT e.nid, a.nid FROM unnest($1::text[], $2::text[]) AS t(event_id, auth_id)
+       JOIN events e ON e.event_id = t.event_id JOIN events a ON a.event_id = t.auth_id
+       ON CONFLICT DO NOTHING`,
+      [edges.map(([event]) => event), edges.map(([, auth]) => auth)],
+    );
+  }
+
+  async setStateGroupAfter(tx: Queryable, nid: string, stateGroup: string | null): Promise<void> {
+    await tx.query(`UPDATE events SET state_group_after = $2 WHERE nid = $1`, [nid, stateGroup]);
+  }
+
+  /** Marks `eventId` (of `roomId`) redacted by `redactionId`, unless an earlier redaction already applies. */
+  async markRedacted(tx: Queryable, roomId: string, eventId: string, redactionId: string): Promise<void> {
+    await tx.query(`UPDATE events SET redacted_by = $2 WHERE event_id = $1 AND room_id = $3 AND redacted_by IS NULL`, [eventId, redactionId, roomId]);
+  }
+
+  async byIds(q: Queryable, eventIds: readonly string[]): Promise<StoredEvent[]> {
+    if (eventIds.length === 0) return [];
+    return (await q.query(`SELECT ${EVENT_COLUMNS} FROM events WHERE event_id = ANY($1)`, [eventIds])) as StoredEvent[];
+  }
+
+  async stateGroupsOf(q: Queryable, eventId: string): Promise<{ before: string | null; after: string | null } | undefined> {
+    const rows = (await q.query(`SELECT state_group_before::text AS before, state_group_after::text AS after FROM events WHERE event_id = $1`, [eventId])) as Array<{
+      before: string | null;
+      after: string | null;
+    }>;
+    return rows[0];
+  }
+
+  /** The auth chain of events: every event reachable through auth events, the events themselves excluded. */
+  async authChain(q: Queryable, eventIds: readonly string[]): Promise<StoredEvent[]> {
+    if (eventIds.length === 0) return [];
+    return (await q.query(
+      `WITH RECURSIVE chain(nid) AS (
+         SELECT a.auth_nid FROM event_auth a JOIN events e ON e.nid = a.event_nid WHERE e.event_id = ANY($1)
+         UNION
+         SELECT a.auth_nid FROM event_auth a JOIN chain ON a.event_nid = chain.nid
+       )
+       SELECT ${EVENT_COLUMNS} FROM events WHERE events.nid IN (SELECT nid FROM chain) ORDER BY events.nid`,
+      [eventIds],
+    )) as StoredEvent[];
+  }
+}

@@ -1,0 +1,61 @@
+import type { DataSource, EntityManager } from '@axon/platform-database';
+
+/** Where a repository query runs: the DataSource, or the manager of an open transaction. */
+export type Queryable = Pick<DataSource | EntityManager, 'query'>;
+
+/** A room's row: its version, sequence (fencing), current state group and latest event. */
+export interface RoomRow {
+  readonly room_id: string;
+  readonly room_version: string;
+  readonly head_seq: number;
+  readonly state_group: string | null;
+  readonly latest_nid: string;
+}
+
+/** An event as stored. `nid` is its stream position (decimal). */
+export interface StoredEvent {
+  readonly nid: string;
+  readonly event_id: string;
+  readonly room_id: string;
+  readonly room_seq: number;
+  readonly type: string;
+  readonly state_key: string | null;
+  readonly depth: number;
+  readonly pdu_json: string;
+  readonly redacted_by: string | null;
+}
+
+/** The outcome recorded for an input request. */
+export interface InputResultRow {
+  readonly request_id: string;
+  readonly room_id: string | null;
+  readonly event_id: string | null;
+  readonly errcode: string | null;
+  readonly error: string | null;
+}
+
+/** Thrown when a room's head moved under a writer: it must re-read and rebuild. */
+export class StaleRoomHeadError extends Error {
+  constructor(roomId: string) {
+    super(`the head of ${roomId} moved: another writer appended first`);
+    this.name = 'StaleRoomHeadError';
+  }
+}
+
+/** The columns of a `StoredEvent`, from `events` (optionally aliased). */
+export function eventColumns(alias?: string): string {
+  const p = alias === undefined ? '' : `${alias}.`;
+  return [
+    `${p}nid::text AS nid`,
+    `${p}event_id AS event_id`,
+    `${p}room_id AS room_id`,
+    `${p}room_seq AS room_seq`,
+    `${p}type AS type`,
+    `${p}state_key AS state_key`,
+    `${p}depth::float8 AS depth`,
+    `${p}pdu_json AS pdu_json`,
+    `${p}redacted_by AS redacted_by`,
+  ].join(', ');
+}
+
+export const EVENT_COLUMNS = eventColumns();

@@ -1,0 +1,30 @@
+import { EVENT_COLUMNS, type Queryable, type StoredEvent } from './rows';
+
+/** A page of a room's events by stream position. */
+export interface PageRequest {
+  readonly from?: string;
+  readonly to?: string;
+  readonly direction: 'b' | 'f';
+  readonly limit: number;
+}
+
+/** Pagination over a room's events in stream order (`events_room_nid`). */
+export class TimelineRepository {
+  /** Room events by stream position: backwards (newest first) or forwards, exclusive of `from`. */
+  async paginate(q: Queryable, roomId: string, page: PageRequest): Promise<StoredEvent[]> {
+    const params: unknown[] = [roomId, page.limit];
+    const conditions = ['room_id = $1'];
+    if (page.from !== undefined) {
+      params.push(page.from);
+      conditions.push(page.direction === 'b' ? `nid < $${params.length}::bigint` : `nid > $${params.length}::bigint`);
+    }
+    if (page.to !== undefined) {
+      params.push(page.to);
+      conditions.push(page.direction === 'b' ? `nid >= $${params.length}::bigint` : `nid <= $${params.length}::bigint`);
+    }
+    return (await q.query(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE ${conditions.join(' AND ')} ORDER BY events.nid ${page.direction === 'b' ? 'DESC' : 'ASC'} LIMIT $2`,
+      params,
+    )) as StoredEvent[];
+  }
+}
