@@ -128,10 +128,9 @@ export class RoomDraft {
   async authStateFor(proto: ProtoEvent): Promise<AuthState> {
     const keys = selectAuthEventKeys({ ...proto, content: proto.content as JsonObject }, this.rules.authorization).map((key) => parseStateKey(key));
     keys.push(['m.room.create', '']);
-    const missing = keys.filter(([type, stateKey]) => {
-      const key = formatStateKey(type, stateKey);
-      return !this.overlay.has(key) && !this.head.state.has(key);
-    });
+    const missing = [...new Map(keys.map((pair) => [formatStateKey(...pair), pair])).entries()].flatMap(([key, pair]) =>
+      this.overlay.has(key) || this.head.state.has(key) ? [] : [pair],
+    );
     if (missing.length > 0) {
       const rows = await this.storage.currentState(this.room.room_id, missing);
       for (const [type, stateKey] of missing) this.head.state.set(formatStateKey(type, stateKey), null);
