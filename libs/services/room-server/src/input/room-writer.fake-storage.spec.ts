@@ -180,7 +180,7 @@ describe('RoomWriter over faked storage', () => {
     expect(storage.commits - commits).toBe(1);
     expect(refused).toMatchObject({ ok: false, error: { errcode: 'M_FORBIDDEN' } });
     expect(storage.results.get('r2')).toMatchObject({ room_id: room, errcode: 'M_FORBIDDEN', event_id: null });
-    if (!first!.ok || !third!.ok) throw new Error('expected both accepted');
+    if (first?.ok !== true || third?.ok !== true) throw new Error('expected both accepted');
     expect(prevOf(storage, third.eventId)).toEqual([first.eventId]);
   });
 
@@ -209,7 +209,7 @@ describe('RoomWriter over faked storage', () => {
     const [theirs] = await other.handleBatch([send(room, 'f2', message(ALICE, 'theirs'))]);
     const commits = storage.commits;
     const [mine] = await writer.handleBatch([send(room, 'f3', message(ALICE, 'mine again'))]);
-    if (!theirs!.ok || !mine!.ok) throw new Error('expected both accepted');
+    if (theirs?.ok !== true || mine?.ok !== true) throw new Error('expected both accepted');
     // The cached head was stale: one refused commit, then a rebuild on their event.
     expect(storage.commits - commits).toBe(2);
     expect(prevOf(storage, mine.eventId)).toEqual([theirs.eventId]);
