@@ -1,12 +1,22 @@
 import type { AnyTopic, Topic } from '@axon/contracts-kafka';
 import type { Database, DataSource, QueryRunner } from '@axon/platform-database';
-import type { MessageBus, MessageHandler, MessageHeaders, PublishOptions, SubscribeOptions, Subscription } from '../bus';
+import type {
+  BatchHandler,
+  BatchSubscribeOptions,
+  MessageBus,
+  MessageHandler,
+  MessageHeaders,
+  PublishOptions,
+  SubscribeOptions,
+  Subscription,
+} from '../bus';
 import type { BusMetrics } from '../bus-metrics';
 import { checkPublisherHeaders } from '../headers';
 import { describeError, errorFields, stderrLogger, type BusLogger } from '../logger';
-import { checkGroupId, resolveSubscribeOptions } from '../options';
+import { checkGroupId, resolveBatchSubscribeOptions, resolveSubscribeOptions, type ResolvedSubscribeOptions } from '../options';
 import { partitionForKey } from '../partitioner';
 import { withPublishSpans } from '../trace-context';
+import type { WorkerHandlers } from '../worker/batch';
 import type { RawMessage } from '../worker/raw-message';
 import { GroupCoordinator } from './group-coordinator';
 import { InProcessSubscription } from './in-process-subscription';
@@ -209,10 +219,17 @@ export class InProcessBus implements MessageBus {
   }
 
   async subscribe<T>(topic: Topic<T>, groupId: string, handler: MessageHandler<T>, options?: SubscribeOptions): Promise<Subscription> {
+    return this.join(topic, groupId, { handler }, resolveSubscribeOptions(options));
+  }
+
+  async subscribeBatches<T>(topic: Topic<T>, groupId: string, handler: BatchHandler<T>, options?: BatchSubscribeOptions): Promise<Subscription> {
+    return this.join(topic, groupId, { batchHandler: handler }, resolveBatchSubscribeOptions(options));
+  }
+
+  private async join<T>(topic: Topic<T>, groupId: string, handlers: WorkerHandlers<T>, resolved: ResolvedSubscribeOptions): Promise<Subscription> {
     this.checkOpen();
     if (this.lockLost) throw this.lockLostError();
     checkGroupId(groupId);
-    const resolved = resolveSubscribeOptions(options);
     await this.ensureTopics([topic]);
     const subscription = new InProcessSubscription<T>({
       store: this.store,
@@ -220,7 +237,7 @@ export class InProcessBus implements MessageBus {
       coordinator: this.coordinator,
       topic,
       groupId,
-      handler,
+      ...handlers,
       options: resolved,
       logger: this.logger,
       pollIntervalMs: this.pollIntervalMs,
