@@ -20,6 +20,7 @@ import type { WorkerHandlers } from '../worker/batch';
 import type { RawMessage } from '../worker/raw-message';
 import { GroupCoordinator } from './group-coordinator';
 import { InProcessSubscription } from './in-process-subscription';
+import { AppendQueue } from './append-queue';
 import { LogStore, type AppendRecord } from './log-store';
 import { BUS_MIGRATIONS } from './migrations';
 import { PublishNotifier } from './notifier';
@@ -105,6 +106,7 @@ export class InProcessBus implements MessageBus {
   private readonly subscriptions = new Set<Subscription & { halt(): void }>();
   private readonly registered = new Map<string, Promise<void>>();
   private readonly store: LogStore;
+  private readonly appends: AppendQueue;
   private readonly trimmer: NodeJS.Timeout | undefined;
   private closed = false;
   /** Set once the connection holding IN_PROCESS_LOCK failed or ended: the lock is gone. */
@@ -122,6 +124,9 @@ export class InProcessBus implements MessageBus {
     private readonly metrics: BusMetrics | undefined,
   ) {
     this.store = new LogStore(dataSource);
+    this.appends = new AppendQueue(this.store, (heads) => {
+      for (const [topic, partitions] of heads) this.notifier.notify(topic, partitions);
+    });
     this.unwatchLock = this.watchLock();
     if (retention.intervalMs > 0) {
       this.trimmer = setInterval(() => {
@@ -280,6 +285,8 @@ export class InProcessBus implements MessageBus {
     clearInterval(this.trimmer);
     try {
       await Promise.all([...this.subscriptions].map((s) => s.stop()));
+      // Publishes (and dead letters) already accepted still commit while the lock is ours.
+      await this.appends.drained();
     } finally {
       await this.unlock();
     }
@@ -307,10 +314,9 @@ export class InProcessBus implements MessageBus {
     ]);
   }
 
-  private async append(topic: string, records: readonly AppendRecord[]): Promise<void> {
-    const heads = await this.store.append(topic, records, Date.now());
-    // After the commit: a woken consumer must find the rows.
-    this.notifier.notify(topic, heads);
+  /** Concurrent appends share transactions (AppendQueue); resolves once these records are committed. */
+  private append(topic: string, records: readonly AppendRecord[]): Promise<void> {
+    return this.appends.append({ topic, records });
   }
 
   private register(name: string, partitions: number, retention: string): Promise<void> {
