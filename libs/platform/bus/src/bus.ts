@@ -36,6 +36,40 @@ export interface MessageBus {
     options?: SubscribeOptions,
   ): Promise<Subscription>;
 
+  /**
+   * As `subscribe`, but hands the handler several messages of a partition at once, for a
+   * consumer that does the work of many messages in one go (a room server appending every
+   * queued input of a partition in one transaction). The outcome applies to every message
+   * of the batch.
+   *
+   * A batch is what one partition's worker takes when a slot of `concurrency` is free:
+   * - `order: 'key'`: every message queued at that moment of every key that has nothing
+   *   running, each key's messages in offset order, up to `maxBatch` in all; so a batch may
+   *   hold several keys and several messages per key. The keys of a running batch are busy
+   *   until it ends: a key never runs twice at once, its later messages wait for the batch.
+   * - `order: 'partition'`: the oldest queued messages, consecutive in offset order.
+   * The messages of a batch are in offset order; the batch takes one slot of `concurrency`.
+   *
+   * Outcomes: `ack` finishes every message. A transient failure (a dependency is
+   * unavailable: `isTransientFailure`) makes the whole batch wait and come again, as a
+   * single message does. Any other failure (a throw, `retry`, `deadLetter`) or a payload of
+   * the batch that does not decode splits it: its messages are delivered again one at a
+   * time (batches of one), in offset order, each under the rules of `subscribe` (retries,
+   * `maxAttempts`, dead-lettering), so a poison message costs only itself. The batch's
+   * attempt is not counted against them: alone, each starts again at attempt 1. A handler
+   * must therefore be idempotent per message.
+   *
+   * Each message still gets its own CONSUMER span (`DeliveredMessage.traceHeaders`); the
+   * handler runs once per batch, in the context of the first message's span. Observer
+   * callbacks and consumer lag stay per message.
+   */
+  subscribeBatches<T>(
+    topic: Topic<T>,
+    groupId: string,
+    handler: BatchHandler<T>,
+    options?: BatchSubscribeOptions,
+  ): Promise<Subscription>;
+
   /** One round trip to the backing store (the broker, or the database): for `/ready`. */
   ping(): Promise<void>;
 
@@ -71,6 +105,14 @@ export interface DeliveredMessage<T> {
   readonly timestamp: number;
   /** 1 on first delivery to this consumer instance, then 2, 3... on retries. */
   readonly attempt: number;
+  /**
+   * The trace context of this message's own CONSUMER span, as W3C headers (`traceparent`,
+   * `tracestate`; empty without an OpenTelemetry SDK): what a handler stores with the work
+   * it writes for this message (an outbox row), to be published later through
+   * `PublishOptions.traceContexts`. In a batch, `currentTraceHeaders()` is the first
+   * message's context only; this tells the messages apart.
+   */
+  readonly traceHeaders: MessageHeaders;
 }
 
 /** What a handler decides for a message (the bus edge's error mapping, STYLE.md "Errors"). */
@@ -98,6 +140,9 @@ export function deadLetter(reason: string): HandlerOutcome {
 
 /** A thrown error or a rejected promise counts as `retry()` with the error as reason. */
 export type MessageHandler<T> = (message: DeliveredMessage<T>) => Promise<HandlerOutcome> | HandlerOutcome;
+
+/** Handles several delivered messages at once; the outcome applies to every one of them. */
+export type BatchHandler<T> = (messages: readonly DeliveredMessage<T>[]) => Promise<HandlerOutcome> | HandlerOutcome;
 
 export interface BackoffOptions {
   /** Delay before the 2nd attempt. Default 200 ms. */
@@ -132,6 +177,11 @@ export interface SubscribeOptions {
   readonly commitIntervalMs?: number;
   /** Instrumentation hooks (metrics, tests). Must not throw. */
   readonly observer?: SubscriptionObserver;
+}
+
+export interface BatchSubscribeOptions extends SubscribeOptions {
+  /** Most messages handed to one call. Default 64. */
+  readonly maxBatch?: number;
 }
 
 export interface SubscriptionObserver {

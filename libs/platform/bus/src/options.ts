@@ -1,4 +1,4 @@
-import type { SubscribeOptions, SubscriptionObserver } from './bus';
+import type { BatchSubscribeOptions, SubscribeOptions, SubscriptionObserver } from './bus';
 import { errorFields, type BusLogger } from './logger';
 
 export interface ResolvedSubscribeOptions {
@@ -11,6 +11,8 @@ export interface ResolvedSubscribeOptions {
   readonly drainTimeoutMs: number;
   readonly commitIntervalMs: number;
   readonly observer: SubscriptionObserver;
+  /** Most messages per handler call: 1 for `subscribe`, `maxBatch` (default 64) for `subscribeBatches`. */
+  readonly maxBatch: number;
 }
 
 function positiveInt(name: string, value: number | undefined, fallback: number): number {
@@ -43,7 +45,12 @@ export function resolveSubscribeOptions(options: SubscribeOptions = {}): Resolve
     drainTimeoutMs: nonNegative('drainTimeoutMs', options.drainTimeoutMs, 30_000),
     commitIntervalMs: nonNegative('commitIntervalMs', options.commitIntervalMs, 500),
     observer: options.observer ?? {},
+    maxBatch: 1,
   };
+}
+
+export function resolveBatchSubscribeOptions(options: BatchSubscribeOptions = {}): ResolvedSubscribeOptions {
+  return { ...resolveSubscribeOptions(options), maxBatch: positiveInt('maxBatch', options.maxBatch, 64) };
 }
 
 /** Delay before attempt `nextAttempt` (2, 3...): initial × factor^(n-2), capped. */

@@ -6,6 +6,7 @@ import {
   propagation,
   trace,
   type Attributes,
+  type Context,
   type Span,
 } from '@opentelemetry/api';
 import type { MessageHeaders } from './bus';
@@ -110,28 +111,31 @@ export function currentTraceHeaders(): MessageHeaders {
   return carrier;
 }
 
+/** A message's CONSUMER span, started by `startConsumeSpan`; the caller ends it. */
+export interface ConsumeSpan {
+  readonly span: Span;
+  /** The span in the context extracted from the message's headers: the handler's context. */
+  readonly context: Context;
+  /** That context as message headers (`DeliveredMessage.traceHeaders`). */
+  readonly traceHeaders: MessageHeaders;
+}
+
 /**
- * Runs a handler inside a CONSUMER span whose parent is the context extracted from the
- * message's headers, so the handler's own spans (and `context.active()`) continue the
- * publisher's trace.
+ * Starts the CONSUMER span of one delivered message, a child of the context extracted
+ * from its headers, so the handler's own spans (run in `context`) continue the publisher's
+ * trace. One per message even when a handler takes a batch: each message's trace goes on.
  */
-export async function withConsumeSpan<R>(
-  topic: string,
-  headers: MessageHeaders,
-  attributes: Attributes,
-  fn: (span: Span) => Promise<R>,
-): Promise<R> {
+export function startConsumeSpan(topic: string, headers: MessageHeaders, attributes: Attributes): ConsumeSpan {
   const parent = propagation.extract(ROOT_CONTEXT, headers);
   const span = tracer.startSpan(
     `process ${topic}`,
     { kind: SpanKind.CONSUMER, attributes: { 'messaging.operation.type': 'process', 'messaging.destination.name': topic, ...attributes } },
     parent,
   );
-  try {
-    return await context.with(trace.setSpan(parent, span), () => fn(span));
-  } finally {
-    span.end();
-  }
+  const spanContext = trace.setSpan(parent, span);
+  const carrier: Record<string, string> = {};
+  propagation.inject(spanContext, carrier);
+  return { span, context: spanContext, traceHeaders: carrier };
 }
 
 export function recordFailure(span: Span, err: unknown): void {

@@ -15,6 +15,10 @@ describe('withSubscribeDefaults', () => {
         seen.push(options);
         return {} as Subscription;
       },
+      subscribeBatches: async (_t, _g, _h, options) => {
+        seen.push(options);
+        return {} as Subscription;
+      },
       ping: async () => undefined,
       close: async () => undefined,
     };
@@ -26,7 +30,14 @@ describe('withSubscribeDefaults', () => {
     const wrapped = withSubscribeDefaults(bus, { drainTimeoutMs: 6000 });
     await wrapped.subscribe(topic, 'g', () => ack);
     await wrapped.subscribe(topic, 'g', () => ack, { drainTimeoutMs: 100, concurrency: 2 });
-    expect(seen).toEqual([{ drainTimeoutMs: 6000 }, { drainTimeoutMs: 100, concurrency: 2 }]);
+    await wrapped.subscribeBatches(topic, 'g', () => ack);
+    await wrapped.subscribeBatches(topic, 'g', () => ack, { drainTimeoutMs: 100, maxBatch: 8 });
+    expect(seen).toEqual([
+      { drainTimeoutMs: 6000 },
+      { drainTimeoutMs: 100, concurrency: 2 },
+      { drainTimeoutMs: 6000 },
+      { drainTimeoutMs: 100, maxBatch: 8 },
+    ]);
     expect(wrapped.kind).toBe('in-process');
   });
 });

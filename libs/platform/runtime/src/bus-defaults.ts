@@ -13,6 +13,7 @@ export function withSubscribeDefaults(bus: MessageBus, defaults: SubscribeOption
     ensureTopics: (topics) => bus.ensureTopics(topics),
     publish: (topic, messages, options) => bus.publish(topic, messages, options),
     subscribe: (topic, groupId, handler, options) => bus.subscribe(topic, groupId, handler, { ...defaults, ...options }),
+    subscribeBatches: (topic, groupId, handler, options) => bus.subscribeBatches(topic, groupId, handler, { ...defaults, ...options }),
     ping: () => bus.ping(),
     close: () => bus.close(),
   };

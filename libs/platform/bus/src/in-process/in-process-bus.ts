@@ -1,15 +1,26 @@
 import type { AnyTopic, Topic } from '@axon/contracts-kafka';
 import type { Database, DataSource, QueryRunner } from '@axon/platform-database';
-import type { MessageBus, MessageHandler, MessageHeaders, PublishOptions, SubscribeOptions, Subscription } from '../bus';
+import type {
+  BatchHandler,
+  BatchSubscribeOptions,
+  MessageBus,
+  MessageHandler,
+  MessageHeaders,
+  PublishOptions,
+  SubscribeOptions,
+  Subscription,
+} from '../bus';
 import type { BusMetrics } from '../bus-metrics';
 import { checkPublisherHeaders } from '../headers';
 import { describeError, errorFields, stderrLogger, type BusLogger } from '../logger';
-import { checkGroupId, resolveSubscribeOptions } from '../options';
+import { checkGroupId, resolveBatchSubscribeOptions, resolveSubscribeOptions, type ResolvedSubscribeOptions } from '../options';
 import { partitionForKey } from '../partitioner';
 import { withPublishSpans } from '../trace-context';
+import type { WorkerHandlers } from '../worker/batch';
 import type { RawMessage } from '../worker/raw-message';
 import { GroupCoordinator } from './group-coordinator';
 import { InProcessSubscription } from './in-process-subscription';
+import { AppendQueue } from './append-queue';
 import { LogStore, type AppendRecord } from './log-store';
 import { BUS_MIGRATIONS } from './migrations';
 import { PublishNotifier } from './notifier';
@@ -95,6 +106,7 @@ export class InProcessBus implements MessageBus {
   private readonly subscriptions = new Set<Subscription & { halt(): void }>();
   private readonly registered = new Map<string, Promise<void>>();
   private readonly store: LogStore;
+  private readonly appends: AppendQueue;
   private readonly trimmer: NodeJS.Timeout | undefined;
   private closed = false;
   /** Set once the connection holding IN_PROCESS_LOCK failed or ended: the lock is gone. */
@@ -112,6 +124,9 @@ export class InProcessBus implements MessageBus {
     private readonly metrics: BusMetrics | undefined,
   ) {
     this.store = new LogStore(dataSource);
+    this.appends = new AppendQueue(this.store, (heads) => {
+      for (const [topic, partitions] of heads) this.notifier.notify(topic, partitions);
+    });
     this.unwatchLock = this.watchLock();
     if (retention.intervalMs > 0) {
       this.trimmer = setInterval(() => {
@@ -209,10 +224,17 @@ export class InProcessBus implements MessageBus {
   }
 
   async subscribe<T>(topic: Topic<T>, groupId: string, handler: MessageHandler<T>, options?: SubscribeOptions): Promise<Subscription> {
+    return this.join(topic, groupId, { handler }, resolveSubscribeOptions(options));
+  }
+
+  async subscribeBatches<T>(topic: Topic<T>, groupId: string, handler: BatchHandler<T>, options?: BatchSubscribeOptions): Promise<Subscription> {
+    return this.join(topic, groupId, { batchHandler: handler }, resolveBatchSubscribeOptions(options));
+  }
+
+  private async join<T>(topic: Topic<T>, groupId: string, handlers: WorkerHandlers<T>, resolved: ResolvedSubscribeOptions): Promise<Subscription> {
     this.checkOpen();
     if (this.lockLost) throw this.lockLostError();
     checkGroupId(groupId);
-    const resolved = resolveSubscribeOptions(options);
     await this.ensureTopics([topic]);
     const subscription = new InProcessSubscription<T>({
       store: this.store,
@@ -220,7 +242,7 @@ export class InProcessBus implements MessageBus {
       coordinator: this.coordinator,
       topic,
       groupId,
-      handler,
+      ...handlers,
       options: resolved,
       logger: this.logger,
       pollIntervalMs: this.pollIntervalMs,
@@ -263,6 +285,8 @@ export class InProcessBus implements MessageBus {
     clearInterval(this.trimmer);
     try {
       await Promise.all([...this.subscriptions].map((s) => s.stop()));
+      // Publishes (and dead letters) already accepted still commit while the lock is ours.
+      await this.appends.drained();
     } finally {
       await this.unlock();
     }
@@ -290,10 +314,9 @@ export class InProcessBus implements MessageBus {
     ]);
   }
 
-  private async append(topic: string, records: readonly AppendRecord[]): Promise<void> {
-    const heads = await this.store.append(topic, records, Date.now());
-    // After the commit: a woken consumer must find the rows.
-    this.notifier.notify(topic, heads);
+  /** Concurrent appends share transactions (AppendQueue); resolves once these records are committed. */
+  private append(topic: string, records: readonly AppendRecord[]): Promise<void> {
+    return this.appends.append({ topic, records });
   }
 
   private register(name: string, partitions: number, retention: string): Promise<void> {

@@ -1,8 +1,9 @@
 import type { Topic } from '@axon/contracts-kafka';
-import type { MessageHandler, MessageHeaders, Subscription } from '../bus';
+import type { MessageHeaders, Subscription } from '../bus';
 import type { BusMetrics } from '../bus-metrics';
 import { errorFields, type BusLogger } from '../logger';
 import { notifyObserver, type ResolvedSubscribeOptions } from '../options';
+import { handlersOf, type WorkerHandlers } from '../worker/batch';
 import { ConsumerLag } from '../worker/consumer-lag';
 import { PartitionWorker } from '../worker/partition-worker';
 import type { RawMessage } from '../worker/raw-message';
@@ -10,13 +11,14 @@ import type { GroupCoordinator, GroupMember } from './group-coordinator';
 import type { LogStore } from './log-store';
 import type { PublishNotifier } from './notifier';
 
-export interface InProcessSubscriptionDeps<T> {
+export type InProcessSubscriptionDeps<T> = InProcessSubscriptionBase<T> & WorkerHandlers<T>;
+
+interface InProcessSubscriptionBase<T> {
   readonly store: LogStore;
   readonly notifier: PublishNotifier;
   readonly coordinator: GroupCoordinator;
   readonly topic: Topic<T>;
   readonly groupId: string;
-  readonly handler: MessageHandler<T>;
   readonly options: ResolvedSubscribeOptions;
   readonly logger: BusLogger;
   readonly pollIntervalMs: number;
@@ -279,7 +281,7 @@ export class InProcessSubscription<T> implements Subscription, GroupMember {
       groupId: deps.groupId,
       partition,
       system: 'axon-in-process',
-      handler: deps.handler,
+      ...handlersOf(deps),
       options: deps.options,
       logger: deps.logger,
       deadLetter: (message, headers) => deps.deadLetter(deps.topic, message, headers),

@@ -10,7 +10,13 @@ export interface AppendRecord {
   readonly headers: MessageHeaders;
 }
 
-/** Rows per INSERT statement (7 parameters each, well under Postgres's 65535). */
+/** Records of one publish to one topic. */
+export interface TopicWrite {
+  readonly topic: string;
+  readonly records: readonly AppendRecord[];
+}
+
+/** Rows per INSERT statement (6 parameters each, well under Postgres's 65535). */
 const INSERT_CHUNK = 1000;
 
 interface MessageRow {
@@ -42,29 +48,47 @@ export class LogStore {
   }
 
   /**
-   * Appends records in one transaction and returns the partitions written, each with its
-   * head after the append (one past its last offset), in ascending order. Offsets are
-   * reserved first, one upsert for all partitions in ascending order (a fixed lock order,
-   * so concurrent publishers cannot deadlock), then the rows go in, chunked.
+   * Appends the writes (several publishes, of any topics) in one transaction and returns,
+   * per topic, the partitions written, each with its head after the append (one past its
+   * last offset). Offsets are reserved first, one upsert for every (topic, partition) in
+   * ascending order (a fixed lock order, so concurrent appenders cannot deadlock), then the
+   * rows go in, chunked, in the order given: each write's records keep their order, and
+   * a write given after another gets the higher offsets.
    */
-  async append(topic: string, records: readonly AppendRecord[], publishedAt: number): Promise<Map<number, bigint>> {
-    const counts = new Map<number, number>();
-    for (const r of records) counts.set(r.partition, (counts.get(r.partition) ?? 0) + 1);
-    const partitions = [...counts.keys()].sort((a, b) => a - b);
-    const after = new Map<number, bigint>();
+  async append(writes: readonly TopicWrite[], publishedAt: number): Promise<Map<string, Map<number, bigint>>> {
+    const counts = new Map<string, Map<number, number>>();
+    for (const { topic, records } of writes) {
+      let partitions = counts.get(topic);
+      if (!partitions) counts.set(topic, (partitions = new Map()));
+      for (const r of records) partitions.set(r.partition, (partitions.get(r.partition) ?? 0) + 1);
+    }
+    const slots: { topic: string; partition: number; count: number }[] = [];
+    for (const topic of [...counts.keys()].sort()) {
+      const partitions = counts.get(topic)!;
+      for (const partition of [...partitions.keys()].sort((a, b) => a - b)) slots.push({ topic, partition, count: partitions.get(partition)! });
+    }
+    const after = new Map<string, Map<number, bigint>>();
     await this.dataSource.transaction(async (em) => {
-      const heads: { partition: number; next_offset: string }[] = await em.query(
+      const heads: { topic: string; partition: number; next_offset: string }[] = await em.query(
         `INSERT INTO partition_heads (topic, partition, next_offset)
-         SELECT $1, p, n FROM unnest($2::int[], $3::bigint[]) AS t(p, n)
+         SELECT t, p, n FROM unnest($1::text[], $2::int[], $3::bigint[]) AS s(t, p, n)
          ON CONFLICT (topic, partition) DO UPDATE SET next_offset = partition_heads.next_offset + EXCLUDED.next_offset
-         RETURNING partition, next_offset`,
-        [topic, partitions, partitions.map((p) => counts.get(p)!)],
+         RETURNING topic, partition, next_offset`,
+        [slots.map((slot) => slot.topic), slots.map((slot) => slot.partition), slots.map((slot) => slot.count)],
       );
-      const nextOffset = new Map<number, bigint>();
-      for (const head of heads) nextOffset.set(head.partition, BigInt(head.next_offset) - BigInt(counts.get(head.partition)!));
-      for (const partition of partitions) after.set(partition, BigInt(heads.find((head) => head.partition === partition)!.next_offset));
-      for (let start = 0; start < records.length; start += INSERT_CHUNK) {
-        await this.insertChunk(em, topic, records.slice(start, start + INSERT_CHUNK), nextOffset, publishedAt);
+      const nextOffset = new Map<string, Map<number, bigint>>();
+      for (const head of heads) {
+        const end = BigInt(head.next_offset);
+        if (!after.has(head.topic)) {
+          after.set(head.topic, new Map());
+          nextOffset.set(head.topic, new Map());
+        }
+        after.get(head.topic)!.set(head.partition, end);
+        nextOffset.get(head.topic)!.set(head.partition, end - BigInt(counts.get(head.topic)!.get(head.partition)!));
+      }
+      const rows = writes.flatMap(({ topic, records }) => records.map((record) => ({ topic, record })));
+      for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
+        await this.insertChunk(em, rows.slice(start, start + INSERT_CHUNK), nextOffset, publishedAt);
       }
     });
     return after;
@@ -72,19 +96,19 @@ export class LogStore {
 
   private async insertChunk(
     em: EntityManager,
-    topic: string,
-    records: readonly AppendRecord[],
-    nextOffset: Map<number, bigint>,
+    rows: readonly { readonly topic: string; readonly record: AppendRecord }[],
+    nextOffset: Map<string, Map<number, bigint>>,
     publishedAt: number,
   ): Promise<void> {
-    const params: unknown[] = [topic, publishedAt];
+    const params: unknown[] = [publishedAt];
     const tuples: string[] = [];
-    for (const r of records) {
-      const offset = nextOffset.get(r.partition)!;
-      nextOffset.set(r.partition, offset + 1n);
+    for (const { topic, record: r } of rows) {
+      const offsets = nextOffset.get(topic)!;
+      const offset = offsets.get(r.partition)!;
+      offsets.set(r.partition, offset + 1n);
       const i = params.length;
-      params.push(r.partition, offset.toString(), r.key, Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength), JSON.stringify(r.headers));
-      tuples.push(`($1, $${i + 1}, $${i + 2}, $${i + 3}, $${i + 4}, $${i + 5}::jsonb, $2)`);
+      params.push(topic, r.partition, offset.toString(), r.key, Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength), JSON.stringify(r.headers));
+      tuples.push(`($${i + 1}, $${i + 2}, $${i + 3}, $${i + 4}, $${i + 5}, $${i + 6}::jsonb, $1)`);
     }
     await em.query(`INSERT INTO messages (topic, partition, "offset", key, value, headers, published_at) VALUES ${tuples.join(', ')}`, params);
   }

@@ -1,11 +1,21 @@
 import type { AnyTopic, Topic } from '@axon/contracts-kafka';
 import { Kafka, Partitioners, logLevel, type Admin, type Producer } from 'kafkajs';
-import type { MessageBus, MessageHandler, MessageHeaders, PublishOptions, SubscribeOptions, Subscription } from '../bus';
+import type {
+  BatchHandler,
+  BatchSubscribeOptions,
+  MessageBus,
+  MessageHandler,
+  MessageHeaders,
+  PublishOptions,
+  SubscribeOptions,
+  Subscription,
+} from '../bus';
 import type { BusMetrics } from '../bus-metrics';
 import { checkPublisherHeaders } from '../headers';
 import { stderrLogger, type BusLogger } from '../logger';
-import { checkGroupId, resolveSubscribeOptions } from '../options';
+import { checkGroupId, resolveBatchSubscribeOptions, resolveSubscribeOptions, type ResolvedSubscribeOptions } from '../options';
 import { withPublishSpans } from '../trace-context';
+import type { WorkerHandlers } from '../worker/batch';
 import type { RawMessage } from '../worker/raw-message';
 import { isKafkaNotReady } from './kafka-errors';
 import { KAFKA_DEFAULT_TIMING, kafkaLogCreator, type KafkaBusOptions, type KafkaTiming } from './kafka-options';
@@ -121,19 +131,31 @@ export class KafkaBus implements MessageBus {
   }
 
   async subscribe<T>(logicalTopic: Topic<T>, logicalGroupId: string, handler: MessageHandler<T>, options?: SubscribeOptions): Promise<Subscription> {
+    return this.join(logicalTopic, logicalGroupId, { handler }, resolveSubscribeOptions(options));
+  }
+
+  async subscribeBatches<T>(
+    logicalTopic: Topic<T>,
+    logicalGroupId: string,
+    handler: BatchHandler<T>,
+    options?: BatchSubscribeOptions,
+  ): Promise<Subscription> {
+    return this.join(logicalTopic, logicalGroupId, { batchHandler: handler }, resolveBatchSubscribeOptions(options));
+  }
+
+  private async join<T>(logicalTopic: Topic<T>, logicalGroupId: string, handlers: WorkerHandlers<T>, resolved: ResolvedSubscribeOptions): Promise<Subscription> {
     this.checkOpen();
     checkGroupId(logicalGroupId);
     const topic = this.inNamespace(logicalTopic);
     // One Kafka group per (group, topic): kafkajs assigns a group's partitions to its
     // members whatever topic each member subscribed to (README, "Groups").
     const groupId = `${this.namespace}${logicalGroupId}.${logicalTopic.name}`;
-    const resolved = resolveSubscribeOptions(options);
     await this.topics.ensure([topic]);
     const subscription = new KafkaSubscription<T>({
       kafka: this.kafka,
       topic,
       groupId,
-      handler,
+      ...handlers,
       options: resolved,
       timing: this.timing,
       logger: this.logger,

@@ -1,21 +1,23 @@
 import type { Topic } from '@axon/contracts-kafka';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
-import type { MessageHandler, MessageHeaders, Subscription } from '../bus';
+import type { MessageHeaders, Subscription } from '../bus';
 import type { BusMetrics } from '../bus-metrics';
 import { headersFromKafka } from '../headers';
 import { describeError, errorFields, type BusLogger } from '../logger';
 import { notifyObserver, type ResolvedSubscribeOptions } from '../options';
+import { handlersOf, type WorkerHandlers } from '../worker/batch';
 import { ConsumerLag } from '../worker/consumer-lag';
 import { PartitionWorker } from '../worker/partition-worker';
 import type { RawMessage } from '../worker/raw-message';
 import { isKafkaNotReady } from './kafka-errors';
 import type { KafkaTiming } from './kafka-options';
 
-export interface KafkaSubscriptionDeps<T> {
+export type KafkaSubscriptionDeps<T> = KafkaSubscriptionBase<T> & WorkerHandlers<T>;
+
+interface KafkaSubscriptionBase<T> {
   readonly kafka: Kafka;
   readonly topic: Topic<T>;
   readonly groupId: string;
-  readonly handler: MessageHandler<T>;
   readonly options: ResolvedSubscribeOptions;
   readonly timing: KafkaTiming;
   readonly logger: BusLogger;
@@ -318,7 +320,7 @@ export class KafkaSubscription<T> implements Subscription {
         groupId: deps.groupId,
         partition,
         system: 'kafka',
-        handler: deps.handler,
+        ...handlersOf(deps),
         options: deps.options,
         logger: deps.logger,
         deadLetter: (message, headers) => deps.deadLetter(deps.topic, message, headers),

@@ -1,7 +1,8 @@
 import type { Topic } from '@axon/contracts-kafka';
-import type { HandlerOutcome, MessageHandler } from '../bus';
+import { context } from '@opentelemetry/api';
+import type { BatchHandler, DeliveredMessage, HandlerOutcome } from '../bus';
 import { describeError } from '../logger';
-import { recordFailure, withConsumeSpan } from '../trace-context';
+import { recordFailure, startConsumeSpan } from '../trace-context';
 import type { RawMessage } from './raw-message';
 import { isTransientFailure } from './transient';
 
@@ -21,7 +22,14 @@ export interface DeliveryTarget<T> {
   readonly groupId: string;
   readonly partition: number;
   readonly system: string;
-  readonly handler: MessageHandler<T>;
+  /** `subscribe`'s single-message handler runs as a handler of one-message batches. */
+  readonly handler: BatchHandler<T>;
+}
+
+/** A message handed to the handler, at its `attempt`. */
+export interface DeliveryItem {
+  readonly raw: RawMessage;
+  readonly attempt: number;
 }
 
 function isOutcome(value: unknown): value is HandlerOutcome {
@@ -31,47 +39,57 @@ function isOutcome(value: unknown): value is HandlerOutcome {
 }
 
 /**
- * One attempt at one message. Never throws: a payload that does not decode is poison
- * (dead-lettered at once, decoding is deterministic); a handler that throws, rejects or
- * returns something that is not an outcome asks for a retry.
+ * One attempt at a batch of messages (usually of one), one handler call. Never throws: a
+ * payload that does not decode is poison (dead-lettered at once, decoding is
+ * deterministic; in a batch, that splits it); a handler that throws, rejects or returns
+ * something that is not an outcome asks for a retry. Each message gets a CONSUMER span of
+ * its own; the handler runs in the first one's context.
  */
-export async function runAttempt<T>(target: DeliveryTarget<T>, raw: RawMessage, attempt: number): Promise<AttemptResult> {
-  let value: T;
-  try {
-    value = target.topic.codec.decode(raw.value);
-  } catch (err) {
-    return { kind: 'dead-letter', reason: `undecodable payload (${target.topic.codec.name}): ${describeError(err)}` };
-  }
-  const offset = raw.offset.toString();
-  const attributes = {
-    'messaging.system': target.system,
-    'messaging.consumer.group.name': target.groupId,
-    'messaging.destination.partition.id': String(target.partition),
-    'messaging.kafka.message.key': raw.key,
-    'messaging.kafka.offset': offset,
-    'axon.bus.attempt': attempt,
-  };
-  return withConsumeSpan(target.topic.name, raw.headers, attributes, async (span): Promise<AttemptResult> => {
+export async function runAttempt<T>(target: DeliveryTarget<T>, items: readonly DeliveryItem[]): Promise<AttemptResult> {
+  const values: T[] = [];
+  for (const { raw } of items) {
     try {
-      const outcome: unknown = await target.handler({
-        topic: target.topic.name,
-        key: raw.key,
-        value,
-        headers: raw.headers,
-        partition: target.partition,
-        offset,
-        timestamp: raw.timestamp,
-        attempt,
-      });
-      if (!isOutcome(outcome)) return { kind: 'retry', delayMs: undefined, reason: 'handler returned no outcome' };
-      if (outcome.kind === 'retry') {
-        return { kind: 'retry', delayMs: outcome.delayMs, reason: outcome.reason ?? 'handler asked to retry' };
-      }
-      if (outcome.kind === 'dead-letter') span.setAttribute('axon.bus.dead_letter_reason', outcome.reason);
-      return outcome;
+      values.push(target.topic.codec.decode(raw.value));
     } catch (err) {
-      recordFailure(span, err);
-      return { kind: 'retry', delayMs: undefined, reason: describeError(err), transient: isTransientFailure(err) };
+      return { kind: 'dead-letter', reason: `undecodable payload (${target.topic.codec.name}): ${describeError(err)}` };
     }
-  });
+  }
+  const spans = items.map(({ raw, attempt }) =>
+    startConsumeSpan(target.topic.name, raw.headers, {
+      'messaging.system': target.system,
+      'messaging.consumer.group.name': target.groupId,
+      'messaging.destination.partition.id': String(target.partition),
+      'messaging.kafka.message.key': raw.key,
+      'messaging.kafka.offset': raw.offset.toString(),
+      'axon.bus.attempt': attempt,
+      ...(items.length > 1 ? { 'messaging.batch.message_count': items.length } : {}),
+    }),
+  );
+  const messages = items.map(
+    ({ raw, attempt }, index): DeliveredMessage<T> => ({
+      topic: target.topic.name,
+      key: raw.key,
+      value: values[index]!,
+      headers: raw.headers,
+      partition: target.partition,
+      offset: raw.offset.toString(),
+      timestamp: raw.timestamp,
+      attempt,
+      traceHeaders: spans[index]!.traceHeaders,
+    }),
+  );
+  try {
+    const outcome: unknown = await context.with(spans[0]!.context, () => target.handler(messages));
+    if (!isOutcome(outcome)) return { kind: 'retry', delayMs: undefined, reason: 'handler returned no outcome' };
+    if (outcome.kind === 'retry') {
+      return { kind: 'retry', delayMs: outcome.delayMs, reason: outcome.reason ?? 'handler asked to retry' };
+    }
+    if (outcome.kind === 'dead-letter') for (const { span } of spans) span.setAttribute('axon.bus.dead_letter_reason', outcome.reason);
+    return outcome;
+  } catch (err) {
+    for (const { span } of spans) recordFailure(span, err);
+    return { kind: 'retry', delayMs: undefined, reason: describeError(err), transient: isTransientFailure(err) };
+  } finally {
+    for (const { span } of spans) span.end();
+  }
 }

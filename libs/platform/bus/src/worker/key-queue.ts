@@ -32,9 +32,19 @@ export class KeyQueue<T> {
    * Keys for which `skip` returns true are passed over and stay ready (at the back).
    */
   take(skip?: (key: string) => boolean): { key: string; item: T } | undefined {
+    return this.takeBatch(1, skip)[0];
+  }
+
+  /**
+   * Takes, key after key in the order they became ready, every queued item of each key
+   * with nothing out, up to `max` items in all (the last key taken may keep the rest of
+   * its queue), marking each key taken busy: one `release` per key. Keys for which `skip`
+   * returns true are passed over and stay ready (at the back). Empty if no key is ready.
+   */
+  takeBatch(max: number, skip?: (key: string) => boolean): { key: string; item: T }[] {
     const skipped: string[] = [];
-    let taken: { key: string; item: T } | undefined;
-    while (this.readyHead < this.ready.length) {
+    const taken: { key: string; item: T }[] = [];
+    while (taken.length < max && this.readyHead < this.ready.length) {
       const key = this.ready[this.readyHead++]!;
       const queue = this.queues.get(key);
       if (!queue || queue.length === 0) continue;
@@ -42,12 +52,11 @@ export class KeyQueue<T> {
         skipped.push(key);
         continue;
       }
-      const item = queue.shift()!;
+      const items = queue.splice(0, max - taken.length);
       if (queue.length === 0) this.queues.delete(key);
       this.busy.add(key);
-      this.queued--;
-      taken = { key, item };
-      break;
+      this.queued -= items.length;
+      for (const item of items) taken.push({ key, item });
     }
     for (const key of skipped) this.ready.push(key);
     this.compact();
@@ -60,22 +69,46 @@ export class KeyQueue<T> {
    * fairness. Undefined if no key is ready.
    */
   takeFirst(position: (item: T) => bigint): { key: string; item: T } | undefined {
-    let best: { key: string; at: number; position: bigint } | undefined;
+    return this.takeOldest(1, position)[0];
+  }
+
+  /**
+   * Takes the `max` items that `position` orders first among the queues of the keys with
+   * nothing out (a merge of their queues), in that order, marking each key taken busy: one
+   * `release` per key. Empty if no key is ready.
+   */
+  takeOldest(max: number, position: (item: T) => bigint): { key: string; item: T }[] {
+    const heads: { key: string; queue: T[]; next: number }[] = [];
     for (let index = this.readyHead; index < this.ready.length; index++) {
       const key = this.ready[index]!;
-      const head = this.queues.get(key)?.[0];
-      if (head === undefined) continue;
-      const at = position(head);
-      if (best === undefined || at < best.position) best = { key, at: index, position: at };
+      const queue = this.queues.get(key);
+      if (queue && queue.length > 0) heads.push({ key, queue, next: 0 });
     }
-    if (best === undefined) return undefined;
-    this.ready.splice(best.at, 1);
-    const queue = this.queues.get(best.key)!;
-    const item = queue.shift()!;
-    if (queue.length === 0) this.queues.delete(best.key);
-    this.busy.add(best.key);
-    this.queued--;
-    return { key: best.key, item };
+    const taken: { key: string; item: T }[] = [];
+    while (taken.length < max) {
+      let best: { head: (typeof heads)[number]; at: bigint } | undefined;
+      for (const head of heads) {
+        if (head.next === head.queue.length) continue;
+        const at = position(head.queue[head.next]!);
+        if (best === undefined || at < best.at) best = { head, at };
+      }
+      if (best === undefined) break;
+      taken.push({ key: best.head.key, item: best.head.queue[best.head.next++]! });
+    }
+    const used = new Set<string>();
+    for (const head of heads) {
+      if (head.next === 0) continue;
+      head.queue.splice(0, head.next);
+      if (head.queue.length === 0) this.queues.delete(head.key);
+      this.busy.add(head.key);
+      this.queued -= head.next;
+      used.add(head.key);
+    }
+    if (used.size > 0) {
+      this.ready = this.ready.slice(this.readyHead).filter((key) => !used.has(key));
+      this.readyHead = 0;
+    }
+    return taken;
   }
 
   /** The item taken for `key` is finished: its next item (if any) becomes ready. */

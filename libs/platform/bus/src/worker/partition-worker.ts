@@ -1,20 +1,22 @@
 import type { Topic } from '@axon/contracts-kafka';
-import type { MessageHandler, MessageHeaders } from '../bus';
-import { DLQ_HEADERS } from '../headers';
+import type { MessageHeaders } from '../bus';
 import { errorFields, type BusLogger } from '../logger';
 import { backoffDelay, notifyObserver, type ResolvedSubscribeOptions } from '../options';
+import { batchHandlerOf, runBatch, takeBatch, type BatchRunner, type Entry, type Taken, type WorkerHandlers } from './batch';
+import { giveUp } from './give-up';
 import { runAttempt, type DeliveryTarget } from './deliver';
 import { KeyQueue } from './key-queue';
 import { OffsetTracker } from './offset-tracker';
 import type { RawMessage } from './raw-message';
 
-/** What a partition worker needs from the subscription that owns it. */
-export interface PartitionWorkerHost<T> {
+/** What a partition worker needs from the subscription that owns it, with its handler (`WorkerHandlers`). */
+export type PartitionWorkerHost<T> = PartitionWorkerOwner<T> & WorkerHandlers<T>;
+
+export interface PartitionWorkerOwner<T> {
   readonly topic: Topic<T>;
   readonly groupId: string;
   readonly partition: number;
   readonly system: string;
-  readonly handler: MessageHandler<T>;
   readonly options: ResolvedSubscribeOptions;
   readonly logger: BusLogger;
   /** Durably appends the message to `<topic>.dlq` (same key and bytes, these headers). */
@@ -30,11 +32,6 @@ export interface PartitionWorkerHost<T> {
    * after that never starts a key it still runs, so one key never runs twice at once here.
    */
   readonly predecessor?: PartitionWorker<T> | undefined;
-}
-
-interface Entry {
-  readonly raw: RawMessage;
-  attempt: number;
 }
 
 type Wait = { timer: NodeJS.Timeout; resolve: (completed: boolean) => void };
@@ -57,6 +54,11 @@ export interface StopMode {
  * (KeyQueue); messages of different keys run concurrently, up to `concurrency` at once,
  * so a slow key does not hold up the others of its partition.
  *
+ * Batches (`subscribeBatches`, batch.ts): a slot runs a batch of messages instead of one,
+ * every queued message of the keys it takes (up to `maxBatch`), all those keys busy until
+ * it ends. A batch that fails for another reason than an outage is split, and each of its
+ * messages runs alone under the rules below. `subscribe` runs batches of one.
+ *
  * Retries: a message whose handler asks for a retry (or throws) keeps its key's slot and
  * waits out its backoff; meanwhile the partition starts nothing new (`wantsMore()` is
  * false, so the owner also pauses fetching). A transient failure is usually shared
@@ -76,8 +78,10 @@ export class PartitionWorker<T> {
   private readonly tracker = new OffsetTracker();
   private readonly keys = new KeyQueue<Entry>();
   private readonly target: DeliveryTarget<T>;
+  private readonly maxBatch: number;
+  private readonly batchRunner: BatchRunner<T>;
   private readonly waits = new Set<Wait>();
-  /** Entries holding a slot: running a handler, waiting for a retry, or being dead-lettered. */
+  /** Batches holding a slot: running a handler, waiting for a retry, or being dead-lettered. */
   private busy = 0;
   /** Of those, entries waiting out a backoff. */
   private waiting = 0;
@@ -97,7 +101,16 @@ export class PartitionWorker<T> {
   private held = false;
 
   constructor(private readonly host: PartitionWorkerHost<T>) {
-    this.target = { topic: host.topic, groupId: host.groupId, partition: host.partition, system: host.system, handler: host.handler };
+    const { handler, maxBatch } = batchHandlerOf(host, host.options.maxBatch);
+    this.target = { topic: host.topic, groupId: host.groupId, partition: host.partition, system: host.system, handler };
+    this.maxBatch = maxBatch;
+    this.batchRunner = {
+      target: this.target,
+      logger: host.logger,
+      runAlone: (entry) => this.runToCompletion(entry),
+      waitOutage: (outage, offset, reason) => this.waitOutage(outage, offset, reason),
+      mayStart: () => !this.stopped || this.fillGaps,
+    };
     const predecessor = host.predecessor;
     if (predecessor?.isBusy()) {
       this.predecessor = predecessor;
@@ -229,45 +242,48 @@ export class PartitionWorker<T> {
     if (this.host.options.order === 'partition' && predecessor?.isBusy()) return;
     const skip = predecessor && ((key: string): boolean => predecessor.isRunning(key));
     while (this.waiting === 0 && this.busy < this.host.options.concurrency) {
-      // In partition order the oldest message goes first whatever its key.
-      const next = this.host.options.order === 'partition' ? this.keys.takeFirst((entry) => entry.raw.offset) : this.keys.take(skip);
-      if (!next) return;
-      const offset = next.item.raw.offset;
-      if (this.stopped && (!this.fillGaps || this.maxStarted === undefined || offset >= this.maxStarted)) {
+      // In partition order the oldest messages go first whatever their keys. A stopping
+      // worker only fills gaps, one message at a time.
+      const batch = takeBatch(this.keys, this.host.options.order, this.stopped ? 1 : this.maxBatch, skip);
+      if (batch.length === 0) return;
+      const last = batch[batch.length - 1]!.item.raw.offset;
+      if (this.stopped && (!this.fillGaps || this.maxStarted === undefined || last >= this.maxStarted)) {
         // Stopping: a hard stop, or beyond the gaps. Its key stays taken, so the key's
         // later (higher) messages are never started either; all are left for the next owner.
         continue;
       }
-      if (this.maxStarted === undefined || offset > this.maxStarted) this.maxStarted = offset;
+      if (this.maxStarted === undefined || last > this.maxStarted) this.maxStarted = last;
       this.busy++;
-      this.runningKeys.add(next.key);
-      void this.process(next.item);
+      for (const { key } of batch) this.runningKeys.add(key);
+      void this.process(batch);
     }
   }
 
-  private async process(entry: Entry): Promise<void> {
-    let finished = false;
+  private async process(batch: readonly Taken[]): Promise<void> {
+    let finished = batch.map(() => false);
     try {
-      finished = await this.runToCompletion(entry);
+      finished = batch.length === 1 ? [await this.runToCompletion(batch[0]!.item)] : await runBatch(this.batchRunner, batch.map((t) => t.item));
     } catch (err) {
-      // runToCompletion handles every expected failure itself; reaching here is a bug.
-      // The message stays unfinished (never committed), so it is not lost.
+      // Both handle every expected failure themselves; reaching here is a bug. The
+      // messages stay unfinished (never committed), so they are not lost.
       this.host.logger.log('error', 'bus: partition worker failed on a message', {
         topic: this.host.topic.name,
         partition: this.host.partition,
-        offset: entry.raw.offset.toString(),
+        offset: batch[0]!.item.raw.offset.toString(),
         ...errorFields(err),
       });
     }
     this.busy--;
-    this.runningKeys.delete(entry.raw.key);
-    if (finished) {
-      this.keys.release(entry.raw.key);
-      if (this.tracker.finish(entry.raw.offset)) this.host.progressed();
-      this.reportPending();
-    }
     // An unfinished entry keeps its key busy for good: the worker is stopping, and no later
     // message of that key may overtake it.
+    const stuck = new Set(batch.filter((_, index) => !finished[index]).map((t) => t.key));
+    let progressed = false;
+    for (const [index, { key, item }] of batch.entries()) {
+      if (this.runningKeys.delete(key) && !stuck.has(key)) this.keys.release(key);
+      if (finished[index] && this.tracker.finish(item.raw.offset)) progressed = true;
+    }
+    if (progressed) this.host.progressed();
+    if (finished.includes(true)) this.reportPending();
     this.pump();
     if (this.busy === 0) for (const fn of this.idle.splice(0)) fn();
     for (const fn of [...this.settleListeners]) fn();
@@ -280,26 +296,12 @@ export class PartitionWorker<T> {
     let outage = 0;
     for (;;) {
       entry.attempt++;
-      const result = await runAttempt(this.target, entry.raw, entry.attempt);
+      const result = await runAttempt(this.target, [{ raw: entry.raw, attempt: entry.attempt }]);
       if (result.kind === 'ack') return true;
       if (result.kind === 'dead-letter') return this.giveUp(entry, result.reason);
       if (result.transient) {
-        // A dependency is down (the database restarting...): the message is fine, so it
-        // waits for as long as the outage lasts, never dead-lettered for it, and the key's
-        // later messages wait behind it. Retried every 0.2 s growing to 2 s.
-        if (this.stopped) return false;
         entry.attempt--;
-        outage++;
-        if (outage === 1 || outage % 50 === 0) {
-          this.host.logger.log('warn', 'bus: a dependency is unavailable; retrying the message until it is back', {
-            topic: this.host.topic.name,
-            partition: this.host.partition,
-            offset: entry.raw.offset.toString(),
-            retries: outage,
-            reason: result.reason,
-          });
-        }
-        if (!(await this.pause(Math.min(2000, backoffDelay(backoff, outage))))) return false;
+        if (!(await this.waitOutage(++outage, entry.raw.offset, result.reason))) return false;
         continue;
       }
       if (entry.attempt >= maxAttempts) {
@@ -318,62 +320,30 @@ export class PartitionWorker<T> {
     }
   }
 
-  /** The message is done for: dead-lettered, or, on a dead-letter topic, logged and let go. */
-  private giveUp(entry: Entry, reason: string): Promise<boolean> {
-    const dlqName = this.host.topic.dlqName;
-    if (dlqName === undefined) {
-      // A dead-letter topic: the message is already parked, appending it again would only
-      // loop. It stays in this topic (until its retention); this group moves past it.
-      this.host.logger.log('error', 'bus: gave up on a message of a dead-letter topic; it is acknowledged and stays in the topic', {
+  /**
+   * A dependency is down (the database restarting...): the message (or batch) is fine, so
+   * it waits for as long as the outage lasts, never dead-lettered for it, and its keys'
+   * later messages wait behind it. Retried every 0.2 s growing to 2 s. False if stopped.
+   */
+  private async waitOutage(outage: number, offset: bigint, reason: string): Promise<boolean> {
+    if (this.stopped) return false;
+    if (outage === 1 || outage % 50 === 0) {
+      this.host.logger.log('warn', 'bus: a dependency is unavailable; retrying the message until it is back', {
         topic: this.host.topic.name,
         partition: this.host.partition,
-        offset: entry.raw.offset.toString(),
-        key: entry.raw.key,
-        groupId: this.host.groupId,
-        attempts: entry.attempt,
+        offset: offset.toString(),
+        retries: outage,
         reason,
       });
-      return Promise.resolve(true);
     }
-    return this.sendToDeadLetter(entry, dlqName, reason);
+    return this.pause(Math.min(2000, backoffDelay(this.host.options.backoff, outage)));
   }
 
-  /** Dead-letters durably, retrying the write itself until it works or the worker stops. */
-  private async sendToDeadLetter(entry: Entry, dlqName: string, reason: string): Promise<boolean> {
-    const raw = entry.raw;
-    const headers: MessageHeaders = {
-      ...raw.headers,
-      [DLQ_HEADERS.error]: reason,
-      [DLQ_HEADERS.originalTopic]: this.host.topic.name,
-      [DLQ_HEADERS.originalPartition]: String(this.host.partition),
-      [DLQ_HEADERS.originalOffset]: raw.offset.toString(),
-      [DLQ_HEADERS.originalTimestamp]: String(raw.timestamp),
-      [DLQ_HEADERS.attempts]: String(entry.attempt),
-      [DLQ_HEADERS.consumerGroup]: this.host.groupId,
-    };
-    for (let failures = 1; ; failures++) {
-      try {
-        await this.host.deadLetter(raw, headers);
-        break;
-      } catch (err) {
-        this.host.logger.log('error', 'bus: could not write to the dead-letter topic, retrying', {
-          topic: dlqName,
-          partition: this.host.partition,
-          offset: raw.offset.toString(),
-          ...errorFields(err),
-        });
-        if (this.stopped || !(await this.pause(backoffDelay(this.host.options.backoff, failures + 1)))) return false;
-      }
-    }
-    this.host.logger.log('warn', 'bus: message dead-lettered', {
-      topic: this.host.topic.name,
-      partition: this.host.partition,
-      offset: raw.offset.toString(),
-      key: raw.key,
-      reason,
-    });
-    notifyObserver(this.host.logger, 'deadLettered', () => this.host.options.observer.deadLettered?.(this.host.partition, raw.offset.toString(), reason));
-    return true;
+  /** The message is done for: dead-lettered, or, on a dead-letter topic, logged and let go. */
+  private giveUp(entry: Entry, reason: string): Promise<boolean> {
+    return giveUp(this.host, entry, reason, (failures) =>
+      this.stopped ? Promise.resolve(false) : this.pause(backoffDelay(this.host.options.backoff, failures + 1)),
+    );
   }
 
   private reportPending(): void {

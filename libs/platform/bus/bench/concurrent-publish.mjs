@@ -1,0 +1,71 @@
+// Concurrent publishers on the in-process log: S senders each publish M single-message
+// calls one after the other (each awaits its own), all S at once, and the bench prints
+// messages per second and the per-call latency. This is the shape of a busy homeserver's
+// write path (many requests, one message each), where coalescing publishes into shared
+// transactions pays. PGlite always; Postgres when AXON_DATABASE_URL is set.
+// Run: npm run -s build && node libs/platform/bus/bench/concurrent-publish.mjs [senders=50] [perSender=40]
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+const dist = new URL('../../../../dist/libs/', import.meta.url).pathname;
+const { Database } = require(join(dist, 'platform/database/src/index.js'));
+const { InProcessBus } = require(join(dist, 'platform/bus/src/index.js'));
+const { defineTopic, jsonCodec } = require(join(dist, 'contracts/kafka/src/index.js'));
+
+const SENDERS = Number(process.argv[2] ?? 50);
+const PER_SENDER = Number(process.argv[3] ?? 40);
+const quiet = { log: () => undefined };
+
+function percentile(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function run(label, open) {
+  const { bus, close } = await open();
+  const id = `c${Date.now().toString(36)}`;
+  const topic = defineTopic({ name: `hs.bench.${id}.v1`, partitions: 8, key: (m) => `room${m.sender}`, codec: jsonCodec() });
+  await bus.ensureTopics([topic]);
+  const payload = 'x'.repeat(200);
+  // Warm-up: statement caches, first-use paths.
+  await Promise.all(Array.from({ length: SENDERS }, (_, sender) => bus.publish(topic, [{ sender, i: -1, payload }])));
+  for (const senders of [1, 10, SENDERS]) {
+    const latencies = [];
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: senders }, async (_, sender) => {
+        for (let i = 0; i < PER_SENDER; i++) {
+          const start = performance.now();
+          await bus.publish(topic, [{ sender, i, payload }]);
+          latencies.push(performance.now() - start);
+        }
+      }),
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    latencies.sort((a, b) => a - b);
+    console.log(
+      `${label.padEnd(28)} ${String(senders).padStart(3)} senders  ${Math.round((senders * PER_SENDER) / seconds).toString().padStart(6)} msg/s   p50 ${percentile(latencies, 50).toFixed(1).padStart(6)} ms   p99 ${percentile(latencies, 99).toFixed(1).padStart(6)} ms   (${senders}×${PER_SENDER} single-message publishes)`,
+    );
+  }
+  await close();
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'axon-bench-'));
+try {
+  await run('in-process log on PGlite', async () => {
+    const db = await Database.open({ dataDir: dir });
+    const bus = await InProcessBus.open(db, { logger: quiet });
+    return { bus, close: async () => { await bus.close(); await db.close(); } };
+  });
+  if (process.env.AXON_DATABASE_URL) {
+    await run('in-process log on Postgres', async () => {
+      const db = await Database.open({ url: process.env.AXON_DATABASE_URL, dataDir: dir });
+      const bus = await InProcessBus.open(db, { logger: quiet });
+      return { bus, close: async () => { await bus.close(); await db.close(); } };
+    });
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
