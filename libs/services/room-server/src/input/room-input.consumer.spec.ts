@@ -2,7 +2,7 @@ import { roomStorageForWriter } from './writer-storage';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
-import { roomInputResultChannel, roomInputTopic, roomOutputTopic, type ProtoEvent, type RoomOutput } from '@axon/contracts-kafka';
+import { decodeRoomInputOutcome, roomInputResultChannel, roomInputTopic, roomOutputTopic, type ProtoEvent, type RoomOutput } from '@axon/contracts-kafka';
 import { ack, InProcessBus } from '@axon/platform-bus';
 import { createInProcessCache, type CacheClient } from '@axon/platform-cache';
 import { Database } from '@axon/platform-database';
@@ -57,7 +57,11 @@ describe('room input → room output on the in-process bus', () => {
 
   async function submit(input: Parameters<typeof roomInputTopic.key>[0]): Promise<string> {
     const woken = new Promise<string>((resolve) => {
-      void cache.wakeups.subscribe(roomInputResultChannel(input.request_id), (payload) => resolve(payload));
+      void cache.wakeups.subscribe(roomInputResultChannel(input.request_id), (payload) => {
+        // The wake-up carries the outcome: the event ID, or the errcode of a refusal.
+        const outcome = decodeRoomInputOutcome(payload);
+        resolve(outcome === undefined ? `undecodable: ${payload}` : outcome.ok ? outcome.event_id : outcome.errcode);
+      });
     });
     // Subscribe before publishing, so the wake-up cannot be missed.
     await new Promise((resolve) => setTimeout(resolve, 10));

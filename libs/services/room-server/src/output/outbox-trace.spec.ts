@@ -6,7 +6,7 @@ import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { roomInputResultChannel, roomInputTopic, roomOutputTopic, type RoomInput } from '@axon/contracts-kafka';
+import { decodeRoomInputOutcome, roomInputResultChannel, roomInputTopic, roomOutputTopic, type RoomInput } from '@axon/contracts-kafka';
 import { ack, InProcessBus } from '@axon/platform-bus';
 import { createInProcessCache, type CacheClient } from '@axon/platform-cache';
 import { Database } from '@axon/platform-database';
@@ -77,7 +77,11 @@ describe('trace context through the room server and its outbox', () => {
   /** Publishes `input` inside a SERVER span (as client-api does inside its HTTP request) and waits for its outcome. */
   async function sendInRequest(input: RoomInput): Promise<{ traceId: string; eventId: string }> {
     const woken = new Promise<string>((resolve) => {
-      void cache.wakeups.subscribe(roomInputResultChannel(input.request_id), (payload) => resolve(payload));
+      void cache.wakeups.subscribe(roomInputResultChannel(input.request_id), (payload) => {
+        // The wake-up carries the outcome: the event ID, or the errcode of a refusal.
+        const outcome = decodeRoomInputOutcome(payload);
+        resolve(outcome === undefined ? `undecodable: ${payload}` : outcome.ok ? outcome.event_id : outcome.errcode);
+      });
     });
     await new Promise((resolve) => setTimeout(resolve, 10));
     const tracer = trace.getTracer('test');
