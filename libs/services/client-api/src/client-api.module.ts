@@ -21,7 +21,8 @@ import { ProfileController } from './profile/profile.controller';
 import { RegisterController } from './register/register.controller';
 import { RegistrationService } from './register/registration.service';
 import { SharedSecretController } from './register/shared-secret.controller';
-import { RoomInputClient } from './rooms/room-input.client';
+import { RoomInputClient, RoomInputTiming } from './rooms/room-input.client';
+import { RoomQueryClient } from './rooms/room-query.client';
 import { RoomRecordsRepository } from './rooms/room-records.repository';
 import { UserRoomsService } from './rooms/user-rooms.service';
 import { createAccountsRpc } from './rpc/accounts.rpc';
@@ -68,6 +69,8 @@ const repository = <T>(type: new (store: ClientApiStore) => T) => ({ provide: ty
     repository(RegistrationTokensRepository),
     repository(RoomRecordsRepository),
     repository(ServerNoticeRoomsRepository),
+    RoomQueryClient,
+    RoomInputTiming,
     RoomInputClient,
     UserRoomsService,
     PasswordHasher,
@@ -81,10 +84,10 @@ const repository = <T>(type: new (store: ClientApiStore) => T) => ({ provide: ty
     DeviceListsProducer,
     ToDeviceService,
   ],
-  // The room endpoints (RoomsApiModule) share the room server client and the room records;
+  // The room endpoints (RoomsApiModule) share the room server clients and the room records;
   // profiles and deactivation here change memberships through them too; read markers set
   // room account data; server notices keep each user's notices room.
-  exports: [AccessTokenGuard, SessionsService, RateLimits, UsersRepository, FiltersRepository, RoomInputClient, RoomRecordsRepository, ServerNoticeRoomsRepository, AccountDataService],
+  exports: [AccessTokenGuard, SessionsService, RateLimits, UsersRepository, FiltersRepository, RoomQueryClient, RoomInputClient, RoomRecordsRepository, ServerNoticeRoomsRepository, AccountDataService],
 })
 export class ClientApiModule implements OnModuleInit {
   constructor(

@@ -3,6 +3,7 @@ import { loadConfig } from '@axon/platform-config';
 import type { AccountDataService } from '../account-data/account-data.service';
 import type { Requester } from '../auth/requester';
 import type { RoomInputClient } from '../rooms/room-input.client';
+import type { RoomQueryClient } from '../rooms/room-query.client';
 import type { RoomsService } from '../rooms/rooms.service';
 import type { ServerNoticeRoomsRepository } from '../storage/server-notice-rooms.repository';
 import type { UserRow, UsersRepository } from '../storage/users.repository';
@@ -67,10 +68,10 @@ function setup(env: Record<string, string> = { AXON_SERVER_NOTICES_LOCALPART: '_
       return Promise.resolve(`$${sent.length}`);
     },
   } as unknown as RoomsService;
-  const input = {
-    outcome: (id: string) => Promise.resolve(outcomes.get(id)),
-    query: { getMembership: ({ roomId, userId }: { roomId: string; userId: string }) => Promise.resolve({ membership: memberships.get(roomId)?.get(userId) ?? '', eventId: '' }) },
-  } as unknown as RoomInputClient;
+  const input = { outcome: (id: string) => Promise.resolve(outcomes.get(id)) } as unknown as RoomInputClient;
+  const roomQuery = {
+    getMembership: ({ roomId, userId }: { roomId: string; userId: string }) => Promise.resolve({ membership: memberships.get(roomId)?.get(userId) ?? '', eventId: '' }),
+  } as unknown as RoomQueryClient;
   const repository = {
     roomOf: (userId: string) => Promise.resolve(noticeRooms.get(userId)),
     record: (userId: string, roomId: string, stale?: string) => {
@@ -87,7 +88,7 @@ function setup(env: Record<string, string> = { AXON_SERVER_NOTICES_LOCALPART: '_
       return Promise.resolve();
     },
   } as unknown as AccountDataService;
-  const service = new ServerNoticesService(config, users, roomsService, input, repository, accountData);
+  const service = new ServerNoticesService(config, users, roomsService, input, roomQuery, repository, accountData);
   return { service, accounts, sent, tags, noticeRooms, setMember, membershipOf: (roomId: string, userId: string) => memberships.get(roomId)?.get(userId) };
 }
 

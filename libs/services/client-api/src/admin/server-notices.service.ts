@@ -8,6 +8,7 @@ import { AccountDataService } from '../account-data/account-data.service';
 import { objectBody, optionalString, requiredString, type JsonObject } from '../accounts/request-body';
 import type { Requester } from '../auth/requester';
 import { RoomInputClient } from '../rooms/room-input.client';
+import { RoomQueryClient } from '../rooms/room-query.client';
 import { requestId, RoomsService } from '../rooms/rooms.service';
 import { ServerNoticeRoomsRepository } from '../storage/server-notice-rooms.repository';
 import { UsersRepository } from '../storage/users.repository';
@@ -33,6 +34,7 @@ export class ServerNoticesService {
     private readonly users: UsersRepository,
     private readonly rooms: RoomsService,
     private readonly input: RoomInputClient,
+    private readonly roomQuery: RoomQueryClient,
     private readonly noticeRooms: ServerNoticeRoomsRepository,
     private readonly accountData: AccountDataService,
   ) {}
@@ -86,7 +88,7 @@ export class ServerNoticesService {
     let roomId = await this.noticeRooms.roomOf(userId);
     let stale: string | undefined;
     // A room the notices user is no longer in cannot carry notices: make a new one.
-    if (roomId !== undefined && (await this.input.query.getMembership({ roomId, userId: system.userId })).membership !== 'join') {
+    if (roomId !== undefined && (await this.roomQuery.getMembership({ roomId, userId: system.userId })).membership !== 'join') {
       stale = roomId;
       roomId = undefined;
     }
@@ -100,7 +102,7 @@ export class ServerNoticesService {
       // other stays empty but for the notices user (nobody was invited to it yet).
       roomId = await this.noticeRooms.record(userId, created.room_id, stale);
     }
-    const membership = (await this.input.query.getMembership({ roomId, userId })).membership;
+    const membership = (await this.roomQuery.getMembership({ roomId, userId })).membership;
     if (membership !== 'join' && membership !== 'invite') {
       await this.rooms.setMembership(system, roomId, userId, 'invite');
       if ((await this.accountData.tags(userId, roomId))[SERVER_NOTICE_TAG] === undefined) await this.accountData.setTag(userId, roomId, SERVER_NOTICE_TAG, {});

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { RoomDirectoryDefinition, RoomQueryDefinition, type PublicRoom } from '@axon/contracts-grpc';
+import { RoomDirectoryDefinition, type PublicRoom } from '@axon/contracts-grpc';
 import { MatrixError } from '@axon/matrix-errors';
 import { authStateFromEvents, getEventPowerLevel, getUserPowerLevel, toAuthEvent } from '@axon/matrix-event-auth';
 import type { Pdu } from '@axon/matrix-events';
@@ -9,6 +9,7 @@ import type { AxonConfig } from '@axon/platform-config';
 import type { ServiceClient } from '@axon/platform-rpc';
 import { InjectConfig, RpcHost } from '@axon/platform-runtime';
 import type { Requester } from '../auth/requester';
+import { RoomQueryClient } from '../rooms/room-query.client';
 
 type Json = Readonly<Record<string, unknown>>;
 
@@ -51,14 +52,13 @@ function chunkOf(room: PublicRoom): PublicRoomsChunk {
 @Injectable()
 export class DirectoryService {
   private readonly directory: ServiceClient<typeof RoomDirectoryDefinition>;
-  private readonly rooms: ServiceClient<typeof RoomQueryDefinition>;
 
   constructor(
     rpc: RpcHost,
+    private readonly rooms: RoomQueryClient,
     @InjectConfig() private readonly config: AxonConfig,
   ) {
     this.directory = rpc.client(RoomDirectoryDefinition);
-    this.rooms = rpc.client(RoomQueryDefinition);
   }
 
   /** A syntactically valid alias of this server, or `M_INVALID_PARAM`. */

@@ -14,6 +14,7 @@ import { UsersRepository } from '../storage/users.repository';
 import { contentOf } from './client-event';
 import { planCreateRoom } from './create-room';
 import { RoomInputClient } from './room-input.client';
+import { RoomQueryClient } from './room-query.client';
 import { RoomRecordsRepository } from './room-records.repository';
 
 type Json = Readonly<Record<string, unknown>>;
@@ -32,6 +33,7 @@ export function requestId(...parts: string[]): string {
 export class RoomsService {
   constructor(
     private readonly input: RoomInputClient,
+    private readonly roomQuery: RoomQueryClient,
     private readonly users: UsersRepository,
     private readonly directory: DirectoryService,
     private readonly records: RoomRecordsRepository,
@@ -59,12 +61,12 @@ export class RoomsService {
   async setMembership(requester: Requester, roomId: string, target: string, membership: string, extra: Json = {}, withProfile = true): Promise<string> {
     this.checkRoomId(roomId);
     if (!parseUserId(target).ok) throw new MatrixError('M_INVALID_PARAM', `${JSON.stringify(target)} is not a user ID`);
-    const info = await this.input.query.getRoomInfo({ roomId });
+    const info = await this.roomQuery.getRoomInfo({ roomId });
     if (!info.exists) throw new MatrixError(membership === 'join' || membership === 'knock' ? 'M_NOT_FOUND' : 'M_FORBIDDEN', `unknown room ${roomId}`, membership === 'join' || membership === 'knock' ? 404 : 403);
     if (membership === 'leave' && target === requester.userId) await this.checkMayLeave(requester.userId, roomId);
     if (membership === 'leave' && target !== requester.userId) {
       // A kick, an unban, or an invite or knock withdrawn: the target must be in the room in some way.
-      const current = await this.input.query.getMembership({ roomId, userId: target });
+      const current = await this.roomQuery.getMembership({ roomId, userId: target });
       if (!['join', 'invite', 'knock', 'ban'].includes(current.membership)) throw new MatrixError('M_FORBIDDEN', `${target} is not in the room`, 403);
     }
     const content: Record<string, unknown> = { ...extra, membership };
@@ -127,7 +129,7 @@ export class RoomsService {
    */
   async forget(requester: Requester, roomId: string): Promise<void> {
     this.checkRoomId(roomId);
-    const membership = await this.input.query.getMembership({ roomId, userId: requester.userId });
+    const membership = await this.roomQuery.getMembership({ roomId, userId: requester.userId });
     if (membership.membership !== 'leave' && membership.membership !== 'ban') {
       const why = membership.membership === '' ? 'has never been' : 'is';
       throw new MatrixError('M_UNKNOWN', `User ${requester.userId} ${why} in room ${roomId}`, 400);
@@ -136,7 +138,7 @@ export class RoomsService {
   }
 
   async joinedRooms(requester: Requester): Promise<string[]> {
-    return (await this.input.query.getRoomsOfUser({ userId: requester.userId, membership: 'join' })).roomIds;
+    return (await this.roomQuery.getRoomsOfUser({ userId: requester.userId, membership: 'join' })).roomIds;
   }
 
   /**
@@ -150,14 +152,14 @@ export class RoomsService {
    * instead of adding an identical one (as Synapse does).
    */
   private async sameState(roomId: string, type: string, stateKey: string, sender: string, content: Json): Promise<string | undefined> {
-    const current = (await this.input.query.getStateEvent({ roomId, type, stateKey })).events[0];
+    const current = (await this.roomQuery.getStateEvent({ roomId, type, stateKey })).events[0];
     if (current === undefined) return undefined;
     const pdu = JSON.parse(current.pduJson) as { sender?: string };
     return pdu.sender === sender && isDeepStrictEqual(contentOf(current), content) ? current.eventId : undefined;
   }
 
   private async checkCanonicalAlias(roomId: string, content: Json): Promise<void> {
-    const current = (await this.input.query.getStateEvent({ roomId, type: 'm.room.canonical_alias', stateKey: '' })).events[0];
+    const current = (await this.roomQuery.getStateEvent({ roomId, type: 'm.room.canonical_alias', stateKey: '' })).events[0];
     const existing = new Set<unknown>();
     if (current !== undefined) {
       const previous = contentOf(current);
@@ -183,7 +185,7 @@ export class RoomsService {
   private async checkMayLeave(userId: string, roomId: string): Promise<void> {
     if (noticesUserIdOf(this.config) === undefined) return;
     if (!(await this.noticeRooms.isNoticeRoom(userId, roomId))) return;
-    if ((await this.input.query.getMembership({ roomId, userId })).membership !== 'invite') return;
+    if ((await this.roomQuery.getMembership({ roomId, userId })).membership !== 'invite') return;
     throw new MatrixError('M_CANNOT_LEAVE_SERVER_NOTICE_ROOM', 'You cannot reject this invite', 403);
   }
 
