@@ -23,12 +23,14 @@ import { RegistrationService } from './register/registration.service';
 import { SharedSecretController } from './register/shared-secret.controller';
 import { RoomInputClient, RoomInputTiming } from './rooms/room-input.client';
 import { RoomQueryClient } from './rooms/room-query.client';
-import { RoomRecordsRepository } from './rooms/room-records.repository';
 import { UserRoomsService } from './rooms/user-rooms.service';
 import { createAccountsRpc } from './rpc/accounts.rpc';
-import { ClientApiStore } from './storage/client-api-store';
+import { AccountDataRepository } from './storage/account-data.repository';
+import { ClientApiStorage } from './storage/client-api-storage';
 import { DevicesRepository } from './storage/devices.repository';
 import { FiltersRepository } from './storage/filters.repository';
+import { ForgottenRoomsRepository } from './storage/forgotten-rooms.repository';
+import { SentTransactionsRepository } from './storage/sent-transactions.repository';
 import { ToDeviceTxnsRepository } from './storage/to-device-txns.repository';
 import { CLIENT_API_MIGRATIONS } from './storage/migrations';
 import { RegistrationTokensRepository } from './storage/registration-tokens.repository';
@@ -38,7 +40,7 @@ import { UsersRepository } from './storage/users.repository';
 import { ToDeviceController } from './to-device/to-device.controller';
 import { ToDeviceService } from './to-device/to-device.service';
 
-const repository = <T>(type: new (store: ClientApiStore) => T) => ({ provide: type, inject: [ClientApiStore], useFactory: (store: ClientApiStore) => new type(store) });
+const repository = <T>(type: new (store: ClientApiStorage) => T) => ({ provide: type, inject: [ClientApiStorage], useFactory: (store: ClientApiStorage) => new type(store) });
 
 /** The Client-Server API service (`/_matrix/client/*` except sync and media). */
 @Module({
@@ -57,17 +59,19 @@ const repository = <T>(type: new (store: ClientApiStore) => T) => ({ provide: ty
   ],
   providers: [
     {
-      provide: ClientApiStore,
+      provide: ClientApiStorage,
       inject: [Database],
-      useFactory: async (database: Database) => new ClientApiStore(await database.dataSource({ schema: 'client_api', migrations: [...CLIENT_API_MIGRATIONS] })),
+      useFactory: async (database: Database) => new ClientApiStorage(await database.dataSource({ schema: 'client_api', migrations: [...CLIENT_API_MIGRATIONS] })),
     },
     repository(UsersRepository),
+    repository(AccountDataRepository),
     repository(DevicesRepository),
     repository(TokensRepository),
     repository(FiltersRepository),
     repository(ToDeviceTxnsRepository),
     repository(RegistrationTokensRepository),
-    repository(RoomRecordsRepository),
+    repository(ForgottenRoomsRepository),
+    repository(SentTransactionsRepository),
     repository(ServerNoticeRoomsRepository),
     RoomQueryClient,
     RoomInputTiming,
@@ -87,7 +91,7 @@ const repository = <T>(type: new (store: ClientApiStore) => T) => ({ provide: ty
   // The room endpoints (RoomsApiModule) share the room server clients and the room records;
   // profiles and deactivation here change memberships through them too; read markers set
   // room account data; server notices keep each user's notices room.
-  exports: [AccessTokenGuard, SessionsService, RateLimits, UsersRepository, FiltersRepository, RoomQueryClient, RoomInputClient, RoomRecordsRepository, ServerNoticeRoomsRepository, AccountDataService],
+  exports: [AccessTokenGuard, SessionsService, RateLimits, UsersRepository, FiltersRepository, RoomQueryClient, RoomInputClient, ForgottenRoomsRepository, SentTransactionsRepository, ServerNoticeRoomsRepository, AccountDataService],
 })
 export class ClientApiModule implements OnModuleInit {
   constructor(

@@ -6,7 +6,7 @@ import type { EntityManager } from '@axon/platform-database';
 import { PasswordHasher } from '../auth/password-hasher';
 import type { StageResult } from '../auth/uia.service';
 import { DeviceListsProducer } from '../devices/device-lists.producer';
-import { ClientApiStore } from '../storage/client-api-store';
+import { ClientApiStorage } from '../storage/client-api-storage';
 import { DevicesRepository } from '../storage/devices.repository';
 import { UsersRepository } from '../storage/users.repository';
 import { userIdFromIdentifier } from './user-ids';
@@ -25,7 +25,7 @@ export interface NewAccount {
 export class AccountsService {
   constructor(
     @InjectConfig() private readonly config: AxonConfig,
-    private readonly store: ClientApiStore,
+    private readonly store: ClientApiStorage,
     private readonly users: UsersRepository,
     private readonly devices: DevicesRepository,
     private readonly hasher: PasswordHasher,

@@ -1,5 +1,5 @@
 import type { AxonConfig } from '@axon/platform-config';
-import type { ClientApiStore } from '../storage/client-api-store';
+import type { ClientApiStorage } from '../storage/client-api-storage';
 import type { DevicesRepository } from '../storage/devices.repository';
 import type { AccessTokenRow, TokensRepository } from '../storage/tokens.repository';
 import { hashToken } from './secrets';
@@ -16,7 +16,7 @@ function setup(rows: Record<string, AccessTokenRow>) {
     },
   } as unknown as DevicesRepository;
   const config = { auth: { access_token_lifetime_ms: 60_000 } } as unknown as AxonConfig;
-  return { service: new SessionsService(config, {} as ClientApiStore, devices, tokens), touches };
+  return { service: new SessionsService(config, {} as ClientApiStorage, devices, tokens), touches };
 }
 
 describe('SessionsService.resolve', () => {

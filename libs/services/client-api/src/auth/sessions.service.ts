@@ -3,7 +3,7 @@ import type { AxonConfig } from '@axon/platform-config';
 import { MatrixError } from '@axon/matrix-errors';
 import { InjectConfig } from '@axon/platform-runtime';
 import type { EntityManager } from '@axon/platform-database';
-import { ClientApiStore } from '../storage/client-api-store';
+import { ClientApiStorage } from '../storage/client-api-storage';
 import { DevicesRepository } from '../storage/devices.repository';
 import { TokensRepository } from '../storage/tokens.repository';
 import type { Requester } from './requester';
@@ -44,7 +44,7 @@ export class SessionsService {
 
   constructor(
     @InjectConfig() private readonly config: AxonConfig,
-    private readonly store: ClientApiStore,
+    private readonly store: ClientApiStorage,
     private readonly devices: DevicesRepository,
     private readonly tokens: TokensRepository,
   ) {}

@@ -6,7 +6,7 @@ import type { AccountsService } from '../accounts/accounts.service';
 import type { Requester } from '../auth/requester';
 import { SessionsService } from '../auth/sessions.service';
 import type { UiaService } from '../auth/uia.service';
-import type { ClientApiStore } from '../storage/client-api-store';
+import type { ClientApiStorage } from '../storage/client-api-storage';
 import type { DevicesRepository } from '../storage/devices.repository';
 import type { TokensRepository } from '../storage/tokens.repository';
 import { DeviceListsProducer } from './device-lists.producer';
@@ -61,7 +61,7 @@ describe('SessionsService.issue', () => {
     const devices = { upsert: () => Promise.resolve({ created }) } as unknown as DevicesRepository;
     const tokens = { insertAccess: () => Promise.resolve(), insertRefresh: () => Promise.resolve() } as unknown as TokensRepository;
     const config = { auth: { access_token_lifetime_ms: 60_000 } } as unknown as AxonConfig;
-    return new SessionsService(config, {} as ClientApiStore, devices, tokens);
+    return new SessionsService(config, {} as ClientApiStorage, devices, tokens);
   }
 
   it('reports a new device as added and a taken-over one as updated, for the caller to announce after commit', async () => {

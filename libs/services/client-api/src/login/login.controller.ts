@@ -12,7 +12,7 @@ import { generateToken, hashToken } from '../auth/secrets';
 import { SessionsService, type IssuedSession } from '../auth/sessions.service';
 import { UiaRequiredFilter, UiaService } from '../auth/uia.service';
 import { DeviceListsProducer } from '../devices/device-lists.producer';
-import { ClientApiStore } from '../storage/client-api-store';
+import { ClientApiStorage } from '../storage/client-api-storage';
 import { DevicesRepository } from '../storage/devices.repository';
 import { TokensRepository } from '../storage/tokens.repository';
 
@@ -22,7 +22,7 @@ import { TokensRepository } from '../storage/tokens.repository';
 export class LoginController {
   constructor(
     @InjectConfig() private readonly config: AxonConfig,
-    private readonly store: ClientApiStore,
+    private readonly store: ClientApiStorage,
     private readonly accounts: AccountsService,
     private readonly sessions: SessionsService,
     private readonly tokens: TokensRepository,

@@ -11,7 +11,7 @@ import { SessionsService, type IssuedDevice } from '../auth/sessions.service';
 import type { UiaFlow } from '../auth/uia';
 import { UiaService, type StageResult } from '../auth/uia.service';
 import { DeviceListsProducer } from '../devices/device-lists.producer';
-import { ClientApiStore } from '../storage/client-api-store';
+import { ClientApiStorage } from '../storage/client-api-storage';
 import { RegistrationTokensRepository } from '../storage/registration-tokens.repository';
 
 export const MAX_PASSWORD_LENGTH = 512;
@@ -30,7 +30,7 @@ export interface RegisterResponse {
 export class RegistrationService {
   constructor(
     @InjectConfig() private readonly config: AxonConfig,
-    private readonly store: ClientApiStore,
+    private readonly store: ClientApiStorage,
     private readonly accounts: AccountsService,
     private readonly sessions: SessionsService,
     private readonly uia: UiaService,

@@ -11,7 +11,7 @@ import { userIdForUsername } from '../accounts/user-ids';
 import { RateLimits } from '../auth/rate-limits';
 import { SessionsService } from '../auth/sessions.service';
 import { DeviceListsProducer } from '../devices/device-lists.producer';
-import { ClientApiStore } from '../storage/client-api-store';
+import { ClientApiStorage } from '../storage/client-api-storage';
 import { MAX_PASSWORD_LENGTH } from './registration.service';
 import { isRegistrationMacValid } from './shared-secret';
 
@@ -27,7 +27,7 @@ export class SharedSecretController {
   constructor(
     @InjectConfig() private readonly config: AxonConfig,
     @InjectCache() private readonly cache: CacheClient,
-    private readonly store: ClientApiStore,
+    private readonly store: ClientApiStorage,
     private readonly accounts: AccountsService,
     private readonly sessions: SessionsService,
     private readonly rateLimits: RateLimits,

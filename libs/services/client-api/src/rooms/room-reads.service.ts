@@ -7,8 +7,9 @@ import type { Requester } from '../auth/requester';
 import { FiltersRepository } from '../storage/filters.repository';
 import { contentOf, toClientEvent, type ClientEvent } from './client-event';
 import { visibilityStateOf, VisibilityWalker } from './history-visibility';
+import { ForgottenRoomsRepository } from '../storage/forgotten-rooms.repository';
+import { SentTransactionsRepository } from '../storage/sent-transactions.repository';
 import { RoomQueryClient } from './room-query.client';
-import { RoomRecordsRepository } from './room-records.repository';
 
 /**
  * How a user may read a room. Members read it; a user who left (and did not forget it)
@@ -50,7 +51,8 @@ export class RoomReadsService {
   constructor(
     private readonly roomQuery: RoomQueryClient,
     private readonly filters: FiltersRepository,
-    private readonly records: RoomRecordsRepository,
+    private readonly forgottenRooms: ForgottenRoomsRepository,
+    private readonly sentTransactions: SentTransactionsRepository,
   ) {}
 
   async stateEvent(requester: Requester, roomId: string, type: string, stateKey: string): Promise<ClientEvent> {
@@ -201,7 +203,7 @@ export class RoomReadsService {
     checkRoomId(roomId);
     const membership = await this.roomQuery.getMembership({ roomId, userId: requester.userId });
     if (membership.membership === 'join') return { roomId, until: undefined, lastJoin: 'now' };
-    if ((membership.membership === 'leave' || membership.membership === 'ban') && (await this.records.forgottenAt(requester.userId, roomId)) !== membership.eventId) {
+    if ((membership.membership === 'leave' || membership.membership === 'ban') && (await this.forgottenRooms.forgottenAt(requester.userId, roomId)) !== membership.eventId) {
       const [event] = (await this.roomQuery.getEvents({ eventIds: [membership.eventId] })).events;
       if (event !== undefined) {
         return { roomId, until: { position: BigInt(event.streamOrdering), eventId: event.eventId }, lastJoin: await this.lastJoin(requester.userId, event.eventId) };
@@ -326,7 +328,7 @@ export class RoomReadsService {
     const redactionIds = [...new Set(events.map((event) => event.redactedBy).filter((id) => id !== ''))];
     const redactions = new Map((redactionIds.length === 0 ? [] : (await this.roomQuery.getEvents({ eventIds: redactionIds })).events).map((event) => [event.eventId, event]));
     const own = events.filter((event) => (JSON.parse(event.pduJson) as { sender?: string }).sender === requester.userId).map((event) => event.eventId);
-    const transactions = await this.records.transactionIds(requester.userId, requester.deviceId, own);
+    const transactions = await this.sentTransactions.transactionIds(requester.userId, requester.deviceId, own);
     return events.map((event) => {
       const formatted = toClientEvent(event, redactions);
       const txnId = transactions.get(event.eventId);

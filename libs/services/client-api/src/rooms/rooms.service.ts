@@ -9,13 +9,14 @@ import { InjectConfig } from '@axon/platform-runtime';
 import { noticesUserIdOf } from '../admin/notices-user';
 import type { Requester } from '../auth/requester';
 import { DirectoryService } from '../directory/directory.service';
+import { ForgottenRoomsRepository } from '../storage/forgotten-rooms.repository';
+import { SentTransactionsRepository } from '../storage/sent-transactions.repository';
 import { ServerNoticeRoomsRepository } from '../storage/server-notice-rooms.repository';
 import { UsersRepository } from '../storage/users.repository';
 import { contentOf } from './client-event';
 import { planCreateRoom } from './create-room';
 import { RoomInputClient } from './room-input.client';
 import { RoomQueryClient } from './room-query.client';
-import { RoomRecordsRepository } from './room-records.repository';
 
 type Json = Readonly<Record<string, unknown>>;
 
@@ -36,7 +37,8 @@ export class RoomsService {
     private readonly roomQuery: RoomQueryClient,
     private readonly users: UsersRepository,
     private readonly directory: DirectoryService,
-    private readonly records: RoomRecordsRepository,
+    private readonly forgottenRooms: ForgottenRoomsRepository,
+    private readonly sentTransactions: SentTransactionsRepository,
     private readonly noticeRooms: ServerNoticeRoomsRepository,
     @InjectConfig() private readonly config: AxonConfig,
   ) {}
@@ -82,7 +84,7 @@ export class RoomsService {
     if (type === 'm.room.redaction') throw new MatrixError('M_BAD_JSON', 'send redactions with /redact', 400);
     const eventId = await this.send(roomId, { type, sender: requester.userId, content }, requestId('send', requester.userId, requester.deviceId, roomId, type, txnId));
     // Remembered for `unsigned.transaction_id`; a retried send records the same row again.
-    await this.records.recordTransaction(requester.userId, requester.deviceId, eventId, txnId);
+    await this.sentTransactions.record(requester.userId, requester.deviceId, eventId, txnId);
     return eventId;
   }
 
@@ -118,7 +120,7 @@ export class RoomsService {
       { type: 'm.room.redaction', sender: requester.userId, content, redacts: eventId },
       requestId('redact', requester.userId, requester.deviceId, roomId, eventId, txnId),
     );
-    await this.records.recordTransaction(requester.userId, requester.deviceId, redactionId, txnId);
+    await this.sentTransactions.record(requester.userId, requester.deviceId, redactionId, txnId);
     return redactionId;
   }
 
@@ -134,7 +136,7 @@ export class RoomsService {
       const why = membership.membership === '' ? 'has never been' : 'is';
       throw new MatrixError('M_UNKNOWN', `User ${requester.userId} ${why} in room ${roomId}`, 400);
     }
-    await this.records.forget(requester.userId, roomId, membership.eventId);
+    await this.forgottenRooms.forget(requester.userId, roomId, membership.eventId);
   }
 
   async joinedRooms(requester: Requester): Promise<string[]> {

@@ -1,4 +1,4 @@
-import type { ClientApiStore, Queryable } from './client-api-store';
+import type { ClientApiStorage, Queryable } from './client-api-storage';
 
 export interface DeviceRow {
   readonly device_id: string;
@@ -23,7 +23,7 @@ const toDevice = (r: RawDevice): DeviceRow => ({
 
 /** Devices (`devices`); deleting one cascades to its access and refresh tokens. */
 export class DevicesRepository {
-  constructor(private readonly store: ClientApiStore) {}
+  constructor(private readonly store: ClientApiStorage) {}
 
   async list(userId: string): Promise<DeviceRow[]> {
     const rows = await this.store.db.query<RawDevice[]>(

@@ -1,8 +1,8 @@
-import type { ClientApiStore } from './client-api-store';
+import type { ClientApiStorage } from './client-api-storage';
 
 /** Filters uploaded with `POST /user/{userId}/filter`; IDs are decimal strings. */
 export class FiltersRepository {
-  constructor(private readonly store: ClientApiStore) {}
+  constructor(private readonly store: ClientApiStorage) {}
 
   async insert(userId: string, filter: unknown): Promise<string> {
     const rows = await this.store.db.query<{ filter_id: string }[]>(

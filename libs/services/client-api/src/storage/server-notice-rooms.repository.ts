@@ -1,8 +1,8 @@
-import type { ClientApiStore } from './client-api-store';
+import type { ClientApiStorage } from './client-api-storage';
 
 /** Each user's server-notices room (`server_notice_rooms`). */
 export class ServerNoticeRoomsRepository {
-  constructor(private readonly store: ClientApiStore) {}
+  constructor(private readonly store: ClientApiStorage) {}
 
   /** The user's server-notices room, if one was made for them. */
   async roomOf(userId: string): Promise<string | undefined> {

@@ -1,4 +1,4 @@
-import type { ClientApiStore } from './client-api-store';
+import type { ClientApiStorage } from './client-api-storage';
 
 /**
  * The `sendToDevice` transactions a device has made, so a retried request (same event
@@ -6,7 +6,7 @@ import type { ClientApiStore } from './client-api-store';
  * has received and acknowledged the first. Rows older than a day are dropped.
  */
 export class ToDeviceTxnsRepository {
-  constructor(private readonly store: ClientApiStore) {}
+  constructor(private readonly store: ClientApiStorage) {}
 
   async seen(userId: string, deviceId: string, eventType: string, txnId: string): Promise<boolean> {
     const rows = await this.store.db.query<unknown[]>(`SELECT 1 FROM to_device_txns WHERE user_id = $1 AND device_id = $2 AND event_type = $3 AND txn_id = $4`, [

@@ -1,4 +1,4 @@
-import type { ClientApiStore, Queryable } from './client-api-store';
+import type { ClientApiStorage, Queryable } from './client-api-storage';
 
 /** What an access token resolves to, with its account's state. */
 export interface AccessTokenRow {
@@ -17,7 +17,7 @@ export interface AccessTokenRow {
  * access token resolves only while its device exists and its account is active.
  */
 export class TokensRepository {
-  constructor(private readonly store: ClientApiStore) {}
+  constructor(private readonly store: ClientApiStorage) {}
 
   async findAccess(tokenHash: string): Promise<AccessTokenRow | undefined> {
     const rows = await this.store.db.query<

@@ -1,4 +1,4 @@
-import type { ClientApiStore, Queryable } from './client-api-store';
+import type { ClientApiStorage, Queryable } from './client-api-storage';
 
 export interface UserRow {
   readonly userId: string;
@@ -28,7 +28,7 @@ const toUser = (r: RawUser): UserRow => ({
 
 /** Accounts and their profiles (`users`). */
 export class UsersRepository {
-  constructor(private readonly store: ClientApiStore) {}
+  constructor(private readonly store: ClientApiStorage) {}
 
   async find(userId: string, db: Queryable = this.store.db): Promise<UserRow | undefined> {
     const rows = await db.query<RawUser[]>(

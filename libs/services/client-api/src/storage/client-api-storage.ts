@@ -10,7 +10,7 @@ export interface Queryable {
  * or on the manager of a transaction opened with {@link transaction}, so several writes
  * commit together.
  */
-export class ClientApiStore {
+export class ClientApiStorage {
   constructor(private readonly dataSource: DataSource) {}
 
   get db(): Queryable {
