@@ -17,6 +17,7 @@ import { DevicesController } from './devices/devices.controller';
 import { DiscoveryController } from './discovery.controller';
 import { FiltersController } from './filters/filters.controller';
 import { LoginController } from './login/login.controller';
+import { LoginService } from './login/login.service';
 import { ProfileController } from './profile/profile.controller';
 import { RegisterController } from './register/register.controller';
 import { RegistrationService } from './register/registration.service';
@@ -83,6 +84,7 @@ const repository = <T>(type: new (store: ClientApiStorage) => T) => ({ provide: 
     UiaService,
     AccountsService,
     RegistrationService,
+    LoginService,
     AccessTokenGuard,
     AccountDataService,
     DeviceListsProducer,

@@ -5,7 +5,7 @@ import { getUserIdServerName, parseUserId } from '@axon/matrix-identifiers';
 import type { AxonConfig } from '@axon/platform-config';
 import { InjectConfig } from '@axon/platform-runtime';
 import { AccountDataService } from '../account-data/account-data.service';
-import { objectBody, optionalString, requiredString, type JsonObject } from '../accounts/request-body';
+import { objectBody, optionalString, requiredString, type JsonObject } from '@axon/platform-http';
 import type { Requester } from '../auth/requester';
 import { RoomInputClient } from '../rooms/room-input.client';
 import { RoomQueryClient } from '../rooms/room-query.client';

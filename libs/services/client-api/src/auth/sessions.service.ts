@@ -44,7 +44,7 @@ export class SessionsService {
 
   constructor(
     @InjectConfig() private readonly config: AxonConfig,
-    private readonly store: ClientApiStorage,
+    private readonly storage: ClientApiStorage,
     private readonly devices: DevicesRepository,
     private readonly tokens: TokensRepository,
   ) {}
@@ -87,7 +87,7 @@ export class SessionsService {
    */
   async refresh(refreshToken: string): Promise<IssuedSession> {
     const oldHash = hashToken(refreshToken);
-    return this.store.transaction(async (tx) => {
+    return this.storage.transaction(async (tx) => {
       const owner = await this.tokens.lockRefresh(oldHash, tx);
       if (!owner) throw new MatrixError('M_UNKNOWN_TOKEN', 'Unknown or already used refresh token', 401, { soft_logout: false });
       await this.tokens.revokePredecessor(oldHash, tx);

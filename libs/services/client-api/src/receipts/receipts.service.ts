@@ -5,7 +5,7 @@ import { parseEventId } from '@axon/matrix-identifiers';
 import type { MessageBus } from '@axon/platform-bus';
 import { InjectBus } from '@axon/platform-runtime';
 import { AccountDataService } from '../account-data/account-data.service';
-import type { JsonObject } from '../accounts/request-body';
+import type { JsonObject } from '@axon/platform-http';
 import type { Requester } from '../auth/requester';
 import { RoomReadsService } from '../rooms/room-reads.service';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { MatrixError } from '@axon/matrix-errors';
 import { Body, Controller, Get, HttpCode, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
-import { objectBody, optionalString, requiredString } from '../accounts/request-body';
+import { objectBody, optionalString, requiredString } from '@axon/platform-http';
 import { AccessTokenGuard } from '../auth/access-token.guard';
 import { Requester } from '../auth/requester';
 import type { ClientEvent } from './client-event';

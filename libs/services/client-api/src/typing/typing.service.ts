@@ -4,7 +4,7 @@ import { MatrixError } from '@axon/matrix-errors';
 import { parseRoomId } from '@axon/matrix-identifiers';
 import type { MessageBus } from '@axon/platform-bus';
 import { InjectBus } from '@axon/platform-runtime';
-import type { JsonObject } from '../accounts/request-body';
+import type { JsonObject } from '@axon/platform-http';
 import type { Requester } from '../auth/requester';
 import { RoomQueryClient } from '../rooms/room-query.client';
 
