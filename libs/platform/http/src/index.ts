@@ -4,3 +4,4 @@ export * from './matrix-exception.filter';
 export * from './service-app';
 export * from './access-token';
 export * from './request-body';
+export * from './identifier-pipes';

@@ -1,3 +1,4 @@
+import type { DeviceId, UserId } from '@axon/matrix-identifiers';
 import { MatrixError } from '@axon/matrix-errors';
 import { loadConfig } from '@axon/platform-config';
 import type { AccountDataService } from '../account-data/account-data.service';
@@ -11,8 +12,8 @@ import { ServerNoticesService } from './server-notices.service';
 
 const SERVER = 'hs.test';
 const NOTICES = `@_server:${SERVER}`;
-const ALICE = `@alice:${SERVER}`;
-const admin: Requester = { userId: `@admin:${SERVER}`, deviceId: 'ADMINDEV', isGuest: false, tokenHash: 'h' };
+const ALICE = `@alice:${SERVER}` as UserId;
+const admin: Requester = { userId: `@admin:${SERVER}` as UserId, deviceId: 'ADMINDEV' as DeviceId, isGuest: false, tokenHash: 'h' };
 const notice = { user_id: ALICE, content: { msgtype: 'm.text', body: 'hi' } };
 
 const user = (userId: string, isAdmin = false): UserRow => ({ userId, passwordHash: 'x', isGuest: false, isAdmin, deactivated: false });
@@ -149,7 +150,7 @@ describe('ServerNoticesService', () => {
     expect(await world.service.send(admin, notice, 'txn')).toBe(first);
     expect(world.sent).toHaveLength(count);
     expect(world.membershipOf(world.noticeRooms.get(ALICE)!, ALICE)).toBe('leave');
-    expect(await world.service.send({ ...admin, deviceId: 'OTHER' }, notice, 'txn')).not.toBe(first);
+    expect(await world.service.send({ ...admin, deviceId: 'OTHER' as DeviceId }, notice, 'txn')).not.toBe(first);
   });
 
   it('brings the notices user display name up to date with the config', async () => {

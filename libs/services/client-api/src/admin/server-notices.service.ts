@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { MatrixError } from '@axon/matrix-errors';
-import { getUserIdServerName, parseUserId } from '@axon/matrix-identifiers';
+import { getUserIdServerName, parseUserId, type RoomId, type UserId } from '@axon/matrix-identifiers';
 import type { AxonConfig } from '@axon/platform-config';
 import { InjectConfig } from '@axon/platform-runtime';
 import { AccountDataService } from '../account-data/account-data.service';
@@ -74,7 +74,7 @@ export class ServerNoticesService {
   }
 
   /** The notices user as a requester, its account created (or its display name brought up to date) first. */
-  private async systemUser(userId: string): Promise<Requester> {
+  private async systemUser(userId: UserId): Promise<Requester> {
     const displayname = this.config.server_notices.system_mxid_display_name;
     const profile = await this.users.profile(userId);
     if (profile === undefined) await this.users.insert({ userId, passwordHash: null, isGuest: false, isAdmin: false, profile: { displayname } });
@@ -84,9 +84,9 @@ export class ServerNoticesService {
   }
 
   /** The user's server-notices room, created on first use, with the user invited to it unless they are in it. */
-  private async noticeRoomFor(system: Requester, userId: string): Promise<string> {
+  private async noticeRoomFor(system: Requester, userId: string): Promise<RoomId> {
     let roomId = await this.noticeRooms.roomOf(userId);
-    let stale: string | undefined;
+    let stale: RoomId | undefined;
     // A room the notices user is no longer in cannot carry notices: make a new one.
     if (roomId !== undefined && (await this.roomQuery.getMembership({ roomId, userId: system.userId })).membership !== 'join') {
       stale = roomId;

@@ -1,3 +1,4 @@
+import type { DeviceId, UserId } from '@axon/matrix-identifiers';
 import type { AnyTopic } from '@axon/contracts-kafka';
 import type { AxonConfig } from '@axon/platform-config';
 import type { MessageBus } from '@axon/platform-bus';
@@ -34,7 +35,7 @@ function setup() {
   return { controller, log };
 }
 
-const alice: Requester = { userId: '@alice:hs.test', deviceId: 'D1', isGuest: false, tokenHash: 'h' };
+const alice: Requester = { userId: '@alice:hs.test' as UserId, deviceId: 'D1' as DeviceId, isGuest: false, tokenHash: 'h' };
 
 describe('device list changes from the device endpoints', () => {
   it('a display name change is an update', async () => {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { decodeRoomInputOutcome, roomInputResultChannel, roomInputTopic, type RoomInput, type RoomInputOutcome } from '@axon/contracts-kafka';
 import { MatrixError } from '@axon/matrix-errors';
+import type { EventId, RoomId } from '@axon/matrix-identifiers';
 import type { MessageBus } from '@axon/platform-bus';
 import type { CacheClient } from '@axon/platform-cache';
 import { InjectBus, InjectCache } from '@axon/platform-runtime';
@@ -8,8 +9,8 @@ import { RoomQueryClient } from './room-query.client';
 
 /** What an accepted input appended: its event, in its room (a created room's ID comes from here). */
 export interface SubmittedEvent {
-  readonly roomId: string;
-  readonly eventId: string;
+  readonly roomId: RoomId;
+  readonly eventId: EventId;
 }
 
 /**
@@ -128,6 +129,7 @@ export class RoomInputClient {
 }
 
 function answer(outcome: RoomInputOutcome): SubmittedEvent {
-  if (outcome.ok) return { roomId: outcome.room_id, eventId: outcome.event_id };
+  // The room server made both identifiers: they are well formed.
+  if (outcome.ok) return { roomId: outcome.room_id as RoomId, eventId: outcome.event_id as EventId };
   throw new MatrixError(MatrixError.isErrcode(outcome.errcode) ? outcome.errcode : 'M_UNKNOWN', outcome.error);
 }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { RoomEvent } from '@axon/contracts-grpc';
 import { MatrixError } from '@axon/matrix-errors';
 import { DEFAULT_FILTER, parseFilter, parseRoomEventFilter, roomEventFilterAllows, type RoomEventFilter } from '@axon/matrix-filters';
-import { parseRoomId } from '@axon/matrix-identifiers';
+import type { RoomId } from '@axon/matrix-identifiers';
 import type { Requester } from '../auth/requester';
 import { FiltersRepository } from '../storage/filters.repository';
 import { contentOf, toClientEvent, type ClientEvent } from './client-event';
@@ -17,7 +17,7 @@ import { RoomQueryClient } from './room-query.client';
  * is `world_readable`. Within that, each event is shown per the history visibility rules.
  */
 interface RoomView {
-  readonly roomId: string;
+  readonly roomId: RoomId;
   /** The stream position and event of a departed user's leave or ban. */
   readonly until: { readonly position: bigint; readonly eventId: string } | undefined;
   /** The user's latest join: `now` while joined (rule 3 of the visibility rules). */
@@ -55,7 +55,7 @@ export class RoomReadsService {
     private readonly sentTransactions: SentTransactionsRepository,
   ) {}
 
-  async stateEvent(requester: Requester, roomId: string, type: string, stateKey: string): Promise<ClientEvent> {
+  async stateEvent(requester: Requester, roomId: RoomId, type: string, stateKey: string): Promise<ClientEvent> {
     const event = (await this.visibleState(requester, roomId)).find((candidate) => {
       const pdu = JSON.parse(candidate.pduJson) as { type?: string; state_key?: string };
       return pdu.type === type && pdu.state_key === stateKey;
@@ -64,7 +64,7 @@ export class RoomReadsService {
     return toClientEvent(event);
   }
 
-  async state(requester: Requester, roomId: string): Promise<ClientEvent[]> {
+  async state(requester: Requester, roomId: RoomId): Promise<ClientEvent[]> {
     return (await this.visibleState(requester, roomId)).map((event) => toClientEvent(event));
   }
 
@@ -72,7 +72,7 @@ export class RoomReadsService {
    * `GET /members`: now (or as of a departed user's leave), or at a pagination token;
    * `membership` and `not_membership` together are an "or".
    */
-  async members(requester: Requester, roomId: string, query: { at?: string; membership?: string; not_membership?: string }): Promise<ClientEvent[]> {
+  async members(requester: Requester, roomId: RoomId, query: { at?: string; membership?: string; not_membership?: string }): Promise<ClientEvent[]> {
     const view = await this.access(requester, roomId);
     let atEventId = view.until?.eventId ?? '';
     if (query.at !== undefined) {
@@ -95,8 +95,7 @@ export class RoomReadsService {
     return selected.map((event) => toClientEvent(event));
   }
 
-  async joinedMembers(requester: Requester, roomId: string): Promise<Record<string, { display_name?: string; avatar_url?: string }>> {
-    checkRoomId(roomId);
+  async joinedMembers(requester: Requester, roomId: RoomId): Promise<Record<string, { display_name?: string; avatar_url?: string }>> {
     const membership = await this.roomQuery.getMembership({ roomId, userId: requester.userId });
     if (membership.membership !== 'join') throw new MatrixError('M_FORBIDDEN', 'you are not joined to this room', 403);
     const members = await this.roomQuery.getMembers({ roomId, atEventId: '', memberships: ['join'], notMemberships: [] });
@@ -113,7 +112,7 @@ export class RoomReadsService {
   }
 
   /** `GET /event/{eventId}`: the spec answers 404 both for unknown events and for ones the user may not see. */
-  async event(requester: Requester, roomId: string, eventId: string): Promise<ClientEvent> {
+  async event(requester: Requester, roomId: RoomId, eventId: string): Promise<ClientEvent> {
     const view = await this.access(requester, roomId).catch((error: unknown) => {
       throw error instanceof MatrixError && error.errcode === 'M_FORBIDDEN' ? new MatrixError('M_NOT_FOUND', 'event not found', 404) : error;
     });
@@ -127,7 +126,7 @@ export class RoomReadsService {
    */
   async messages(
     requester: Requester,
-    roomId: string,
+    roomId: RoomId,
     query: { from?: string; to?: string; dir?: string; limit?: string; filter?: string },
   ): Promise<{ start: string; end?: string; chunk: ClientEvent[]; state?: ClientEvent[] }> {
     const view = await this.access(requester, roomId);
@@ -157,7 +156,7 @@ export class RoomReadsService {
    * (half before, half after), and the state at the last event returned. The filter
    * applies to the surrounding events and the state, never to the event itself.
    */
-  async context(requester: Requester, roomId: string, eventId: string, query: { limit?: string; filter?: string }): Promise<Json> {
+  async context(requester: Requester, roomId: RoomId, eventId: string, query: { limit?: string; filter?: string }): Promise<Json> {
     const view = await this.access(requester, roomId);
     const event = await this.visibleEvent(requester, view, eventId);
     const filter = await this.filter(requester, query.filter);
@@ -190,8 +189,7 @@ export class RoomReadsService {
    * For receipts and read markers: the requester must be joined to the room
    * (`M_FORBIDDEN`), and each event in that room and visible to them (`M_NOT_FOUND`).
    */
-  async checkJoinedAndVisible(requester: Requester, roomId: string, eventIds: readonly string[]): Promise<void> {
-    checkRoomId(roomId);
+  async checkJoinedAndVisible(requester: Requester, roomId: RoomId, eventIds: readonly string[]): Promise<void> {
     const membership = await this.roomQuery.getMembership({ roomId, userId: requester.userId });
     if (membership.membership !== 'join') throw new MatrixError('M_FORBIDDEN', 'you are not joined to this room', 403);
     const view: RoomView = { roomId, until: undefined, lastJoin: 'now' };
@@ -199,8 +197,7 @@ export class RoomReadsService {
   }
 
   /** Whether the user can see the room's events at all (for `/forget` and friends). */
-  async access(requester: Requester, roomId: string): Promise<RoomView> {
-    checkRoomId(roomId);
+  async access(requester: Requester, roomId: RoomId): Promise<RoomView> {
     const membership = await this.roomQuery.getMembership({ roomId, userId: requester.userId });
     if (membership.membership === 'join') return { roomId, until: undefined, lastJoin: 'now' };
     if ((membership.membership === 'leave' || membership.membership === 'ban') && (await this.forgottenRooms.forgottenAt(requester.userId, roomId)) !== membership.eventId) {
@@ -296,7 +293,7 @@ export class RoomReadsService {
     return undefined;
   }
 
-  private async visibleState(requester: Requester, roomId: string): Promise<RoomEvent[]> {
+  private async visibleState(requester: Requester, roomId: RoomId): Promise<RoomEvent[]> {
     const view = await this.access(requester, roomId);
     if (view.until === undefined) return (await this.roomQuery.getCurrentState({ roomId, types: [] })).events;
     return this.stateAt(view.until.eventId);
@@ -351,10 +348,6 @@ function sendersOf(events: readonly RoomEvent[]): Set<string> {
 function isMemberOf(event: RoomEvent, users: ReadonlySet<string>): boolean {
   const pdu = JSON.parse(event.pduJson) as { type?: string; state_key?: string };
   return pdu.type === 'm.room.member' && pdu.state_key !== undefined && users.has(pdu.state_key);
-}
-
-function checkRoomId(roomId: string): void {
-  if (!parseRoomId(roomId).ok) throw new MatrixError('M_INVALID_PARAM', `${JSON.stringify(roomId)} is not a room ID`, 400);
 }
 
 function parseLimit(raw: string | undefined): number | undefined {

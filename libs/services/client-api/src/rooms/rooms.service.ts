@@ -3,7 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { ProtoEvent } from '@axon/contracts-kafka';
 import { MatrixError } from '@axon/matrix-errors';
-import { parseRoomAlias, parseRoomId, parseUserId } from '@axon/matrix-identifiers';
+import { parseRoomAlias, parseUserId, type EventId, type RoomId } from '@axon/matrix-identifiers';
 import type { AxonConfig } from '@axon/platform-config';
 import { InjectConfig } from '@axon/platform-runtime';
 import { noticesUserIdOf } from '../admin/notices-user';
@@ -43,7 +43,7 @@ export class RoomsService {
     @InjectConfig() private readonly config: AxonConfig,
   ) {}
 
-  async createRoom(requester: Requester, body: Json): Promise<{ room_id: string }> {
+  async createRoom(requester: Requester, body: Json): Promise<{ room_id: RoomId }> {
     const profile = await this.memberProfile(requester.userId);
     const plan = planCreateRoom(body, requester.userId, profile, this.config.rooms.default_version, this.config.server_name);
     if (plan.roomAlias !== undefined) {
@@ -60,8 +60,7 @@ export class RoomsService {
   }
 
   /** Sets a membership (join, invite, leave, kick, ban, unban, knock) through the room server. */
-  async setMembership(requester: Requester, roomId: string, target: string, membership: string, extra: Json = {}, withProfile = true): Promise<string> {
-    this.checkRoomId(roomId);
+  async setMembership(requester: Requester, roomId: RoomId, target: string, membership: string, extra: Json = {}, withProfile = true): Promise<EventId> {
     if (!parseUserId(target).ok) throw new MatrixError('M_INVALID_PARAM', `${JSON.stringify(target)} is not a user ID`);
     const info = await this.roomQuery.getRoomInfo({ roomId });
     if (!info.exists) throw new MatrixError(membership === 'join' || membership === 'knock' ? 'M_NOT_FOUND' : 'M_FORBIDDEN', `unknown room ${roomId}`, membership === 'join' || membership === 'knock' ? 404 : 403);
@@ -79,8 +78,7 @@ export class RoomsService {
   }
 
   /** `PUT /rooms/{roomId}/send/{eventType}/{txnId}`: idempotent per device and path. */
-  async sendMessage(requester: Requester, roomId: string, type: string, txnId: string, content: Json): Promise<string> {
-    this.checkRoomId(roomId);
+  async sendMessage(requester: Requester, roomId: RoomId, type: string, txnId: string, content: Json): Promise<EventId> {
     if (type === 'm.room.redaction') throw new MatrixError('M_BAD_JSON', 'send redactions with /redact', 400);
     const eventId = await this.send(roomId, { type, sender: requester.userId, content }, requestId('send', requester.userId, requester.deviceId, roomId, type, txnId));
     // Remembered for `unsigned.transaction_id`; a retried send records the same row again.
@@ -92,13 +90,11 @@ export class RoomsService {
    * Sends an event the server originates as `requester` (server notices), under a request
    * ID the caller derives, so that a retried request answers the first outcome.
    */
-  async sendAs(requester: Requester, roomId: string, event: { type: string; state_key?: string; content: Json }, id: string): Promise<string> {
-    this.checkRoomId(roomId);
+  async sendAs(requester: Requester, roomId: RoomId, event: { type: string; state_key?: string; content: Json }, id: string): Promise<EventId> {
     return this.send(roomId, { ...event, sender: requester.userId }, id);
   }
 
-  async sendState(requester: Requester, roomId: string, type: string, stateKey: string, content: Json): Promise<string> {
-    this.checkRoomId(roomId);
+  async sendState(requester: Requester, roomId: RoomId, type: string, stateKey: string, content: Json): Promise<EventId> {
     if (type === 'm.room.member') {
       // A membership set through the state API goes the membership path (its checks),
       // with the content as given (a room-specific display name, for one).
@@ -112,8 +108,7 @@ export class RoomsService {
     return this.send(roomId, { type, state_key: stateKey, sender: requester.userId, content }, randomUUID());
   }
 
-  async redact(requester: Requester, roomId: string, eventId: string, txnId: string, reason: string | undefined): Promise<string> {
-    this.checkRoomId(roomId);
+  async redact(requester: Requester, roomId: RoomId, eventId: string, txnId: string, reason: string | undefined): Promise<EventId> {
     const content = reason === undefined ? {} : { reason };
     const redactionId = await this.send(
       roomId,
@@ -129,8 +124,7 @@ export class RoomsService {
    * the room stays forgotten until their membership changes again.
    * Spec: https://spec.matrix.org/v1.19/client-server-api/#post_matrixclientv3roomsroomidforget
    */
-  async forget(requester: Requester, roomId: string): Promise<void> {
-    this.checkRoomId(roomId);
+  async forget(requester: Requester, roomId: RoomId): Promise<void> {
     const membership = await this.roomQuery.getMembership({ roomId, userId: requester.userId });
     if (membership.membership !== 'leave' && membership.membership !== 'ban') {
       const why = membership.membership === '' ? 'has never been' : 'is';
@@ -153,14 +147,14 @@ export class RoomsService {
    * sender, same content): setting state twice, or joining twice, answers that event
    * instead of adding an identical one (as Synapse does).
    */
-  private async sameState(roomId: string, type: string, stateKey: string, sender: string, content: Json): Promise<string | undefined> {
+  private async sameState(roomId: RoomId, type: string, stateKey: string, sender: string, content: Json): Promise<EventId | undefined> {
     const current = (await this.roomQuery.getStateEvent({ roomId, type, stateKey })).events[0];
     if (current === undefined) return undefined;
     const pdu = JSON.parse(current.pduJson) as { sender?: string };
-    return pdu.sender === sender && isDeepStrictEqual(contentOf(current), content) ? current.eventId : undefined;
+    return pdu.sender === sender && isDeepStrictEqual(contentOf(current), content) ? (current.eventId as EventId) : undefined;
   }
 
-  private async checkCanonicalAlias(roomId: string, content: Json): Promise<void> {
+  private async checkCanonicalAlias(roomId: RoomId, content: Json): Promise<void> {
     const current = (await this.roomQuery.getStateEvent({ roomId, type: 'm.room.canonical_alias', stateKey: '' })).events[0];
     const existing = new Set<unknown>();
     if (current !== undefined) {
@@ -184,19 +178,15 @@ export class RoomsService {
    * A user cannot reject the invite to their server-notices room (Synapse's
    * `M_CANNOT_LEAVE_SERVER_NOTICE_ROOM`); once they joined it, they may leave.
    */
-  private async checkMayLeave(userId: string, roomId: string): Promise<void> {
+  private async checkMayLeave(userId: string, roomId: RoomId): Promise<void> {
     if (noticesUserIdOf(this.config) === undefined) return;
     if (!(await this.noticeRooms.isNoticeRoom(userId, roomId))) return;
     if ((await this.roomQuery.getMembership({ roomId, userId })).membership !== 'invite') return;
     throw new MatrixError('M_CANNOT_LEAVE_SERVER_NOTICE_ROOM', 'You cannot reject this invite', 403);
   }
 
-  private async send(roomId: string, event: ProtoEvent, id: string): Promise<string> {
+  private async send(roomId: RoomId, event: ProtoEvent, id: string): Promise<EventId> {
     return (await this.input.submit({ kind: 'new_event', request_id: id, room_id: roomId, event })).eventId;
-  }
-
-  private checkRoomId(roomId: string): void {
-    if (!parseRoomId(roomId).ok) throw new MatrixError('M_INVALID_PARAM', `${JSON.stringify(roomId)} is not a room ID`, 400);
   }
 
   private async memberProfile(userId: string): Promise<Record<string, string>> {

@@ -1,9 +1,10 @@
+import type { DeviceId, UserId } from '@axon/matrix-identifiers';
 import type { ClientApiStorage, Queryable } from './client-api-storage';
 
 /** What an access token resolves to, with its account's state. */
 export interface AccessTokenRow {
-  readonly userId: string;
-  readonly deviceId: string;
+  readonly userId: UserId;
+  readonly deviceId: DeviceId;
   readonly expiresTs: number | null;
   readonly isGuest: boolean;
   /** The refresh token issued with this access token, if any. */
@@ -31,8 +32,9 @@ export class TokensRepository {
     const row = rows[0];
     return (
       row && {
-        userId: row.user_id,
-        deviceId: row.device_id,
+        // Written only from parsed identifiers (registration, login), so read back as such.
+        userId: row.user_id as UserId,
+        deviceId: row.device_id as DeviceId,
         expiresTs: row.expires_ts === null ? null : Number(row.expires_ts),
         isGuest: row.is_guest,
         refreshTokenHash: row.refresh_token_hash,

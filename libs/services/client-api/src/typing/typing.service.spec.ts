@@ -1,3 +1,4 @@
+import type { DeviceId, UserId } from '@axon/matrix-identifiers';
 import type { AnyTopic } from '@axon/contracts-kafka';
 import type { MessageBus } from '@axon/platform-bus';
 import type { Requester } from '../auth/requester';
@@ -16,7 +17,7 @@ function setup(membership: string) {
   return { service: new TypingService(roomQuery, bus), published };
 }
 
-const alice: Requester = { userId: '@alice:hs.test', deviceId: 'DEV', isGuest: false, tokenHash: 'h' };
+const alice: Requester = { userId: '@alice:hs.test' as UserId, deviceId: 'DEV' as DeviceId, isGuest: false, tokenHash: 'h' };
 const ROOM = '!room:hs.test';
 
 describe('TypingService.setTyping', () => {
