@@ -41,7 +41,7 @@ import { UsersRepository } from './storage/users.repository';
 import { ToDeviceController } from './to-device/to-device.controller';
 import { ToDeviceService } from './to-device/to-device.service';
 
-const repository = <T>(type: new (store: ClientApiStorage) => T) => ({ provide: type, inject: [ClientApiStorage], useFactory: (store: ClientApiStorage) => new type(store) });
+const repository = <T>(type: new (storage: ClientApiStorage) => T) => ({ provide: type, inject: [ClientApiStorage], useFactory: (storage: ClientApiStorage) => new type(storage) });
 
 /** The Client-Server API service (`/_matrix/client/*` except sync and media). */
 @Module({
@@ -90,7 +90,7 @@ const repository = <T>(type: new (store: ClientApiStorage) => T) => ({ provide: 
     DeviceListsProducer,
     ToDeviceService,
   ],
-  // The room endpoints (RoomsApiModule) share the room server clients and the room records;
+  // The room endpoints (RoomsApiModule) share the room server clients, forgotten rooms and sent transaction IDs;
   // profiles and deactivation here change memberships through them too; read markers set
   // room account data; server notices keep each user's notices room.
   exports: [AccessTokenGuard, SessionsService, RateLimits, UsersRepository, FiltersRepository, RoomQueryClient, RoomInputClient, ForgottenRoomsRepository, SentTransactionsRepository, ServerNoticeRoomsRepository, AccountDataService],
