@@ -3,3 +3,5 @@ export * from './health.controller';
 export * from './matrix-exception.filter';
 export * from './service-app';
 export * from './access-token';
+export * from './request-body';
+export * from './identifier-pipes';

@@ -17,17 +17,21 @@ import { DevicesController } from './devices/devices.controller';
 import { DiscoveryController } from './discovery.controller';
 import { FiltersController } from './filters/filters.controller';
 import { LoginController } from './login/login.controller';
+import { LoginService } from './login/login.service';
 import { ProfileController } from './profile/profile.controller';
 import { RegisterController } from './register/register.controller';
 import { RegistrationService } from './register/registration.service';
 import { SharedSecretController } from './register/shared-secret.controller';
-import { RoomInputClient } from './rooms/room-input.client';
-import { RoomRecordsRepository } from './rooms/room-records.repository';
+import { RoomInputClient, RoomInputTiming } from './rooms/room-input.client';
+import { RoomQueryClient } from './rooms/room-query.client';
 import { UserRoomsService } from './rooms/user-rooms.service';
 import { createAccountsRpc } from './rpc/accounts.rpc';
-import { ClientApiStore } from './storage/client-api-store';
+import { AccountDataRepository } from './storage/account-data.repository';
+import { ClientApiStorage } from './storage/client-api-storage';
 import { DevicesRepository } from './storage/devices.repository';
 import { FiltersRepository } from './storage/filters.repository';
+import { ForgottenRoomsRepository } from './storage/forgotten-rooms.repository';
+import { SentTransactionsRepository } from './storage/sent-transactions.repository';
 import { ToDeviceTxnsRepository } from './storage/to-device-txns.repository';
 import { CLIENT_API_MIGRATIONS } from './storage/migrations';
 import { RegistrationTokensRepository } from './storage/registration-tokens.repository';
@@ -37,7 +41,7 @@ import { UsersRepository } from './storage/users.repository';
 import { ToDeviceController } from './to-device/to-device.controller';
 import { ToDeviceService } from './to-device/to-device.service';
 
-const repository = <T>(type: new (store: ClientApiStore) => T) => ({ provide: type, inject: [ClientApiStore], useFactory: (store: ClientApiStore) => new type(store) });
+const repository = <T>(type: new (storage: ClientApiStorage) => T) => ({ provide: type, inject: [ClientApiStorage], useFactory: (storage: ClientApiStorage) => new type(storage) });
 
 /** The Client-Server API service (`/_matrix/client/*` except sync and media). */
 @Module({
@@ -56,18 +60,22 @@ const repository = <T>(type: new (store: ClientApiStore) => T) => ({ provide: ty
   ],
   providers: [
     {
-      provide: ClientApiStore,
+      provide: ClientApiStorage,
       inject: [Database],
-      useFactory: async (database: Database) => new ClientApiStore(await database.dataSource({ schema: 'client_api', migrations: [...CLIENT_API_MIGRATIONS] })),
+      useFactory: async (database: Database) => new ClientApiStorage(await database.dataSource({ schema: 'client_api', migrations: [...CLIENT_API_MIGRATIONS] })),
     },
     repository(UsersRepository),
+    repository(AccountDataRepository),
     repository(DevicesRepository),
     repository(TokensRepository),
     repository(FiltersRepository),
     repository(ToDeviceTxnsRepository),
     repository(RegistrationTokensRepository),
-    repository(RoomRecordsRepository),
+    repository(ForgottenRoomsRepository),
+    repository(SentTransactionsRepository),
     repository(ServerNoticeRoomsRepository),
+    RoomQueryClient,
+    RoomInputTiming,
     RoomInputClient,
     UserRoomsService,
     PasswordHasher,
@@ -76,15 +84,16 @@ const repository = <T>(type: new (store: ClientApiStore) => T) => ({ provide: ty
     UiaService,
     AccountsService,
     RegistrationService,
+    LoginService,
     AccessTokenGuard,
     AccountDataService,
     DeviceListsProducer,
     ToDeviceService,
   ],
-  // The room endpoints (RoomsApiModule) share the room server client and the room records;
+  // The room endpoints (RoomsApiModule) share the room server clients, forgotten rooms and sent transaction IDs;
   // profiles and deactivation here change memberships through them too; read markers set
   // room account data; server notices keep each user's notices room.
-  exports: [AccessTokenGuard, SessionsService, RateLimits, UsersRepository, FiltersRepository, RoomInputClient, RoomRecordsRepository, ServerNoticeRoomsRepository, AccountDataService],
+  exports: [AccessTokenGuard, SessionsService, RateLimits, UsersRepository, FiltersRepository, RoomQueryClient, RoomInputClient, ForgottenRoomsRepository, SentTransactionsRepository, ServerNoticeRoomsRepository, AccountDataService],
 })
 export class ClientApiModule implements OnModuleInit {
   constructor(

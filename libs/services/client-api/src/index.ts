@@ -4,4 +4,4 @@ export { AccessTokenGuard } from './auth/access-token.guard';
 export { Requester } from './auth/requester';
 export { SessionsService } from './auth/sessions.service';
 export { RateLimits, type RateLimitedAction } from './auth/rate-limits';
-export { RoomsApiModule } from './rooms/rooms-api.module';
+export { RoomsApiModule } from './rooms-api.module';

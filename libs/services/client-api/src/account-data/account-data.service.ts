@@ -6,9 +6,7 @@ import { defaultPushRules } from '@axon/matrix-push-rules';
 import type { MessageBus } from '@axon/platform-bus';
 import { InjectBus } from '@axon/platform-runtime';
 import type { Requester } from '../auth/requester';
-import { ClientApiStore } from '../storage/client-api-store';
-
-type Content = Record<string, unknown>;
+import { AccountDataRepository, type AccountDataContent as Content } from '../storage/account-data.repository';
 
 /** Account data types the server manages: clients may read them but not set them (405). */
 const SERVER_MANAGED = new Set(['m.fully_read', 'm.push_rules']);
@@ -23,7 +21,7 @@ const SERVER_MANAGED = new Set(['m.fully_read', 'm.push_rules']);
 @Injectable()
 export class AccountDataService {
   constructor(
-    private readonly store: ClientApiStore,
+    private readonly accountData: AccountDataRepository,
     @InjectBus() private readonly bus: MessageBus,
   ) {}
 
@@ -37,24 +35,19 @@ export class AccountDataService {
     // Server-managed types read "as normal": a user's push rules are the defaults until
     // users can change them.
     if (roomId === '' && type === 'm.push_rules') return { global: defaultPushRules(userId) };
-    const rows = await this.store.db.query<{ content: Content }[]>(`SELECT content FROM account_data WHERE user_id = $1 AND room_id = $2 AND type = $3`, [userId, roomId, type]);
-    if (rows[0] === undefined) throw new MatrixError('M_NOT_FOUND', roomId === '' ? 'Account data not found.' : 'Room account data not found.', 404);
-    return rows[0].content;
+    const content = await this.accountData.find(userId, roomId, type);
+    if (content === undefined) throw new MatrixError('M_NOT_FOUND', roomId === '' ? 'Account data not found.' : 'Room account data not found.', 404);
+    return content;
   }
 
   async set(userId: string, roomId: string, type: string, content: Content, fromClient = true): Promise<void> {
     if (fromClient && SERVER_MANAGED.has(type)) throw new MatrixError('M_BAD_JSON', `Cannot set ${type} through this API.`, 405);
-    await this.store.db.query(
-      `INSERT INTO account_data (user_id, room_id, type, content) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (user_id, room_id, type) DO UPDATE SET content = EXCLUDED.content`,
-      [userId, roomId, type, JSON.stringify(content)],
-    );
+    await this.accountData.upsert(userId, roomId, type, content);
     await this.bus.publish(accountDataTopic, [{ user_id: userId, room_id: roomId, type, content }]);
   }
 
   async tags(userId: string, roomId: string): Promise<Record<string, Content>> {
-    const rows = await this.store.db.query<{ content: Content }[]>(`SELECT content FROM account_data WHERE user_id = $1 AND room_id = $2 AND type = 'm.tag'`, [userId, roomId]);
-    const tags = rows[0]?.content['tags'];
+    const tags = (await this.accountData.find(userId, roomId, 'm.tag'))?.['tags'];
     return typeof tags === 'object' && tags !== null && !Array.isArray(tags) ? (tags as Record<string, Content>) : {};
   }
 

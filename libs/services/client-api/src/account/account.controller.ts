@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Post, UseFilters, UseGuards } from '@nestjs/common';
 import { MatrixError } from '@axon/matrix-errors';
 import { AccountsService } from '../accounts/accounts.service';
-import { objectBody, optionalBoolean, requiredString } from '../accounts/request-body';
+import { objectBody, optionalBoolean, requiredString } from '@axon/platform-http';
 import { AccessTokenGuard } from '../auth/access-token.guard';
 import { Requester } from '../auth/requester';
 import { UiaRequiredFilter, UiaService } from '../auth/uia.service';

@@ -6,7 +6,7 @@ import type { EntityManager } from '@axon/platform-database';
 import { PasswordHasher } from '../auth/password-hasher';
 import type { StageResult } from '../auth/uia.service';
 import { DeviceListsProducer } from '../devices/device-lists.producer';
-import { ClientApiStore } from '../storage/client-api-store';
+import { ClientApiStorage } from '../storage/client-api-storage';
 import { DevicesRepository } from '../storage/devices.repository';
 import { UsersRepository } from '../storage/users.repository';
 import { userIdFromIdentifier } from './user-ids';
@@ -25,7 +25,7 @@ export interface NewAccount {
 export class AccountsService {
   constructor(
     @InjectConfig() private readonly config: AxonConfig,
-    private readonly store: ClientApiStore,
+    private readonly storage: ClientApiStorage,
     private readonly users: UsersRepository,
     private readonly devices: DevicesRepository,
     private readonly hasher: PasswordHasher,
@@ -91,7 +91,7 @@ export class AccountsService {
   /** Sets a new password; with `logoutDevices`, every device but `keepDeviceId` is logged out in the same transaction. */
   async changePassword(userId: string, newPassword: string, logoutDevices: boolean, keepDeviceId: string): Promise<void> {
     const passwordHash = await this.hasher.hash(newPassword);
-    const deleted = await this.store.transaction(async (tx) => {
+    const deleted = await this.storage.transaction(async (tx) => {
       await this.users.setPasswordHash(userId, passwordHash, tx);
       return logoutDevices ? this.devices.deleteAllExcept(userId, keepDeviceId, tx) : [];
     });
@@ -103,7 +103,7 @@ export class AccountsService {
    * profile are wiped. The user ID stays taken for good.
    */
   async deactivate(userId: string): Promise<void> {
-    const deleted = await this.store.transaction(async (tx) => {
+    const deleted = await this.storage.transaction(async (tx) => {
       await this.users.deactivate(userId, tx);
       return this.devices.deleteAllExcept(userId, undefined, tx);
     });

@@ -1,8 +1,10 @@
+import type { DeviceId, UserId } from '@axon/matrix-identifiers';
 import { MatrixError } from '@axon/matrix-errors';
 import { loadConfig } from '@axon/platform-config';
 import type { AccountDataService } from '../account-data/account-data.service';
 import type { Requester } from '../auth/requester';
 import type { RoomInputClient } from '../rooms/room-input.client';
+import type { RoomQueryClient } from '../rooms/room-query.client';
 import type { RoomsService } from '../rooms/rooms.service';
 import type { ServerNoticeRoomsRepository } from '../storage/server-notice-rooms.repository';
 import type { UserRow, UsersRepository } from '../storage/users.repository';
@@ -10,8 +12,8 @@ import { ServerNoticesService } from './server-notices.service';
 
 const SERVER = 'hs.test';
 const NOTICES = `@_server:${SERVER}`;
-const ALICE = `@alice:${SERVER}`;
-const admin: Requester = { userId: `@admin:${SERVER}`, deviceId: 'ADMINDEV', isGuest: false, tokenHash: 'h' };
+const ALICE = `@alice:${SERVER}` as UserId;
+const admin: Requester = { userId: `@admin:${SERVER}` as UserId, deviceId: 'ADMINDEV' as DeviceId, isGuest: false, tokenHash: 'h' };
 const notice = { user_id: ALICE, content: { msgtype: 'm.text', body: 'hi' } };
 
 const user = (userId: string, isAdmin = false): UserRow => ({ userId, passwordHash: 'x', isGuest: false, isAdmin, deactivated: false });
@@ -67,10 +69,10 @@ function setup(env: Record<string, string> = { AXON_SERVER_NOTICES_LOCALPART: '_
       return Promise.resolve(`$${sent.length}`);
     },
   } as unknown as RoomsService;
-  const input = {
-    outcome: (id: string) => Promise.resolve(outcomes.get(id)),
-    query: { getMembership: ({ roomId, userId }: { roomId: string; userId: string }) => Promise.resolve({ membership: memberships.get(roomId)?.get(userId) ?? '', eventId: '' }) },
-  } as unknown as RoomInputClient;
+  const input = { outcome: (id: string) => Promise.resolve(outcomes.get(id)) } as unknown as RoomInputClient;
+  const roomQuery = {
+    getMembership: ({ roomId, userId }: { roomId: string; userId: string }) => Promise.resolve({ membership: memberships.get(roomId)?.get(userId) ?? '', eventId: '' }),
+  } as unknown as RoomQueryClient;
   const repository = {
     roomOf: (userId: string) => Promise.resolve(noticeRooms.get(userId)),
     record: (userId: string, roomId: string, stale?: string) => {
@@ -87,7 +89,7 @@ function setup(env: Record<string, string> = { AXON_SERVER_NOTICES_LOCALPART: '_
       return Promise.resolve();
     },
   } as unknown as AccountDataService;
-  const service = new ServerNoticesService(config, users, roomsService, input, repository, accountData);
+  const service = new ServerNoticesService(config, users, roomsService, input, roomQuery, repository, accountData);
   return { service, accounts, sent, tags, noticeRooms, setMember, membershipOf: (roomId: string, userId: string) => memberships.get(roomId)?.get(userId) };
 }
 
@@ -148,7 +150,7 @@ describe('ServerNoticesService', () => {
     expect(await world.service.send(admin, notice, 'txn')).toBe(first);
     expect(world.sent).toHaveLength(count);
     expect(world.membershipOf(world.noticeRooms.get(ALICE)!, ALICE)).toBe('leave');
-    expect(await world.service.send({ ...admin, deviceId: 'OTHER' }, notice, 'txn')).not.toBe(first);
+    expect(await world.service.send({ ...admin, deviceId: 'OTHER' as DeviceId }, notice, 'txn')).not.toBe(first);
   });
 
   it('brings the notices user display name up to date with the config', async () => {

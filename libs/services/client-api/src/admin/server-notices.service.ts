@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { MatrixError } from '@axon/matrix-errors';
-import { getUserIdServerName, parseUserId } from '@axon/matrix-identifiers';
+import { getUserIdServerName, parseUserId, type RoomId, type UserId } from '@axon/matrix-identifiers';
 import type { AxonConfig } from '@axon/platform-config';
 import { InjectConfig } from '@axon/platform-runtime';
 import { AccountDataService } from '../account-data/account-data.service';
-import { objectBody, optionalString, requiredString, type JsonObject } from '../accounts/request-body';
+import { objectBody, optionalString, requiredString, type JsonObject } from '@axon/platform-http';
 import type { Requester } from '../auth/requester';
 import { RoomInputClient } from '../rooms/room-input.client';
+import { RoomQueryClient } from '../rooms/room-query.client';
 import { requestId, RoomsService } from '../rooms/rooms.service';
 import { ServerNoticeRoomsRepository } from '../storage/server-notice-rooms.repository';
 import { UsersRepository } from '../storage/users.repository';
@@ -33,6 +34,7 @@ export class ServerNoticesService {
     private readonly users: UsersRepository,
     private readonly rooms: RoomsService,
     private readonly input: RoomInputClient,
+    private readonly roomQuery: RoomQueryClient,
     private readonly noticeRooms: ServerNoticeRoomsRepository,
     private readonly accountData: AccountDataService,
   ) {}
@@ -72,7 +74,7 @@ export class ServerNoticesService {
   }
 
   /** The notices user as a requester, its account created (or its display name brought up to date) first. */
-  private async systemUser(userId: string): Promise<Requester> {
+  private async systemUser(userId: UserId): Promise<Requester> {
     const displayname = this.config.server_notices.system_mxid_display_name;
     const profile = await this.users.profile(userId);
     if (profile === undefined) await this.users.insert({ userId, passwordHash: null, isGuest: false, isAdmin: false, profile: { displayname } });
@@ -82,11 +84,11 @@ export class ServerNoticesService {
   }
 
   /** The user's server-notices room, created on first use, with the user invited to it unless they are in it. */
-  private async noticeRoomFor(system: Requester, userId: string): Promise<string> {
+  private async noticeRoomFor(system: Requester, userId: string): Promise<RoomId> {
     let roomId = await this.noticeRooms.roomOf(userId);
-    let stale: string | undefined;
+    let stale: RoomId | undefined;
     // A room the notices user is no longer in cannot carry notices: make a new one.
-    if (roomId !== undefined && (await this.input.query.getMembership({ roomId, userId: system.userId })).membership !== 'join') {
+    if (roomId !== undefined && (await this.roomQuery.getMembership({ roomId, userId: system.userId })).membership !== 'join') {
       stale = roomId;
       roomId = undefined;
     }
@@ -100,7 +102,7 @@ export class ServerNoticesService {
       // other stays empty but for the notices user (nobody was invited to it yet).
       roomId = await this.noticeRooms.record(userId, created.room_id, stale);
     }
-    const membership = (await this.input.query.getMembership({ roomId, userId })).membership;
+    const membership = (await this.roomQuery.getMembership({ roomId, userId })).membership;
     if (membership !== 'join' && membership !== 'invite') {
       await this.rooms.setMembership(system, roomId, userId, 'invite');
       if ((await this.accountData.tags(userId, roomId))[SERVER_NOTICE_TAG] === undefined) await this.accountData.setTag(userId, roomId, SERVER_NOTICE_TAG, {});

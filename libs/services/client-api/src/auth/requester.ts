@@ -1,10 +1,12 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
+import type { DeviceId, UserId } from '@axon/matrix-identifiers';
 
 /** The caller of an authenticated endpoint, as its access token says. */
 export interface Requester {
-  readonly userId: string;
-  readonly deviceId: string;
+  readonly userId: UserId;
+  /** The device the token belongs to; empty only for the server's own notices user, which has none. */
+  readonly deviceId: DeviceId | '';
   readonly isGuest: boolean;
   /** The hash of the token the request used (logout revokes exactly it). */
   readonly tokenHash: string;

@@ -1,5 +1,6 @@
+import type { DeviceId, UserId } from '@axon/matrix-identifiers';
 import type { AxonConfig } from '@axon/platform-config';
-import type { ClientApiStore } from '../storage/client-api-store';
+import type { ClientApiStorage } from '../storage/client-api-storage';
 import type { DevicesRepository } from '../storage/devices.repository';
 import type { AccessTokenRow, TokensRepository } from '../storage/tokens.repository';
 import { hashToken } from './secrets';
@@ -16,15 +17,15 @@ function setup(rows: Record<string, AccessTokenRow>) {
     },
   } as unknown as DevicesRepository;
   const config = { auth: { access_token_lifetime_ms: 60_000 } } as unknown as AxonConfig;
-  return { service: new SessionsService(config, {} as ClientApiStore, devices, tokens), touches };
+  return { service: new SessionsService(config, {} as ClientApiStorage, devices, tokens), touches };
 }
 
 describe('SessionsService.resolve', () => {
-  const live: AccessTokenRow = { userId: '@a:hs', deviceId: 'DEV', expiresTs: null, isGuest: false, refreshTokenHash: null, revokesPredecessor: false };
+  const live: AccessTokenRow = { userId: '@a:hs' as UserId, deviceId: 'DEV' as DeviceId, expiresTs: null, isGuest: false, refreshTokenHash: null, revokesPredecessor: false };
 
   it('resolves a stored token by its SHA-256 and reports the requester', async () => {
     const { service } = setup({ [hashToken('axo_live')]: live });
-    await expect(service.resolve('axo_live', '10.0.0.1')).resolves.toEqual({ userId: '@a:hs', deviceId: 'DEV', isGuest: false, tokenHash: hashToken('axo_live') });
+    await expect(service.resolve('axo_live', '10.0.0.1')).resolves.toEqual({ userId: '@a:hs' as UserId, deviceId: 'DEV' as DeviceId, isGuest: false, tokenHash: hashToken('axo_live') });
   });
 
   it('answers M_UNKNOWN_TOKEN for unknown tokens (hard logout) and expired ones (soft logout)', async () => {

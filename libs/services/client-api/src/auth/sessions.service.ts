@@ -3,7 +3,7 @@ import type { AxonConfig } from '@axon/platform-config';
 import { MatrixError } from '@axon/matrix-errors';
 import { InjectConfig } from '@axon/platform-runtime';
 import type { EntityManager } from '@axon/platform-database';
-import { ClientApiStore } from '../storage/client-api-store';
+import { ClientApiStorage } from '../storage/client-api-storage';
 import { DevicesRepository } from '../storage/devices.repository';
 import { TokensRepository } from '../storage/tokens.repository';
 import type { Requester } from './requester';
@@ -44,7 +44,7 @@ export class SessionsService {
 
   constructor(
     @InjectConfig() private readonly config: AxonConfig,
-    private readonly store: ClientApiStore,
+    private readonly storage: ClientApiStorage,
     private readonly devices: DevicesRepository,
     private readonly tokens: TokensRepository,
   ) {}
@@ -87,7 +87,7 @@ export class SessionsService {
    */
   async refresh(refreshToken: string): Promise<IssuedSession> {
     const oldHash = hashToken(refreshToken);
-    return this.store.transaction(async (tx) => {
+    return this.storage.transaction(async (tx) => {
       const owner = await this.tokens.lockRefresh(oldHash, tx);
       if (!owner) throw new MatrixError('M_UNKNOWN_TOKEN', 'Unknown or already used refresh token', 401, { soft_logout: false });
       await this.tokens.revokePredecessor(oldHash, tx);

@@ -1,3 +1,4 @@
+import type { DeviceId, UserId } from '@axon/matrix-identifiers';
 import type { AnyTopic } from '@axon/contracts-kafka';
 import type { AxonConfig } from '@axon/platform-config';
 import type { MessageBus } from '@axon/platform-bus';
@@ -6,7 +7,7 @@ import type { AccountsService } from '../accounts/accounts.service';
 import type { Requester } from '../auth/requester';
 import { SessionsService } from '../auth/sessions.service';
 import type { UiaService } from '../auth/uia.service';
-import type { ClientApiStore } from '../storage/client-api-store';
+import type { ClientApiStorage } from '../storage/client-api-storage';
 import type { DevicesRepository } from '../storage/devices.repository';
 import type { TokensRepository } from '../storage/tokens.repository';
 import { DeviceListsProducer } from './device-lists.producer';
@@ -34,7 +35,7 @@ function setup() {
   return { controller, log };
 }
 
-const alice: Requester = { userId: '@alice:hs.test', deviceId: 'D1', isGuest: false, tokenHash: 'h' };
+const alice: Requester = { userId: '@alice:hs.test' as UserId, deviceId: 'D1' as DeviceId, isGuest: false, tokenHash: 'h' };
 
 describe('device list changes from the device endpoints', () => {
   it('a display name change is an update', async () => {
@@ -61,7 +62,7 @@ describe('SessionsService.issue', () => {
     const devices = { upsert: () => Promise.resolve({ created }) } as unknown as DevicesRepository;
     const tokens = { insertAccess: () => Promise.resolve(), insertRefresh: () => Promise.resolve() } as unknown as TokensRepository;
     const config = { auth: { access_token_lifetime_ms: 60_000 } } as unknown as AxonConfig;
-    return new SessionsService(config, {} as ClientApiStore, devices, tokens);
+    return new SessionsService(config, {} as ClientApiStorage, devices, tokens);
   }
 
   it('reports a new device as added and a taken-over one as updated, for the caller to announce after commit', async () => {

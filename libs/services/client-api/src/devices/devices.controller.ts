@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, UseFilters, UseGuards } from '@nestjs/common';
 import { MatrixError } from '@axon/matrix-errors';
 import { AccountsService } from '../accounts/accounts.service';
-import { objectBody, optionalString } from '../accounts/request-body';
+import { objectBody, optionalString } from '@axon/platform-http';
 import { AccessTokenGuard } from '../auth/access-token.guard';
 import { Requester } from '../auth/requester';
 import { UiaRequiredFilter, UiaService } from '../auth/uia.service';

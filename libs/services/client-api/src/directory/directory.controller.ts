@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
 import { MatrixError } from '@axon/matrix-errors';
-import { objectBody, optionalString, requiredString } from '../accounts/request-body';
+import { objectBody, optionalString, requiredString } from '@axon/platform-http';
 import { AccessTokenGuard } from '../auth/access-token.guard';
 import { Requester } from '../auth/requester';
 import { DirectoryService, type PublicRoomsChunk } from './directory.service';

@@ -1,14 +1,15 @@
 import { Injectable } from '@nestjs/common';
-import { RoomDirectoryDefinition, RoomQueryDefinition, type PublicRoom } from '@axon/contracts-grpc';
+import { RoomDirectoryDefinition, type PublicRoom } from '@axon/contracts-grpc';
 import { MatrixError } from '@axon/matrix-errors';
 import { authStateFromEvents, getEventPowerLevel, getUserPowerLevel, toAuthEvent } from '@axon/matrix-event-auth';
 import type { Pdu } from '@axon/matrix-events';
-import { getRoomAliasServerName, parseRoomAlias, parseRoomId } from '@axon/matrix-identifiers';
+import { getRoomAliasServerName, parseRoomAlias, parseRoomId, type RoomId } from '@axon/matrix-identifiers';
 import { getRoomVersionRules } from '@axon/matrix-room-versions';
 import type { AxonConfig } from '@axon/platform-config';
 import type { ServiceClient } from '@axon/platform-rpc';
 import { InjectConfig, RpcHost } from '@axon/platform-runtime';
 import type { Requester } from '../auth/requester';
+import { RoomQueryClient } from '../rooms/room-query.client';
 
 type Json = Readonly<Record<string, unknown>>;
 
@@ -51,14 +52,13 @@ function chunkOf(room: PublicRoom): PublicRoomsChunk {
 @Injectable()
 export class DirectoryService {
   private readonly directory: ServiceClient<typeof RoomDirectoryDefinition>;
-  private readonly rooms: ServiceClient<typeof RoomQueryDefinition>;
 
   constructor(
     rpc: RpcHost,
+    private readonly rooms: RoomQueryClient,
     @InjectConfig() private readonly config: AxonConfig,
   ) {
     this.directory = rpc.client(RoomDirectoryDefinition);
-    this.rooms = rpc.client(RoomQueryDefinition);
   }
 
   /** A syntactically valid alias of this server, or `M_INVALID_PARAM`. */
@@ -80,12 +80,14 @@ export class DirectoryService {
   }
 
   /** The room an alias or room ID names (for `join/{roomIdOrAlias}`). */
-  async roomIdOf(roomIdOrAlias: string): Promise<string> {
+  async roomIdOf(roomIdOrAlias: string): Promise<RoomId> {
     if (!roomIdOrAlias.startsWith('#')) {
-      if (!parseRoomId(roomIdOrAlias).ok) throw new MatrixError('M_INVALID_PARAM', `${JSON.stringify(roomIdOrAlias)} is not a room ID or alias`, 400);
-      return roomIdOrAlias;
+      const parsed = parseRoomId(roomIdOrAlias);
+      if (!parsed.ok) throw new MatrixError('M_INVALID_PARAM', `${JSON.stringify(roomIdOrAlias)} is not a room ID or alias`, 400);
+      return parsed.value;
     }
-    return (await this.resolve(roomIdOrAlias)).room_id;
+    // The directory holds only room IDs it was given parsed (createAlias).
+    return (await this.resolve(roomIdOrAlias)).room_id as RoomId;
   }
 
   async createAlias(requester: Requester, alias: string, roomId: string): Promise<void> {

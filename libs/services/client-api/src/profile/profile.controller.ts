@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, Param, Put, UseGuards } from '@nestjs/common';
 import { MatrixError } from '@axon/matrix-errors';
-import { objectBody } from '../accounts/request-body';
+import { objectBody } from '@axon/platform-http';
 import { AccessTokenGuard } from '../auth/access-token.guard';
 import { Requester } from '../auth/requester';
 import { UserRoomsService } from '../rooms/user-rooms.service';

@@ -1,5 +1,6 @@
 import { Body, Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
-import { objectBody } from '../accounts/request-body';
+import type { RoomId } from '@axon/matrix-identifiers';
+import { objectBody, RoomIdParam } from '@axon/platform-http';
 import { AccessTokenGuard } from '../auth/access-token.guard';
 import { Requester } from '../auth/requester';
 import { ReceiptsService } from './receipts.service';
@@ -17,7 +18,7 @@ export class ReceiptsController {
   @HttpCode(200)
   async receipt(
     @Requester() requester: Requester,
-    @Param('roomId') roomId: string,
+    @Param('roomId', RoomIdParam) roomId: RoomId,
     @Param('receiptType') receiptType: string,
     @Param('eventId') eventId: string,
     @Body() body: unknown,
@@ -28,7 +29,7 @@ export class ReceiptsController {
 
   @Post('read_markers')
   @HttpCode(200)
-  async readMarkers(@Requester() requester: Requester, @Param('roomId') roomId: string, @Body() body: unknown): Promise<Record<string, never>> {
+  async readMarkers(@Requester() requester: Requester, @Param('roomId', RoomIdParam) roomId: RoomId, @Body() body: unknown): Promise<Record<string, never>> {
     await this.receipts.readMarkers(requester, roomId, objectBody(body));
     return {};
   }

@@ -1,3 +1,4 @@
+import type { DeviceId, RoomId, UserId } from '@axon/matrix-identifiers';
 import type { AnyTopic } from '@axon/contracts-kafka';
 import { MatrixError } from '@axon/matrix-errors';
 import type { MessageBus } from '@axon/platform-bus';
@@ -6,7 +7,7 @@ import type { Requester } from '../auth/requester';
 import type { RoomReadsService } from '../rooms/room-reads.service';
 import { ReceiptsService } from './receipts.service';
 
-const ROOM = '!room:hs.test';
+const ROOM = '!room:hs.test' as RoomId;
 const SEEN = '$seen:hs.test';
 const OTHER = '$other:hs.test';
 
@@ -33,7 +34,7 @@ function setup() {
   return { service: new ReceiptsService(reads, data, bus), published, accountData };
 }
 
-const bob: Requester = { userId: '@bob:hs.test', deviceId: 'DEV', isGuest: false, tokenHash: 'h' };
+const bob: Requester = { userId: '@bob:hs.test' as UserId, deviceId: 'DEV' as DeviceId, isGuest: false, tokenHash: 'h' };
 
 describe('ReceiptsService', () => {
   it('publishes a threaded receipt with its thread and the time it was sent', async () => {

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { receiptTopic, type ReceiptType, type ReceiptUpdate } from '@axon/contracts-kafka';
 import { MatrixError } from '@axon/matrix-errors';
-import { parseEventId } from '@axon/matrix-identifiers';
+import { parseEventId, type RoomId } from '@axon/matrix-identifiers';
 import type { MessageBus } from '@axon/platform-bus';
 import { InjectBus } from '@axon/platform-runtime';
 import { AccountDataService } from '../account-data/account-data.service';
-import type { JsonObject } from '../accounts/request-body';
+import type { JsonObject } from '@axon/platform-http';
 import type { Requester } from '../auth/requester';
 import { RoomReadsService } from '../rooms/room-reads.service';
 
@@ -56,7 +56,7 @@ export class ReceiptsService {
     @InjectBus() private readonly bus: MessageBus,
   ) {}
 
-  async receipt(requester: Requester, roomId: string, receiptType: string, eventId: string, body: JsonObject): Promise<void> {
+  async receipt(requester: Requester, roomId: RoomId, receiptType: string, eventId: string, body: JsonObject): Promise<void> {
     if (!isMarkerType(receiptType)) throw new MatrixError('M_INVALID_PARAM', `Unknown receipt type ${JSON.stringify(receiptType)}`, 400);
     checkEventId(eventId, 'eventId');
     const threadId = threadIdOf(body);
@@ -65,7 +65,7 @@ export class ReceiptsService {
     await this.move(requester, roomId, { [receiptType]: eventId }, threadId);
   }
 
-  async readMarkers(requester: Requester, roomId: string, body: JsonObject): Promise<void> {
+  async readMarkers(requester: Requester, roomId: RoomId, body: JsonObject): Promise<void> {
     const markers: Markers = {};
     for (const type of MARKER_TYPES) {
       const eventId = body[type];
@@ -78,7 +78,7 @@ export class ReceiptsService {
   }
 
   /** Checks every target before moving any marker, so a request moves all of its markers or none. */
-  private async move(requester: Requester, roomId: string, markers: Markers, threadId: string | undefined): Promise<void> {
+  private async move(requester: Requester, roomId: RoomId, markers: Markers, threadId: string | undefined): Promise<void> {
     await this.reads.checkJoinedAndVisible(requester, roomId, Object.values(markers));
     const ts = Date.now();
     const receipts: ReceiptUpdate[] = [];

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Post, Query, Req, UseFilters } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { objectBody } from '../accounts/request-body';
+import { objectBody } from '@axon/platform-http';
 import { RateLimits } from '../auth/rate-limits';
 import { UiaRequiredFilter } from '../auth/uia.service';
 import { RegistrationService, type RegisterResponse } from './registration.service';

@@ -4,14 +4,15 @@ import type { AxonConfig } from '@axon/platform-config';
 import { MatrixError } from '@axon/matrix-errors';
 import { InjectConfig } from '@axon/platform-runtime';
 import { AccountsService } from '../accounts/accounts.service';
-import { optionalBoolean, optionalDeviceId, optionalString, type JsonObject } from '../accounts/request-body';
+import { optionalBoolean, optionalString, type JsonObject } from '@axon/platform-http';
+import { optionalDeviceId } from '../devices/client-device-id';
 import { userIdForUsername } from '../accounts/user-ids';
 import { noticesUserIdOf } from '../admin/notices-user';
-import { SessionsService, type IssuedDevice } from '../auth/sessions.service';
+import { SessionsService, type IssuedDevice, type IssuedSession } from '../auth/sessions.service';
 import type { UiaFlow } from '../auth/uia';
 import { UiaService, type StageResult } from '../auth/uia.service';
 import { DeviceListsProducer } from '../devices/device-lists.producer';
-import { ClientApiStore } from '../storage/client-api-store';
+import { ClientApiStorage } from '../storage/client-api-storage';
 import { RegistrationTokensRepository } from '../storage/registration-tokens.repository';
 
 export const MAX_PASSWORD_LENGTH = 512;
@@ -30,7 +31,7 @@ export interface RegisterResponse {
 export class RegistrationService {
   constructor(
     @InjectConfig() private readonly config: AxonConfig,
-    private readonly store: ClientApiStore,
+    private readonly storage: ClientApiStorage,
     private readonly accounts: AccountsService,
     private readonly sessions: SessionsService,
     private readonly uia: UiaService,
@@ -72,7 +73,7 @@ export class RegistrationService {
     const token = data['registration_token'];
     const passwordHash = await this.accounts.hashPassword(password);
 
-    const issued = await this.store.transaction(async (tx): Promise<IssuedDevice | undefined> => {
+    const issued = await this.storage.transaction(async (tx): Promise<IssuedDevice | undefined> => {
       await this.accounts.create(tx, { userId: finalUserId, passwordHash, isGuest: false, isAdmin: false, displayName: localpartOf(finalUserId) });
       if (token !== undefined) {
         const configured = this.findToken(token);
@@ -92,12 +93,26 @@ export class RegistrationService {
     const displayName = optionalString(body, 'initial_device_display_name');
     const withRefresh = optionalBoolean(body, 'refresh_token') ?? false;
     const userId = await this.freeUserId('guest-');
-    const issued = await this.store.transaction(async (tx) => {
+    const issued = await this.storage.transaction(async (tx) => {
       await this.accounts.create(tx, { userId, passwordHash: null, isGuest: true, isAdmin: false, displayName: localpartOf(userId) });
       // Guests cannot choose a device ID: the spec lets servers ignore it for them.
       return this.sessions.issue(tx, userId, { displayName, withRefreshToken: withRefresh });
     });
     return this.announced(issued);
+  }
+
+  /**
+   * An account an admin tool registers (Synapse's shared-secret registration), logged in
+   * on a new device; the caller checked the request.
+   */
+  async registerAdministered(account: { userId: string; password: string; isAdmin: boolean; displayName: string }): Promise<IssuedSession> {
+    const passwordHash = await this.accounts.hashPassword(account.password);
+    const issued = await this.storage.transaction(async (tx) => {
+      await this.accounts.create(tx, { userId: account.userId, passwordHash, isGuest: false, isAdmin: account.isAdmin, displayName: account.displayName });
+      return this.sessions.issue(tx, account.userId, { withRefreshToken: false });
+    });
+    await this.deviceLists.publish(issued.session.user_id, [issued.session.device_id], issued.change);
+    return issued.session;
   }
 
   /** Announces the new device once the account's transaction committed. */

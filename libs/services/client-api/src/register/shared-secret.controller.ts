@@ -5,14 +5,10 @@ import type { AxonConfig } from '@axon/platform-config';
 import { MatrixError } from '@axon/matrix-errors';
 import type { CacheClient } from '@axon/platform-cache';
 import { InjectCache, InjectConfig } from '@axon/platform-runtime';
-import { AccountsService } from '../accounts/accounts.service';
-import { objectBody, optionalBoolean, optionalString, requiredString } from '../accounts/request-body';
+import { objectBody, optionalBoolean, optionalString, requiredString } from '@axon/platform-http';
 import { userIdForUsername } from '../accounts/user-ids';
 import { RateLimits } from '../auth/rate-limits';
-import { SessionsService } from '../auth/sessions.service';
-import { DeviceListsProducer } from '../devices/device-lists.producer';
-import { ClientApiStore } from '../storage/client-api-store';
-import { MAX_PASSWORD_LENGTH } from './registration.service';
+import { MAX_PASSWORD_LENGTH, RegistrationService } from './registration.service';
 import { isRegistrationMacValid } from './shared-secret';
 
 const NONCE_TTL_MS = 60_000;
@@ -27,11 +23,8 @@ export class SharedSecretController {
   constructor(
     @InjectConfig() private readonly config: AxonConfig,
     @InjectCache() private readonly cache: CacheClient,
-    private readonly store: ClientApiStore,
-    private readonly accounts: AccountsService,
-    private readonly sessions: SessionsService,
+    private readonly registration: RegistrationService,
     private readonly rateLimits: RateLimits,
-    private readonly deviceLists: DeviceListsProducer,
   ) {}
 
   @Get()
@@ -63,12 +56,7 @@ export class SharedSecretController {
     if (!(await this.cache.cache.delete(this.key(nonce)))) throw new MatrixError('M_UNKNOWN', 'Unrecognised nonce', 400);
     if (!isRegistrationMacValid(secret, { nonce, username, password, admin }, mac)) throw new MatrixError('M_FORBIDDEN', 'HMAC incorrect', 403);
     const userId = userIdForUsername(username, this.config.server_name);
-    const passwordHash = await this.accounts.hashPassword(password);
-    const { session, change } = await this.store.transaction(async (tx) => {
-      await this.accounts.create(tx, { userId, passwordHash, isGuest: false, isAdmin: admin, displayName: displayName ?? username });
-      return this.sessions.issue(tx, userId, { withRefreshToken: false });
-    });
-    await this.deviceLists.publish(userId, [session.device_id], change);
+    const session = await this.registration.registerAdministered({ userId, password, isAdmin: admin, displayName: displayName ?? username });
     return { user_id: session.user_id, access_token: session.access_token, device_id: session.device_id, home_server: this.config.server_name };
   }
 

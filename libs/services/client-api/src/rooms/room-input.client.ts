@@ -1,71 +1,135 @@
 import { Injectable } from '@nestjs/common';
-import { RoomQueryDefinition } from '@axon/contracts-grpc';
-import { roomInputResultChannel, roomInputTopic, type RoomInput } from '@axon/contracts-kafka';
+import { decodeRoomInputOutcome, roomInputResultChannel, roomInputTopic, type RoomInput, type RoomInputOutcome } from '@axon/contracts-kafka';
 import { MatrixError } from '@axon/matrix-errors';
+import type { EventId, RoomId } from '@axon/matrix-identifiers';
 import type { MessageBus } from '@axon/platform-bus';
 import type { CacheClient } from '@axon/platform-cache';
-import type { ServiceClient } from '@axon/platform-rpc';
-import { InjectBus, InjectCache, RpcHost } from '@axon/platform-runtime';
+import { InjectBus, InjectCache } from '@axon/platform-runtime';
+import { RoomQueryClient } from './room-query.client';
 
-/** How long a client's request waits for the room server before answering an error. */
-const WAIT_MS = 30_000;
-/** Re-reads the outcome this often in case a wake-up was lost (they are hints). */
-const POLL_MS = 500;
+/** What an accepted input appended: its event, in its room (a created room's ID comes from here). */
+export interface SubmittedEvent {
+  readonly roomId: RoomId;
+  readonly eventId: EventId;
+}
 
 /**
- * Sends an input to the room server (`hs.room.input.v1`) and waits for its outcome: the
- * event ID, or the Matrix error that refused it. The outcome is read from the room
- * server (`RoomQuery.GetInputResult`), woken by the wake-up the room server publishes,
- * and re-read on a timer, so a lost wake-up only delays the answer.
+ * How long `RoomInputClient` waits, as a provider of its own so tests can shorten it.
+ * A wake-up is at most once (a Redis reconnect may drop it), so after `fallbackFirstMs`
+ * without one the outcome is read back, then again at doubling intervals up to
+ * `fallbackMaxMs`: under load those reads are rare and few, and a lost wake-up costs at
+ * most a few seconds.
+ */
+export class RoomInputTiming {
+  /** How long a client's request waits for the room server before answering 504. */
+  readonly waitMs: number = 30_000;
+  readonly fallbackFirstMs: number = 1_000;
+  readonly fallbackMaxMs: number = 4_000;
+}
+
+/**
+ * The wake-up payloads of one request, held until the waiter asks for them: a wake-up may
+ * arrive before `publish` resolves, or while the waiter is reading the outcome back.
+ */
+class WakeupInbox {
+  private readonly payloads: string[] = [];
+  private waiter: ((payload: string | undefined) => void) | undefined;
+
+  deliver(payload: string): void {
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    if (waiter === undefined) this.payloads.push(payload);
+    else waiter(payload);
+  }
+
+  /** The next payload, or undefined when none came within `ms`. */
+  next(ms: number): Promise<string | undefined> {
+    const queued = this.payloads.shift();
+    if (queued !== undefined) return Promise.resolve(queued);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiter = undefined;
+        resolve(undefined);
+      }, ms);
+      this.waiter = (payload) => {
+        clearTimeout(timer);
+        resolve(payload);
+      };
+    });
+  }
+}
+
+/**
+ * Sends an input to the room server (`hs.room.input.v1`) and answers its outcome: the
+ * event ID, or the Matrix error that refused it.
+ *
+ * The answer normally comes in the room server's wake-up on `roomInputResultChannel`,
+ * which carries the whole outcome: one subscribe, one publish, no read. There is no read
+ * before publishing either: a request ID already handled (a client retrying its
+ * transaction) is answered by the room server's idempotency with the first outcome, as a
+ * wake-up like any other. `RoomQuery.GetInputResult` is only the fallback, for a wake-up
+ * that did not come in time (they are hints, at most once) or that this client cannot
+ * read (a room server older than the outcome payload sends a bare event ID or errcode).
  */
 @Injectable()
 export class RoomInputClient {
-  private readonly rooms: ServiceClient<typeof RoomQueryDefinition>;
-
   constructor(
     @InjectBus() private readonly bus: MessageBus,
     @InjectCache() private readonly cache: CacheClient,
-    rpc: RpcHost,
-  ) {
-    this.rooms = rpc.client(RoomQueryDefinition);
-  }
+    private readonly rooms: RoomQueryClient,
+    private readonly timing: RoomInputTiming,
+  ) {}
 
-  get query(): ServiceClient<typeof RoomQueryDefinition> {
-    return this.rooms;
-  }
-
-  async submit(input: RoomInput): Promise<{ readonly roomId: string; readonly eventId: string }> {
-    let wake: () => void = () => undefined;
-    const unsubscribe = await this.cache.wakeups.subscribe(roomInputResultChannel(input.request_id), () => wake());
+  async submit(input: RoomInput): Promise<SubmittedEvent> {
+    const inbox = new WakeupInbox();
+    // Subscribed before publishing: the outcome's wake-up cannot come before we listen.
+    const unsubscribe = await this.cache.wakeups.subscribe(roomInputResultChannel(input.request_id), (payload) => inbox.deliver(payload));
     try {
-      const existing = await this.outcome(input.request_id);
-      if (existing !== undefined) return existing;
       await this.bus.publish(roomInputTopic, [input]);
-      const deadline = Date.now() + WAIT_MS;
-      while (Date.now() < deadline) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, POLL_MS);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        const outcome = await this.outcome(input.request_id);
-        if (outcome !== undefined) return outcome;
-      }
-      throw new MatrixError('M_UNKNOWN', 'the room server did not answer in time; the request may still complete', 504);
+      return await this.awaitOutcome(input.request_id, inbox);
     } finally {
       await unsubscribe();
     }
   }
 
-  /** The outcome of an input already submitted under `requestId`, if it has one yet; a refusal throws its Matrix error. */
-  async outcome(requestId: string): Promise<{ roomId: string; eventId: string } | undefined> {
+  private async awaitOutcome(requestId: string, inbox: WakeupInbox): Promise<SubmittedEvent> {
+    const deadline = Date.now() + this.timing.waitMs;
+    let fallbackMs = this.timing.fallbackFirstMs;
+    for (;;) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new MatrixError('M_UNKNOWN', 'the room server did not answer in time; the request may still complete', 504);
+      const payload = await inbox.next(Math.min(fallbackMs, left));
+      if (payload !== undefined) {
+        const outcome = decodeRoomInputOutcome(payload);
+        if (outcome !== undefined) return answer(outcome);
+      } else {
+        fallbackMs = Math.min(fallbackMs * 2, this.timing.fallbackMaxMs);
+      }
+      const stored = await this.readBack(requestId);
+      if (stored !== undefined) return answer(stored);
+    }
+  }
+
+  /**
+   * The outcome of an input already submitted under `requestId`, read from the room server,
+   * if it has one yet; a refusal throws its Matrix error. For callers that must know before
+   * doing anything else whether a retried request was already handled.
+   */
+  async outcome(requestId: string): Promise<SubmittedEvent | undefined> {
+    const stored = await this.readBack(requestId);
+    return stored === undefined ? undefined : answer(stored);
+  }
+
+  private async readBack(requestId: string): Promise<RoomInputOutcome | undefined> {
     const result = await this.rooms.getInputResult({ requestId });
     if (!result.found) return undefined;
-    if (result.errcode !== '') {
-      throw new MatrixError(MatrixError.isErrcode(result.errcode) ? result.errcode : 'M_UNKNOWN', result.error);
-    }
-    return { roomId: result.roomId, eventId: result.eventId };
+    if (result.errcode !== '') return { ok: false, errcode: result.errcode, error: result.error };
+    return { ok: true, room_id: result.roomId, event_id: result.eventId };
   }
+}
+
+function answer(outcome: RoomInputOutcome): SubmittedEvent {
+  // The room server made both identifiers: they are well formed.
+  if (outcome.ok) return { roomId: outcome.room_id as RoomId, eventId: outcome.event_id as EventId };
+  throw new MatrixError(MatrixError.isErrcode(outcome.errcode) ? outcome.errcode : 'M_UNKNOWN', outcome.error);
 }

@@ -2,13 +2,14 @@ import { Injectable } from '@nestjs/common';
 import type { RoomEvent } from '@axon/contracts-grpc';
 import { MatrixError } from '@axon/matrix-errors';
 import { DEFAULT_FILTER, parseFilter, parseRoomEventFilter, roomEventFilterAllows, type RoomEventFilter } from '@axon/matrix-filters';
-import { parseRoomId } from '@axon/matrix-identifiers';
+import type { RoomId } from '@axon/matrix-identifiers';
 import type { Requester } from '../auth/requester';
 import { FiltersRepository } from '../storage/filters.repository';
 import { contentOf, toClientEvent, type ClientEvent } from './client-event';
 import { visibilityStateOf, VisibilityWalker } from './history-visibility';
-import { RoomInputClient } from './room-input.client';
-import { RoomRecordsRepository } from './room-records.repository';
+import { ForgottenRoomsRepository } from '../storage/forgotten-rooms.repository';
+import { SentTransactionsRepository } from '../storage/sent-transactions.repository';
+import { RoomQueryClient } from './room-query.client';
 
 /**
  * How a user may read a room. Members read it; a user who left (and did not forget it)
@@ -16,7 +17,7 @@ import { RoomRecordsRepository } from './room-records.repository';
  * is `world_readable`. Within that, each event is shown per the history visibility rules.
  */
 interface RoomView {
-  readonly roomId: string;
+  readonly roomId: RoomId;
   /** The stream position and event of a departed user's leave or ban. */
   readonly until: { readonly position: bigint; readonly eventId: string } | undefined;
   /** The user's latest join: `now` while joined (rule 3 of the visibility rules). */
@@ -48,12 +49,13 @@ type Json = Readonly<Record<string, unknown>>;
 @Injectable()
 export class RoomReadsService {
   constructor(
-    private readonly input: RoomInputClient,
+    private readonly roomQuery: RoomQueryClient,
     private readonly filters: FiltersRepository,
-    private readonly records: RoomRecordsRepository,
+    private readonly forgottenRooms: ForgottenRoomsRepository,
+    private readonly sentTransactions: SentTransactionsRepository,
   ) {}
 
-  async stateEvent(requester: Requester, roomId: string, type: string, stateKey: string): Promise<ClientEvent> {
+  async stateEvent(requester: Requester, roomId: RoomId, type: string, stateKey: string): Promise<ClientEvent> {
     const event = (await this.visibleState(requester, roomId)).find((candidate) => {
       const pdu = JSON.parse(candidate.pduJson) as { type?: string; state_key?: string };
       return pdu.type === type && pdu.state_key === stateKey;
@@ -62,7 +64,7 @@ export class RoomReadsService {
     return toClientEvent(event);
   }
 
-  async state(requester: Requester, roomId: string): Promise<ClientEvent[]> {
+  async state(requester: Requester, roomId: RoomId): Promise<ClientEvent[]> {
     return (await this.visibleState(requester, roomId)).map((event) => toClientEvent(event));
   }
 
@@ -70,18 +72,18 @@ export class RoomReadsService {
    * `GET /members`: now (or as of a departed user's leave), or at a pagination token;
    * `membership` and `not_membership` together are an "or".
    */
-  async members(requester: Requester, roomId: string, query: { at?: string; membership?: string; not_membership?: string }): Promise<ClientEvent[]> {
+  async members(requester: Requester, roomId: RoomId, query: { at?: string; membership?: string; not_membership?: string }): Promise<ClientEvent[]> {
     const view = await this.access(requester, roomId);
     let atEventId = view.until?.eventId ?? '';
     if (query.at !== undefined) {
       const position = parseToken(query.at);
-      const [event] = (await this.input.query.paginate({ roomId, from: position, direction: 'b', limit: 1, to: '' })).events;
+      const [event] = (await this.roomQuery.paginate({ roomId, from: position, direction: 'b', limit: 1, to: '' })).events;
       if (event !== undefined && (view.until === undefined || BigInt(event.streamOrdering) <= view.until.position)) {
         if (!(await this.isVisible(requester, view, event))) throw new MatrixError('M_FORBIDDEN', 'you may not see the room at that point', 403);
         atEventId = event.eventId;
       }
     }
-    const { events } = await this.input.query.getMembers({ roomId, atEventId, memberships: [], notMemberships: [] });
+    const { events } = await this.roomQuery.getMembers({ roomId, atEventId, memberships: [], notMemberships: [] });
     const { membership, not_membership: notMembership } = query;
     const selected = events.filter((event) => {
       const value = contentOf(event)['membership'];
@@ -93,11 +95,10 @@ export class RoomReadsService {
     return selected.map((event) => toClientEvent(event));
   }
 
-  async joinedMembers(requester: Requester, roomId: string): Promise<Record<string, { display_name?: string; avatar_url?: string }>> {
-    checkRoomId(roomId);
-    const membership = await this.input.query.getMembership({ roomId, userId: requester.userId });
+  async joinedMembers(requester: Requester, roomId: RoomId): Promise<Record<string, { display_name?: string; avatar_url?: string }>> {
+    const membership = await this.roomQuery.getMembership({ roomId, userId: requester.userId });
     if (membership.membership !== 'join') throw new MatrixError('M_FORBIDDEN', 'you are not joined to this room', 403);
-    const members = await this.input.query.getMembers({ roomId, atEventId: '', memberships: ['join'], notMemberships: [] });
+    const members = await this.roomQuery.getMembers({ roomId, atEventId: '', memberships: ['join'], notMemberships: [] });
     const joined: Record<string, { display_name?: string; avatar_url?: string }> = {};
     for (const event of members.events) {
       const pdu = JSON.parse(event.pduJson) as { state_key: string };
@@ -111,7 +112,7 @@ export class RoomReadsService {
   }
 
   /** `GET /event/{eventId}`: the spec answers 404 both for unknown events and for ones the user may not see. */
-  async event(requester: Requester, roomId: string, eventId: string): Promise<ClientEvent> {
+  async event(requester: Requester, roomId: RoomId, eventId: string): Promise<ClientEvent> {
     const view = await this.access(requester, roomId).catch((error: unknown) => {
       throw error instanceof MatrixError && error.errcode === 'M_FORBIDDEN' ? new MatrixError('M_NOT_FOUND', 'event not found', 404) : error;
     });
@@ -125,7 +126,7 @@ export class RoomReadsService {
    */
   async messages(
     requester: Requester,
-    roomId: string,
+    roomId: RoomId,
     query: { from?: string; to?: string; dir?: string; limit?: string; filter?: string },
   ): Promise<{ start: string; end?: string; chunk: ClientEvent[]; state?: ClientEvent[] }> {
     const view = await this.access(requester, roomId);
@@ -135,7 +136,7 @@ export class RoomReadsService {
     const limit = Math.min(parseLimit(query.limit) ?? filter.limit ?? 10, MAX_LIMIT);
     const from = query.from === undefined ? undefined : parseToken(query.from);
     const to = query.to === undefined ? undefined : parseToken(query.to);
-    const info = await this.input.query.getRoomInfo({ roomId });
+    const info = await this.roomQuery.getRoomInfo({ roomId });
     const start = `t${from ?? (dir === 'b' ? (BigInt(info.latestStreamOrdering) + 1n).toString() : '0')}`;
     if (limit === 0) return { start, chunk: [] };
     const scan = await this.scan(requester, view, { from, dir, to, limit, filter });
@@ -155,7 +156,7 @@ export class RoomReadsService {
    * (half before, half after), and the state at the last event returned. The filter
    * applies to the surrounding events and the state, never to the event itself.
    */
-  async context(requester: Requester, roomId: string, eventId: string, query: { limit?: string; filter?: string }): Promise<Json> {
+  async context(requester: Requester, roomId: RoomId, eventId: string, query: { limit?: string; filter?: string }): Promise<Json> {
     const view = await this.access(requester, roomId);
     const event = await this.visibleEvent(requester, view, eventId);
     const filter = await this.filter(requester, query.filter);
@@ -188,33 +189,31 @@ export class RoomReadsService {
    * For receipts and read markers: the requester must be joined to the room
    * (`M_FORBIDDEN`), and each event in that room and visible to them (`M_NOT_FOUND`).
    */
-  async checkJoinedAndVisible(requester: Requester, roomId: string, eventIds: readonly string[]): Promise<void> {
-    checkRoomId(roomId);
-    const membership = await this.input.query.getMembership({ roomId, userId: requester.userId });
+  async checkJoinedAndVisible(requester: Requester, roomId: RoomId, eventIds: readonly string[]): Promise<void> {
+    const membership = await this.roomQuery.getMembership({ roomId, userId: requester.userId });
     if (membership.membership !== 'join') throw new MatrixError('M_FORBIDDEN', 'you are not joined to this room', 403);
     const view: RoomView = { roomId, until: undefined, lastJoin: 'now' };
     for (const eventId of new Set(eventIds)) await this.visibleEvent(requester, view, eventId);
   }
 
   /** Whether the user can see the room's events at all (for `/forget` and friends). */
-  async access(requester: Requester, roomId: string): Promise<RoomView> {
-    checkRoomId(roomId);
-    const membership = await this.input.query.getMembership({ roomId, userId: requester.userId });
+  async access(requester: Requester, roomId: RoomId): Promise<RoomView> {
+    const membership = await this.roomQuery.getMembership({ roomId, userId: requester.userId });
     if (membership.membership === 'join') return { roomId, until: undefined, lastJoin: 'now' };
-    if ((membership.membership === 'leave' || membership.membership === 'ban') && (await this.records.forgottenAt(requester.userId, roomId)) !== membership.eventId) {
-      const [event] = (await this.input.query.getEvents({ eventIds: [membership.eventId] })).events;
+    if ((membership.membership === 'leave' || membership.membership === 'ban') && (await this.forgottenRooms.forgottenAt(requester.userId, roomId)) !== membership.eventId) {
+      const [event] = (await this.roomQuery.getEvents({ eventIds: [membership.eventId] })).events;
       if (event !== undefined) {
         return { roomId, until: { position: BigInt(event.streamOrdering), eventId: event.eventId }, lastJoin: await this.lastJoin(requester.userId, event.eventId) };
       }
     }
-    const current = await this.input.query.getCurrentState({ roomId, types: ['m.room.history_visibility'] });
+    const current = await this.roomQuery.getCurrentState({ roomId, types: ['m.room.history_visibility'] });
     if (visibilityStateOf(current.events, requester.userId).historyVisibility === 'world_readable') return { roomId, until: undefined, lastJoin: undefined };
     throw new MatrixError('M_FORBIDDEN', 'you are not a member of this room', 403);
   }
 
   /** The event, if it is in the room and the user may see it; `M_NOT_FOUND` otherwise. */
   private async visibleEvent(requester: Requester, view: RoomView, eventId: string): Promise<RoomEvent> {
-    const [event] = (await this.input.query.getEvents({ eventIds: [eventId] })).events;
+    const [event] = (await this.roomQuery.getEvents({ eventIds: [eventId] })).events;
     if (event === undefined || event.roomId !== view.roomId || (view.until !== undefined && BigInt(event.streamOrdering) > view.until.position) || !(await this.isVisible(requester, view, event))) {
       throw new MatrixError('M_NOT_FOUND', 'event not found', 404);
     }
@@ -222,7 +221,7 @@ export class RoomReadsService {
   }
 
   private async isVisible(requester: Requester, view: RoomView, event: RoomEvent): Promise<boolean> {
-    const before = (await this.input.query.getStateAtEvent({ eventId: event.eventId, after: false })).events;
+    const before = (await this.roomQuery.getStateAtEvent({ eventId: event.eventId, after: false })).events;
     return new VisibilityWalker(visibilityStateOf(before, requester.userId), requester.userId, view.lastJoin).next(event);
   }
 
@@ -249,7 +248,7 @@ export class RoomReadsService {
     const kept: RoomEvent[] = [];
     let last: string | undefined;
     for (let pages = 0; pages < SCAN_PAGES; pages++) {
-      const page = await this.input.query.paginate({ roomId: view.roomId, from: cursor ?? '', direction: dir, limit: Math.min(MAX_LIMIT, Math.max(limit - kept.length, 20)), to: options.to ?? '' });
+      const page = await this.roomQuery.paginate({ roomId: view.roomId, from: cursor ?? '', direction: dir, limit: Math.min(MAX_LIMIT, Math.max(limit - kept.length, 20)), to: options.to ?? '' });
       let events = page.events;
       let ended = page.next === '';
       if (cap !== undefined && dir === 'f') {
@@ -273,7 +272,7 @@ export class RoomReadsService {
 
   /** The IDs of the events (in stream order) the user may see. */
   private async visibleIn(requester: Requester, view: RoomView, ascending: readonly RoomEvent[]): Promise<Set<string>> {
-    const before = (await this.input.query.getStateAtEvent({ eventId: ascending[0]!.eventId, after: false })).events;
+    const before = (await this.roomQuery.getStateAtEvent({ eventId: ascending[0]!.eventId, after: false })).events;
     const walker = new VisibilityWalker(visibilityStateOf(before, requester.userId), requester.userId, view.lastJoin);
     return new Set(ascending.filter((event) => walker.next(event)).map((event) => event.eventId));
   }
@@ -285,7 +284,7 @@ export class RoomReadsService {
   private async lastJoin(userId: string, membershipEventId: string): Promise<bigint | undefined> {
     let eventId = membershipEventId;
     for (let hop = 0; hop < MEMBERSHIP_HOPS; hop++) {
-      const state = (await this.input.query.getStateAtEvent({ eventId, after: false })).events;
+      const state = (await this.roomQuery.getStateAtEvent({ eventId, after: false })).events;
       const member = state.find((event) => isMemberOf(event, new Set([userId])));
       if (member === undefined) return undefined;
       if (contentOf(member)['membership'] === 'join') return BigInt(member.streamOrdering);
@@ -294,14 +293,14 @@ export class RoomReadsService {
     return undefined;
   }
 
-  private async visibleState(requester: Requester, roomId: string): Promise<RoomEvent[]> {
+  private async visibleState(requester: Requester, roomId: RoomId): Promise<RoomEvent[]> {
     const view = await this.access(requester, roomId);
-    if (view.until === undefined) return (await this.input.query.getCurrentState({ roomId, types: [] })).events;
+    if (view.until === undefined) return (await this.roomQuery.getCurrentState({ roomId, types: [] })).events;
     return this.stateAt(view.until.eventId);
   }
 
   private async stateAt(eventId: string): Promise<RoomEvent[]> {
-    return (await this.input.query.getStateAtEvent({ eventId, after: true })).events;
+    return (await this.roomQuery.getStateAtEvent({ eventId, after: true })).events;
   }
 
   /** The `filter` query parameter: inline JSON, or the ID of a filter the user uploaded (its `room.timeline`). */
@@ -324,9 +323,9 @@ export class RoomReadsService {
   /** Formats events for the requester: redactions applied, and the transaction IDs their device sent them with. */
   private async format(requester: Requester, events: readonly RoomEvent[]): Promise<ClientEvent[]> {
     const redactionIds = [...new Set(events.map((event) => event.redactedBy).filter((id) => id !== ''))];
-    const redactions = new Map((redactionIds.length === 0 ? [] : (await this.input.query.getEvents({ eventIds: redactionIds })).events).map((event) => [event.eventId, event]));
+    const redactions = new Map((redactionIds.length === 0 ? [] : (await this.roomQuery.getEvents({ eventIds: redactionIds })).events).map((event) => [event.eventId, event]));
     const own = events.filter((event) => (JSON.parse(event.pduJson) as { sender?: string }).sender === requester.userId).map((event) => event.eventId);
-    const transactions = await this.records.transactionIds(requester.userId, requester.deviceId, own);
+    const transactions = await this.sentTransactions.transactionIds(requester.userId, requester.deviceId, own);
     return events.map((event) => {
       const formatted = toClientEvent(event, redactions);
       const txnId = transactions.get(event.eventId);
@@ -349,10 +348,6 @@ function sendersOf(events: readonly RoomEvent[]): Set<string> {
 function isMemberOf(event: RoomEvent, users: ReadonlySet<string>): boolean {
   const pdu = JSON.parse(event.pduJson) as { type?: string; state_key?: string };
   return pdu.type === 'm.room.member' && pdu.state_key !== undefined && users.has(pdu.state_key);
-}
-
-function checkRoomId(roomId: string): void {
-  if (!parseRoomId(roomId).ok) throw new MatrixError('M_INVALID_PARAM', `${JSON.stringify(roomId)} is not a room ID`, 400);
 }
 
 function parseLimit(raw: string | undefined): number | undefined {

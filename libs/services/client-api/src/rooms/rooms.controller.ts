@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { MatrixError } from '@axon/matrix-errors';
 import { Body, Controller, Get, HttpCode, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
-import { objectBody, optionalString, requiredString } from '../accounts/request-body';
+import type { RoomId } from '@axon/matrix-identifiers';
+import { objectBody, optionalString, requiredString, RoomIdParam } from '@axon/platform-http';
 import { AccessTokenGuard } from '../auth/access-token.guard';
 import { Requester } from '../auth/requester';
 import type { ClientEvent } from './client-event';
@@ -39,7 +40,7 @@ export class RoomsController {
 
   @Post('rooms/:roomId/join')
   @HttpCode(200)
-  async join(@Requester() requester: Requester, @Param('roomId') roomId: string, @Body() body: unknown): Promise<{ room_id: string }> {
+  async join(@Requester() requester: Requester, @Param('roomId', RoomIdParam) roomId: RoomId, @Body() body: unknown): Promise<{ room_id: string }> {
     await this.rooms.setMembership(requester, roomId, requester.userId, 'join', reasonOf(objectBody(body)));
     return { room_id: roomId };
   }
@@ -62,7 +63,7 @@ export class RoomsController {
 
   @Post('rooms/:roomId/invite')
   @HttpCode(200)
-  async invite(@Requester() requester: Requester, @Param('roomId') roomId: string, @Body() raw: unknown): Promise<Record<string, never>> {
+  async invite(@Requester() requester: Requester, @Param('roomId', RoomIdParam) roomId: RoomId, @Body() raw: unknown): Promise<Record<string, never>> {
     const body = objectBody(raw);
     await this.rooms.setMembership(requester, roomId, requiredString(body, 'user_id'), 'invite', reasonOf(body));
     return {};
@@ -70,14 +71,14 @@ export class RoomsController {
 
   @Post('rooms/:roomId/leave')
   @HttpCode(200)
-  async leave(@Requester() requester: Requester, @Param('roomId') roomId: string, @Body() body: unknown): Promise<Record<string, never>> {
+  async leave(@Requester() requester: Requester, @Param('roomId', RoomIdParam) roomId: RoomId, @Body() body: unknown): Promise<Record<string, never>> {
     await this.rooms.setMembership(requester, roomId, requester.userId, 'leave', reasonOf(objectBody(body)));
     return {};
   }
 
   @Post('rooms/:roomId/kick')
   @HttpCode(200)
-  async kick(@Requester() requester: Requester, @Param('roomId') roomId: string, @Body() raw: unknown): Promise<Record<string, never>> {
+  async kick(@Requester() requester: Requester, @Param('roomId', RoomIdParam) roomId: RoomId, @Body() raw: unknown): Promise<Record<string, never>> {
     const body = objectBody(raw);
     await this.rooms.setMembership(requester, roomId, requiredString(body, 'user_id'), 'leave', reasonOf(body));
     return {};
@@ -85,7 +86,7 @@ export class RoomsController {
 
   @Post('rooms/:roomId/ban')
   @HttpCode(200)
-  async ban(@Requester() requester: Requester, @Param('roomId') roomId: string, @Body() raw: unknown): Promise<Record<string, never>> {
+  async ban(@Requester() requester: Requester, @Param('roomId', RoomIdParam) roomId: RoomId, @Body() raw: unknown): Promise<Record<string, never>> {
     const body = objectBody(raw);
     await this.rooms.setMembership(requester, roomId, requiredString(body, 'user_id'), 'ban', reasonOf(body));
     return {};
@@ -93,7 +94,7 @@ export class RoomsController {
 
   @Post('rooms/:roomId/unban')
   @HttpCode(200)
-  async unban(@Requester() requester: Requester, @Param('roomId') roomId: string, @Body() raw: unknown): Promise<Record<string, never>> {
+  async unban(@Requester() requester: Requester, @Param('roomId', RoomIdParam) roomId: RoomId, @Body() raw: unknown): Promise<Record<string, never>> {
     const body = objectBody(raw);
     await this.rooms.setMembership(requester, roomId, requiredString(body, 'user_id'), 'leave', reasonOf(body));
     return {};
@@ -105,14 +106,14 @@ export class RoomsController {
    */
   @Post('rooms/:roomId/send/:eventType')
   @HttpCode(200)
-  async sendWithoutTxn(@Requester() requester: Requester, @Param('roomId') roomId: string, @Param('eventType') eventType: string, @Body() body: unknown): Promise<{ event_id: string }> {
+  async sendWithoutTxn(@Requester() requester: Requester, @Param('roomId', RoomIdParam) roomId: RoomId, @Param('eventType') eventType: string, @Body() body: unknown): Promise<{ event_id: string }> {
     return { event_id: await this.rooms.sendMessage(requester, roomId, eventType, `post-${randomUUID()}`, objectBody(body)) };
   }
 
   @Put('rooms/:roomId/send/:eventType/:txnId')
   async send(
     @Requester() requester: Requester,
-    @Param('roomId') roomId: string,
+    @Param('roomId', RoomIdParam) roomId: RoomId,
     @Param('eventType') eventType: string,
     @Param('txnId') txnId: string,
     @Body() body: unknown,
@@ -121,7 +122,7 @@ export class RoomsController {
   }
 
   @Put('rooms/:roomId/state/:eventType')
-  async sendStateEmptyKey(@Requester() requester: Requester, @Param('roomId') roomId: string, @Param('eventType') eventType: string, @Body() body: unknown): Promise<{ event_id: string }> {
+  async sendStateEmptyKey(@Requester() requester: Requester, @Param('roomId', RoomIdParam) roomId: RoomId, @Param('eventType') eventType: string, @Body() body: unknown): Promise<{ event_id: string }> {
     return { event_id: await this.rooms.sendState(requester, roomId, eventType, '', objectBody(body)) };
   }
 
@@ -130,7 +131,7 @@ export class RoomsController {
   @Put('rooms/:roomId/state/:eventType/*')
   async sendState(
     @Requester() requester: Requester,
-    @Param('roomId') roomId: string,
+    @Param('roomId', RoomIdParam) roomId: RoomId,
     @Param('eventType') eventType: string,
     @Param('*') stateKey: string,
     @Body() body: unknown,
@@ -140,14 +141,14 @@ export class RoomsController {
 
   /** `format=event` answers the whole event (spec v1.16+), `content` (the default) its content. */
   @Get('rooms/:roomId/state/:eventType')
-  async getStateEmptyKey(@Requester() requester: Requester, @Param('roomId') roomId: string, @Param('eventType') eventType: string, @Query('format') format?: string): Promise<Json> {
+  async getStateEmptyKey(@Requester() requester: Requester, @Param('roomId', RoomIdParam) roomId: RoomId, @Param('eventType') eventType: string, @Query('format') format?: string): Promise<Json> {
     return stateAnswer(await this.reads.stateEvent(requester, roomId, eventType, ''), format);
   }
 
   @Get('rooms/:roomId/state/:eventType/*')
   async getState(
     @Requester() requester: Requester,
-    @Param('roomId') roomId: string,
+    @Param('roomId', RoomIdParam) roomId: RoomId,
     @Param('eventType') eventType: string,
     @Param('*') stateKey: string,
     @Query('format') format?: string,
@@ -156,14 +157,14 @@ export class RoomsController {
   }
 
   @Get('rooms/:roomId/state')
-  state(@Requester() requester: Requester, @Param('roomId') roomId: string): Promise<ClientEvent[]> {
+  state(@Requester() requester: Requester, @Param('roomId', RoomIdParam) roomId: RoomId): Promise<ClientEvent[]> {
     return this.reads.state(requester, roomId);
   }
 
   @Put('rooms/:roomId/redact/:eventId/:txnId')
   async redact(
     @Requester() requester: Requester,
-    @Param('roomId') roomId: string,
+    @Param('roomId', RoomIdParam) roomId: RoomId,
     @Param('eventId') eventId: string,
     @Param('txnId') txnId: string,
     @Body() raw: unknown,
@@ -173,41 +174,41 @@ export class RoomsController {
   }
 
   @Get('rooms/:roomId/event/:eventId')
-  event(@Requester() requester: Requester, @Param('roomId') roomId: string, @Param('eventId') eventId: string): Promise<ClientEvent> {
+  event(@Requester() requester: Requester, @Param('roomId', RoomIdParam) roomId: RoomId, @Param('eventId') eventId: string): Promise<ClientEvent> {
     return this.reads.event(requester, roomId, eventId);
   }
 
   @Get('rooms/:roomId/members')
   async members(
     @Requester() requester: Requester,
-    @Param('roomId') roomId: string,
+    @Param('roomId', RoomIdParam) roomId: RoomId,
     @Query() query: { at?: string; membership?: string; not_membership?: string },
   ): Promise<{ chunk: ClientEvent[] }> {
     return { chunk: await this.reads.members(requester, roomId, query) };
   }
 
   @Get('rooms/:roomId/joined_members')
-  async joinedMembers(@Requester() requester: Requester, @Param('roomId') roomId: string): Promise<{ joined: Record<string, unknown> }> {
+  async joinedMembers(@Requester() requester: Requester, @Param('roomId', RoomIdParam) roomId: RoomId): Promise<{ joined: Record<string, unknown> }> {
     return { joined: await this.reads.joinedMembers(requester, roomId) };
   }
 
   @Get('rooms/:roomId/messages')
   messages(
     @Requester() requester: Requester,
-    @Param('roomId') roomId: string,
+    @Param('roomId', RoomIdParam) roomId: RoomId,
     @Query() query: { from?: string; to?: string; dir?: string; limit?: string; filter?: string },
   ) {
     return this.reads.messages(requester, roomId, query);
   }
 
   @Get('rooms/:roomId/context/:eventId')
-  context(@Requester() requester: Requester, @Param('roomId') roomId: string, @Param('eventId') eventId: string, @Query() query: { limit?: string; filter?: string }) {
+  context(@Requester() requester: Requester, @Param('roomId', RoomIdParam) roomId: RoomId, @Param('eventId') eventId: string, @Query() query: { limit?: string; filter?: string }) {
     return this.reads.context(requester, roomId, eventId, query);
   }
 
   @Post('rooms/:roomId/forget')
   @HttpCode(200)
-  async forget(@Requester() requester: Requester, @Param('roomId') roomId: string): Promise<Record<string, never>> {
+  async forget(@Requester() requester: Requester, @Param('roomId', RoomIdParam) roomId: RoomId): Promise<Record<string, never>> {
     await this.rooms.forget(requester, roomId);
     return {};
   }

@@ -3,18 +3,20 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { ProtoEvent } from '@axon/contracts-kafka';
 import { MatrixError } from '@axon/matrix-errors';
-import { parseRoomAlias, parseRoomId, parseUserId } from '@axon/matrix-identifiers';
+import { parseRoomAlias, parseUserId, type EventId, type RoomId } from '@axon/matrix-identifiers';
 import type { AxonConfig } from '@axon/platform-config';
 import { InjectConfig } from '@axon/platform-runtime';
 import { noticesUserIdOf } from '../admin/notices-user';
 import type { Requester } from '../auth/requester';
 import { DirectoryService } from '../directory/directory.service';
+import { ForgottenRoomsRepository } from '../storage/forgotten-rooms.repository';
+import { SentTransactionsRepository } from '../storage/sent-transactions.repository';
 import { ServerNoticeRoomsRepository } from '../storage/server-notice-rooms.repository';
 import { UsersRepository } from '../storage/users.repository';
 import { contentOf } from './client-event';
 import { planCreateRoom } from './create-room';
 import { RoomInputClient } from './room-input.client';
-import { RoomRecordsRepository } from './room-records.repository';
+import { RoomQueryClient } from './room-query.client';
 
 type Json = Readonly<Record<string, unknown>>;
 
@@ -32,14 +34,16 @@ export function requestId(...parts: string[]): string {
 export class RoomsService {
   constructor(
     private readonly input: RoomInputClient,
+    private readonly roomQuery: RoomQueryClient,
     private readonly users: UsersRepository,
     private readonly directory: DirectoryService,
-    private readonly records: RoomRecordsRepository,
+    private readonly forgottenRooms: ForgottenRoomsRepository,
+    private readonly sentTransactions: SentTransactionsRepository,
     private readonly noticeRooms: ServerNoticeRoomsRepository,
     @InjectConfig() private readonly config: AxonConfig,
   ) {}
 
-  async createRoom(requester: Requester, body: Json): Promise<{ room_id: string }> {
+  async createRoom(requester: Requester, body: Json): Promise<{ room_id: RoomId }> {
     const profile = await this.memberProfile(requester.userId);
     const plan = planCreateRoom(body, requester.userId, profile, this.config.rooms.default_version, this.config.server_name);
     if (plan.roomAlias !== undefined) {
@@ -56,15 +60,14 @@ export class RoomsService {
   }
 
   /** Sets a membership (join, invite, leave, kick, ban, unban, knock) through the room server. */
-  async setMembership(requester: Requester, roomId: string, target: string, membership: string, extra: Json = {}, withProfile = true): Promise<string> {
-    this.checkRoomId(roomId);
+  async setMembership(requester: Requester, roomId: RoomId, target: string, membership: string, extra: Json = {}, withProfile = true): Promise<EventId> {
     if (!parseUserId(target).ok) throw new MatrixError('M_INVALID_PARAM', `${JSON.stringify(target)} is not a user ID`);
-    const info = await this.input.query.getRoomInfo({ roomId });
+    const info = await this.roomQuery.getRoomInfo({ roomId });
     if (!info.exists) throw new MatrixError(membership === 'join' || membership === 'knock' ? 'M_NOT_FOUND' : 'M_FORBIDDEN', `unknown room ${roomId}`, membership === 'join' || membership === 'knock' ? 404 : 403);
     if (membership === 'leave' && target === requester.userId) await this.checkMayLeave(requester.userId, roomId);
     if (membership === 'leave' && target !== requester.userId) {
       // A kick, an unban, or an invite or knock withdrawn: the target must be in the room in some way.
-      const current = await this.input.query.getMembership({ roomId, userId: target });
+      const current = await this.roomQuery.getMembership({ roomId, userId: target });
       if (!['join', 'invite', 'knock', 'ban'].includes(current.membership)) throw new MatrixError('M_FORBIDDEN', `${target} is not in the room`, 403);
     }
     const content: Record<string, unknown> = { ...extra, membership };
@@ -75,12 +78,11 @@ export class RoomsService {
   }
 
   /** `PUT /rooms/{roomId}/send/{eventType}/{txnId}`: idempotent per device and path. */
-  async sendMessage(requester: Requester, roomId: string, type: string, txnId: string, content: Json): Promise<string> {
-    this.checkRoomId(roomId);
+  async sendMessage(requester: Requester, roomId: RoomId, type: string, txnId: string, content: Json): Promise<EventId> {
     if (type === 'm.room.redaction') throw new MatrixError('M_BAD_JSON', 'send redactions with /redact', 400);
     const eventId = await this.send(roomId, { type, sender: requester.userId, content }, requestId('send', requester.userId, requester.deviceId, roomId, type, txnId));
     // Remembered for `unsigned.transaction_id`; a retried send records the same row again.
-    await this.records.recordTransaction(requester.userId, requester.deviceId, eventId, txnId);
+    await this.sentTransactions.record(requester.userId, requester.deviceId, eventId, txnId);
     return eventId;
   }
 
@@ -88,13 +90,11 @@ export class RoomsService {
    * Sends an event the server originates as `requester` (server notices), under a request
    * ID the caller derives, so that a retried request answers the first outcome.
    */
-  async sendAs(requester: Requester, roomId: string, event: { type: string; state_key?: string; content: Json }, id: string): Promise<string> {
-    this.checkRoomId(roomId);
+  async sendAs(requester: Requester, roomId: RoomId, event: { type: string; state_key?: string; content: Json }, id: string): Promise<EventId> {
     return this.send(roomId, { ...event, sender: requester.userId }, id);
   }
 
-  async sendState(requester: Requester, roomId: string, type: string, stateKey: string, content: Json): Promise<string> {
-    this.checkRoomId(roomId);
+  async sendState(requester: Requester, roomId: RoomId, type: string, stateKey: string, content: Json): Promise<EventId> {
     if (type === 'm.room.member') {
       // A membership set through the state API goes the membership path (its checks),
       // with the content as given (a room-specific display name, for one).
@@ -108,15 +108,14 @@ export class RoomsService {
     return this.send(roomId, { type, state_key: stateKey, sender: requester.userId, content }, randomUUID());
   }
 
-  async redact(requester: Requester, roomId: string, eventId: string, txnId: string, reason: string | undefined): Promise<string> {
-    this.checkRoomId(roomId);
+  async redact(requester: Requester, roomId: RoomId, eventId: string, txnId: string, reason: string | undefined): Promise<EventId> {
     const content = reason === undefined ? {} : { reason };
     const redactionId = await this.send(
       roomId,
       { type: 'm.room.redaction', sender: requester.userId, content, redacts: eventId },
       requestId('redact', requester.userId, requester.deviceId, roomId, eventId, txnId),
     );
-    await this.records.recordTransaction(requester.userId, requester.deviceId, redactionId, txnId);
+    await this.sentTransactions.record(requester.userId, requester.deviceId, redactionId, txnId);
     return redactionId;
   }
 
@@ -125,18 +124,17 @@ export class RoomsService {
    * the room stays forgotten until their membership changes again.
    * Spec: https://spec.matrix.org/v1.19/client-server-api/#post_matrixclientv3roomsroomidforget
    */
-  async forget(requester: Requester, roomId: string): Promise<void> {
-    this.checkRoomId(roomId);
-    const membership = await this.input.query.getMembership({ roomId, userId: requester.userId });
+  async forget(requester: Requester, roomId: RoomId): Promise<void> {
+    const membership = await this.roomQuery.getMembership({ roomId, userId: requester.userId });
     if (membership.membership !== 'leave' && membership.membership !== 'ban') {
       const why = membership.membership === '' ? 'has never been' : 'is';
       throw new MatrixError('M_UNKNOWN', `User ${requester.userId} ${why} in room ${roomId}`, 400);
     }
-    await this.records.forget(requester.userId, roomId, membership.eventId);
+    await this.forgottenRooms.forget(requester.userId, roomId, membership.eventId);
   }
 
   async joinedRooms(requester: Requester): Promise<string[]> {
-    return (await this.input.query.getRoomsOfUser({ userId: requester.userId, membership: 'join' })).roomIds;
+    return (await this.roomQuery.getRoomsOfUser({ userId: requester.userId, membership: 'join' })).roomIds;
   }
 
   /**
@@ -149,15 +147,15 @@ export class RoomsService {
    * sender, same content): setting state twice, or joining twice, answers that event
    * instead of adding an identical one (as Synapse does).
    */
-  private async sameState(roomId: string, type: string, stateKey: string, sender: string, content: Json): Promise<string | undefined> {
-    const current = (await this.input.query.getStateEvent({ roomId, type, stateKey })).events[0];
+  private async sameState(roomId: RoomId, type: string, stateKey: string, sender: string, content: Json): Promise<EventId | undefined> {
+    const current = (await this.roomQuery.getStateEvent({ roomId, type, stateKey })).events[0];
     if (current === undefined) return undefined;
     const pdu = JSON.parse(current.pduJson) as { sender?: string };
-    return pdu.sender === sender && isDeepStrictEqual(contentOf(current), content) ? current.eventId : undefined;
+    return pdu.sender === sender && isDeepStrictEqual(contentOf(current), content) ? (current.eventId as EventId) : undefined;
   }
 
-  private async checkCanonicalAlias(roomId: string, content: Json): Promise<void> {
-    const current = (await this.input.query.getStateEvent({ roomId, type: 'm.room.canonical_alias', stateKey: '' })).events[0];
+  private async checkCanonicalAlias(roomId: RoomId, content: Json): Promise<void> {
+    const current = (await this.roomQuery.getStateEvent({ roomId, type: 'm.room.canonical_alias', stateKey: '' })).events[0];
     const existing = new Set<unknown>();
     if (current !== undefined) {
       const previous = contentOf(current);
@@ -180,19 +178,15 @@ export class RoomsService {
    * A user cannot reject the invite to their server-notices room (Synapse's
    * `M_CANNOT_LEAVE_SERVER_NOTICE_ROOM`); once they joined it, they may leave.
    */
-  private async checkMayLeave(userId: string, roomId: string): Promise<void> {
+  private async checkMayLeave(userId: string, roomId: RoomId): Promise<void> {
     if (noticesUserIdOf(this.config) === undefined) return;
     if (!(await this.noticeRooms.isNoticeRoom(userId, roomId))) return;
-    if ((await this.input.query.getMembership({ roomId, userId })).membership !== 'invite') return;
+    if ((await this.roomQuery.getMembership({ roomId, userId })).membership !== 'invite') return;
     throw new MatrixError('M_CANNOT_LEAVE_SERVER_NOTICE_ROOM', 'You cannot reject this invite', 403);
   }
 
-  private async send(roomId: string, event: ProtoEvent, id: string): Promise<string> {
+  private async send(roomId: RoomId, event: ProtoEvent, id: string): Promise<EventId> {
     return (await this.input.submit({ kind: 'new_event', request_id: id, room_id: roomId, event })).eventId;
-  }
-
-  private checkRoomId(roomId: string): void {
-    if (!parseRoomId(roomId).ok) throw new MatrixError('M_INVALID_PARAM', `${JSON.stringify(roomId)} is not a room ID`, 400);
   }
 
   private async memberProfile(userId: string): Promise<Record<string, string>> {

@@ -2,6 +2,7 @@ import type { RoomInput } from '@axon/contracts-kafka';
 import { MatrixError } from '@axon/matrix-errors';
 import type { Logger } from '@axon/platform-telemetry';
 import type { RoomInputClient } from './room-input.client';
+import type { RoomQueryClient } from './room-query.client';
 import { UserRoomsService } from './user-rooms.service';
 
 const USER = '@u:example.org';
@@ -9,8 +10,8 @@ const USER = '@u:example.org';
 /** A room server with the user in some rooms, refusing inputs for the `failing` ones. */
 function fakeRooms(rooms: Record<string, string[]>, failing: ReadonlySet<string>) {
   const submitted: RoomInput[] = [];
+  const roomQuery = { getRoomsOfUser: ({ membership }: { membership: string }) => Promise.resolve({ roomIds: rooms[membership] ?? [] }) } as unknown as RoomQueryClient;
   const input = {
-    query: { getRoomsOfUser: ({ membership }: { membership: string }) => Promise.resolve({ roomIds: rooms[membership] ?? [] }) },
     submit: (message: RoomInput) => {
       submitted.push(message);
       if (message.kind === 'new_event' && failing.has(message.room_id)) return Promise.reject(new MatrixError('M_FORBIDDEN', 'refused', 403));
@@ -19,7 +20,7 @@ function fakeRooms(rooms: Record<string, string[]>, failing: ReadonlySet<string>
   } as unknown as RoomInputClient;
   const warnings: unknown[] = [];
   const logger = { warn: (context: unknown) => warnings.push(context) } as unknown as Logger;
-  return { service: new UserRoomsService(input, logger), submitted, warnings };
+  return { service: new UserRoomsService(input, roomQuery, logger), submitted, warnings };
 }
 
 describe('UserRoomsService', () => {

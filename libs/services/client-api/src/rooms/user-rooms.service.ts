@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectLogger } from '@axon/platform-runtime';
 import type { Logger } from '@axon/platform-telemetry';
 import { RoomInputClient } from './room-input.client';
+import { RoomQueryClient } from './room-query.client';
 
 /**
  * Membership changes a user's account makes in all their rooms at once: a new profile
@@ -15,6 +16,7 @@ import { RoomInputClient } from './room-input.client';
 export class UserRoomsService {
   constructor(
     private readonly input: RoomInputClient,
+    private readonly roomQuery: RoomQueryClient,
     @InjectLogger() private readonly logger: Logger,
   ) {}
 
@@ -23,7 +25,7 @@ export class UserRoomsService {
     const content: Record<string, unknown> = { membership: 'join' };
     if (typeof profile.displayname === 'string') content['displayname'] = profile.displayname;
     if (typeof profile.avatar_url === 'string') content['avatar_url'] = profile.avatar_url;
-    const { roomIds } = await this.input.query.getRoomsOfUser({ userId, membership: 'join' });
+    const { roomIds } = await this.roomQuery.getRoomsOfUser({ userId, membership: 'join' });
     await this.eachRoom(roomIds, 'profile update', (roomId) => this.member(roomId, userId, content));
   }
 
@@ -31,7 +33,7 @@ export class UserRoomsService {
   async leaveAll(userId: string): Promise<void> {
     const rooms = new Set<string>();
     for (const membership of ['join', 'invite', 'knock']) {
-      for (const roomId of (await this.input.query.getRoomsOfUser({ userId, membership })).roomIds) rooms.add(roomId);
+      for (const roomId of (await this.roomQuery.getRoomsOfUser({ userId, membership })).roomIds) rooms.add(roomId);
     }
     await this.eachRoom([...rooms], 'leave on deactivation', (roomId) => this.member(roomId, userId, { membership: 'leave' }));
   }

@@ -1,4 +1,4 @@
-import type { ClientApiStore, Queryable } from './client-api-store';
+import type { ClientApiStorage, Queryable } from './client-api-storage';
 
 export interface DeviceRow {
   readonly device_id: string;
@@ -23,10 +23,10 @@ const toDevice = (r: RawDevice): DeviceRow => ({
 
 /** Devices (`devices`); deleting one cascades to its access and refresh tokens. */
 export class DevicesRepository {
-  constructor(private readonly store: ClientApiStore) {}
+  constructor(private readonly storage: ClientApiStorage) {}
 
   async list(userId: string): Promise<DeviceRow[]> {
-    const rows = await this.store.db.query<RawDevice[]>(
+    const rows = await this.storage.db.query<RawDevice[]>(
       `SELECT device_id, display_name, last_seen_ts, last_seen_ip FROM devices WHERE user_id = $1 ORDER BY device_id`,
       [userId],
     );
@@ -34,7 +34,7 @@ export class DevicesRepository {
   }
 
   async find(userId: string, deviceId: string): Promise<DeviceRow | undefined> {
-    const rows = await this.store.db.query<RawDevice[]>(
+    const rows = await this.storage.db.query<RawDevice[]>(
       `SELECT device_id, display_name, last_seen_ts, last_seen_ip FROM devices WHERE user_id = $1 AND device_id = $2`,
       [userId, deviceId],
     );
@@ -62,7 +62,7 @@ export class DevicesRepository {
   /** `false` when the user has no such device. */
   async rename(userId: string, deviceId: string, displayName: string): Promise<boolean> {
     // UPDATE answers [rows, count] through TypeORM; a CTE makes it a plain row list.
-    const rows = await this.store.db.query<unknown[]>(
+    const rows = await this.storage.db.query<unknown[]>(
       `WITH renamed AS (UPDATE devices SET display_name = $3 WHERE user_id = $1 AND device_id = $2 RETURNING 1) SELECT 1 FROM renamed`,
       [userId, deviceId, displayName],
     );
@@ -70,7 +70,7 @@ export class DevicesRepository {
   }
 
   /** Deletes the devices (and, by cascade, their tokens); answers the IDs of those that existed. */
-  async delete(userId: string, deviceIds: readonly string[], db: Queryable = this.store.db): Promise<string[]> {
+  async delete(userId: string, deviceIds: readonly string[], db: Queryable = this.storage.db): Promise<string[]> {
     const rows = await db.query<{ device_id: string }[]>(
       `WITH deleted AS (DELETE FROM devices WHERE user_id = $1 AND device_id = ANY($2::text[]) RETURNING device_id) SELECT device_id FROM deleted`,
       [userId, [...deviceIds]],
@@ -79,7 +79,7 @@ export class DevicesRepository {
   }
 
   /** Deletes every device of the user except `keep` (and their tokens); answers the IDs deleted. */
-  async deleteAllExcept(userId: string, keep: string | undefined, db: Queryable = this.store.db): Promise<string[]> {
+  async deleteAllExcept(userId: string, keep: string | undefined, db: Queryable = this.storage.db): Promise<string[]> {
     const rows = await db.query<{ device_id: string }[]>(
       `WITH deleted AS (DELETE FROM devices WHERE user_id = $1 AND device_id IS DISTINCT FROM $2 RETURNING device_id) SELECT device_id FROM deleted`,
       [userId, keep ?? null],
@@ -88,7 +88,7 @@ export class DevicesRepository {
   }
 
   async touch(userId: string, deviceId: string, ts: number, ip: string | undefined): Promise<void> {
-    await this.store.db.query(
+    await this.storage.db.query(
       `UPDATE devices SET last_seen_ts = $3, last_seen_ip = $4 WHERE user_id = $1 AND device_id = $2`,
       [userId, deviceId, ts, ip ?? null],
     );

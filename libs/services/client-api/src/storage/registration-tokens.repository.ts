@@ -1,11 +1,11 @@
-import type { ClientApiStore, Queryable } from './client-api-store';
+import type { ClientApiStorage, Queryable } from './client-api-storage';
 
 /** How many registrations each configured registration token has completed. */
 export class RegistrationTokensRepository {
-  constructor(private readonly store: ClientApiStore) {}
+  constructor(private readonly storage: ClientApiStorage) {}
 
   async completed(token: string): Promise<number> {
-    const rows = await this.store.db.query<{ completed: number }[]>(`SELECT completed FROM registration_token_uses WHERE token = $1`, [token]);
+    const rows = await this.storage.db.query<{ completed: number }[]>(`SELECT completed FROM registration_token_uses WHERE token = $1`, [token]);
     return Number(rows[0]?.completed ?? 0);
   }
 

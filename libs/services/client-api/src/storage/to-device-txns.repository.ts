@@ -1,4 +1,4 @@
-import type { ClientApiStore } from './client-api-store';
+import type { ClientApiStorage } from './client-api-storage';
 
 /**
  * The `sendToDevice` transactions a device has made, so a retried request (same event
@@ -6,10 +6,10 @@ import type { ClientApiStore } from './client-api-store';
  * has received and acknowledged the first. Rows older than a day are dropped.
  */
 export class ToDeviceTxnsRepository {
-  constructor(private readonly store: ClientApiStore) {}
+  constructor(private readonly storage: ClientApiStorage) {}
 
   async seen(userId: string, deviceId: string, eventType: string, txnId: string): Promise<boolean> {
-    const rows = await this.store.db.query<unknown[]>(`SELECT 1 FROM to_device_txns WHERE user_id = $1 AND device_id = $2 AND event_type = $3 AND txn_id = $4`, [
+    const rows = await this.storage.db.query<unknown[]>(`SELECT 1 FROM to_device_txns WHERE user_id = $1 AND device_id = $2 AND event_type = $3 AND txn_id = $4`, [
       userId,
       deviceId,
       eventType,
@@ -19,7 +19,7 @@ export class ToDeviceTxnsRepository {
   }
 
   async record(userId: string, deviceId: string, eventType: string, txnId: string, now = Date.now()): Promise<void> {
-    await this.store.db.query(
+    await this.storage.db.query(
       `WITH added AS (INSERT INTO to_device_txns (user_id, device_id, event_type, txn_id, created_ts) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING 1),
             expired AS (DELETE FROM to_device_txns WHERE created_ts < $6 RETURNING 1)
        SELECT (SELECT count(*) FROM added) AS added, (SELECT count(*) FROM expired) AS expired`,

@@ -1,9 +1,10 @@
-import type { ClientApiStore, Queryable } from './client-api-store';
+import type { DeviceId, UserId } from '@axon/matrix-identifiers';
+import type { ClientApiStorage, Queryable } from './client-api-storage';
 
 /** What an access token resolves to, with its account's state. */
 export interface AccessTokenRow {
-  readonly userId: string;
-  readonly deviceId: string;
+  readonly userId: UserId;
+  readonly deviceId: DeviceId;
   readonly expiresTs: number | null;
   readonly isGuest: boolean;
   /** The refresh token issued with this access token, if any. */
@@ -17,10 +18,10 @@ export interface AccessTokenRow {
  * access token resolves only while its device exists and its account is active.
  */
 export class TokensRepository {
-  constructor(private readonly store: ClientApiStore) {}
+  constructor(private readonly storage: ClientApiStorage) {}
 
   async findAccess(tokenHash: string): Promise<AccessTokenRow | undefined> {
-    const rows = await this.store.db.query<
+    const rows = await this.storage.db.query<
       { user_id: string; device_id: string; expires_ts: string | null; is_guest: boolean; refresh_token_hash: string | null; revokes_predecessor: boolean }[]
     >(
       `SELECT t.user_id, t.device_id, t.expires_ts, u.is_guest, t.refresh_token_hash, t.revokes_predecessor
@@ -31,8 +32,9 @@ export class TokensRepository {
     const row = rows[0];
     return (
       row && {
-        userId: row.user_id,
-        deviceId: row.device_id,
+        // Written only from parsed identifiers (registration, login), so read back as such.
+        userId: row.user_id as UserId,
+        deviceId: row.device_id as DeviceId,
         expiresTs: row.expires_ts === null ? null : Number(row.expires_ts),
         isGuest: row.is_guest,
         refreshTokenHash: row.refresh_token_hash,
@@ -93,18 +95,18 @@ export class TokensRepository {
    * The refresh token `refreshTokenHash` (or its access token) was used: the refresh
    * token it replaced is revoked now, as the spec's POST /refresh says.
    */
-  async revokePredecessor(refreshTokenHash: string, db: Queryable = this.store.db): Promise<void> {
+  async revokePredecessor(refreshTokenHash: string, db: Queryable = this.storage.db): Promise<void> {
     await db.query(`DELETE FROM refresh_tokens WHERE superseded_by = $1`, [refreshTokenHash]);
     await db.query(`UPDATE access_tokens SET revokes_predecessor = false WHERE refresh_token_hash = $1`, [refreshTokenHash]);
   }
 
   async insertLogin(tokenHash: string, userId: string, expiresTs: number): Promise<void> {
-    await this.store.db.query(`INSERT INTO login_tokens (token_hash, user_id, expires_ts) VALUES ($1, $2, $3)`, [tokenHash, userId, expiresTs]);
+    await this.storage.db.query(`INSERT INTO login_tokens (token_hash, user_id, expires_ts) VALUES ($1, $2, $3)`, [tokenHash, userId, expiresTs]);
   }
 
   /** Consumes a login token: the user it was issued to if it was unused and unexpired. */
   async takeLogin(tokenHash: string, now: number): Promise<string | undefined> {
-    const rows = await this.store.db.query<{ user_id: string; expires_ts: string }[]>(
+    const rows = await this.storage.db.query<{ user_id: string; expires_ts: string }[]>(
       `WITH gone AS (DELETE FROM login_tokens WHERE token_hash = $1 OR expires_ts < $2 RETURNING token_hash, user_id, expires_ts)
        SELECT user_id, expires_ts FROM gone WHERE token_hash = $1`,
       [tokenHash, now],

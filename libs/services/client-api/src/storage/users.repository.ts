@@ -1,4 +1,4 @@
-import type { ClientApiStore, Queryable } from './client-api-store';
+import type { ClientApiStorage, Queryable } from './client-api-storage';
 
 export interface UserRow {
   readonly userId: string;
@@ -28,9 +28,9 @@ const toUser = (r: RawUser): UserRow => ({
 
 /** Accounts and their profiles (`users`). */
 export class UsersRepository {
-  constructor(private readonly store: ClientApiStore) {}
+  constructor(private readonly storage: ClientApiStorage) {}
 
-  async find(userId: string, db: Queryable = this.store.db): Promise<UserRow | undefined> {
+  async find(userId: string, db: Queryable = this.storage.db): Promise<UserRow | undefined> {
     const rows = await db.query<RawUser[]>(
       `SELECT user_id, password_hash, is_guest, is_admin, deactivated FROM users WHERE user_id = $1`,
       [userId],
@@ -41,7 +41,7 @@ export class UsersRepository {
   /** Inserts the account; `false` when the user ID is taken. */
   async insert(
     user: { userId: string; passwordHash: string | null; isGuest: boolean; isAdmin: boolean; profile: Profile },
-    db: Queryable = this.store.db,
+    db: Queryable = this.storage.db,
   ): Promise<boolean> {
     const rows = await db.query<unknown[]>(
       `INSERT INTO users (user_id, password_hash, is_guest, is_admin, profile, created_ts)
@@ -52,7 +52,7 @@ export class UsersRepository {
     return rows.length === 1;
   }
 
-  async setPasswordHash(userId: string, passwordHash: string, db: Queryable = this.store.db): Promise<void> {
+  async setPasswordHash(userId: string, passwordHash: string, db: Queryable = this.storage.db): Promise<void> {
     await db.query(`UPDATE users SET password_hash = $2 WHERE user_id = $1`, [userId, passwordHash]);
   }
 
@@ -63,7 +63,7 @@ export class UsersRepository {
 
   /** The profile of an existing, active account; `undefined` otherwise. */
   async profile(userId: string): Promise<Profile | undefined> {
-    const rows = await this.store.db.query<{ profile: Profile }[]>(
+    const rows = await this.storage.db.query<{ profile: Profile }[]>(
       `SELECT profile FROM users WHERE user_id = $1 AND NOT deactivated`,
       [userId],
     );
@@ -72,7 +72,7 @@ export class UsersRepository {
 
   /** Sets (value) or removes (undefined) one profile field. */
   async setProfileField(userId: string, key: string, value: unknown): Promise<void> {
-    await this.store.db.query(
+    await this.storage.db.query(
       value === undefined
         ? `UPDATE users SET profile = profile - $2::text WHERE user_id = $1`
         : `UPDATE users SET profile = jsonb_set(profile, ARRAY[$2::text], $3::jsonb) WHERE user_id = $1`,

@@ -1,3 +1,4 @@
+import type { DeviceId, UserId } from '@axon/matrix-identifiers';
 import type { AnyTopic } from '@axon/contracts-kafka';
 import type { AxonConfig } from '@axon/platform-config';
 import type { MessageBus } from '@axon/platform-bus';
@@ -25,7 +26,7 @@ function setup(devicesOf: Record<string, string[]>) {
   return { service: new ToDeviceService(config, devices, bus, txns), published };
 }
 
-const alice: Requester = { userId: '@alice:hs.test', deviceId: 'ALICEDEV', isGuest: false, tokenHash: 'h' };
+const alice: Requester = { userId: '@alice:hs.test' as UserId, deviceId: 'ALICEDEV' as DeviceId, isGuest: false, tokenHash: 'h' };
 
 describe('ToDeviceService.send', () => {
   it('publishes one message per local recipient, * expanded to its devices, a named device winning over *', async () => {
@@ -53,7 +54,7 @@ describe('ToDeviceService.send', () => {
     await service.send(alice, 'm.test', 'txn', body);
     await service.send(alice, 'm.test', 'txn2', body);
     await service.send(alice, 'm.other', 'txn', body);
-    await service.send({ ...alice, deviceId: 'OTHER' }, 'm.test', 'txn', body);
+    await service.send({ ...alice, deviceId: 'OTHER' as DeviceId }, 'm.test', 'txn', body);
     const ids = published.map((p) => (p.messages[0] as { message_id: string }).message_id);
     expect(ids).toHaveLength(4);
     expect(ids[0]).toMatch(/^[A-Za-z0-9_-]{43}$/);

@@ -4,7 +4,7 @@ import { getUserIdServerName, parseHistoricalUserId } from '@axon/matrix-identif
 import type { AxonConfig } from '@axon/platform-config';
 import type { MessageBus } from '@axon/platform-bus';
 import { InjectBus, InjectConfig } from '@axon/platform-runtime';
-import type { JsonObject } from '../accounts/request-body';
+import type { JsonObject } from '@axon/platform-http';
 import type { Requester } from '../auth/requester';
 import { DevicesRepository } from '../storage/devices.repository';
 import { ToDeviceTxnsRepository } from '../storage/to-device-txns.repository';

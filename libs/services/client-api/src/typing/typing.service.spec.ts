@@ -1,7 +1,8 @@
+import type { DeviceId, UserId } from '@axon/matrix-identifiers';
 import type { AnyTopic } from '@axon/contracts-kafka';
 import type { MessageBus } from '@axon/platform-bus';
 import type { Requester } from '../auth/requester';
-import type { RoomInputClient } from '../rooms/room-input.client';
+import type { RoomQueryClient } from '../rooms/room-query.client';
 import { MAX_TYPING_TIMEOUT_MS, TypingService } from './typing.service';
 
 function setup(membership: string) {
@@ -12,11 +13,11 @@ function setup(membership: string) {
       return Promise.resolve();
     },
   } as unknown as MessageBus;
-  const input = { query: { getMembership: () => Promise.resolve({ membership, eventId: '$m' }) } } as unknown as RoomInputClient;
-  return { service: new TypingService(input, bus), published };
+  const roomQuery = { getMembership: () => Promise.resolve({ membership, eventId: '$m' }) } as unknown as RoomQueryClient;
+  return { service: new TypingService(roomQuery, bus), published };
 }
 
-const alice: Requester = { userId: '@alice:hs.test', deviceId: 'DEV', isGuest: false, tokenHash: 'h' };
+const alice: Requester = { userId: '@alice:hs.test' as UserId, deviceId: 'DEV' as DeviceId, isGuest: false, tokenHash: 'h' };
 const ROOM = '!room:hs.test';
 
 describe('TypingService.setTyping', () => {

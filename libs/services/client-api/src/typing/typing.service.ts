@@ -4,9 +4,9 @@ import { MatrixError } from '@axon/matrix-errors';
 import { parseRoomId } from '@axon/matrix-identifiers';
 import type { MessageBus } from '@axon/platform-bus';
 import { InjectBus } from '@axon/platform-runtime';
-import type { JsonObject } from '../accounts/request-body';
+import type { JsonObject } from '@axon/platform-http';
 import type { Requester } from '../auth/requester';
-import { RoomInputClient } from '../rooms/room-input.client';
+import { RoomQueryClient } from '../rooms/room-query.client';
 
 /**
  * The longest a user is shown typing per request, and the timeout of a request that
@@ -25,7 +25,7 @@ export const MAX_TYPING_TIMEOUT_MS = 30_000;
 @Injectable()
 export class TypingService {
   constructor(
-    private readonly input: RoomInputClient,
+    private readonly roomQuery: RoomQueryClient,
     @InjectBus() private readonly bus: MessageBus,
   ) {}
 
@@ -38,7 +38,7 @@ export class TypingService {
     if (timeout !== undefined && (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0)) {
       throw new MatrixError('M_BAD_JSON', '"timeout" must be a non-negative number of milliseconds', 400);
     }
-    const membership = await this.input.query.getMembership({ roomId, userId });
+    const membership = await this.roomQuery.getMembership({ roomId, userId });
     if (membership.membership !== 'join') throw new MatrixError('M_FORBIDDEN', 'you are not joined to this room', 403);
     const expiresAt = typing ? Date.now() + Math.min(timeout ?? MAX_TYPING_TIMEOUT_MS, MAX_TYPING_TIMEOUT_MS) : 0;
     await this.bus.publish(typingTopic, [{ room_id: roomId, user_id: userId, typing, expires_at: expiresAt }]);

@@ -6,11 +6,12 @@ export interface Queryable {
 }
 
 /**
- * The client API's one DataSource (schema `client_api`). Repositories run their SQL on it,
- * or on the manager of a transaction opened with {@link transaction}, so several writes
- * commit together.
+ * The client API's one DataSource (schema `client_api`): not a repository but what they
+ * share (as sync's `SyncStorage`). Repositories run their SQL on it, or on the manager of
+ * a transaction a service opens with {@link transaction}, so that several writes commit
+ * together.
  */
-export class ClientApiStore {
+export class ClientApiStorage {
   constructor(private readonly dataSource: DataSource) {}
 
   get db(): Queryable {

@@ -1,5 +1,6 @@
 import { MatrixError } from '@axon/matrix-errors';
 
+/** A JSON object as a request body carries it (its values not yet checked). */
 export type JsonObject = Readonly<Record<string, unknown>>;
 
 /**
@@ -13,6 +14,7 @@ export function objectBody(body: unknown): JsonObject {
   return body as JsonObject;
 }
 
+/** `body[key]` when it is a string; absent or null is undefined; another type is `M_BAD_JSON`. */
 export function optionalString(body: JsonObject, key: string): string | undefined {
   const value = body[key];
   if (value === undefined || value === null) return undefined;
@@ -20,22 +22,17 @@ export function optionalString(body: JsonObject, key: string): string | undefine
   return value;
 }
 
+/** `body[key]`, which must be a string (`M_MISSING_PARAM` when absent). */
 export function requiredString(body: JsonObject, key: string): string {
   const value = optionalString(body, key);
   if (value === undefined) throw new MatrixError('M_MISSING_PARAM', `Missing "${key}"`, 400);
   return value;
 }
 
+/** `body[key]` when it is a boolean; absent or null is undefined; another type is `M_BAD_JSON`. */
 export function optionalBoolean(body: JsonObject, key: string): boolean | undefined {
   const value = body[key];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'boolean') throw new MatrixError('M_BAD_JSON', `"${key}" must be a boolean`, 400);
   return value;
-}
-
-/** A device ID a client chose: the spec leaves it opaque; we keep it printable and bounded. */
-export function optionalDeviceId(body: JsonObject): string | undefined {
-  const deviceId = optionalString(body, 'device_id');
-  if (deviceId !== undefined && !/^[\x21-\x7e]{1,255}$/.test(deviceId)) throw new MatrixError('M_INVALID_PARAM', 'Invalid device_id', 400);
-  return deviceId;
 }

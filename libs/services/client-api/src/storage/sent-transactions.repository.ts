@@ -1,0 +1,44 @@
+import type { ClientApiStorage } from './client-api-storage';
+import { CoalescingWriter } from './coalescing-writer';
+
+interface SentTransaction {
+  readonly userId: string;
+  readonly deviceId: string;
+  readonly eventId: string;
+  readonly txnId: string;
+}
+
+/**
+ * The transaction ID each device sent its events with (for `unsigned.transaction_id`), in
+ * schema `client_api`. Recording is on the send path, once per send: concurrent sends
+ * share one statement (`CoalescingWriter`).
+ */
+export class SentTransactionsRepository {
+  private readonly writer = new CoalescingWriter<SentTransaction>((rows) => this.insert(rows));
+
+  constructor(private readonly storage: ClientApiStorage) {}
+
+  /** Resolves once the row is committed. Recording the same event again is a no-op (a retried send). */
+  record(userId: string, deviceId: string, eventId: string, txnId: string): Promise<void> {
+    return this.writer.write({ userId, deviceId, eventId, txnId });
+  }
+
+  /** The transaction IDs this device sent these events with, by event ID. */
+  async transactionIds(userId: string, deviceId: string, eventIds: readonly string[]): Promise<Map<string, string>> {
+    if (eventIds.length === 0) return new Map();
+    const rows = await this.storage.db.query<{ event_id: string; txn_id: string }[]>(
+      `SELECT event_id, txn_id FROM sent_transactions WHERE user_id = $1 AND device_id = $2 AND event_id = ANY($3::text[])`,
+      [userId, deviceId, [...eventIds]],
+    );
+    return new Map(rows.map((row) => [row.event_id, row.txn_id]));
+  }
+
+  /** One statement whatever the number of rows (arrays, so its text and plan stay the same). */
+  private async insert(rows: readonly SentTransaction[]): Promise<void> {
+    await this.storage.db.query(
+      `INSERT INTO sent_transactions (user_id, device_id, event_id, txn_id)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) ON CONFLICT DO NOTHING`,
+      [rows.map((row) => row.userId), rows.map((row) => row.deviceId), rows.map((row) => row.eventId), rows.map((row) => row.txnId)],
+    );
+  }
+}
