@@ -60,6 +60,15 @@ describe('AppendQueue (PGlite, in memory)', () => {
     expect(rows.map((r) => r.offset)).toEqual(Array.from({ length: 21 }, (_, i) => BigInt(i)));
   });
 
+  it('caps a shared transaction at 5000 records, in order', async () => {
+    const big = (key: string, count: number): TopicWrite => write('hs.test.aq4.v1', key, ...Array.from({ length: count }, () => 0));
+    await Promise.all([queue.append(big('a', 1)), queue.append(big('b', 3000)), queue.append(big('c', 2000)), queue.append(big('d', 1)), queue.append(big('e', 6000))]);
+    // b and c fill one; d would overflow it; e is larger than the cap and goes alone, whole.
+    expect(store.transactions).toEqual([1, 2, 1, 1]);
+    const rows = await store.fetch('hs.test.aq4.v1', 0, 0n, 20_000);
+    expect(rows.map((r) => r.key).join('')).toBe(`a${'b'.repeat(3000)}${'c'.repeat(2000)}d${'e'.repeat(6000)}`);
+  });
+
   it('when a shared transaction fails, tries each append alone: only the one that cannot be written rejects', async () => {
     const results = await Promise.allSettled([
       queue.append(write('hs.test.aq3.v1', 'a', 0)),
