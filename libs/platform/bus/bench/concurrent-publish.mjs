@@ -14,6 +14,14 @@ const dist = new URL('../../../../dist/libs/', import.meta.url).pathname;
 const { Database } = require(join(dist, 'platform/database/src/index.js'));
 const { InProcessBus } = require(join(dist, 'platform/bus/src/index.js'));
 const { defineTopic, jsonCodec } = require(join(dist, 'contracts/kafka/src/index.js'));
+// Counts the log's append transactions (one LogStore.append is one transaction).
+const { LogStore } = require(join(dist, 'platform/bus/src/in-process/log-store.js'));
+let transactions = 0;
+const append = LogStore.prototype.append;
+LogStore.prototype.append = function countedAppend(...args) {
+  transactions++;
+  return append.apply(this, args);
+};
 
 const SENDERS = Number(process.argv[2] ?? 50);
 const PER_SENDER = Number(process.argv[3] ?? 40);
@@ -33,6 +41,7 @@ async function run(label, open) {
   await Promise.all(Array.from({ length: SENDERS }, (_, sender) => bus.publish(topic, [{ sender, i: -1, payload }])));
   for (const senders of [1, 10, SENDERS]) {
     const latencies = [];
+    transactions = 0;
     const t0 = performance.now();
     await Promise.all(
       Array.from({ length: senders }, async (_, sender) => {
@@ -46,7 +55,7 @@ async function run(label, open) {
     const seconds = (performance.now() - t0) / 1000;
     latencies.sort((a, b) => a - b);
     console.log(
-      `${label.padEnd(28)} ${String(senders).padStart(3)} senders  ${Math.round((senders * PER_SENDER) / seconds).toString().padStart(6)} msg/s   p50 ${percentile(latencies, 50).toFixed(1).padStart(6)} ms   p99 ${percentile(latencies, 99).toFixed(1).padStart(6)} ms   (${senders}×${PER_SENDER} single-message publishes)`,
+      `${label.padEnd(28)} ${String(senders).padStart(3)} senders  ${Math.round((senders * PER_SENDER) / seconds).toString().padStart(6)} msg/s   p50 ${percentile(latencies, 50).toFixed(1).padStart(6)} ms   p99 ${percentile(latencies, 99).toFixed(1).padStart(6)} ms   ${(transactions / (senders * PER_SENDER)).toFixed(2)} transactions/publish   (${senders}×${PER_SENDER} single-message publishes)`,
     );
   }
   await close();

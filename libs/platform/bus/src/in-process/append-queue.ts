@@ -1,6 +1,13 @@
 import { isTransientFailure } from '../worker/transient';
 import type { LogStore, TopicWrite } from './log-store';
 
+/**
+ * Records per shared transaction, at most: a queue that grew long (a burst of large
+ * publishes) goes in several transactions instead of one huge one. A single append larger
+ * than this still goes alone, whole.
+ */
+const MAX_RECORDS_PER_TRANSACTION = 5000;
+
 interface PendingWrite extends TopicWrite {
   resolve(): void;
   reject(err: unknown): void;
@@ -44,10 +51,21 @@ export class AppendQueue {
 
   private async run(): Promise<void> {
     try {
-      while (this.waiting.length > 0) await this.commit(this.waiting.splice(0));
+      while (this.waiting.length > 0) await this.commit(this.nextGroup());
     } finally {
       this.running = undefined;
     }
+  }
+
+  /** The oldest waiting appends, up to MAX_RECORDS_PER_TRANSACTION records (at least one append). */
+  private nextGroup(): PendingWrite[] {
+    let records = this.waiting[0]!.records.length;
+    let count = 1;
+    while (count < this.waiting.length && records + this.waiting[count]!.records.length <= MAX_RECORDS_PER_TRANSACTION) {
+      records += this.waiting[count]!.records.length;
+      count++;
+    }
+    return this.waiting.splice(0, count);
   }
 
   private async commit(group: readonly PendingWrite[]): Promise<void> {

@@ -23,13 +23,22 @@ export type ChildCommand =
       readonly recipe: BusRecipe;
       readonly topic: { readonly name: string; readonly partitions: number };
       readonly count: number;
+    }
+  | {
+      /** `senders` publishers at once, each publishing 2-message calls one after the other until killed. */
+      readonly mode: 'publish-concurrent';
+      readonly recipe: BusRecipe;
+      readonly topic: { readonly name: string; readonly partitions: number };
+      readonly senders: number;
     };
 
 export type ChildEvent =
   | { readonly type: 'ready' }
   | { readonly type: 'started' | 'handled'; readonly seq: number; readonly key: string; readonly partition: number; readonly offset: string }
   | { readonly type: 'committed'; readonly partition: number; readonly offset: string }
-  | { readonly type: 'published'; readonly count: number };
+  | { readonly type: 'published'; readonly count: number }
+  /** A call of sender `key` resolved: its messages `seqs` are durable. */
+  | { readonly type: 'resolved'; readonly key: string; readonly seqs: readonly number[] };
 
 function emit(event: ChildEvent): void {
   process.stdout.write(`${JSON.stringify(event)}\n`);
@@ -47,6 +56,16 @@ async function main(command: ChildCommand): Promise<void> {
   if (command.mode === 'publish') {
     await bus.publish(topic, Array.from({ length: command.count }, (_, seq) => ({ key: `k${seq % 7}`, seq })));
     emit({ type: 'published', count: command.count });
+  } else if (command.mode === 'publish-concurrent') {
+    for (let sender = 0; sender < command.senders; sender++) {
+      void (async () => {
+        const key = `s${sender}`;
+        for (let seq = 0; ; seq += 2) {
+          await bus.publish(topic, [{ key, seq }, { key, seq: seq + 1 }]);
+          emit({ type: 'resolved', key, seqs: [seq, seq + 1] });
+        }
+      })();
+    }
   } else {
     await bus.subscribe(
       topic,

@@ -5,6 +5,7 @@ import { ack, deadLetter, retry, type DeliveredMessage, type MessageBus } from '
 import { DLQ_HEADERS } from '../headers';
 import { partitionForKey } from '../partitioner';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { describeBatchContract } from './bus-contract-batches';
 import { describeFailoverContract } from './bus-contract-failover';
 import { openBus, type BusRecipe, type OpenedBus } from './bus-recipe';
 import { CommitLog, deferred, delivery, eventually, messages, quietLogger, TestNames, type Delivery, type TestMessage } from './contract-helpers';
@@ -375,6 +376,7 @@ export function describeBusContract(name: string, recipe: () => BusRecipe, optio
       });
     });
 
+    describeBatchContract(ctx);
     describeFailoverContract(ctx);
   });
 }

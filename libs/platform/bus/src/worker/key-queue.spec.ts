@@ -65,4 +65,32 @@ describe('KeyQueue', () => {
     expect(q.take((key) => key === 'a')).toBeUndefined();
     expect(q.take()).toEqual({ key: 'a', item: 1 });
   });
+
+  it('takeBatch takes whole queues of ready keys up to the cap, skipping busy and refused keys; one release per key', () => {
+    const q = new KeyQueue<number>();
+    for (const [key, item] of [['a', 0], ['b', 1], ['a', 2], ['c', 3], ['b', 4], ['d', 5]] as const) q.push(key, item);
+    expect(q.take()).toEqual({ key: 'a', item: 0 });
+    // a is out: its 2 waits. c is refused. b's two and d's one fit the cap of 3.
+    expect(q.takeBatch(3, (key) => key === 'c')).toEqual([
+      { key: 'b', item: 1 },
+      { key: 'b', item: 4 },
+      { key: 'd', item: 5 },
+    ]);
+    expect(q.takeBatch(3, (key) => key === 'c')).toEqual([]);
+    q.release('a');
+    q.release('b');
+    expect(q.takeBatch(1)).toEqual([{ key: 'c', item: 3 }]);
+    expect(q.takeBatch(5)).toEqual([{ key: 'a', item: 2 }]);
+    expect(q.size).toBe(0);
+  });
+
+  it('takeOldest merges the ready keys\' queues by position, up to the cap, leaving the rest queued', () => {
+    const q = new KeyQueue<number>();
+    for (const [key, item] of [['a', 0], ['b', 1], ['a', 2], ['c', 3], ['b', 4]] as const) q.push(key, item);
+    expect(q.takeOldest(3, (item) => BigInt(item)).map((t) => t.item)).toEqual([0, 1, 2]);
+    // a and b are out now (b keeps 4 queued); only c is ready.
+    expect(q.takeOldest(3, (item) => BigInt(item)).map((t) => t.item)).toEqual([3]);
+    q.release('b');
+    expect(q.takeOldest(3, (item) => BigInt(item)).map((t) => t.item)).toEqual([4]);
+  });
 });

@@ -276,10 +276,10 @@ export class PartitionWorker<T> {
     this.busy--;
     // An unfinished entry keeps its key busy for good: the worker is stopping, and no later
     // message of that key may overtake it.
-    const stuck = new Set(batch.filter((_, index) => !finished[index]).map((t) => t.key));
+    const stuck = finished.includes(false) ? new Set(batch.filter((_, index) => !finished[index]).map((t) => t.key)) : undefined;
     let progressed = false;
     for (const [index, { key, item }] of batch.entries()) {
-      if (this.runningKeys.delete(key) && !stuck.has(key)) this.keys.release(key);
+      if (this.runningKeys.delete(key) && !stuck?.has(key)) this.keys.release(key);
       if (finished[index] && this.tracker.finish(item.raw.offset)) progressed = true;
     }
     if (progressed) this.host.progressed();
