@@ -1,14 +1,14 @@
 import { Database } from '@axon/platform-database';
 import { AppendQueue } from './append-queue';
 import { BUS_SCHEMA } from './in-process-bus';
-import { LogStore, type TopicWrite } from './log-store';
+import { LogStore, type PartitionAppend, type TopicWrite } from './log-store';
 import { BUS_MIGRATIONS } from './migrations';
 
 /** The real store, recording how many appends each of its transactions held. */
 class CountingStore extends LogStore {
   readonly transactions: number[] = [];
 
-  override append(writes: readonly TopicWrite[], publishedAt: number): Promise<Map<string, Map<number, bigint>>> {
+  override append(writes: readonly TopicWrite[], publishedAt: number): Promise<Map<string, Map<number, PartitionAppend>>> {
     this.transactions.push(writes.length);
     return super.append(writes, publishedAt);
   }
@@ -22,12 +22,16 @@ describe('AppendQueue (PGlite, in memory)', () => {
   let database: Database;
   let store: CountingStore;
   const notified: Map<string, Map<number, bigint>>[] = [];
+  const delivered: Array<Map<string, Map<number, PartitionAppend>>> = [];
   let queue: AppendQueue;
 
   beforeAll(async () => {
     database = await Database.open({ dataDir: '', inMemory: true });
     store = new CountingStore(await database.dataSource({ schema: BUS_SCHEMA, migrations: [...BUS_MIGRATIONS] }));
-    queue = new AppendQueue(store, (heads) => notified.push(new Map([...heads].map(([t, p]) => [t, new Map(p)]))));
+    queue = new AppendQueue(store, (appended) => {
+      notified.push(new Map([...appended].map(([t, p]) => [t, new Map([...p].map(([partition, { head }]) => [partition, head]))])));
+      delivered.push(new Map([...appended].map(([t, p]) => [t, new Map(p)])));
+    });
   });
   afterAll(async () => {
     await database.close();
@@ -35,6 +39,7 @@ describe('AppendQueue (PGlite, in memory)', () => {
   beforeEach(() => {
     store.transactions.length = 0;
     notified.length = 0;
+    delivered.length = 0;
   });
 
   it('sends the appends made while one commits together in the next transaction, each in order, offsets in call order', async () => {
@@ -58,6 +63,10 @@ describe('AppendQueue (PGlite, in memory)', () => {
       ...[0, 2, 4, 6, 8, 10, 12, 14, 16, 18].flatMap((i) => [`k${i}/k${i}.0`, `k${i}/k${i}.2`]),
     ]);
     expect(rows.map((r) => r.offset)).toEqual(Array.from({ length: 21 }, (_, i) => BigInt(i)));
+    // What the commits handed to subscribers is exactly what the log holds: offsets, keys, values, headers.
+    const handed = delivered.flatMap((commit) => commit.get('hs.test.aq1.v1')?.get(0)?.messages ?? []);
+    const simplify = (m: { offset: bigint; key: string; value: Uint8Array; headers: unknown }) => [m.offset, m.key, Buffer.from(m.value).toString(), m.headers];
+    expect(handed.map(simplify)).toEqual(rows.map(simplify));
   });
 
   it('caps a shared transaction at 5000 records, in order', async () => {

@@ -1,5 +1,5 @@
 import { isTransientFailure } from '../worker/transient';
-import type { LogStore, TopicWrite } from './log-store';
+import type { LogStore, PartitionAppend, TopicWrite } from './log-store';
 
 /**
  * Records per shared transaction, at most: a queue that grew long (a burst of large
@@ -33,8 +33,8 @@ export class AppendQueue {
 
   constructor(
     private readonly store: LogStore,
-    /** Called after each commit with what it wrote, per topic (partition → head). */
-    private readonly committed: (heads: ReadonlyMap<string, ReadonlyMap<number, bigint>>) => void,
+    /** Called after each commit with what it wrote, per topic and partition. */
+    private readonly committed: (appended: ReadonlyMap<string, ReadonlyMap<number, PartitionAppend>>) => void,
   ) {}
 
   append(write: TopicWrite): Promise<void> {
@@ -69,7 +69,7 @@ export class AppendQueue {
   }
 
   private async commit(group: readonly PendingWrite[]): Promise<void> {
-    let heads: Map<string, Map<number, bigint>>;
+    let heads: Map<string, Map<number, PartitionAppend>>;
     try {
       heads = await this.store.append(group, Date.now());
     } catch (err) {

@@ -73,13 +73,13 @@ export class InProcessSubscription<T> implements Subscription, GroupMember {
   }
 
   async start(): Promise<void> {
-    this.unlisten = this.deps.notifier.listen(this.topic, (heads) => {
-      for (const [p, head] of heads) {
+    this.unlisten = this.deps.notifier.listen(this.topic, (appended) => {
+      for (const [p, { head, messages }] of appended) {
         const feed = this.feeds.get(p);
         if (!feed) continue;
         this.lag.head(p, head);
+        if (!this.deliverCommitted(feed, messages)) void this.fetch(feed);
         this.reportLag(feed);
-        void this.fetch(feed);
       }
     });
     this.poller = setInterval(() => {
@@ -272,6 +272,21 @@ export class InProcessSubscription<T> implements Subscription, GroupMember {
     } finally {
       feed.fetching = false;
     }
+  }
+
+  /**
+   * Hands a just-committed publish's messages to the worker without reading them back,
+   * when they follow on exactly from where this partition is (no fetch in flight that
+   * could deliver them too, nothing skipped before them) and the buffer has room; false
+   * when the partition must fetch instead.
+   */
+  private deliverCommitted(feed: Feed<T>, messages: readonly RawMessage[]): boolean {
+    const first = messages[0];
+    if (first === undefined || !feed.active || feed.fetching || feed.nextFetch !== first.offset) return false;
+    if (!feed.worker.wantsMore() || feed.worker.pending + messages.length > this.deps.options.maxBufferedPerPartition) return false;
+    feed.worker.enqueue(messages);
+    feed.nextFetch = messages[messages.length - 1]!.offset + 1n;
+    return true;
   }
 
   private newWorker(partition: number): PartitionWorker<T> {

@@ -18,6 +18,37 @@ export interface TopicWrite {
 
 /** Rows per INSERT statement (6 parameters each, well under Postgres's 65535). */
 const INSERT_CHUNK = 1000;
+/** Up to this many records an append is one statement (6 parameters each, under Postgres's 65535). */
+const SINGLE_STATEMENT_ROWS = 5000;
+
+/** Reserves offsets: $1 topics, $2 partitions, $3 counts, in ascending (topic, partition) order. */
+const UPSERT_HEADS = `INSERT INTO partition_heads (topic, partition, next_offset)
+  SELECT t, p, n FROM unnest($1::text[], $2::int[], $3::bigint[]) AS s(t, p, n)
+  ON CONFLICT (topic, partition) DO UPDATE SET next_offset = partition_heads.next_offset + EXCLUDED.next_offset
+  RETURNING topic, partition, next_offset`;
+
+/** What one append wrote to a partition: its head after it, and the messages with their offsets. */
+export interface PartitionAppend {
+  readonly head: bigint;
+  readonly messages: RawMessage[];
+}
+
+interface Slot {
+  readonly topic: string;
+  readonly partition: number;
+  readonly count: number;
+}
+
+interface Row {
+  readonly topic: string;
+  readonly record: AppendRecord;
+}
+
+interface HeadRow {
+  readonly topic: string;
+  readonly partition: number;
+  readonly next_offset: string;
+}
 
 interface MessageRow {
   offset: string;
@@ -48,14 +79,16 @@ export class LogStore {
   }
 
   /**
-   * Appends the writes (several publishes, of any topics) in one transaction and returns,
-   * per topic, the partitions written, each with its head after the append (one past its
-   * last offset). Offsets are reserved first, one upsert for every (topic, partition) in
-   * ascending order (a fixed lock order, so concurrent appenders cannot deadlock), then the
-   * rows go in, chunked, in the order given: each write's records keep their order, and
-   * a write given after another gets the higher offsets.
+   * Appends the writes (several publishes, of any topics) atomically and returns, per
+   * topic, the partitions written, each with its head after the append (one past its last
+   * offset) and the messages as stored. Offsets are reserved by one upsert for every
+   * (topic, partition) in ascending order (a fixed lock order, so concurrent appenders
+   * cannot deadlock); each write's records keep their order, and a write given after
+   * another gets the higher offsets. Up to `SINGLE_STATEMENT_ROWS` records, the upsert
+   * and the insert are one statement (atomic by itself: no BEGIN/COMMIT round trips);
+   * beyond, one transaction with the insert chunked.
    */
-  async append(writes: readonly TopicWrite[], publishedAt: number): Promise<Map<string, Map<number, bigint>>> {
+  async append(writes: readonly TopicWrite[], publishedAt: number): Promise<Map<string, Map<number, PartitionAppend>>> {
     const counts = new Map<string, Map<number, number>>();
     for (const { topic, records } of writes) {
       let partitions = counts.get(topic);
@@ -67,45 +100,75 @@ export class LogStore {
       const partitions = counts.get(topic)!;
       for (const partition of [...partitions.keys()].sort((a, b) => a - b)) slots.push({ topic, partition, count: partitions.get(partition)! });
     }
-    const after = new Map<string, Map<number, bigint>>();
-    await this.dataSource.transaction(async (em) => {
-      const heads: { topic: string; partition: number; next_offset: string }[] = await em.query(
-        `INSERT INTO partition_heads (topic, partition, next_offset)
-         SELECT t, p, n FROM unnest($1::text[], $2::int[], $3::bigint[]) AS s(t, p, n)
-         ON CONFLICT (topic, partition) DO UPDATE SET next_offset = partition_heads.next_offset + EXCLUDED.next_offset
-         RETURNING topic, partition, next_offset`,
-        [slots.map((slot) => slot.topic), slots.map((slot) => slot.partition), slots.map((slot) => slot.count)],
-      );
-      const nextOffset = new Map<string, Map<number, bigint>>();
-      for (const head of heads) {
-        const end = BigInt(head.next_offset);
-        if (!after.has(head.topic)) {
-          after.set(head.topic, new Map());
-          nextOffset.set(head.topic, new Map());
-        }
-        after.get(head.topic)!.set(head.partition, end);
-        nextOffset.get(head.topic)!.set(head.partition, end - BigInt(counts.get(head.topic)!.get(head.partition)!));
-      }
-      const rows = writes.flatMap(({ topic, records }) => records.map((record) => ({ topic, record })));
+    const rows = writes.flatMap(({ topic, records }) => records.map((record) => ({ topic, record })));
+    const heads = rows.length <= SINGLE_STATEMENT_ROWS ? await this.appendInOneStatement(slots, rows, publishedAt) : await this.appendInTransaction(slots, rows, publishedAt);
+    // The offsets the database assigned: each partition's records, in order, end at its new head.
+    const appended = new Map<string, Map<number, PartitionAppend>>();
+    const next = new Map<string, bigint>();
+    for (const head of heads) {
+      const end = BigInt(head.next_offset);
+      let partitions = appended.get(head.topic);
+      if (!partitions) appended.set(head.topic, (partitions = new Map()));
+      partitions.set(head.partition, { head: end, messages: [] });
+      next.set(`${head.topic}\0${head.partition}`, end - BigInt(counts.get(head.topic)!.get(head.partition)!));
+    }
+    for (const { topic, record } of rows) {
+      const slot = `${topic}\0${record.partition}`;
+      const offset = next.get(slot)!;
+      next.set(slot, offset + 1n);
+      appended.get(topic)!.get(record.partition)!.messages.push({ offset, key: record.key, value: record.value, headers: record.headers, timestamp: publishedAt });
+    }
+    return appended;
+  }
+
+  private async appendInOneStatement(slots: readonly Slot[], rows: readonly Row[], publishedAt: number): Promise<HeadRow[]> {
+    const params: unknown[] = [slots.map((slot) => slot.topic), slots.map((slot) => slot.partition), slots.map((slot) => slot.count), publishedAt];
+    const index = new Map<string, number>();
+    const tuples: string[] = [];
+    for (const { topic, record: r } of rows) {
+      const slot = `${topic}\0${r.partition}`;
+      const i = index.get(slot) ?? 0;
+      index.set(slot, i + 1);
+      const n = params.length;
+      params.push(topic, r.partition, i, r.key, Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength), JSON.stringify(r.headers));
+      tuples.push(`($${n + 1}::text, $${n + 2}::int, $${n + 3}::bigint, $${n + 4}::text, $${n + 5}::bytea, $${n + 6}::jsonb)`);
+    }
+    // A message's offset: its partition's new head, minus the records written there, plus its index among them.
+    return (await this.dataSource.query(
+      `WITH heads AS (${UPSERT_HEADS}),
+       input(topic, partition, idx, key, value, headers) AS (VALUES ${tuples.join(', ')}),
+       written AS (
+         INSERT INTO messages (topic, partition, "offset", key, value, headers, published_at)
+         SELECT i.topic, i.partition, h.next_offset - s.n + i.idx, i.key, i.value, i.headers, $4
+         FROM input i
+         JOIN heads h ON h.topic = i.topic AND h.partition = i.partition
+         JOIN unnest($1::text[], $2::int[], $3::bigint[]) AS s(t, p, n) ON s.t = i.topic AND s.p = i.partition
+         RETURNING 1
+       )
+       SELECT topic, partition, next_offset::text AS next_offset, (SELECT count(*) FROM written)::int AS written FROM heads`,
+      params,
+    )) as HeadRow[];
+  }
+
+  private async appendInTransaction(slots: readonly Slot[], rows: readonly Row[], publishedAt: number): Promise<HeadRow[]> {
+    return this.dataSource.transaction(async (em) => {
+      const heads = (await em.query(UPSERT_HEADS, [slots.map((slot) => slot.topic), slots.map((slot) => slot.partition), slots.map((slot) => slot.count)])) as HeadRow[];
+      const nextOffset = new Map<string, bigint>();
+      for (const head of heads) nextOffset.set(`${head.topic}\0${head.partition}`, BigInt(head.next_offset) - BigInt(slots.find((s) => s.topic === head.topic && s.partition === head.partition)!.count));
       for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
         await this.insertChunk(em, rows.slice(start, start + INSERT_CHUNK), nextOffset, publishedAt);
       }
+      return heads;
     });
-    return after;
   }
 
-  private async insertChunk(
-    em: EntityManager,
-    rows: readonly { readonly topic: string; readonly record: AppendRecord }[],
-    nextOffset: Map<string, Map<number, bigint>>,
-    publishedAt: number,
-  ): Promise<void> {
+  private async insertChunk(em: EntityManager, rows: readonly Row[], nextOffset: Map<string, bigint>, publishedAt: number): Promise<void> {
     const params: unknown[] = [publishedAt];
     const tuples: string[] = [];
     for (const { topic, record: r } of rows) {
-      const offsets = nextOffset.get(topic)!;
-      const offset = offsets.get(r.partition)!;
-      offsets.set(r.partition, offset + 1n);
+      const slot = `${topic}\0${r.partition}`;
+      const offset = nextOffset.get(slot)!;
+      nextOffset.set(slot, offset + 1n);
       const i = params.length;
       params.push(topic, r.partition, offset.toString(), r.key, Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength), JSON.stringify(r.headers));
       tuples.push(`($${i + 1}, $${i + 2}, $${i + 3}, $${i + 4}, $${i + 5}, $${i + 6}::jsonb, $1)`);

@@ -1,10 +1,14 @@
-/** Called with the partitions a publish wrote, each with its head after it (one past its last offset). */
-export type PublishListener = (heads: ReadonlyMap<number, bigint>) => void;
+import type { PartitionAppend } from './log-store';
+
+/** Called with the partitions a commit wrote: each one's head after it (one past its last offset) and the messages, as stored. */
+export type PublishListener = (appended: ReadonlyMap<number, PartitionAppend>) => void;
 
 /**
- * Wakes the consumers of a topic right after a publish commits, so delivery has no
- * polling delay. In-process only; subscriptions also poll as a fallback (a publish from
- * another process sharing the Postgres database, a missed wake-up).
+ * Hands the consumers of a topic what a publish wrote, right after it commits: they
+ * deliver the messages from here without reading them back from the log (and without a
+ * polling delay). In-process only; subscriptions fetch from the log whenever a
+ * notification does not follow on from where they are (a partition still loading, a
+ * fetch in flight, a full buffer), and poll as a fallback.
  */
 export class PublishNotifier {
   private readonly listeners = new Map<string, Set<PublishListener>>();
@@ -22,8 +26,7 @@ export class PublishNotifier {
     };
   }
 
-  /** `heads`: each partition written, with its head after the publish (one past its last offset). */
-  notify(topic: string, heads: ReadonlyMap<number, bigint>): void {
-    for (const listener of this.listeners.get(topic) ?? []) listener(heads);
+  notify(topic: string, appended: ReadonlyMap<number, PartitionAppend>): void {
+    for (const listener of this.listeners.get(topic) ?? []) listener(appended);
   }
 }
