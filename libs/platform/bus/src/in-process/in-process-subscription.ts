@@ -38,6 +38,8 @@ interface Feed<T> {
   active: boolean;
   fetching: boolean;
   fetchAgain: boolean;
+  /** Fetching stopped because the worker wanted no more (buffer full, a retry waiting): its flow change resumes it. */
+  stalled: boolean;
 }
 
 /**
@@ -154,6 +156,7 @@ export class InProcessSubscription<T> implements Subscription, GroupMember {
         loading: false,
         active: true,
         fetching: false,
+        stalled: false,
         fetchAgain: false,
       };
       this.feeds.set(partition, feed);
@@ -248,7 +251,11 @@ export class InProcessSubscription<T> implements Subscription, GroupMember {
     try {
       do {
         feed.fetchAgain = false;
-        while (feed.active && feed.worker.wantsMore()) {
+        while (feed.active) {
+          if (!feed.worker.wantsMore()) {
+            feed.stalled = true;
+            break;
+          }
           const room = this.deps.options.maxBufferedPerPartition - feed.worker.pending;
           const limit = Math.max(1, Math.min(room, this.deps.fetchBatchSize));
           const rows = await this.deps.store.fetch(this.topic, feed.partition, feed.nextFetch, limit);
@@ -305,9 +312,15 @@ export class InProcessSubscription<T> implements Subscription, GroupMember {
         if (feed) this.reportLag(feed);
         this.scheduleCommit();
       },
+      // Only a fetch the worker stopped resumes here: when nothing stalled, every committed
+      // message was delivered or is being fetched already, and a fetch per finished
+      // message would find nothing (two wasted queries per send, measured).
       flowChanged: () => {
         const feed = this.feeds.get(partition);
-        if (feed?.active && feed.worker.wantsMore()) void this.fetch(feed);
+        if (feed?.active && feed.stalled && feed.worker.wantsMore()) {
+          feed.stalled = false;
+          void this.fetch(feed);
+        }
       },
     });
   }
