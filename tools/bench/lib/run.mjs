@@ -4,9 +4,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-export const ROOT = new URL('../../../', import.meta.url).pathname;
+/** This checkout (no trailing slash, comparable with a resolved BENCH_AXON_BASELINE). */
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 /** A comma-separated setting as a list (`fallback` when unset). */
 export function list(value, fallback) {
