@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install (if needed) Synapse, the reference Matrix homeserver, from PyPI into a venv in
 # the cache dir, and print the venv's python on stdout. Nothing is started: callers
-# (tools/bench/cs-send.mjs) write their own homeserver.yaml and run
+# (tools/bench/lib/servers.mjs) write their own homeserver.yaml and run
 #   "$(deploy/local/synapse.sh)" -m synapse.app.homeserver -c homeserver.yaml
 # The venv lives in ${XDG_CACHE_HOME:-~/.cache}/axon/synapse-<version>/venv next to the
 # Kafka jars, so `down.sh --purge` keeps it and a second call needs no network (~0.1 s).

@@ -126,6 +126,9 @@ max_connections = 200
 fsync = off
 synchronous_commit = off
 full_page_writes = off
+# %d: a statement logged by a database with log_statement set (tools/bench/lib/statement-log.mjs
+# counts statements per send that way) names its database; the rest is the default prefix.
+log_line_prefix = '%m [%p] %q%d '
 EOF
     require_free_port "$PG_PORT" "postgres" AXON_PG_PORT
     # pg_ctl -w waits until the server accepts connections; its own process detaches.

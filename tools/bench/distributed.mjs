@@ -18,85 +18,36 @@
 // Columns: msg/s or req/s = successful requests per second of wall clock; p50/p99 = latency
 // in ms as the client sees it through nginx; cpu = user+sys CPU seconds per second of the
 // service processes named (summed over replicas), from /proc.
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createRequire } from 'node:module';
+import { makeClient, register } from './lib/http.mjs';
+import { useLocalInfraEnv } from './lib/infra.mjs';
+import { PgCluster } from './lib/postgres.mjs';
+import { cpuMsOf } from './lib/process.mjs';
+import { percentile } from './lib/report.mjs';
+import { BenchRun, machineLine, ROOT } from './lib/run.mjs';
 
-const require = createRequire(import.meta.url);
-const { Agent, request } = require('undici');
-const pg = require('pg');
-
-const ROOT = new URL('../../', import.meta.url).pathname;
 const ROOMS = Number(process.env.BENCH_DIST_ROOMS ?? 16);
 const SENDERS = Number(process.env.BENCH_DIST_SENDERS ?? 32);
 const SYNCERS = Number(process.env.BENCH_DIST_SYNCERS ?? 64);
 const SECONDS = Number(process.env.BENCH_DIST_SECONDS ?? 20);
 const WARMUP_S = Number(process.env.BENCH_DIST_WARMUP ?? 5);
-const HZ = 100;
 
 const testing = await import(join(ROOT, 'dist/libs/testing/src/distributed.js'));
 const { startDistributed, distributedInfra } = testing.default ?? testing;
+const run = new BenchRun('distributed');
 
-let startedInfra = false;
-async function ensureInfra() {
-  const env = Object.fromEntries(
-    execFileSync('bash', [join(ROOT, 'deploy/local/env.sh')], { encoding: 'utf8' })
-      .trim()
-      .split('\n')
-      .map((line) => line.split(/=(.*)/s).slice(0, 2)),
-  );
-  for (const [k, v] of Object.entries(env)) process.env[k] ??= v;
-  const client = new pg.Client({ connectionString: process.env.AXON_DATABASE_URL });
-  try {
-    await client.connect();
-    await client.end();
-  } catch {
-    console.error('[bench] infrastructure not reachable: running deploy/local/up.sh');
-    execFileSync('bash', [join(ROOT, 'deploy/local/up.sh')], { stdio: 'inherit' });
-    startedInfra = true;
-  }
+/** A client of the deployment's front (nginx); `api` answers { status, body } like the JSON client's call. */
+function frontClient(deployment) {
+  const client = makeClient(deployment.baseUrl, { connections: 256, keepAliveTimeout: 30_000 });
+  const api = async (method, path, token, body) => {
+    const r = await client.call(method, path, { token, body });
+    return { status: r.status, body: r.json };
+  };
+  return { client, api };
 }
 
-const agent = new Agent({ connections: 256, pipelining: 1, keepAliveTimeout: 30_000 });
-
-async function api(base, method, path, token, body) {
-  const res = await request(`${base}${path}`, {
-    method,
-    dispatcher: agent,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.body.text();
-  return { status: res.statusCode, body: text ? JSON.parse(text) : {} };
-}
-
-async function register(base, name) {
-  const res = await api(base, 'POST', '/_matrix/client/v3/register', undefined, { username: name, password: 'bench pw 1', auth: { type: 'm.login.dummy' } });
-  if (res.status !== 200) throw new Error(`register ${name}: ${res.status} ${JSON.stringify(res.body)}`);
-  return { userId: res.body.user_id, token: res.body.access_token };
-}
-
-function cpuTicks(pids) {
-  let total = 0;
-  for (const pid of pids) {
-    try {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      total += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // exited
-    }
-  }
-  return total;
-}
-
-const pct = (values, p) => {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-};
+const pct = (values, p) => percentile(Float64Array.from(values).sort(), p);
 
 /** Runs `worker(i, record)` loops for warm-up + measured seconds; returns the measured latencies. */
 async function drive(count, worker) {
@@ -125,58 +76,62 @@ async function drive(count, worker) {
   return { latencies, errors, elapsed };
 }
 
-async function setup(deployment, users) {
-  const base = deployment.baseUrl;
-  const owner = await register(base, 'owner');
+async function setup({ client, api }, users) {
+  const owner = await register(client, 'owner');
   const rooms = [];
   for (let r = 0; r < ROOMS; r++) {
-    const res = await api(base, 'POST', '/_matrix/client/v3/createRoom', owner.token, { preset: 'public_chat' });
+    const res = await api('POST', '/_matrix/client/v3/createRoom', owner.token, { preset: 'public_chat' });
     rooms.push(res.body.room_id);
   }
   const sessions = [];
   for (let u = 0; u < users; u++) {
-    const s = await register(base, `u${u}`);
+    const s = await register(client, `u${u}`);
     const roomId = rooms[u % ROOMS];
-    const joined = await api(base, 'POST', `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`, s.token, {});
+    const joined = await api('POST', `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`, s.token, {});
     if (joined.status !== 200) throw new Error(`join: ${joined.status}`);
     sessions.push({ ...s, roomId });
   }
   return { owner, rooms, sessions };
 }
 
+const ENV = { AXON_ENABLE_REGISTRATION: 'true', AXON_RATE_LIMITS_ENABLED: 'false', AXON_PRESENCE_ENABLED: 'false', AXON_LOG_LEVEL: 'warn' };
+
 async function benchSends(roomServers) {
-  const deployment = await startDistributed({ replicas: { 'room-server': roomServers, sync: 1 }, env: { AXON_ENABLE_REGISTRATION: 'true', AXON_RATE_LIMITS_ENABLED: 'false', AXON_PRESENCE_ENABLED: 'false', AXON_LOG_LEVEL: 'warn' } });
+  const deployment = await startDistributed({ replicas: { 'room-server': roomServers, sync: 1 }, env: ENV });
+  const front = frontClient(deployment);
   try {
-    const { sessions } = await setup(deployment, SENDERS);
+    const { sessions } = await setup(front, SENDERS);
     let txn = 0;
     const pids = deployment.replicasOf('room-server').map((p) => p.child.pid);
     const others = deployment.processes.filter((p) => p.service === 'client-api').map((p) => p.child.pid);
     let cpu0;
     let cpuOthers0;
     setTimeout(() => {
-      cpu0 = cpuTicks(pids);
-      cpuOthers0 = cpuTicks(others);
+      cpu0 = cpuMsOf(pids);
+      cpuOthers0 = cpuMsOf(others);
     }, WARMUP_S * 1000);
     const result = await drive(SENDERS, async (i, record) => {
       const s = sessions[i];
       const t0 = performance.now();
-      const res = await api(deployment.baseUrl, 'PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(s.roomId)}/send/m.room.message/b${++txn}`, s.token, { msgtype: 'm.text', body: `m${txn}` });
+      const res = await front.api('PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(s.roomId)}/send/m.room.message/b${++txn}`, s.token, { msgtype: 'm.text', body: `m${txn}` });
       record(performance.now() - t0, res.status === 200);
     });
-    const cpu = (cpuTicks(pids) - cpu0) / HZ / (result.elapsed + 0.0);
-    const cpuOthers = (cpuTicks(others) - cpuOthers0) / HZ / result.elapsed;
+    const cpu = (cpuMsOf(pids) - cpu0) / 1000 / result.elapsed;
+    const cpuOthers = (cpuMsOf(others) - cpuOthers0) / 1000 / result.elapsed;
     return { ...result, cpu, cpuOthers };
   } finally {
+    await front.client.close();
     await deployment.stop();
   }
 }
 
 async function benchSyncs(syncs) {
-  const deployment = await startDistributed({ replicas: { 'room-server': 1, sync: syncs }, env: { AXON_ENABLE_REGISTRATION: 'true', AXON_RATE_LIMITS_ENABLED: 'false', AXON_PRESENCE_ENABLED: 'false', AXON_LOG_LEVEL: 'warn' } });
+  const deployment = await startDistributed({ replicas: { 'room-server': 1, sync: syncs }, env: ENV });
+  const front = frontClient(deployment);
   try {
-    const { owner, rooms, sessions } = await setup(deployment, SYNCERS);
+    const { owner, rooms, sessions } = await setup(front, SYNCERS);
     for (const s of sessions) {
-      const first = await api(deployment.baseUrl, 'GET', '/_matrix/client/v3/sync?timeout=0', s.token);
+      const first = await front.api('GET', '/_matrix/client/v3/sync?timeout=0', s.token);
       s.since = first.body.next_batch;
     }
     // Background writes: 20 messages per second over the rooms.
@@ -184,50 +139,55 @@ async function benchSyncs(syncs) {
     let n = 0;
     const writer = (async () => {
       while (writing) {
-        await api(deployment.baseUrl, 'PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(rooms[n % ROOMS])}/send/m.room.message/w${n}`, owner.token, { msgtype: 'm.text', body: `w${n}` });
+        await front.api('PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(rooms[n % ROOMS])}/send/m.room.message/w${n}`, owner.token, { msgtype: 'm.text', body: `w${n}` });
         n++;
         await sleep(50);
       }
     })();
     const pids = deployment.replicasOf('sync').map((p) => p.child.pid);
     let cpu0;
-    setTimeout(() => (cpu0 = cpuTicks(pids)), WARMUP_S * 1000);
+    setTimeout(() => (cpu0 = cpuMsOf(pids)), WARMUP_S * 1000);
     const result = await drive(SYNCERS, async (i, record) => {
       const s = sessions[i];
       const t0 = performance.now();
-      const res = await api(deployment.baseUrl, 'GET', `/_matrix/client/v3/sync?timeout=0&since=${encodeURIComponent(s.since)}`, s.token);
+      const res = await front.api('GET', `/_matrix/client/v3/sync?timeout=0&since=${encodeURIComponent(s.since)}`, s.token);
       if (res.status === 200) s.since = res.body.next_batch;
       record(performance.now() - t0, res.status === 200);
     });
     writing = false;
     await writer;
-    const cpu = (cpuTicks(pids) - cpu0) / HZ / result.elapsed;
+    const cpu = (cpuMsOf(pids) - cpu0) / 1000 / result.elapsed;
     return { ...result, cpu };
   } finally {
+    await front.client.close();
     await deployment.stop();
   }
 }
 
-await ensureInfra();
+// Reached (or started with up.sh) before env.sh's settings are taken: with AXON_DATABASE_URL
+// set by the caller, an unreachable cluster is an error rather than a reason to start one.
+const cluster = new PgCluster(run);
+if (!(await cluster.ensure())) throw new Error('no PostgreSQL for the distributed deployment (deploy/local/up.sh)');
+useLocalInfraEnv();
 distributedInfra();
 const rows = [];
 try {
   for (const replicas of [1, 2]) {
-    console.error(`[bench] sends with ${replicas} room-server replica(s)…`);
+    run.log(`sends with ${replicas} room-server replica(s)…`);
     const r = await benchSends(replicas);
     rows.push({ what: `send, ${replicas} room-server`, rate: r.latencies.length / r.elapsed, p50: pct(r.latencies, 50), p99: pct(r.latencies, 99), errors: r.errors, cpu: `room-server ${r.cpu.toFixed(2)}, client-api ${r.cpuOthers.toFixed(2)}` });
   }
   for (const replicas of [1, 2]) {
-    console.error(`[bench] syncs with ${replicas} sync replica(s)…`);
+    run.log(`syncs with ${replicas} sync replica(s)…`);
     const r = await benchSyncs(replicas);
     rows.push({ what: `sync, ${replicas} sync`, rate: r.latencies.length / r.elapsed, p50: pct(r.latencies, 50), p99: pct(r.latencies, 99), errors: r.errors, cpu: `sync ${r.cpu.toFixed(2)}` });
   }
 } finally {
-  await agent.close();
-  if (startedInfra) execFileSync('bash', [join(ROOT, 'deploy/local/down.sh')], { stdio: 'inherit' });
+  await run.cleanup();
 }
 
-console.log(`\nDistributed deployment scaling (${cpus().length} cores, ${ROOMS} rooms, ${SENDERS} senders / ${SYNCERS} syncing users, ${SECONDS} s measured after ${WARMUP_S} s warm-up, through nginx)\n`);
+console.log(`\nDistributed deployment scaling (${machineLine()}; ${ROOMS} rooms, ${SENDERS} senders / ${SYNCERS} syncing users, ${SECONDS} s measured after ${WARMUP_S} s warm-up, through nginx)\n`);
 console.log('| configuration | requests/s | p50 ms | p99 ms | errors | CPU s/s of the scaled service |');
 console.log('|---|---|---|---|---|---|');
 for (const r of rows) console.log(`| ${r.what} | ${r.rate.toFixed(0)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.errors} | ${r.cpu} |`);
+run.printFooter({ infraStartedByUs: cluster.startedByUs });
