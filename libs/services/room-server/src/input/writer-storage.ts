@@ -1,3 +1,5 @@
+import { isTransientFailure } from '@axon/platform-bus';
+import { GroupCommit } from '@axon/platform-database';
 import { AppendRepository, type AppendBatch, type CommittedRoom } from '../storage/append.repository';
 import type { InputResultRow, RoomRow, StoredEvent } from '../storage/rows';
 import type { RoomStorage } from '../storage/room-storage';
@@ -18,15 +20,31 @@ export interface WriterStorage {
   commit(batch: AppendBatch): Promise<CommittedRoom[]>;
 }
 
+/** Events per shared transaction: bounds how long one holds its rooms' rows. */
+const MAX_EVENTS_PER_COMMIT = 512;
+
+/**
+ * The writer's storage over the room server's repositories. Commits are grouped across
+ * the writer's batches (`GroupCommit`): the partitions' batches that wait while one
+ * commits go together in the next transaction, so rooms spread over many partitions (50
+ * senders, each in a room of their own) share transactions as one busy room's inputs do.
+ * A shared commit that fails for a batch's own reason (a moved head, a statement one
+ * input breaks) is retried batch by batch; an outage fails them all, and the bus retries.
+ */
 export function roomStorageForWriter(storage: RoomStorage): WriterStorage {
   const { db } = storage;
   const appender = new AppendRepository(storage);
+  const commits = new GroupCommit((batches: readonly AppendBatch[]) => appender.commitAll(batches), {
+    maxWeight: MAX_EVENTS_PER_COMMIT,
+    weight: (batch) => Math.max(1, batch.rooms.reduce((sum, plan) => sum + plan.events.length, 0)),
+    retryAlone: (error) => !isTransientFailure(error),
+  });
   return {
     inputResults: (requestIds) => storage.inputResults.getMany(db, requestIds),
     room: (roomId) => storage.rooms.get(db, roomId),
     forwardExtremities: (roomId) => storage.rooms.forwardExtremities(db, roomId),
     currentState: (roomId, keys) => storage.state.current(db, roomId, { keys }),
     eventsByIds: (eventIds) => storage.events.byIds(db, eventIds),
-    commit: (batch) => appender.commit(batch),
+    commit: (batch) => commits.submit(batch),
   };
 }

@@ -67,8 +67,9 @@ function advanceExtremities(extremities: readonly string[], event: AppendEvent):
 }
 
 /**
- * The room server's write: appends the events of one or more rooms, their output
- * messages (the outbox) and the inputs' outcomes in ONE transaction, fenced per room.
+ * The room server's write: appends the events of one or more rooms (of one or more
+ * batches), their output messages (the outbox) and the inputs' outcomes in ONE
+ * transaction, fenced per room.
  *
  * Fencing: the rooms' rows are locked and their heads checked against the heads the
  * events were built on before anything is written, and each head advances with
@@ -83,14 +84,23 @@ function advanceExtremities(extremities: readonly string[], event: AppendEvent):
 export class AppendRepository {
   constructor(private readonly storage: RoomStorage) {}
 
-  commit(batch: AppendBatch): Promise<CommittedRoom[]> {
-    return this.storage.transaction((tx) => this.write(tx, batch));
+  async commit(batch: AppendBatch): Promise<CommittedRoom[]> {
+    return (await this.commitAll([batch]))[0]!;
   }
 
-  private async write(tx: EntityManager, batch: AppendBatch): Promise<CommittedRoom[]> {
+  /**
+   * Several batches (of different rooms: each writer's batch of its partition) in one
+   * transaction, their statements shared; the committed rooms of each batch, in order.
+   */
+  commitAll(batches: readonly AppendBatch[]): Promise<CommittedRoom[][]> {
+    return this.storage.transaction((tx) => this.write(tx, batches));
+  }
+
+  private async write(tx: EntityManager, batches: readonly AppendBatch[]): Promise<CommittedRoom[][]> {
     const { rooms, events, state, memberships, outbox, inputResults } = this.storage;
-    for (const plan of batch.rooms) if (plan.create) await rooms.insert(tx, plan.room.room_id, plan.room.room_version);
-    await rooms.lockHeads(tx, new Map(batch.rooms.filter((plan) => !plan.create).map((plan) => [plan.room.room_id, plan.room.head_seq])));
+    const plans = batches.flatMap((batch, index) => batch.rooms.map((plan) => ({ plan, batch: index })));
+    for (const { plan } of plans) if (plan.create) await rooms.insert(tx, plan.room.room_id, plan.room.room_version);
+    await rooms.lockHeads(tx, new Map(plans.filter(({ plan }) => !plan.create).map(({ plan }) => [plan.room.room_id, plan.room.head_seq])));
 
     const nids = new Map<string, string>();
     let pending: EventRow[] = [];
@@ -99,8 +109,8 @@ export class AppendRepository {
       for (const [eventId, nid] of await events.insert(tx, pending)) nids.set(eventId, nid);
       pending = [];
     };
-    const written: Array<{ plan: RoomAppendPlan; update: RoomHeadUpdate; results: AppendResult[] }> = [];
-    for (const plan of batch.rooms) {
+    const written: Array<{ plan: RoomAppendPlan; batch: number; update: RoomHeadUpdate; results: AppendResult[] }> = [];
+    for (const { plan, batch } of plans) {
       const roomId = plan.room.room_id;
       let seq = plan.room.head_seq;
       let stateGroup = plan.room.state_group;
@@ -129,30 +139,34 @@ export class AppendRepository {
         extremities = advanceExtremities(extremities, event);
         results.push({ event, nid: '', roomSeq: seq, stateAdded, stateRemoved });
       }
-      written.push({ plan, results, update: { roomId, fromSeq: plan.room.head_seq, toSeq: seq, stateGroup, latestNid: '', forwardExtremities: extremities } });
+      written.push({ plan, batch, results, update: { roomId, fromSeq: plan.room.head_seq, toSeq: seq, stateGroup, latestNid: '', forwardExtremities: extremities } });
     }
     await flush();
 
     await events.insertAuthEdges(
       tx,
-      batch.rooms.flatMap((plan) => plan.events.flatMap((event) => event.authEventIds.map((auth) => [event.eventId, auth] as const))),
+      plans.flatMap(({ plan }) => plan.events.flatMap((event) => event.authEventIds.map((auth) => [event.eventId, auth] as const))),
     );
-    const committed: CommittedRoom[] = [];
+    const committed: CommittedRoom[][] = batches.map(() => []);
     const outputs: OutboxEntry[] = [];
     const updates: RoomHeadUpdate[] = [];
-    for (const { plan, update, results } of written) {
+    for (const { plan, batch, update, results } of written) {
       const appended = results.map((result) => ({ ...result, nid: nids.get(result.event.eventId)! }));
       for (const result of appended) {
         if (result.event.redacts !== undefined) await events.markRedacted(tx, plan.room.room_id, result.event.redacts, result.event.eventId);
       }
       const latestNid = appended.at(-1)?.nid ?? plan.room.latest_nid;
       const room: RoomRow = { ...plan.room, head_seq: update.toSeq, state_group: update.stateGroup, latest_nid: latestNid };
-      for (const result of appended) outputs.push(batch.output(room, result));
+      for (const result of appended) outputs.push(batches[batch]!.output(room, result));
       if (appended.length > 0) updates.push({ ...update, latestNid });
-      committed.push({ room, extremities: update.forwardExtremities, appended });
+      committed[batch]!.push({ room, extremities: update.forwardExtremities, appended });
     }
     await outbox.insert(tx, outputs);
-    await inputResults.record(tx, batch.results, Date.now());
+    await inputResults.record(
+      tx,
+      batches.flatMap((batch) => batch.results),
+      Date.now(),
+    );
     await rooms.advance(tx, updates);
     return committed;
   }
