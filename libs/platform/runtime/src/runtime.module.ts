@@ -124,8 +124,12 @@ export class RuntimeModule {
                 await InProcessBus.open(db, { logger: busLogger, lockWaitMs: config.shutdown.grace_ms, metrics: busMetrics });
             logger.info({ backend: bus.kind }, 'bus ready');
             readiness.register('bus', () => bus.ping());
-            // Consumers drain and commit first; producers and connections go with them.
-            shutdown.add(STAGE.consumers, 'bus', () => bus.close());
+            // After the producers: consumers drain and commit first (each its own
+            // subscription, at STAGE.consumers), then the outbox relays publish what those
+            // last handlers committed (STAGE.producers), then the bus closes. Closed with
+            // the consumers, it refused the relays' last publish (rows left for the next
+            // start, and a warning at every shutdown under load).
+            shutdown.add(STAGE.connections, 'bus', () => bus.close());
             // Drains end well inside the grace period (the rest of it is for the others).
             return withSubscribeDefaults(bus, { drainTimeoutMs: Math.floor(config.shutdown.grace_ms * 0.6) });
           },
