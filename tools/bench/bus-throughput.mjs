@@ -2,21 +2,18 @@
 // in one consumer group, and print messages per second for each implementation that is
 // available: the in-process log on PGlite always, on Postgres when AXON_DATABASE_URL is
 // set, and Kafka when AXON_KAFKA_BROKERS is set. Run `npm run bench:bus`.
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { forEachBus } from './lib/buses.mjs';
 
 const require = createRequire(import.meta.url);
 const dist = new URL('../../dist/libs/', import.meta.url).pathname;
-const { Database } = require(join(dist, 'platform/database/src/index.js'));
-const { InProcessBus, KafkaBus, ack } = require(join(dist, 'platform/bus/src/index.js'));
+const { ack } = require(join(dist, 'platform/bus/src/index.js'));
 const { defineTopic, jsonCodec } = require(join(dist, 'contracts/kafka/src/index.js'));
 
 const N = Number(process.argv[2] ?? 20000);
 const BATCH = Number(process.argv[3] ?? 100);
 const PARTITIONS = 8;
-const quiet = { log: () => undefined };
 
 async function run(label, open) {
   const { bus, close } = await open();
@@ -46,26 +43,4 @@ async function run(label, open) {
   );
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'axon-bench-'));
-try {
-  await run('in-process log on PGlite', async () => {
-    const db = await Database.open({ dataDir: dir });
-    const bus = await InProcessBus.open(db, { logger: quiet });
-    return { bus, close: async () => { await bus.close(); await db.close(); } };
-  });
-  if (process.env.AXON_DATABASE_URL) {
-    await run('in-process log on Postgres', async () => {
-      const db = await Database.open({ url: process.env.AXON_DATABASE_URL, dataDir: dir });
-      const bus = await InProcessBus.open(db, { logger: quiet });
-      return { bus, close: async () => { await bus.close(); await db.close(); } };
-    });
-  }
-  if (process.env.AXON_KAFKA_BROKERS) {
-    await run('Kafka', async () => {
-      const bus = await KafkaBus.connect({ brokers: process.env.AXON_KAFKA_BROKERS.split(','), clientId: 'axon-bench', logger: quiet });
-      return { bus, close: () => bus.close() };
-    });
-  }
-} finally {
-  rmSync(dir, { recursive: true, force: true });
-}
+await forEachBus(run, { kafka: true });

@@ -1,17 +1,9 @@
+import { GroupCommit } from '@axon/platform-database';
 import { isTransientFailure } from '../worker/transient';
 import type { LogStore, PartitionAppend, TopicWrite } from './log-store';
 
-/**
- * Records per shared transaction, at most: a queue that grew long (a burst of large
- * publishes) goes in several transactions instead of one huge one. A single append larger
- * than this still goes alone, whole.
- */
+/** Records per shared append (6 parameters each in its one statement: under Postgres's 65,535). */
 const MAX_RECORDS_PER_TRANSACTION = 5000;
-
-interface PendingWrite extends TopicWrite {
-  resolve(): void;
-  reject(err: unknown): void;
-}
 
 /**
  * Group commit for the in-process log's appends (publishes and dead letters, of any
@@ -28,61 +20,31 @@ interface PendingWrite extends TopicWrite {
  * own caller; an outage (isTransientFailure) fails them all at once, as each would alone.
  */
 export class AppendQueue {
-  private waiting: PendingWrite[] = [];
-  private running: Promise<void> | undefined;
+  private readonly group: GroupCommit<TopicWrite, void>;
 
   constructor(
-    private readonly store: LogStore,
+    store: LogStore,
     /** Called after each commit with what it wrote, per topic and partition. */
-    private readonly committed: (appended: ReadonlyMap<string, ReadonlyMap<number, PartitionAppend>>) => void,
-  ) {}
+    committed: (appended: ReadonlyMap<string, ReadonlyMap<number, PartitionAppend>>) => void,
+  ) {
+    this.group = new GroupCommit<TopicWrite, void>(
+      async (writes: readonly TopicWrite[]) => {
+        const appended = await store.append(writes, Date.now());
+        // After the commit: a woken consumer must find the rows.
+        committed(appended);
+        return writes.map(() => undefined);
+      },
+      { maxWeight: MAX_RECORDS_PER_TRANSACTION, weight: (write) => write.records.length, retryAlone: (err) => !isTransientFailure(err) },
+    );
+  }
 
+  /** Resolves once these records are committed. */
   append(write: TopicWrite): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.waiting.push({ ...write, resolve, reject });
-      this.running ??= this.run();
-    });
+    return this.group.submit(write);
   }
 
   /** Resolves once no append is waiting or in flight. */
-  async drained(): Promise<void> {
-    while (this.running) await this.running;
-  }
-
-  private async run(): Promise<void> {
-    try {
-      while (this.waiting.length > 0) await this.commit(this.nextGroup());
-    } finally {
-      this.running = undefined;
-    }
-  }
-
-  /** The oldest waiting appends, up to MAX_RECORDS_PER_TRANSACTION records (at least one append). */
-  private nextGroup(): PendingWrite[] {
-    let records = this.waiting[0]!.records.length;
-    let count = 1;
-    while (count < this.waiting.length && records + this.waiting[count]!.records.length <= MAX_RECORDS_PER_TRANSACTION) {
-      records += this.waiting[count]!.records.length;
-      count++;
-    }
-    return this.waiting.splice(0, count);
-  }
-
-  private async commit(group: readonly PendingWrite[]): Promise<void> {
-    let heads: Map<string, Map<number, PartitionAppend>>;
-    try {
-      heads = await this.store.append(group, Date.now());
-    } catch (err) {
-      if (group.length === 1 || isTransientFailure(err)) {
-        for (const write of group) write.reject(err);
-        return;
-      }
-      // Nothing of the group was written (one transaction): find whose append it was.
-      for (const write of group) await this.commit([write]);
-      return;
-    }
-    // After the commit: a woken consumer must find the rows.
-    this.committed(heads);
-    for (const write of group) write.resolve();
+  drained(): Promise<void> {
+    return this.group.drained();
   }
 }

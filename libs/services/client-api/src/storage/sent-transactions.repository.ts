@@ -1,5 +1,5 @@
+import { GroupCommit } from '@axon/platform-database';
 import type { ClientApiStorage } from './client-api-storage';
-import { CoalescingWriter } from './coalescing-writer';
 
 interface SentTransaction {
   readonly userId: string;
@@ -11,16 +11,22 @@ interface SentTransaction {
 /**
  * The transaction ID each device sent its events with (for `unsigned.transaction_id`), in
  * schema `client_api`. Recording is on the send path, once per send: concurrent sends
- * share one statement (`CoalescingWriter`).
+ * share one statement (`GroupCommit`: rows that arrive while one insert runs go in the next, up to 500).
  */
 export class SentTransactionsRepository {
-  private readonly writer = new CoalescingWriter<SentTransaction>((rows) => this.insert(rows));
+  private readonly writer = new GroupCommit<SentTransaction, void>(
+    async (rows: readonly SentTransaction[]) => {
+      await this.insert(rows);
+      return rows.map(() => undefined);
+    },
+    { maxWeight: 500 },
+  );
 
   constructor(private readonly storage: ClientApiStorage) {}
 
   /** Resolves once the row is committed. Recording the same event again is a no-op (a retried send). */
   record(userId: string, deviceId: string, eventId: string, txnId: string): Promise<void> {
-    return this.writer.write({ userId, deviceId, eventId, txnId });
+    return this.writer.submit({ userId, deviceId, eventId, txnId });
   }
 
   /** The transaction IDs this device sent these events with, by event ID. */

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@axon/platform-database';
-import type { EventRow } from './events.repository';
+import type { EventFields, EventRow } from './events.repository';
 import type { InputResultRecord } from './input-results.repository';
 import type { OutboxEntry } from './outbox.repository';
 import type { RoomHeadUpdate } from './rooms.repository';
@@ -7,14 +7,7 @@ import type { RoomRow } from './rows';
 import type { RoomStorage } from './room-storage';
 
 /** One event to append, with everything the transaction writes for it. */
-export interface AppendEvent {
-  readonly eventId: string;
-  readonly type: string;
-  readonly stateKey: string | undefined;
-  readonly sender: string;
-  readonly depth: number;
-  readonly originServerTs: number;
-  readonly pduJson: string;
+export interface AppendEvent extends EventFields {
   readonly prevEventIds: readonly string[];
   readonly authEventIds: readonly string[];
   /** For an `m.room.member` event: the membership it sets. */

@@ -1,16 +1,20 @@
 import { EVENT_COLUMNS, type Queryable, type StoredEvent } from './rows';
 
-/** One event row to insert. */
-export interface EventRow {
+/** What an event is, as the events table keeps it beside its PDU. */
+export interface EventFields {
   readonly eventId: string;
-  readonly roomId: string;
-  readonly roomSeq: number;
   readonly type: string;
   readonly stateKey: string | undefined;
   readonly sender: string;
   readonly depth: number;
   readonly originServerTs: number;
   readonly pduJson: string;
+}
+
+/** One event row to insert. */
+export interface EventRow extends EventFields {
+  readonly roomId: string;
+  readonly roomSeq: number;
   readonly stateGroupBefore: string | null;
   /** Known at insert for every event but a state event (whose group is written after it). */
   readonly stateGroupAfter: string | null;

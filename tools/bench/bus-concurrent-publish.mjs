@@ -3,16 +3,13 @@
 // messages per second and the per-call latency. This is the shape of a busy homeserver's
 // write path (many requests, one message each), where coalescing publishes into shared
 // transactions pays. PGlite always; Postgres when AXON_DATABASE_URL is set.
-// Run: npm run -s build && node libs/platform/bus/bench/concurrent-publish.mjs [senders=50] [perSender=40]
-import { mkdtempSync, rmSync } from 'node:fs';
+// Run: npm run bench:bus-concurrent -- [senders=50] [perSender=40]
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { forEachBus } from './lib/buses.mjs';
 
 const require = createRequire(import.meta.url);
-const dist = new URL('../../../../dist/libs/', import.meta.url).pathname;
-const { Database } = require(join(dist, 'platform/database/src/index.js'));
-const { InProcessBus } = require(join(dist, 'platform/bus/src/index.js'));
+const dist = new URL('../../dist/libs/', import.meta.url).pathname;
 const { defineTopic, jsonCodec } = require(join(dist, 'contracts/kafka/src/index.js'));
 // Counts the log's append transactions (one LogStore.append is one transaction).
 const { LogStore } = require(join(dist, 'platform/bus/src/in-process/log-store.js'));
@@ -25,7 +22,6 @@ LogStore.prototype.append = function countedAppend(...args) {
 
 const SENDERS = Number(process.argv[2] ?? 50);
 const PER_SENDER = Number(process.argv[3] ?? 40);
-const quiet = { log: () => undefined };
 
 function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -61,20 +57,4 @@ async function run(label, open) {
   await close();
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'axon-bench-'));
-try {
-  await run('in-process log on PGlite', async () => {
-    const db = await Database.open({ dataDir: dir });
-    const bus = await InProcessBus.open(db, { logger: quiet });
-    return { bus, close: async () => { await bus.close(); await db.close(); } };
-  });
-  if (process.env.AXON_DATABASE_URL) {
-    await run('in-process log on Postgres', async () => {
-      const db = await Database.open({ url: process.env.AXON_DATABASE_URL, dataDir: dir });
-      const bus = await InProcessBus.open(db, { logger: quiet });
-      return { bus, close: async () => { await bus.close(); await db.close(); } };
-    });
-  }
-} finally {
-  rmSync(dir, { recursive: true, force: true });
-}
+await forEachBus(run);
