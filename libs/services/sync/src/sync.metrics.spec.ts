@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
@@ -8,6 +9,7 @@ import { Metrics } from '@axon/platform-telemetry';
 import type { DeviceId, UserId } from '@axon/matrix-identifiers';
 import { SYNC_MIGRATIONS } from './storage/migrations';
 import { SyncStorage } from './storage/sync-repositories';
+import type { ClientConnection } from './long-poll';
 import { syncChannel } from './sync-channel';
 import { createSyncMetrics } from './sync.metrics';
 import { SyncService, type SyncRequest } from './sync.service';
@@ -56,15 +58,15 @@ describe('sync long-polls open (hs_<app>_sync_long_polls_open)', () => {
     await service.sync({ ...base, since });
     expect(await open()).toBe(0);
 
-    const aborted = new AbortController();
+    const aborted = new EventEmitter();
     const polls = [
       service.sync({ ...base, since, timeoutMs: 60_000 }),
-      service.sync({ ...base, since, timeoutMs: 60_000, signal: aborted.signal }),
+      service.sync({ ...base, since, timeoutMs: 60_000, client: aborted as EventEmitter & ClientConnection }),
       service.sync({ ...base, since, timeoutMs: 60_000 }),
     ];
     await until('three waiting', async () => (await open()) === 3);
 
-    aborted.abort();
+    aborted.emit('close');
     await polls[1];
     expect(await open()).toBe(2);
 

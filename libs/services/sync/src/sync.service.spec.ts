@@ -1,6 +1,8 @@
+import { EventEmitter } from 'node:events';
 import { DEFAULT_FILTER, parseFilter } from '@axon/matrix-filters';
 import type { DeviceId, RoomId, UserId } from '@axon/matrix-identifiers';
 import { createInProcessCache, type CacheClient } from '@axon/platform-cache';
+import type { ClientConnection } from './long-poll';
 import { syncChannel } from './sync-channel';
 import { SyncService, type SyncRequest } from './sync.service';
 import { InMemorySyncStore } from './testing/in-memory-sync-store';
@@ -155,10 +157,10 @@ describe('SyncService over an in-memory read model', () => {
     const since = (await service.sync(base))['next_batch'] as string;
     expect(await service.sync({ ...base, since, timeoutMs: 30 })).toEqual({ next_batch: since });
 
-    const client = new AbortController();
-    const abandoned = service.sync({ ...base, since, timeoutMs: 60_000, signal: client.signal });
+    const client = new EventEmitter();
+    const abandoned = service.sync({ ...base, since, timeoutMs: 60_000, client: client as EventEmitter & ClientConnection });
     const released = service.sync({ ...base, since, timeoutMs: 60_000 });
-    client.abort();
+    client.emit('close');
     expect(await abandoned).toEqual({ next_batch: since });
     service.release();
     expect(await released).toEqual({ next_batch: since });

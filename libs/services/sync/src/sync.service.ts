@@ -43,7 +43,7 @@ interface SyncResult {
  * Spec: https://spec.matrix.org/v1.19/client-server-api/#get_matrixclientv3sync
  */
 export class SyncService {
-  private readonly longPolls: LongPolls;
+  private readonly longPolls: LongPolls<SyncResult>;
   private readonly accountData: AccountDataBuilder;
   private readonly rooms: RoomsBuilder;
   private readonly toDevice: ToDeviceBuilder;
@@ -56,7 +56,7 @@ export class SyncService {
     presenceEnabled: boolean,
     metrics?: SyncMetrics,
   ) {
-    this.longPolls = new LongPolls(wakeups, metrics);
+    this.longPolls = new LongPolls<SyncResult>(wakeups, metrics);
     this.accountData = new AccountDataBuilder(repositories.accountData);
     const timelines = new RoomTimelineBuilder(repositories.roomEvents, new EventFormatter(repositories.roomEvents));
     this.rooms = new RoomsBuilder(repositories, timelines, new EphemeralBuilder(repositories.typing, repositories.receipts), this.accountData);
@@ -68,14 +68,18 @@ export class SyncService {
   async sync(request: SyncRequest): Promise<Json> {
     const since = request.since === undefined ? undefined : parseSyncToken(request.since);
     if (since === undefined || request.timeoutMs <= 0) return response(await this.compute(request, since));
-    const result = await this.longPolls.poll({
-      userId: request.userId,
-      timeoutMs: request.timeoutMs,
-      ...(request.signal === undefined ? {} : { signal: request.signal }),
-      compute: () => this.compute(request, since),
-      isEmpty,
-    });
-    return response(result);
+    // Returned, not awaited: a waiting poll holds no frame of this function, and the token
+    // is parsed again per computation rather than kept parsed (a vector per stream) while it waits.
+    const text = request.since!;
+    return this.longPolls
+      .poll({
+        userId: request.userId,
+        timeoutMs: request.timeoutMs,
+        ...(request.client === undefined ? {} : { client: request.client }),
+        compute: () => this.compute(request, parseSyncToken(text)),
+        isEmpty,
+      })
+      .then(response);
   }
 
   /**

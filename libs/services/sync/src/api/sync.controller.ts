@@ -42,10 +42,8 @@ export class SyncController {
     }
     await this.presence.onSync(caller.userId, (query.set_presence ?? 'online') as PresenceState);
     // A client that goes away ends its long-poll instead of leaving it to wait out the timeout.
-    const aborted = new AbortController();
-    request.raw.once('close', () => aborted.abort());
     return this.sync.sync({
-      signal: aborted.signal,
+      client: request.raw,
       userId: caller.userId,
       deviceId: caller.deviceId,
       ...(query.since === undefined ? {} : { since: query.since }),

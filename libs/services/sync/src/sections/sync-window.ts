@@ -1,5 +1,6 @@
 import type { DeviceId, RoomId, UserId } from '@axon/matrix-identifiers';
 import { eventFilterAllows, type EventFilter, type Filter } from '@axon/matrix-filters';
+import type { ClientConnection } from '../long-poll';
 import type { MembershipChange } from '../storage/memberships.repository';
 import type { StreamName, SyncToken } from '../sync-token';
 
@@ -7,8 +8,8 @@ export type Json = Record<string, unknown>;
 
 /** A `/sync` request, parsed. */
 export interface SyncRequest {
-  /** Ends a long-poll early (the client went away): the answer is computed at once. */
-  readonly signal?: AbortSignal;
+  /** Its connection: when the client goes away, a long-poll answers at once. */
+  readonly client?: ClientConnection;
   readonly userId: UserId;
   readonly deviceId: DeviceId;
   readonly since?: string;
