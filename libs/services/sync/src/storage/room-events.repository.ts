@@ -2,7 +2,7 @@ import { roomOutputTopic, type RoomOutput } from '@axon/contracts-kafka';
 import type { VisibilityEvent } from '@axon/matrix-events';
 import type { EventId, RoomId, UserId } from '@axon/matrix-identifiers';
 import type { DataSource } from '@axon/platform-database';
-import { advanceHead } from './stream-positions.repository';
+import { advanceHeadSql } from './stream-positions.repository';
 
 /** A room event in the sync read model. */
 export interface SyncEvent {
@@ -36,52 +36,72 @@ const EVENT_COLUMNS = columns();
 export class RoomEventsRepository {
   constructor(private readonly db: DataSource) {}
 
-  /** Applies one `hs.room.output.v1` message; returns the users whose syncs it concerns. */
+  /**
+   * Applies one `hs.room.output.v1` message; returns the users whose syncs it concerns (the
+   * room's joined, invited and knocking members, and the target of a membership change).
+   *
+   * One statement, so one round trip and its own transaction: the event row, the stream's
+   * applied position, the redaction, the state and membership changes commit together or not
+   * at all. Every change but the position is conditioned on the event row being new
+   * (`inserted`), which is what makes a redelivered output change nothing. All parts of a
+   * statement see the snapshot it started from, so the members read at the end are those
+   * before this event: they differ from the members after it only in the event's own target,
+   * who is added explicitly. A key the event both removes and sets is only set (the DELETE
+   * and the upsert must not touch one row twice).
+   */
   async apply(output: RoomOutput, partition: number, offset: string): Promise<UserId[]> {
-    return this.db.transaction(async (tx) => {
-      const pdu = JSON.parse(output.pdu_json) as { type: string; state_key?: string; sender: string; content?: Record<string, unknown> };
-      const inserted = await tx.query<unknown[]>(
-        `INSERT INTO room_events (room_id, room_seq, partition, "offset", event_id, room_version, stream_ordering, type, state_key, sender, pdu_json)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING RETURNING event_id`,
-        [output.room_id, output.room_seq, partition, offset, output.event_id, output.room_version, output.stream_ordering, pdu.type, pdu.state_key ?? null, pdu.sender, output.pdu_json],
-      );
-      await advanceHead(tx, roomOutputTopic.name, partition, offset);
-      if (inserted.length === 0) return [];
-      if (output.redacted_event_id !== undefined) {
-        await tx.query(`UPDATE room_events SET redacted_by = $2 WHERE event_id = $1 AND room_id = $3 AND redacted_by IS NULL`, [output.redacted_event_id, output.event_id, output.room_id]);
-      }
-      for (const [type, stateKey] of output.state_removed) {
-        await tx.query(`DELETE FROM room_state WHERE room_id = $1 AND type = $2 AND state_key = $3`, [output.room_id, type, stateKey]);
-      }
-      const affected = new Set<UserId>();
-      for (const [type, stateKey, eventId] of output.state_added) {
-        await tx.query(
-          `INSERT INTO room_state (room_id, type, state_key, event_id) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (room_id, type, state_key) DO UPDATE SET event_id = EXCLUDED.event_id`,
-          [output.room_id, type, stateKey, eventId],
-        );
-        if (type === 'm.room.member' && eventId === output.event_id) {
-          const membership = typeof pdu.content?.['membership'] === 'string' ? pdu.content['membership'] : 'leave';
-          await tx.query(
-            `INSERT INTO memberships (user_id, room_id, membership) VALUES ($1, $2, $3)
-             ON CONFLICT (user_id, room_id) DO UPDATE SET membership = EXCLUDED.membership`,
-            [stateKey, output.room_id, membership],
-          );
-          await tx.query(`INSERT INTO membership_changes (user_id, room_id, membership, event_id, partition, "offset") VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, [
-            stateKey,
-            output.room_id,
-            membership,
-            eventId,
-            partition,
-            offset,
-          ]);
-          affected.add(stateKey as UserId);
-        }
-      }
-      const members = await tx.query<Array<{ user_id: UserId }>>(`SELECT user_id FROM memberships WHERE room_id = $1 AND membership IN ('join', 'invite', 'knock')`, [output.room_id]);
-      for (const member of members) affected.add(member.user_id);
-      return [...affected];
-    });
+    const pdu = JSON.parse(output.pdu_json) as { type: string; state_key?: string; sender: string; content?: Record<string, unknown> };
+    const added = new Map<string, readonly [string, string, string]>();
+    for (const entry of output.state_added) added.set(`${entry[0]}\u0000${entry[1]}`, entry);
+    const removed = output.state_removed.filter(([type, stateKey]) => !added.has(`${type}\u0000${stateKey}`));
+    const own = [...added.values()].find(([type, , eventId]) => type === 'm.room.member' && eventId === output.event_id);
+    const membership = own === undefined ? null : typeof pdu.content?.['membership'] === 'string' ? pdu.content['membership'] : 'leave';
+    const rows = await this.db.query<Array<{ user_id: UserId }>>(
+      `WITH inserted AS (
+         INSERT INTO room_events (room_id, room_seq, partition, "offset", event_id, room_version, stream_ordering, type, state_key, sender, pdu_json)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING RETURNING event_id),
+       head AS (${advanceHeadSql('$12', '$3', '$4')}),
+       redacted AS (
+         UPDATE room_events SET redacted_by = $5 WHERE event_id = $13::text AND room_id = $1 AND redacted_by IS NULL AND EXISTS (SELECT 1 FROM inserted)),
+       removed AS (
+         DELETE FROM room_state s USING unnest($14::text[], $15::text[]) AS r(type, state_key)
+         WHERE s.room_id = $1 AND s.type = r.type AND s.state_key = r.state_key AND EXISTS (SELECT 1 FROM inserted)),
+       added AS (
+         INSERT INTO room_state (room_id, type, state_key, event_id)
+         SELECT $1, a.type, a.state_key, a.event_id FROM unnest($16::text[], $17::text[], $18::text[]) AS a(type, state_key, event_id) WHERE EXISTS (SELECT 1 FROM inserted)
+         ON CONFLICT (room_id, type, state_key) DO UPDATE SET event_id = EXCLUDED.event_id),
+       member AS (
+         INSERT INTO memberships (user_id, room_id, membership) SELECT $19::text, $1, $20::text WHERE $19::text IS NOT NULL AND EXISTS (SELECT 1 FROM inserted)
+         ON CONFLICT (user_id, room_id) DO UPDATE SET membership = EXCLUDED.membership),
+       change AS (
+         INSERT INTO membership_changes (user_id, room_id, membership, event_id, partition, "offset")
+         SELECT $19::text, $1, $20::text, $5, $3, $4 WHERE $19::text IS NOT NULL AND EXISTS (SELECT 1 FROM inserted) ON CONFLICT DO NOTHING)
+       SELECT user_id FROM memberships WHERE room_id = $1 AND membership IN ('join', 'invite', 'knock') AND EXISTS (SELECT 1 FROM inserted)
+       UNION SELECT $19::text WHERE $19::text IS NOT NULL AND EXISTS (SELECT 1 FROM inserted)`,
+      [
+        output.room_id,
+        output.room_seq,
+        partition,
+        offset,
+        output.event_id,
+        output.room_version,
+        output.stream_ordering,
+        pdu.type,
+        pdu.state_key ?? null,
+        pdu.sender,
+        output.pdu_json,
+        roomOutputTopic.name,
+        output.redacted_event_id ?? null,
+        removed.map(([type]) => type),
+        removed.map(([, stateKey]) => stateKey),
+        [...added.values()].map(([type]) => type),
+        [...added.values()].map(([, stateKey]) => stateKey),
+        [...added.values()].map(([, , eventId]) => eventId),
+        own?.[1] ?? null,
+        membership,
+      ],
+    );
+    return rows.map((row) => row.user_id);
   }
 
   /** A room's events in (`after`, `upTo`] of its partition, the newest `limit` (plus one, to tell `limited`), oldest first. */

@@ -11,13 +11,15 @@ export function BETWEEN(after: number, upTo: number, alias = ''): string {
   return `${p}"offset" > ($${after}::bigint[])[${p}partition + 1] AND ${p}"offset" <= ($${upTo}::bigint[])[${p}partition + 1]`;
 }
 
-/** The statement that records `$3` of partition `$2` of topic `$1` as applied (never moving back). */
-export const ADVANCE_HEAD = `INSERT INTO stream_heads (topic, partition, "offset") VALUES ($1, $2, $3)
+/** SQL recording the offset of a partition of a topic (given as parameter placeholders) as applied, never moving back. */
+export function advanceHeadSql(topic = '$1', partition = '$2', offset = '$3'): string {
+  return `INSERT INTO stream_heads (topic, partition, "offset") VALUES (${topic}, ${partition}, ${offset})
      ON CONFLICT (topic, partition) DO UPDATE SET "offset" = GREATEST(stream_heads."offset", EXCLUDED."offset")`;
+}
 
 /** Records that `offset` of `partition` of `topic` is applied (in the transaction that applies it). */
 export async function advanceHead(tx: EntityManager, topic: string, partition: number, offset: string): Promise<void> {
-  await tx.query(ADVANCE_HEAD, [topic, partition, offset]);
+  await tx.query(advanceHeadSql(), [topic, partition, offset]);
 }
 
 /**
