@@ -12,7 +12,7 @@ import type { Json, SyncRequest, SyncWindow } from './sections/sync-window';
 import { unchanged } from './sections/sync-window';
 import { ToDeviceBuilder } from './sections/to-device.builder';
 import type { SyncRepositories } from './storage/sync-repositories';
-import { formatSyncToken, parseSyncToken, type SyncToken } from './sync-token';
+import { formatSyncToken, parseSyncToken, SYNC_STREAMS, type SyncToken } from './sync-token';
 import type { SyncMetrics } from './sync.metrics';
 
 export type { SyncRequest } from './sections/sync-window';
@@ -65,11 +65,16 @@ export class SyncService {
     this.deviceLists = new DeviceListsBuilder(repositories.memberships, repositories.deviceLists);
   }
 
-  async sync(request: SyncRequest): Promise<Json> {
-    const since = request.since === undefined ? undefined : parseSyncToken(request.since);
-    if (since === undefined || request.timeoutMs <= 0) return response(await this.compute(request, since));
-    // Returned, not awaited: a waiting poll holds no frame of this function, and the token
-    // is parsed again per computation rather than kept parsed (a vector per stream) while it waits.
+  sync(request: SyncRequest): Promise<Json> {
+    let since: SyncToken | undefined;
+    try {
+      since = request.since === undefined ? undefined : parseSyncToken(request.since);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    if (since === undefined || request.timeoutMs <= 0) return this.compute(request, since).then(response);
+    // Not an async function: a waiting poll holds no frame or extra promise of it, and the
+    // token is parsed again per computation rather than kept parsed (a vector per stream).
     const text = request.since!;
     return this.longPolls
       .poll({
@@ -94,6 +99,12 @@ export class SyncService {
   private async compute(request: SyncRequest, since: SyncToken | undefined): Promise<SyncResult> {
     const { userId } = request;
     const heads = await this.repositories.positions.heads();
+    if (since !== undefined && !request.fullState && SYNC_STREAMS.every(([stream]) => unchanged(since, heads, stream))) {
+      // Nothing was applied since the token (an idle long-poll's usual answer): every section
+      // is empty, so none is read. Delivered to-device messages are still acknowledged.
+      const toDevice = await this.toDevice.build(request, since, heads);
+      return { sections: [], accountData: [], presence: [], toDevice: toDevice.events, deviceLists: { changed: [], left: [] }, next: { ...heads, toDevice: toDevice.next } };
+    }
     const accountData = await this.accountData.changed(userId, since, heads);
     const ignored = await this.accountData.ignored(userId, heads);
     const memberships = await this.repositories.memberships.ofUser(userId);
