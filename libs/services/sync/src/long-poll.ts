@@ -169,7 +169,9 @@ export class LongPolls<T> {
     const entry = this.byUser.get(userId);
     if (entry === undefined || !entry.waiters.delete(waiter) || entry.waiters.size > 0) return;
     this.byUser.delete(userId);
-    // The last poll of the user is gone: so is the user's subscription.
+    // The last poll of the user is gone: so is the user's subscription. A failed subscribe
+    // was given to the polls that awaited it; a failed unsubscribe only leaves a listener
+    // whose wake-ups find no poll of the user (or wake a later one once, harmlessly).
     void entry.unsubscribe?.then((unsubscribe) => unsubscribe()).catch(() => undefined);
   }
 }

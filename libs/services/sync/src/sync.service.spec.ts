@@ -152,6 +152,24 @@ describe('SyncService over an in-memory read model', () => {
     expect(events(response, ['rooms', 'join', ROOM, 'timeline', 'events']).map((event) => (event['content'] as Json)['body'])).toEqual(['wake up']);
   });
 
+  it('every waiting long-poll of a user answers on one wake-up, and a later poll of the user still waits for the next', async () => {
+    roomWithMessages(store, 0);
+    const since = (await service.sync(base))['next_batch'] as string;
+    const phone = service.sync({ ...base, since, timeoutMs: 60_000 });
+    const laptop = service.sync({ ...base, deviceId: 'LAPTOP' as DeviceId, since, timeoutMs: 60_000 });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    store.send(ROOM, { type: 'm.room.message', sender: BOB, content: { msgtype: 'm.text', body: 'both' } });
+    await cache.wakeups.publish(syncChannel(ALICE), 'event');
+    const answers = await Promise.all([phone, laptop]);
+    for (const answer of answers) expect(events(answer, ['rooms', 'join', ROOM, 'timeline', 'events']).map((event) => (event['content'] as Json)['body'])).toEqual(['both']);
+
+    const later = service.sync({ ...base, since: answers[0]['next_batch'] as string, timeoutMs: 60_000 });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    store.send(ROOM, { type: 'm.room.message', sender: BOB, content: { msgtype: 'm.text', body: 'again' } });
+    await cache.wakeups.publish(syncChannel(ALICE), 'event');
+    expect(events(await later, ['rooms', 'join', ROOM, 'timeline', 'events']).map((event) => (event['content'] as Json)['body'])).toEqual(['again']);
+  });
+
   it('a long-poll ends empty with the same token at its timeout, when the client goes away, and at release', async () => {
     roomWithMessages(store, 0);
     const since = (await service.sync(base))['next_batch'] as string;
