@@ -1,3 +1,3 @@
 export * from './sync.module';
-export { SYNC_GROUP } from './room-output.consumer';
+export { SYNC_GROUP } from './consumers/sync-group';
 export { createSyncMetrics, type SyncMetrics } from './sync.metrics';

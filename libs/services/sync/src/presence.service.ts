@@ -1,8 +1,9 @@
 import { presenceTopic, type PresenceState } from '@axon/contracts-kafka';
 import { MatrixError } from '@axon/matrix-errors';
+import type { UserId } from '@axon/matrix-identifiers';
 import type { MessageBus } from '@axon/platform-bus';
-import type { EduStore } from './storage/edu-store';
-import { presenceEvent } from './sync.service';
+import { presenceEvent } from './sections/presence.builder';
+import type { SyncRepositories } from './storage/sync-repositories';
 
 /** A syncing client refreshes its user's `last_active_ts` at most this often. */
 const ACTIVITY_REFRESH_MS = 60_000;
@@ -18,11 +19,11 @@ const MARKED_LIMIT = 100_000;
  */
 export class PresenceService {
   /** Users this process marked by their syncs lately, and when. */
-  private readonly marked = new Map<string, { presence: PresenceState; at: number }>();
+  private readonly marked = new Map<UserId, { presence: PresenceState; at: number }>();
 
   constructor(
     private readonly bus: MessageBus,
-    private readonly edus: EduStore,
+    private readonly repositories: Pick<SyncRepositories, 'presence' | 'memberships'>,
     readonly enabled: boolean,
   ) {}
 
@@ -31,13 +32,13 @@ export class PresenceService {
    * once a minute while nothing else changes), `unavailable` marks them unavailable,
    * `offline` leaves their presence as it is.
    */
-  async onSync(userId: string, setPresence: PresenceState): Promise<void> {
+  async onSync(userId: UserId, setPresence: PresenceState): Promise<void> {
     if (!this.enabled || setPresence === 'offline') return;
     const now = Date.now();
     // This process marked the user so a moment ago: no need to read it back.
     const recent = this.marked.get(userId);
     if (recent !== undefined && recent.presence === setPresence && now - recent.at < ACTIVITY_REFRESH_MS) return;
-    const current = await this.edus.presenceOf(userId);
+    const current = await this.repositories.presence.of(userId);
     const fresh = current !== undefined && now - Number(current.last_active_ts) < ACTIVITY_REFRESH_MS;
     if (setPresence === 'online' && current?.presence === 'online' && current.currently_active && fresh) return this.mark(userId, setPresence, Number(current.last_active_ts));
     if (setPresence === 'unavailable' && current?.presence === 'unavailable') return this.mark(userId, setPresence, now);
@@ -45,14 +46,14 @@ export class PresenceService {
     this.mark(userId, setPresence, now);
   }
 
-  private mark(userId: string, presence: PresenceState, at: number): void {
+  private mark(userId: UserId, presence: PresenceState, at: number): void {
     // A bounded memory of recent marks; forgetting one only costs a read.
     if (this.marked.size >= MARKED_LIMIT) this.marked.clear();
     this.marked.set(userId, { presence, at });
   }
 
   /** `PUT /presence/{userId}/status`: only for oneself; `status_msg` absent clears it. */
-  async set(requester: string, userId: string, body: unknown): Promise<void> {
+  async set(requester: UserId, userId: UserId, body: unknown): Promise<void> {
     if (requester !== userId) throw new MatrixError('M_FORBIDDEN', 'You can only set your own presence', 403);
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new MatrixError('M_BAD_JSON', 'the body must be a JSON object', 400);
     const { presence, status_msg: statusMsg } = body as Record<string, unknown>;
@@ -67,11 +68,11 @@ export class PresenceService {
   }
 
   /** `GET /presence/{userId}/status`: oneself, or a user sharing a room with the requester; `offline` for one with no presence yet. */
-  async get(requester: string, userId: string): Promise<Record<string, unknown>> {
-    if (requester !== userId && !(await this.edus.shareRoom(requester, userId))) throw new MatrixError('M_FORBIDDEN', "You are not allowed to see this user's presence", 403);
+  async get(requester: UserId, userId: UserId): Promise<Record<string, unknown>> {
+    if (requester !== userId && !(await this.repositories.memberships.shareRoom(requester, userId))) throw new MatrixError('M_FORBIDDEN', "You are not allowed to see this user's presence", 403);
     if (!this.enabled) return { presence: 'offline' };
     // A user who never set presence nor synced is offline (not 404: the user may exist).
-    const row = await this.edus.presenceOf(userId);
+    const row = await this.repositories.presence.of(userId);
     if (row === undefined) return { presence: 'offline' };
     return presenceEvent(row)['content'] as Record<string, unknown>;
   }

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
@@ -5,14 +6,15 @@ import { DEFAULT_FILTER } from '@axon/matrix-filters';
 import { createInProcessCache, type CacheClient } from '@axon/platform-cache';
 import { Database } from '@axon/platform-database';
 import { Metrics } from '@axon/platform-telemetry';
-import { EduStore } from './storage/edu-store';
+import type { DeviceId, UserId } from '@axon/matrix-identifiers';
 import { SYNC_MIGRATIONS } from './storage/migrations';
-import { SyncStore } from './storage/sync-store';
-import { syncChannel } from './room-output.consumer';
+import { SyncStorage } from './storage/sync-repositories';
+import type { ClientConnection } from './long-poll';
+import { syncChannel } from './sync-channel';
 import { createSyncMetrics } from './sync.metrics';
 import { SyncService, type SyncRequest } from './sync.service';
 
-const ALICE = '@alice:hs.test';
+const ALICE = '@alice:hs.test' as UserId;
 
 describe('sync long-polls open (hs_<app>_sync_long_polls_open)', () => {
   let database: Database;
@@ -23,8 +25,8 @@ describe('sync long-polls open (hs_<app>_sync_long_polls_open)', () => {
   beforeAll(async () => {
     database = await Database.open({ dataDir: mkdtempSync(joinPath(tmpdir(), 'axon-sync-metrics-')), inMemory: true });
     cache = createInProcessCache();
-    const store = new SyncStore(await database.dataSource({ schema: 'sync', migrations: [...SYNC_MIGRATIONS] }));
-    service = new SyncService(store, new EduStore(store.db), cache.wakeups, false, createSyncMetrics(metrics));
+    const storage = new SyncStorage(await database.dataSource({ schema: 'sync', migrations: [...SYNC_MIGRATIONS] }));
+    service = new SyncService(storage, cache.wakeups, false, createSyncMetrics(metrics));
   });
 
   afterAll(async () => {
@@ -47,7 +49,7 @@ describe('sync long-polls open (hs_<app>_sync_long_polls_open)', () => {
   }
 
   it('counts a /sync from its first wait until it answers: woken, aborted by the client, released at shutdown', async () => {
-    const base: SyncRequest = { userId: ALICE, deviceId: 'D', timeoutMs: 0, fullState: false, filter: DEFAULT_FILTER };
+    const base: SyncRequest = { userId: ALICE, deviceId: 'D' as DeviceId, timeoutMs: 0, fullState: false, filter: DEFAULT_FILTER };
     const initial = await service.sync(base);
     const since = initial['next_batch'] as string;
     expect(await open()).toBe(0);
@@ -56,15 +58,15 @@ describe('sync long-polls open (hs_<app>_sync_long_polls_open)', () => {
     await service.sync({ ...base, since });
     expect(await open()).toBe(0);
 
-    const aborted = new AbortController();
+    const aborted = new EventEmitter();
     const polls = [
       service.sync({ ...base, since, timeoutMs: 60_000 }),
-      service.sync({ ...base, since, timeoutMs: 60_000, signal: aborted.signal }),
+      service.sync({ ...base, since, timeoutMs: 60_000, client: aborted as EventEmitter & ClientConnection }),
       service.sync({ ...base, since, timeoutMs: 60_000 }),
     ];
     await until('three waiting', async () => (await open()) === 3);
 
-    aborted.abort();
+    aborted.emit('close');
     await polls[1];
     expect(await open()).toBe(2);
 

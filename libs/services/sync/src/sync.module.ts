@@ -5,14 +5,13 @@ import type { AxonConfig } from '@axon/platform-config';
 import { Database } from '@axon/platform-database';
 import { Metrics } from '@axon/platform-telemetry';
 import { BUS, CACHE, CONFIG, InjectBus, InjectCache, InjectConfig, ShutdownSequence, STAGE } from '@axon/platform-runtime';
-import { EduConsumer } from './edu.consumer';
-import { PresenceController } from './presence.controller';
+import { PresenceController } from './api/presence.controller';
+import { SyncController } from './api/sync.controller';
+import { EduConsumer } from './consumers/edu.consumer';
+import { RoomOutputConsumer } from './consumers/room-output.consumer';
 import { PresenceService } from './presence.service';
-import { RoomOutputConsumer } from './room-output.consumer';
-import { EduStore } from './storage/edu-store';
 import { SYNC_MIGRATIONS } from './storage/migrations';
-import { SyncStore } from './storage/sync-store';
-import { SyncController } from './sync.controller';
+import { SyncStorage } from './storage/sync-repositories';
 import { createSyncMetrics } from './sync.metrics';
 import { SyncService } from './sync.service';
 
@@ -24,28 +23,26 @@ import { SyncService } from './sync.service';
   controllers: [SyncController, PresenceController],
   providers: [
     {
-      provide: SyncStore,
+      provide: SyncStorage,
       inject: [Database],
-      useFactory: async (database: Database): Promise<SyncStore> => new SyncStore(await database.dataSource({ schema: 'sync', migrations: [...SYNC_MIGRATIONS] })),
+      useFactory: async (database: Database): Promise<SyncStorage> => new SyncStorage(await database.dataSource({ schema: 'sync', migrations: [...SYNC_MIGRATIONS] })),
     },
-    { provide: EduStore, inject: [SyncStore], useFactory: (store: SyncStore): EduStore => new EduStore(store.db) },
     {
       provide: SyncService,
-      inject: [SyncStore, EduStore, CACHE, CONFIG, Metrics],
-      useFactory: (store: SyncStore, edus: EduStore, cache: CacheClient, config: AxonConfig, metrics: Metrics): SyncService =>
-        new SyncService(store, edus, cache.wakeups, config.presence.enabled, createSyncMetrics(metrics)),
+      inject: [SyncStorage, CACHE, CONFIG, Metrics],
+      useFactory: (storage: SyncStorage, cache: CacheClient, config: AxonConfig, metrics: Metrics): SyncService =>
+        new SyncService(storage, cache.wakeups, config.presence.enabled, createSyncMetrics(metrics)),
     },
     {
       provide: PresenceService,
-      inject: [BUS, EduStore, CONFIG],
-      useFactory: (bus: MessageBus, edus: EduStore, config: AxonConfig): PresenceService => new PresenceService(bus, edus, config.presence.enabled),
+      inject: [BUS, SyncStorage, CONFIG],
+      useFactory: (bus: MessageBus, storage: SyncStorage, config: AxonConfig): PresenceService => new PresenceService(bus, storage, config.presence.enabled),
     },
   ],
 })
 export class SyncModule implements OnApplicationBootstrap, BeforeApplicationShutdown {
   constructor(
-    private readonly store: SyncStore,
-    private readonly edus: EduStore,
+    private readonly storage: SyncStorage,
     private readonly service: SyncService,
     @InjectBus() private readonly bus: MessageBus,
     @InjectCache() private readonly cache: CacheClient,
@@ -54,10 +51,10 @@ export class SyncModule implements OnApplicationBootstrap, BeforeApplicationShut
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const consumer = new RoomOutputConsumer(this.bus, this.store, this.cache.wakeups);
+    const consumer = new RoomOutputConsumer(this.bus, this.storage.roomEvents, this.storage.accountData, this.cache.wakeups);
     await consumer.start();
     this.shutdown.add(STAGE.consumers, 'sync room output consumer', () => consumer.stop());
-    const edus = new EduConsumer(this.bus, this.edus, this.cache.wakeups, { enabled: this.config.presence.enabled, offlineAfterMs: this.config.presence.offline_after_ms });
+    const edus = new EduConsumer(this.bus, this.storage, this.cache.wakeups, { enabled: this.config.presence.enabled, offlineAfterMs: this.config.presence.offline_after_ms });
     await edus.start();
     this.shutdown.add(STAGE.consumers, 'sync EDU consumer', () => edus.stop());
   }

@@ -1,8 +1,10 @@
 import { deviceListTopic, presenceTopic, receiptTopic, toDeviceTopic, typingTopic, type Topic } from '@axon/contracts-kafka';
 import { ack, type DeliveredMessage, type HandlerOutcome, type MessageBus, type Subscription } from '@axon/platform-bus';
+import type { UserId } from '@axon/matrix-identifiers';
 import type { Wakeups } from '@axon/platform-cache';
-import { syncChannel, SYNC_GROUP, SYNC_SUBSCRIBE_OPTIONS } from './room-output.consumer';
-import type { EduStore } from './storage/edu-store';
+import type { SyncRepositories } from '../storage/sync-repositories';
+import { syncChannel } from '../sync-channel';
+import { SYNC_GROUP, SYNC_SUBSCRIBE_OPTIONS } from './sync-group';
 
 /** How presence ends for a user whose clients stopped syncing. */
 export interface PresenceExpiry {
@@ -25,13 +27,13 @@ export class EduConsumer {
 
   constructor(
     private readonly bus: MessageBus,
-    private readonly store: EduStore,
+    private readonly store: Pick<SyncRepositories, 'receipts' | 'typing' | 'presence' | 'toDevice' | 'deviceLists'>,
     private readonly wakeups: Wakeups,
     private readonly presence: PresenceExpiry,
   ) {}
 
   async start(): Promise<void> {
-    const subscribe = async <T>(topic: Topic<T>, apply: (value: T, partition: number, offset: string) => Promise<readonly string[]>): Promise<void> => {
+    const subscribe = async <T>(topic: Topic<T>, apply: (value: T, partition: number, offset: string) => Promise<readonly UserId[]>): Promise<void> => {
       const handler = async (message: DeliveredMessage<T>): Promise<HandlerOutcome> => {
         const users = await apply(message.value, message.partition, message.offset);
         await Promise.all(users.map((user) => this.wakeups.publish(syncChannel(user), topic.name)));
@@ -39,24 +41,25 @@ export class EduConsumer {
       };
       this.subscriptions.push(await this.bus.subscribe(topic, SYNC_GROUP, handler, SYNC_SUBSCRIBE_OPTIONS));
     };
-    await subscribe(receiptTopic, (value, partition, offset) => this.store.applyReceipt(value, partition, offset));
+    await subscribe(receiptTopic, (value, partition, offset) => this.store.receipts.apply(value, partition, offset));
     await subscribe(typingTopic, async (value, partition, offset) => {
-      const users = await this.store.applyTyping(value, partition, offset);
+      const users = await this.store.typing.apply(value, partition, offset);
       if (value.typing && users.length > 0) this.armTyping(value.room_id, value.user_id, value.expires_at);
       return users;
     });
     await subscribe(presenceTopic, async (value, partition, offset) => {
-      const users = await this.store.applyPresence(value, partition, offset);
+      const users = await this.store.presence.apply(value, partition, offset);
       if (value.presence !== 'offline') this.armOffline(value.user_id, value.last_active_ts);
       return users;
     });
     await subscribe(toDeviceTopic, async (value, partition, offset) => {
-      await this.store.applyToDevice(value, partition, offset);
-      return [value.recipient];
+      await this.store.toDevice.apply(value, partition, offset);
+      // client-api checked the recipient's ID before it published the message.
+      return [value.recipient as UserId];
     });
-    await subscribe(deviceListTopic, (value, partition, offset) => this.store.applyDeviceListChange(value, partition, offset));
-    for (const row of await this.store.activeTyping()) this.armTyping(row.room_id, row.user_id, row.expires_at);
-    if (this.presence.enabled) for (const row of await this.store.presentUsers()) this.armOffline(row.user_id, Number(row.last_active_ts));
+    await subscribe(deviceListTopic, (value, partition, offset) => this.store.deviceLists.apply(value, partition, offset));
+    for (const row of await this.store.typing.active()) this.armTyping(row.room_id, row.user_id, row.expires_at);
+    if (this.presence.enabled) for (const row of await this.store.presence.present()) this.armOffline(row.user_id, Number(row.last_active_ts));
   }
 
   async stop(): Promise<void> {
@@ -88,7 +91,7 @@ export class EduConsumer {
   private armOffline(userId: string, lastActiveTs: number): void {
     if (!this.presence.enabled) return;
     this.arm(`presence\u0000${userId}`, lastActiveTs + this.presence.offlineAfterMs, async () => {
-      const now = await this.store.presenceOf(userId);
+      const now = await this.store.presence.of(userId as UserId);
       if (now === undefined || now.presence === 'offline' || Number(now.last_active_ts) !== lastActiveTs) return;
       await this.bus.publish(presenceTopic, [{ user_id: userId, presence: 'offline', last_active_ts: lastActiveTs, currently_active: false }]);
     });

@@ -1,22 +1,12 @@
 import { accountDataTopic, roomOutputTopic, type AccountDataUpdate, type RoomOutput } from '@axon/contracts-kafka';
-import { ack, type DeliveredMessage, type HandlerOutcome, type MessageBus, type SubscribeOptions, type Subscription } from '@axon/platform-bus';
+import type { UserId } from '@axon/matrix-identifiers';
+import { ack, type DeliveredMessage, type HandlerOutcome, type MessageBus, type Subscription } from '@axon/platform-bus';
 import type { Wakeups } from '@axon/platform-cache';
-import type { SyncStore } from './storage/sync-store';
-
-/** The consumer group of sync replicas on `hs.room.output.v1`. */
-export const SYNC_GROUP = 'sync';
-
-/**
- * Sync applies each partition strictly in offset order (no concurrency across keys), so
- * that a partition's applied position is a low-water mark: a token built from positions
- * never passes a message that is still being applied.
- */
-export const SYNC_SUBSCRIBE_OPTIONS: SubscribeOptions = { order: 'partition' };
-
-/** The wake-up channel of a user's waiting `/sync` long-polls. */
-export function syncChannel(userId: string): string {
-  return `sync:${userId}`;
-}
+import type { AccountDataRepository } from '../storage/account-data.repository';
+import type { RoomEventsRepository } from '../storage/room-events.repository';
+import type { PublicOf } from '../storage/sync-repositories';
+import { syncChannel } from '../sync-channel';
+import { SYNC_GROUP, SYNC_SUBSCRIBE_OPTIONS } from './sync-group';
 
 /**
  * Builds the sync read model from `hs.room.output.v1` (idempotent per room sequence) and
@@ -29,7 +19,8 @@ export class RoomOutputConsumer {
 
   constructor(
     private readonly bus: MessageBus,
-    private readonly store: SyncStore,
+    private readonly roomEvents: PublicOf<RoomEventsRepository>,
+    private readonly accountData: PublicOf<AccountDataRepository>,
     private readonly wakeups: Wakeups,
   ) {}
 
@@ -43,13 +34,14 @@ export class RoomOutputConsumer {
   }
 
   private async handleAccountData(message: DeliveredMessage<AccountDataUpdate>): Promise<HandlerOutcome> {
-    await this.store.applyAccountData(message.value, message.partition, message.offset);
-    await this.wakeups.publish(syncChannel(message.value.user_id), message.value.type);
+    await this.accountData.apply(message.value, message.partition, message.offset);
+    // client-api published it for the user it authenticated: the ID is a valid one.
+    await this.wakeups.publish(syncChannel(message.value.user_id as UserId), message.value.type);
     return ack;
   }
 
   private async handle(message: DeliveredMessage<RoomOutput>): Promise<HandlerOutcome> {
-    const users = await this.store.apply(message.value, message.partition, message.offset);
+    const users = await this.roomEvents.apply(message.value, message.partition, message.offset);
     await Promise.all(users.map((user) => this.wakeups.publish(syncChannel(user), message.value.event_id)));
     return ack;
   }

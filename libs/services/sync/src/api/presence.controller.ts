@@ -3,8 +3,8 @@ import type { FastifyRequest } from 'fastify';
 import { AccountsDefinition } from '@axon/contracts-grpc';
 import type { ServiceClient } from '@axon/platform-rpc';
 import { RpcHost } from '@axon/platform-runtime';
-import { PresenceService } from './presence.service';
-import { resolveRequester } from './requester';
+import { PresenceService } from '../presence.service';
+import { resolveRequester, userIdParam } from './requester';
 
 /**
  * `GET` and `PUT /_matrix/client/v3/presence/{userId}/status`, served by sync, which owns
@@ -26,14 +26,14 @@ export class PresenceController {
   @Get(':userId/status')
   async get(@Req() request: FastifyRequest, @Param('userId') userId: string): Promise<Record<string, unknown>> {
     const caller = await resolveRequester(this.accounts, request);
-    return this.presence.get(caller.userId, userId);
+    return this.presence.get(caller.userId, userIdParam(userId));
   }
 
   @Put(':userId/status')
   @HttpCode(200)
   async put(@Req() request: FastifyRequest, @Param('userId') userId: string, @Body() body: unknown): Promise<Record<string, never>> {
     const caller = await resolveRequester(this.accounts, request);
-    await this.presence.set(caller.userId, userId, body);
+    await this.presence.set(caller.userId, userIdParam(userId), body);
     return {};
   }
 }

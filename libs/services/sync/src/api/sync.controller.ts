@@ -4,11 +4,12 @@ import { AccountsDefinition } from '@axon/contracts-grpc';
 import type { PresenceState } from '@axon/contracts-kafka';
 import { MatrixError } from '@axon/matrix-errors';
 import { DEFAULT_FILTER, parseFilter, type Filter } from '@axon/matrix-filters';
+import type { UserId } from '@axon/matrix-identifiers';
 import type { ServiceClient } from '@axon/platform-rpc';
 import { RpcHost } from '@axon/platform-runtime';
-import { PresenceService } from './presence.service';
+import { PresenceService } from '../presence.service';
+import { SyncService } from '../sync.service';
 import { resolveRequester } from './requester';
-import { SyncService } from './sync.service';
 
 type Json = Record<string, unknown>;
 
@@ -41,10 +42,8 @@ export class SyncController {
     }
     await this.presence.onSync(caller.userId, (query.set_presence ?? 'online') as PresenceState);
     // A client that goes away ends its long-poll instead of leaving it to wait out the timeout.
-    const aborted = new AbortController();
-    request.raw.once('close', () => aborted.abort());
     return this.sync.sync({
-      signal: aborted.signal,
+      client: request.raw,
       userId: caller.userId,
       deviceId: caller.deviceId,
       ...(query.since === undefined ? {} : { since: query.since }),
@@ -55,7 +54,7 @@ export class SyncController {
   }
 
   /** The `filter` parameter: inline JSON, or the ID of a filter the user stored. */
-  private async filter(userId: string, filter: string | undefined): Promise<Filter> {
+  private async filter(userId: UserId, filter: string | undefined): Promise<Filter> {
     if (filter === undefined || filter === '') return DEFAULT_FILTER;
     if (filter.trim().startsWith('{')) {
       let parsed: unknown;

@@ -1,0 +1,81 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join as joinPath } from 'node:path';
+import type { RoomOutput } from '@axon/contracts-kafka';
+import type { RoomId, UserId } from '@axon/matrix-identifiers';
+import { Database } from '@axon/platform-database';
+import { SYNC_MIGRATIONS } from './migrations';
+import { SyncStorage } from './sync-repositories';
+
+const ROOM = '!room:hs.test' as RoomId;
+const ALICE = '@alice:hs.test' as UserId;
+const BOB = '@bob:hs.test' as UserId;
+
+describe('RoomEventsRepository.apply (embedded Postgres)', () => {
+  let database: Database;
+  let storage: SyncStorage;
+  let seq = 0;
+
+  beforeAll(async () => {
+    database = await Database.open({ dataDir: mkdtempSync(joinPath(tmpdir(), 'axon-sync-apply-')), inMemory: true });
+    storage = new SyncStorage(await database.dataSource({ schema: 'sync', migrations: [...SYNC_MIGRATIONS] }));
+  });
+
+  afterAll(async () => {
+    await database.close();
+  });
+
+  function output(event: { type: string; sender: UserId; state_key?: string; content: Record<string, unknown> }, extra: Partial<RoomOutput> = {}): RoomOutput {
+    seq++;
+    const eventId = `$${seq}`;
+    return {
+      room_id: ROOM,
+      room_version: '10',
+      event_id: eventId,
+      pdu_json: JSON.stringify({ ...event, room_id: ROOM, origin_server_ts: seq }),
+      stream_ordering: String(seq),
+      room_seq: seq,
+      prev_room_seq: seq - 1,
+      state_added: event.state_key === undefined ? [] : [[event.type, event.state_key, eventId]],
+      state_removed: [],
+      ...extra,
+    };
+  }
+
+  it('records an event, its state and membership with the applied position, wakes the members and the target, and changes nothing when redelivered', async () => {
+    const create = output({ type: 'm.room.create', sender: ALICE, state_key: '', content: {} });
+    expect(await storage.roomEvents.apply(create, 3, '10')).toEqual([]);
+    expect(await storage.roomEvents.apply(output({ type: 'm.room.member', sender: ALICE, state_key: ALICE, content: { membership: 'join' } }), 3, '11')).toEqual([ALICE]);
+    const invite = output({ type: 'm.room.member', sender: ALICE, state_key: BOB, content: { membership: 'invite' } });
+    expect((await storage.roomEvents.apply(invite, 3, '12')).sort()).toEqual([ALICE, BOB]);
+    expect((await storage.positions.heads()).rooms[3]).toBe(12);
+    expect(await storage.memberships.ofUser(BOB)).toEqual(new Map([[ROOM, 'invite']]));
+
+    // Redelivered (the consumer crashed before committing its offset): nothing moves, nobody is woken.
+    expect(await storage.roomEvents.apply(invite, 3, '12')).toEqual([]);
+    expect(await storage.memberships.changesOfUser(BOB, Array<number>(16).fill(-1), Array<number>(16).fill(100))).toHaveLength(1);
+
+    const leave = output({ type: 'm.room.member', sender: BOB, state_key: BOB, content: { membership: 'leave' } });
+    expect((await storage.roomEvents.apply(leave, 3, '13')).sort()).toEqual([ALICE, BOB]);
+    expect(await storage.memberships.counts(ROOM)).toEqual({ joined: 1, invited: 0, heroes: [ALICE] });
+  });
+
+  it('applies a redaction and state removed and replaced in one go', async () => {
+    const topic = output({ type: 'm.room.topic', sender: ALICE, state_key: '', content: { topic: 'tea' } });
+    await storage.roomEvents.apply(topic, 3, '20');
+    const name = output({ type: 'm.room.name', sender: ALICE, state_key: '', content: { name: 'Tea' } });
+    await storage.roomEvents.apply(name, 3, '21');
+    const redaction = output(
+      { type: 'm.room.redaction', sender: ALICE, content: {} },
+      { redacted_event_id: topic.event_id, state_removed: [['m.room.topic', '', topic.event_id], ['m.room.name', '', name.event_id]], state_added: [['m.room.name', '', '$renamed']] },
+    );
+    await storage.roomEvents.apply(redaction, 3, '22');
+    const [redacted] = await storage.roomEvents.eventsByIds([topic.event_id as never]);
+    expect(redacted?.redacted_by).toBe(redaction.event_id);
+    const state = await storage.roomEvents.currentState(ROOM, ['m.room.topic', 'm.room.name']);
+    expect(state).toEqual([]);
+    expect(await storage.db.query(`SELECT type, event_id FROM room_state WHERE room_id = $1 AND type IN ('m.room.topic', 'm.room.name')`, [ROOM])).toEqual([
+      { type: 'm.room.name', event_id: '$renamed' },
+    ]);
+  });
+});

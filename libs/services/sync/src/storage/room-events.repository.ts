@@ -1,0 +1,182 @@
+import { roomOutputTopic, type RoomOutput } from '@axon/contracts-kafka';
+import type { VisibilityEvent } from '@axon/matrix-events';
+import type { EventId, RoomId, UserId } from '@axon/matrix-identifiers';
+import type { DataSource } from '@axon/platform-database';
+import { advanceHeadSql } from './stream-positions.repository';
+
+/** A room event in the sync read model. */
+export interface SyncEvent {
+  readonly room_id: RoomId;
+  readonly room_seq: number;
+  readonly partition: number;
+  readonly offset: string;
+  readonly event_id: EventId;
+  readonly room_version: string;
+  readonly stream_ordering: string;
+  readonly type: string;
+  readonly state_key: string | null;
+  readonly sender: UserId;
+  readonly pdu_json: string;
+  readonly redacted_by: EventId | null;
+}
+
+function columns(alias?: string): string {
+  const p = alias === undefined ? '' : `${alias}.`;
+  return `${p}room_id, ${p}room_seq, ${p}partition, ${p}"offset"::text AS "offset", ${p}event_id, ${p}room_version, ${p}stream_ordering::text AS stream_ordering, ${p}type, ${p}state_key, ${p}sender, ${p}pdu_json, ${p}redacted_by`;
+}
+
+const EVENT_COLUMNS = columns();
+
+/**
+ * The rooms of the sync read model (schema `sync`): their events at their bus positions
+ * (`room_events`), current state (`room_state`) and, written with the membership events,
+ * `memberships` and `membership_changes` (read by `MembershipsRepository`). `apply` is
+ * idempotent per (room, room sequence): a redelivered output changes nothing.
+ */
+export class RoomEventsRepository {
+  constructor(private readonly db: DataSource) {}
+
+  /**
+   * Applies one `hs.room.output.v1` message; returns the users whose syncs it concerns (the
+   * room's joined, invited and knocking members, and the target of a membership change).
+   *
+   * One statement, so one round trip and its own transaction: the event row, the stream's
+   * applied position, the redaction, the state and membership changes commit together or not
+   * at all. Every change but the position is conditioned on the event row being new
+   * (`inserted`), which is what makes a redelivered output change nothing. All parts of a
+   * statement see the snapshot it started from, so the members read at the end are those
+   * before this event: they differ from the members after it only in the event's own target,
+   * who is added explicitly. A key the event both removes and sets is only set (the DELETE
+   * and the upsert must not touch one row twice).
+   */
+  async apply(output: RoomOutput, partition: number, offset: string): Promise<UserId[]> {
+    const pdu = JSON.parse(output.pdu_json) as { type: string; state_key?: string; sender: string; content?: Record<string, unknown> };
+    const added = new Map<string, readonly [string, string, string]>();
+    for (const entry of output.state_added) added.set(`${entry[0]}\u0000${entry[1]}`, entry);
+    const removed = output.state_removed.filter(([type, stateKey]) => !added.has(`${type}\u0000${stateKey}`));
+    const own = [...added.values()].find(([type, , eventId]) => type === 'm.room.member' && eventId === output.event_id);
+    const membership = own === undefined ? null : typeof pdu.content?.['membership'] === 'string' ? pdu.content['membership'] : 'leave';
+    const rows = await this.db.query<Array<{ user_id: UserId }>>(
+      `WITH inserted AS (
+         INSERT INTO room_events (room_id, room_seq, partition, "offset", event_id, room_version, stream_ordering, type, state_key, sender, pdu_json)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING RETURNING event_id),
+       head AS (${advanceHeadSql('$12', '$3', '$4')}),
+       redacted AS (
+         UPDATE room_events SET redacted_by = $5 WHERE event_id = $13::text AND room_id = $1 AND redacted_by IS NULL AND EXISTS (SELECT 1 FROM inserted)),
+       removed AS (
+         DELETE FROM room_state s USING unnest($14::text[], $15::text[]) AS r(type, state_key)
+         WHERE s.room_id = $1 AND s.type = r.type AND s.state_key = r.state_key AND EXISTS (SELECT 1 FROM inserted)),
+       added AS (
+         INSERT INTO room_state (room_id, type, state_key, event_id)
+         SELECT $1, a.type, a.state_key, a.event_id FROM unnest($16::text[], $17::text[], $18::text[]) AS a(type, state_key, event_id) WHERE EXISTS (SELECT 1 FROM inserted)
+         ON CONFLICT (room_id, type, state_key) DO UPDATE SET event_id = EXCLUDED.event_id),
+       member AS (
+         INSERT INTO memberships (user_id, room_id, membership) SELECT $19::text, $1, $20::text WHERE $19::text IS NOT NULL AND EXISTS (SELECT 1 FROM inserted)
+         ON CONFLICT (user_id, room_id) DO UPDATE SET membership = EXCLUDED.membership),
+       change AS (
+         INSERT INTO membership_changes (user_id, room_id, membership, event_id, partition, "offset")
+         SELECT $19::text, $1, $20::text, $5, $3, $4 WHERE $19::text IS NOT NULL AND EXISTS (SELECT 1 FROM inserted) ON CONFLICT DO NOTHING)
+       SELECT user_id FROM memberships WHERE room_id = $1 AND membership IN ('join', 'invite', 'knock') AND EXISTS (SELECT 1 FROM inserted)
+       UNION SELECT $19::text WHERE $19::text IS NOT NULL AND EXISTS (SELECT 1 FROM inserted)`,
+      [
+        output.room_id,
+        output.room_seq,
+        partition,
+        offset,
+        output.event_id,
+        output.room_version,
+        output.stream_ordering,
+        pdu.type,
+        pdu.state_key ?? null,
+        pdu.sender,
+        output.pdu_json,
+        roomOutputTopic.name,
+        output.redacted_event_id ?? null,
+        removed.map(([type]) => type),
+        removed.map(([, stateKey]) => stateKey),
+        [...added.values()].map(([type]) => type),
+        [...added.values()].map(([, stateKey]) => stateKey),
+        [...added.values()].map(([, , eventId]) => eventId),
+        own?.[1] ?? null,
+        membership,
+      ],
+    );
+    return rows.map((row) => row.user_id);
+  }
+
+  /** A room's events in (`after`, `upTo`] of its partition, the newest `limit` (plus one, to tell `limited`), oldest first. */
+  async timeline(roomId: RoomId, partition: number, after: number, upTo: number, limit: number, ignoredSenders: readonly UserId[] = [], beforeSeq = Number.MAX_SAFE_INTEGER): Promise<SyncEvent[]> {
+    // Ignored users' events are left out, except state events (the room's state is everyone's).
+    const rows = await this.db.query<SyncEvent[]>(
+      `SELECT ${EVENT_COLUMNS} FROM room_events WHERE room_id = $1 AND partition = $2 AND "offset" > $3 AND "offset" <= $4
+         AND (state_key IS NOT NULL OR sender <> ALL($6::text[])) AND room_seq < $7::bigint
+       ORDER BY room_events.room_seq DESC LIMIT $5`,
+      [roomId, partition, after, upTo, limit + 1, ignoredSenders, beforeSeq],
+    );
+    return rows.reverse();
+  }
+
+  /** A room's state events in (`after`, `before`) by room sequence, newest per key. */
+  async stateChanges(roomId: RoomId, afterSeq: number, beforeSeq: number): Promise<SyncEvent[]> {
+    return this.db.query<SyncEvent[]>(
+      `SELECT DISTINCT ON (type, state_key) ${EVENT_COLUMNS} FROM room_events
+       WHERE room_id = $1 AND room_seq > $2::bigint AND room_seq < $3::bigint AND state_key IS NOT NULL
+       ORDER BY type, state_key, room_events.room_seq DESC`,
+      [roomId, afterSeq, beforeSeq],
+    );
+  }
+
+  /** The room's state just before `beforeSeq` (the current state with later changes undone), or only its `type` events of `stateKeys`. */
+  async stateBefore(roomId: RoomId, beforeSeq: number, type?: string, stateKeys?: readonly string[]): Promise<SyncEvent[]> {
+    const only = type === undefined ? '' : ' AND type = $3 AND state_key = ANY($4)';
+    return this.db.query<SyncEvent[]>(
+      `SELECT DISTINCT ON (type, state_key) ${EVENT_COLUMNS} FROM room_events
+       WHERE room_id = $1 AND room_seq < $2::bigint AND state_key IS NOT NULL${only}
+       ORDER BY type, state_key, room_events.room_seq DESC`,
+      type === undefined ? [roomId, beforeSeq] : [roomId, beforeSeq, type, stateKeys ?? []],
+    );
+  }
+
+  /** The room's history visibility and `userId`'s membership just before `beforeSeq` (their PDUs; absent ones left out). */
+  async visibilityStateBefore(roomId: RoomId, beforeSeq: number, userId: UserId): Promise<VisibilityEvent[]> {
+    const rows = await this.db.query<Array<{ pdu_json: string }>>(
+      `SELECT DISTINCT ON (type, state_key) pdu_json FROM room_events
+       WHERE room_id = $1 AND room_seq < $2::bigint AND ((type = 'm.room.history_visibility' AND state_key = '') OR (type = 'm.room.member' AND state_key = $3))
+       ORDER BY type, state_key, room_events.room_seq DESC`,
+      [roomId, beforeSeq, userId],
+    );
+    return rows.map((row) => JSON.parse(row.pdu_json) as VisibilityEvent);
+  }
+
+  /** The room sequence of `userId`'s latest join of the room, if they ever joined. */
+  async lastJoinSeq(roomId: RoomId, userId: UserId): Promise<bigint | undefined> {
+    const rows = await this.db.query<Array<{ seq: string | null }>>(
+      `SELECT max(room_seq)::text AS seq FROM room_events
+       WHERE room_id = $1 AND type = 'm.room.member' AND state_key = $2 AND pdu_json::jsonb -> 'content' ->> 'membership' = 'join'`,
+      [roomId, userId],
+    );
+    return rows[0]?.seq === null || rows[0] === undefined ? undefined : BigInt(rows[0].seq);
+  }
+
+  /** The room's current state events, or only those of `types`. */
+  async currentState(roomId: RoomId, types?: readonly string[]): Promise<SyncEvent[]> {
+    const filter = types === undefined ? '' : ' AND s.type = ANY($2)';
+    return this.db.query<SyncEvent[]>(
+      `SELECT ${columns('e')}
+       FROM room_state s JOIN room_events e ON e.event_id = s.event_id WHERE s.room_id = $1${filter}`,
+      types === undefined ? [roomId] : [roomId, types],
+    );
+  }
+
+  async eventsByIds(eventIds: readonly EventId[]): Promise<SyncEvent[]> {
+    if (eventIds.length === 0) return [];
+    return this.db.query<SyncEvent[]>(`SELECT ${EVENT_COLUMNS} FROM room_events WHERE event_id = ANY($1)`, [eventIds]);
+  }
+
+  /** The partition each room's events are in (from its events), for the rooms that have any, in one query. */
+  async partitionsOf(roomIds: readonly RoomId[]): Promise<Map<RoomId, number>> {
+    if (roomIds.length === 0) return new Map();
+    const rows = await this.db.query<Array<{ room_id: RoomId; partition: number }>>(`SELECT DISTINCT ON (room_id) room_id, partition FROM room_events WHERE room_id = ANY($1)`, [roomIds]);
+    return new Map(rows.map((row) => [row.room_id, row.partition]));
+  }
+}
