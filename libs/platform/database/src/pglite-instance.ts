@@ -11,19 +11,16 @@ import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
  * server. PGlite allocates shared memory through Emscripten's mmap, which zero-fills it,
  * so the whole pool is resident from the first second, and WebAssembly memory is never
  * handed back to the system. A page that misses the pool is one synchronous read() from
- * the kernel's page cache. No setting here touches durability (see `EMBEDDED_DURABILITY`).
+ * the kernel's page cache.
+ *
+ * None of them touches durability, which stays what PGlite gives on Node: it starts
+ * Postgres with fsync off and Emscripten's Node filesystem has no fsync, so a commit
+ * returns once its WAL record is written to the kernel. An acknowledged write survives the
+ * process being killed, not the machine losing power (`relaxedDurability` is a no-op here).
  */
 export const EMBEDDED_SETTINGS: Readonly<Record<string, string>> = {
   shared_buffers: '16MB',
 };
-
-/**
- * What an acknowledged write survives on the embedded backend, for operators and docs.
- * PGlite starts Postgres with fsync off and Emscripten's Node filesystem has no fsync, so
- * a commit returns once its WAL record is written to the kernel: it survives the process
- * being killed, not the machine losing power. `relaxedDurability` is a no-op on Node.
- */
-export const EMBEDDED_DURABILITY = 'process-crash-safe: WAL written to the kernel before a commit returns, never fsynced';
 
 export type PGliteParsers = NonNullable<PGliteOptions['parsers']>;
 
