@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { PGlite, types } from '@electric-sql/pglite';
+import { type PGlite, types } from '@electric-sql/pglite';
+import { openPGlite } from './pglite-instance';
 
 /**
  * A `pg.Pool` look-alike over one PGlite instance, for TypeORM's postgres driver.
@@ -22,15 +23,12 @@ export class PGliteSession {
   private constructor(readonly pg: PGlite) {}
 
   static async open(dataDir: string | undefined): Promise<PGliteSession> {
-    const pg = await PGlite.create({
-      ...(dataDir === undefined ? {} : { dataDir }),
+    const pg = await openPGlite(dataDir, {
       // Return results in the shapes node-postgres gives, so the same code and SQL
       // behave identically on both: int8 and numeric as strings, bytea as Buffer.
-      parsers: {
-        [types.INT8]: (value: string) => value,
-        [types.NUMERIC]: (value: string) => value,
-        [types.BYTEA]: (value: string) => Buffer.from(value.slice(2), 'hex'),
-      },
+      [types.INT8]: (value: string) => value,
+      [types.NUMERIC]: (value: string) => value,
+      [types.BYTEA]: (value: string) => Buffer.from(value.slice(2), 'hex'),
     });
     return new PGliteSession(pg);
   }

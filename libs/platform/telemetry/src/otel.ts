@@ -1,13 +1,3 @@
-import { NodeSDK } from '@opentelemetry/sdk-node';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
-import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
-import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
-import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
-import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
-
 export interface OtelSettings {
   /** OTLP/HTTP base endpoint, e.g. `http://127.0.0.1:4318`. */
   readonly endpoint: string;
@@ -26,30 +16,14 @@ export interface OtelHandle {
  * Starts the OpenTelemetry NodeSDK (traces and metrics over OTLP/HTTP). Call it before
  * anything imports http, pg or ioredis: instrumentation patches modules as they load,
  * which is why entry points load their application code only after this returns.
+ *
+ * The SDK, its exporters and instrumentations are required here rather than imported at
+ * the top: every process imports this library for its logger, and loading them costs
+ * about 13 MB of heap and 50 MB resident, for nothing when no endpoint is configured.
  */
 export function startOpenTelemetry(settings: OtelSettings): OtelHandle {
-  const base = settings.endpoint.replace(/\/+$/, '');
-  const sdk = new NodeSDK({
-    resource: resourceFromAttributes({
-      [ATTR_SERVICE_NAME]: settings.serviceName,
-      [ATTR_SERVICE_VERSION]: settings.serviceVersion,
-    }),
-    traceExporter: new OTLPTraceExporter({ url: `${base}/v1/traces` }),
-    metricReaders: [
-      new PeriodicExportingMetricReader({
-        exporter: new OTLPMetricExporter({ url: `${base}/v1/metrics` }),
-        exportIntervalMillis: settings.metricIntervalMs ?? 15000,
-      }),
-    ],
-    instrumentations: [
-      new HttpInstrumentation({
-        // Health and scrape endpoints would drown real traffic in traces.
-        ignoreIncomingRequestHook: (req) => /^\/(health|ready|metrics)\b/.test(req.url ?? ''),
-      }),
-      new PgInstrumentation(),
-      new IORedisInstrumentation(),
-    ],
-  });
-  sdk.start();
-  return { shutdown: () => sdk.shutdown() };
+  // A synchronous load on purpose: instrumentation must be in place before this returns.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { startOtelSdk } = require('./otel-sdk') as typeof import('./otel-sdk');
+  return startOtelSdk(settings);
 }
