@@ -5,6 +5,7 @@ import type { RoomOutput } from '@axon/contracts-kafka';
 import type { RoomId, UserId } from '@axon/matrix-identifiers';
 import { Database } from '@axon/platform-database';
 import { SYNC_MIGRATIONS } from './migrations';
+import { RoomEventsRepository } from './room-events.repository';
 import { SyncStorage } from './sync-repositories';
 
 const ROOM = '!room:hs.test' as RoomId;
@@ -77,5 +78,37 @@ describe('RoomEventsRepository.apply (embedded Postgres)', () => {
     expect(await storage.db.query(`SELECT type, event_id FROM room_state WHERE room_id = $1 AND type IN ('m.room.topic', 'm.room.name')`, [ROOM])).toEqual([
       { type: 'm.room.name', event_id: '$renamed' },
     ]);
+  });
+  it('applies consecutive messages in one statement: rows and position together, members of each room woken, nothing on redelivery', async () => {
+    const other = '!other:hs.test' as RoomId;
+    const msg = (roomId: RoomId, n: number, sender: UserId): RoomOutput => ({
+      room_id: roomId,
+      room_version: '10',
+      event_id: `$m${n}`,
+      pdu_json: JSON.stringify({ type: 'm.room.message', sender, room_id: roomId, content: { body: String(n) } }),
+      stream_ordering: String(1000 + n),
+      room_seq: 1000 + n,
+      prev_room_seq: 999 + n,
+      state_added: [],
+      state_removed: [],
+    });
+    const batch = [
+      { output: msg(ROOM, 1, ALICE), offset: '40' },
+      { output: msg(other, 2, BOB), offset: '41' },
+      { output: msg(ROOM, 3, ALICE), offset: '42' },
+    ];
+    expect(batch.every(({ output }) => RoomEventsRepository.isPlainMessage(output))).toBe(true);
+    const woken = await storage.roomEvents.applyMessages(batch, 5);
+    // The room's members are woken; the other room has none in the read model.
+    expect(new Set(woken.keys())).toEqual(new Set([ROOM]));
+    expect((await storage.positions.heads()).rooms[5]).toBe(42);
+    const timeline = await storage.roomEvents.timeline(ROOM, 5, 0, 100, 10);
+    expect(timeline.map((event) => [event.event_id, event.offset, event.sender])).toEqual([
+      ['$m1', '40', ALICE],
+      ['$m3', '42', ALICE],
+    ]);
+    // Redelivered: nothing is written twice and nobody is woken.
+    expect(await storage.roomEvents.applyMessages(batch, 5)).toEqual(new Map());
+    expect(await storage.roomEvents.timeline(ROOM, 5, 0, 100, 10)).toHaveLength(2);
   });
 });

@@ -104,6 +104,54 @@ export class RoomEventsRepository {
     return rows.map((row) => row.user_id);
   }
 
+  /**
+   * Whether `applyMessages` can take an output: an event that changes no state and
+   * redacts nothing (a message), so it touches only `room_events` and the position.
+   */
+  static isPlainMessage(output: RoomOutput): boolean {
+    return output.state_added.length === 0 && output.state_removed.length === 0 && output.redacted_event_id === undefined;
+  }
+
+  /**
+   * Applies consecutive plain messages (`isPlainMessage`) of one partition, in order, in one
+   * statement (its own transaction): their rows and the partition's applied position (the
+   * last offset) commit together. Returns, per room, the members to wake (joined, invited,
+   * knocking) of the rooms that got a new event; a redelivered message changes nothing.
+   */
+  async applyMessages(outputs: ReadonlyArray<{ readonly output: RoomOutput; readonly offset: string }>, partition: number): Promise<Map<RoomId, UserId[]>> {
+    if (outputs.length === 0) return new Map();
+    const senders = outputs.map(({ output }) => (JSON.parse(output.pdu_json) as { sender: string }).sender);
+    const types = outputs.map(({ output }) => (JSON.parse(output.pdu_json) as { type: string }).type);
+    const rows = await this.db.query<Array<{ room_id: RoomId; user_id: UserId }>>(
+      `WITH inserted AS (
+         INSERT INTO room_events (room_id, room_seq, partition, "offset", event_id, room_version, stream_ordering, type, state_key, sender, pdu_json)
+         SELECT room_id, room_seq, $1, "offset", event_id, room_version, stream_ordering, type, NULL, sender, pdu_json
+         FROM unnest($2::text[], $3::int[], $4::bigint[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[], $10::text[])
+           AS t(room_id, room_seq, "offset", event_id, room_version, stream_ordering, type, sender, pdu_json)
+         ON CONFLICT DO NOTHING RETURNING room_id),
+       head AS (${advanceHeadSql('$11', '$1', '$12')})
+       SELECT DISTINCT m.room_id, m.user_id FROM memberships m
+       WHERE m.room_id IN (SELECT room_id FROM inserted) AND m.membership IN ('join', 'invite', 'knock')`,
+      [
+        partition,
+        outputs.map(({ output }) => output.room_id),
+        outputs.map(({ output }) => output.room_seq),
+        outputs.map(({ offset }) => offset),
+        outputs.map(({ output }) => output.event_id),
+        outputs.map(({ output }) => output.room_version),
+        outputs.map(({ output }) => output.stream_ordering),
+        types,
+        senders,
+        outputs.map(({ output }) => output.pdu_json),
+        roomOutputTopic.name,
+        outputs[outputs.length - 1]!.offset,
+      ],
+    );
+    const woken = new Map<RoomId, UserId[]>();
+    for (const row of rows) woken.set(row.room_id, [...(woken.get(row.room_id) ?? []), row.user_id]);
+    return woken;
+  }
+
   /** A room's events in (`after`, `upTo`] of its partition, the newest `limit` (plus one, to tell `limited`), oldest first. */
   async timeline(roomId: RoomId, partition: number, after: number, upTo: number, limit: number, ignoredSenders: readonly UserId[] = [], beforeSeq = Number.MAX_SAFE_INTEGER): Promise<SyncEvent[]> {
     // Ignored users' events are left out, except state events (the room's state is everyone's).

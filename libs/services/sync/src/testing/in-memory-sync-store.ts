@@ -126,6 +126,7 @@ export class InMemorySyncStore {
       positions: { heads: async (): Promise<SyncToken> => structuredClone(this.heads) },
       roomEvents: {
         apply: unused('roomEvents.apply'),
+        applyMessages: unused('roomEvents.applyMessages'),
         timeline: async (roomId, partition, after, upTo, limit, ignored = [], beforeSeq = Number.MAX_SAFE_INTEGER) =>
           this.events
             .filter((e) => e.room_id === roomId && e.partition === partition && Number(e.offset) > after && Number(e.offset) <= upTo && e.room_seq < beforeSeq)
