@@ -1,4 +1,5 @@
 import type { DeviceId, UserId } from '@axon/matrix-identifiers';
+import { GroupCommit } from '@axon/platform-database';
 import type { ClientApiStorage, Queryable } from './client-api-storage';
 
 /** What an access token resolves to, with its account's state. */
@@ -18,29 +19,52 @@ export interface AccessTokenRow {
  * access token resolves only while its device exists and its account is active.
  */
 export class TokensRepository {
+  /**
+   * Every request looks its token up: lookups that arrive while one runs go together in
+   * the next query (one statement for many requests under load, none added when alone).
+   * Each lookup still runs after its request arrived, so it sees every logout or
+   * deactivation committed before: this is not a cache.
+   */
+  private readonly lookups = new GroupCommit<string, AccessTokenRow | undefined>((hashes) => this.findAccessMany(hashes), { maxWeight: 500 });
+
   constructor(private readonly storage: ClientApiStorage) {}
 
-  async findAccess(tokenHash: string): Promise<AccessTokenRow | undefined> {
+  findAccess(tokenHash: string): Promise<AccessTokenRow | undefined> {
+    return this.lookups.submit(tokenHash);
+  }
+
+  private async findAccessMany(tokenHashes: readonly string[]): Promise<Array<AccessTokenRow | undefined>> {
     const rows = await this.storage.db.query<
-      { user_id: string; device_id: string; expires_ts: string | null; is_guest: boolean; refresh_token_hash: string | null; revokes_predecessor: boolean }[]
+      {
+        token_hash: string;
+        user_id: string;
+        device_id: string;
+        expires_ts: string | null;
+        is_guest: boolean;
+        refresh_token_hash: string | null;
+        revokes_predecessor: boolean;
+      }[]
     >(
-      `SELECT t.user_id, t.device_id, t.expires_ts, u.is_guest, t.refresh_token_hash, t.revokes_predecessor
+      `SELECT t.token_hash, t.user_id, t.device_id, t.expires_ts, u.is_guest, t.refresh_token_hash, t.revokes_predecessor
        FROM access_tokens t JOIN users u ON u.user_id = t.user_id
-       WHERE t.token_hash = $1 AND NOT u.deactivated`,
-      [tokenHash],
+       WHERE t.token_hash = ANY($1::text[]) AND NOT u.deactivated`,
+      [[...new Set(tokenHashes)]],
     );
-    const row = rows[0];
-    return (
-      row && {
-        // Written only from parsed identifiers (registration, login), so read back as such.
-        userId: row.user_id as UserId,
-        deviceId: row.device_id as DeviceId,
-        expiresTs: row.expires_ts === null ? null : Number(row.expires_ts),
-        isGuest: row.is_guest,
-        refreshTokenHash: row.refresh_token_hash,
-        revokesPredecessor: row.revokes_predecessor,
-      }
+    const found = new Map(
+      rows.map((row): [string, AccessTokenRow] => [
+        row.token_hash,
+        {
+          // Written only from parsed identifiers (registration, login), so read back as such.
+          userId: row.user_id as UserId,
+          deviceId: row.device_id as DeviceId,
+          expiresTs: row.expires_ts === null ? null : Number(row.expires_ts),
+          isGuest: row.is_guest,
+          refreshTokenHash: row.refresh_token_hash,
+          revokesPredecessor: row.revokes_predecessor,
+        },
+      ]),
     );
+    return tokenHashes.map((hash) => found.get(hash));
   }
 
   async insertAccess(

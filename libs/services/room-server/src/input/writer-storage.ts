@@ -39,8 +39,16 @@ export function roomStorageForWriter(storage: RoomStorage): WriterStorage {
     weight: (batch) => Math.max(1, batch.rooms.reduce((sum, plan) => sum + plan.events.length, 0)),
     retryAlone: (error) => !isTransientFailure(error),
   });
+  // The partitions' batches ask at once; one query answers all that wait (each still after its batch arrived).
+  const resultReads = new GroupCommit(
+    async (lists: ReadonlyArray<readonly string[]>) => {
+      const found = await storage.inputResults.getMany(db, [...new Set(lists.flat())]);
+      return lists.map(() => found);
+    },
+    { maxWeight: 4096, weight: (ids) => ids.length },
+  );
   return {
-    inputResults: (requestIds) => storage.inputResults.getMany(db, requestIds),
+    inputResults: (requestIds) => resultReads.submit(requestIds),
     room: (roomId) => storage.rooms.get(db, roomId),
     forwardExtremities: (roomId) => storage.rooms.forwardExtremities(db, roomId),
     currentState: (roomId, keys) => storage.state.current(db, roomId, { keys }),

@@ -1,9 +1,10 @@
 import { accountDataTopic, roomOutputTopic, type AccountDataUpdate, type RoomOutput } from '@axon/contracts-kafka';
 import type { RoomId, UserId } from '@axon/matrix-identifiers';
-import { ack, type DeliveredMessage, type HandlerOutcome, type MessageBus, type Subscription } from '@axon/platform-bus';
+import { ack, isTransientFailure, type DeliveredMessage, type HandlerOutcome, type MessageBus, type Subscription } from '@axon/platform-bus';
 import type { Wakeups } from '@axon/platform-cache';
+import { GroupCommit } from '@axon/platform-database';
 import type { AccountDataRepository } from '../storage/account-data.repository';
-import { RoomEventsRepository } from '../storage/room-events.repository';
+import { RoomEventsRepository, type MessageRun } from '../storage/room-events.repository';
 import type { PublicOf } from '../storage/sync-repositories';
 import { syncChannel } from '../sync-channel';
 import { SYNC_GROUP, SYNC_SUBSCRIBE_OPTIONS } from './sync-group';
@@ -19,13 +20,27 @@ const MAX_BATCH = 128;
 export class RoomOutputConsumer {
   private subscription: Subscription | undefined;
   private accountDataSubscription: Subscription | undefined;
+  /**
+   * Runs of messages of different partitions (each partition's handler has its own) that
+   * wait while one is applied go together in the next statement: rooms spread over many
+   * partitions share statements as one busy room's messages do.
+   */
+  private readonly messageRuns: GroupCommit<MessageRun, Map<RoomId, UserId[]>>;
 
   constructor(
     private readonly bus: MessageBus,
     private readonly roomEvents: PublicOf<RoomEventsRepository>,
     private readonly accountData: PublicOf<AccountDataRepository>,
     private readonly wakeups: Wakeups,
-  ) {}
+  ) {
+    this.messageRuns = new GroupCommit(
+      async (runs: readonly MessageRun[]) => {
+        const woken = await this.roomEvents.applyMessages(runs);
+        return runs.map(() => woken);
+      },
+      { maxWeight: 512, weight: (run) => run.outputs.length, retryAlone: (error) => !isTransientFailure(error) },
+    );
+  }
 
   async start(): Promise<void> {
     this.subscription = await this.bus.subscribeBatches(roomOutputTopic, SYNC_GROUP, (messages) => this.handle(messages), { ...SYNC_SUBSCRIBE_OPTIONS, maxBatch: MAX_BATCH });
@@ -52,13 +67,11 @@ export class RoomOutputConsumer {
     let run: DeliveredMessage<RoomOutput>[] = [];
     const flush = async (): Promise<void> => {
       if (run.length === 0) return;
-      const woken = await this.roomEvents.applyMessages(
-        run.map((message) => ({ output: message.value, offset: message.offset })),
-        run[0]!.partition,
-      );
+      const woken = await this.messageRuns.submit({ partition: run[0]!.partition, outputs: run.map((message) => ({ output: message.value, offset: message.offset })) });
+      // Only this run's rooms: a shared statement answers for every run in it.
       const lastOf = new Map<RoomId, string>(run.map((message) => [message.value.room_id as RoomId, message.value.event_id]));
       run = [];
-      await Promise.all([...woken].flatMap(([roomId, users]) => users.map((user) => this.wakeups.publish(syncChannel(user), lastOf.get(roomId) ?? ''))));
+      await Promise.all([...lastOf].flatMap(([roomId, eventId]) => (woken.get(roomId) ?? []).map((user) => this.wakeups.publish(syncChannel(user), eventId))));
     };
     for (const message of messages) {
       if (RoomEventsRepository.isPlainMessage(message.value)) {

@@ -79,7 +79,7 @@ describe('RoomEventsRepository.apply (embedded Postgres)', () => {
       { type: 'm.room.name', event_id: '$renamed' },
     ]);
   });
-  it('applies consecutive messages in one statement: rows and position together, members of each room woken, nothing on redelivery', async () => {
+  it('applies runs of messages of several partitions in one statement: rows and each partition\'s position together, members of each room woken, nothing on redelivery', async () => {
     const other = '!other:hs.test' as RoomId;
     const msg = (roomId: RoomId, n: number, sender: UserId): RoomOutput => ({
       room_id: roomId,
@@ -98,17 +98,15 @@ describe('RoomEventsRepository.apply (embedded Postgres)', () => {
       { output: msg(ROOM, 3, ALICE), offset: '42' },
     ];
     expect(batch.every(({ output }) => RoomEventsRepository.isPlainMessage(output))).toBe(true);
-    const woken = await storage.roomEvents.applyMessages(batch, 5);
+    const woken = await storage.roomEvents.applyMessages([{ partition: 5, outputs: batch.slice(0, 2) }, { partition: 6, outputs: batch.slice(2) }]);
     // The room's members are woken; the other room has none in the read model.
     expect(new Set(woken.keys())).toEqual(new Set([ROOM]));
-    expect((await storage.positions.heads()).rooms[5]).toBe(42);
-    const timeline = await storage.roomEvents.timeline(ROOM, 5, 0, 100, 10);
-    expect(timeline.map((event) => [event.event_id, event.offset, event.sender])).toEqual([
-      ['$m1', '40', ALICE],
-      ['$m3', '42', ALICE],
-    ]);
+    // Each partition's position is its run's last offset.
+    expect((await storage.positions.heads()).rooms.slice(5, 7)).toEqual([41, 42]);
+    expect((await storage.roomEvents.timeline(ROOM, 5, 0, 100, 10)).map((event) => [event.event_id, event.offset, event.sender])).toEqual([['$m1', '40', ALICE]]);
+    expect((await storage.roomEvents.timeline(ROOM, 6, 0, 100, 10)).map((event) => [event.event_id, event.offset, event.sender])).toEqual([['$m3', '42', ALICE]]);
     // Redelivered: nothing is written twice and nobody is woken.
-    expect(await storage.roomEvents.applyMessages(batch, 5)).toEqual(new Map());
-    expect(await storage.roomEvents.timeline(ROOM, 5, 0, 100, 10)).toHaveLength(2);
+    expect(await storage.roomEvents.applyMessages([{ partition: 5, outputs: batch }])).toEqual(new Map());
+    expect(await storage.roomEvents.timeline(ROOM, 5, 0, 100, 10)).toHaveLength(1);
   });
 });

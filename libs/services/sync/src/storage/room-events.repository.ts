@@ -4,6 +4,12 @@ import type { EventId, RoomId, UserId } from '@axon/matrix-identifiers';
 import type { DataSource } from '@axon/platform-database';
 import { advanceHeadSql } from './stream-positions.repository';
 
+/** Consecutive plain messages of one partition, in offset order (`RoomEventsRepository.applyMessages`). */
+export interface MessageRun {
+  readonly partition: number;
+  readonly outputs: ReadonlyArray<{ readonly output: RoomOutput; readonly offset: string }>;
+}
+
 /** A room event in the sync read model. */
 export interface SyncEvent {
   readonly room_id: RoomId;
@@ -113,42 +119,45 @@ export class RoomEventsRepository {
   }
 
   /**
-   * Applies consecutive plain messages (`isPlainMessage`) of one partition, in order, in one
-   * statement (its own transaction): their rows and the partition's applied position (the
-   * last offset) commit together. Returns, per room, the members to wake (joined, invited,
-   * knocking) of the rooms that got a new event; a redelivered message changes nothing.
+   * Applies runs of consecutive plain messages (`isPlainMessage`), each run from one
+   * partition in its order, in one statement (its own transaction): the rows and each
+   * partition's applied position (its run's last offset) commit together. Returns, per
+   * room that got a new event, the members to wake (joined, invited, knocking); a
+   * redelivered message changes nothing.
    */
-  async applyMessages(outputs: ReadonlyArray<{ readonly output: RoomOutput; readonly offset: string }>, partition: number): Promise<Map<RoomId, UserId[]>> {
-    if (outputs.length === 0) return new Map();
-    const senders = outputs.map(({ output }) => (JSON.parse(output.pdu_json) as { sender: string }).sender);
-    const types = outputs.map(({ output }) => (JSON.parse(output.pdu_json) as { type: string }).type);
-    const rows = await this.db.query<Array<{ room_id: RoomId; user_id: UserId }>>(
+  async applyMessages(runs: readonly MessageRun[]): Promise<Map<RoomId, UserId[]>> {
+    const rows = runs.flatMap((run) => run.outputs.map((item) => ({ ...item, partition: run.partition })));
+    if (rows.length === 0) return new Map();
+    const pdus = rows.map(({ output }) => JSON.parse(output.pdu_json) as { type: string; sender: string });
+    const result = await this.db.query<Array<{ room_id: RoomId; user_id: UserId }>>(
       `WITH inserted AS (
          INSERT INTO room_events (room_id, room_seq, partition, "offset", event_id, room_version, stream_ordering, type, state_key, sender, pdu_json)
-         SELECT room_id, room_seq, $1, "offset", event_id, room_version, stream_ordering, type, NULL, sender, pdu_json
-         FROM unnest($2::text[], $3::int[], $4::bigint[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[], $10::text[])
-           AS t(room_id, room_seq, "offset", event_id, room_version, stream_ordering, type, sender, pdu_json)
+         SELECT room_id, room_seq, partition, "offset", event_id, room_version, stream_ordering, type, NULL, sender, pdu_json
+         FROM unnest($1::text[], $2::int[], $3::int[], $4::bigint[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[], $10::text[])
+           AS t(room_id, room_seq, partition, "offset", event_id, room_version, stream_ordering, type, sender, pdu_json)
          ON CONFLICT DO NOTHING RETURNING room_id),
-       head AS (${advanceHeadSql('$11', '$1', '$12')})
+       head AS (
+         INSERT INTO stream_heads (topic, partition, "offset")
+         SELECT $11, p, max(o) FROM unnest($3::int[], $4::bigint[]) AS h(p, o) GROUP BY p ORDER BY p
+         ON CONFLICT (topic, partition) DO UPDATE SET "offset" = GREATEST(stream_heads."offset", EXCLUDED."offset"))
        SELECT DISTINCT m.room_id, m.user_id FROM memberships m
        WHERE m.room_id IN (SELECT room_id FROM inserted) AND m.membership IN ('join', 'invite', 'knock')`,
       [
-        partition,
-        outputs.map(({ output }) => output.room_id),
-        outputs.map(({ output }) => output.room_seq),
-        outputs.map(({ offset }) => offset),
-        outputs.map(({ output }) => output.event_id),
-        outputs.map(({ output }) => output.room_version),
-        outputs.map(({ output }) => output.stream_ordering),
-        types,
-        senders,
-        outputs.map(({ output }) => output.pdu_json),
+        rows.map(({ output }) => output.room_id),
+        rows.map(({ output }) => output.room_seq),
+        rows.map(({ partition }) => partition),
+        rows.map(({ offset }) => offset),
+        rows.map(({ output }) => output.event_id),
+        rows.map(({ output }) => output.room_version),
+        rows.map(({ output }) => output.stream_ordering),
+        pdus.map((pdu) => pdu.type),
+        pdus.map((pdu) => pdu.sender),
+        rows.map(({ output }) => output.pdu_json),
         roomOutputTopic.name,
-        outputs[outputs.length - 1]!.offset,
       ],
     );
     const woken = new Map<RoomId, UserId[]>();
-    for (const row of rows) woken.set(row.room_id, [...(woken.get(row.room_id) ?? []), row.user_id]);
+    for (const row of result) woken.set(row.room_id, [...(woken.get(row.room_id) ?? []), row.user_id]);
     return woken;
   }
 
