@@ -33,7 +33,7 @@ export function referenceOf(event: StoredEvent): ReferencedEvent {
  *
  * Why a cache is safe here: the room server is the only writer of a room, and every
  * append locks the room's row and checks its head against the head the event was built
- * on (`RoomsRepository.lockHeads`). If another replica appended meanwhile (the partition
+ * on (`RoomsRepository.fence`). If another replica appended meanwhile (the partition
  * moved and came back), the append fails with `StaleRoomHeadError`, the writer `forget`s
  * the room and builds again from the database. The cache is only ever advanced from this
  * writer's own committed appends.

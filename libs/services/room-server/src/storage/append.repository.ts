@@ -2,7 +2,6 @@ import type { EntityManager } from '@axon/platform-database';
 import type { EventFields, EventRow } from './events.repository';
 import type { InputResultRecord } from './input-results.repository';
 import type { OutboxEntry } from './outbox.repository';
-import type { RoomHeadUpdate } from './rooms.repository';
 import type { RoomRow } from './rows';
 import type { RoomStorage } from './room-storage';
 
@@ -55,7 +54,7 @@ export interface CommittedRoom {
 }
 
 /** The room's forward extremities after `event`: it replaces its prev events. */
-function advanceExtremities(extremities: readonly string[], event: AppendEvent): string[] {
+function advanceExtremities(extremities: readonly string[], event: AppendEvent): readonly string[] {
   return [...extremities.filter((id) => !event.prevEventIds.includes(id)), event.eventId];
 }
 
@@ -64,15 +63,16 @@ function advanceExtremities(extremities: readonly string[], event: AppendEvent):
  * batches), their output messages (the outbox) and the inputs' outcomes in ONE
  * transaction, fenced per room.
  *
- * Fencing: the rooms' rows are locked and their heads checked against the heads the
- * events were built on before anything is written, and each head advances with
- * compare-and-set; a writer that lost a room to another replica gets
- * `StaleRoomHeadError` and the whole transaction rolls back.
+ * Fencing: first, each room's head advances to the one after the append with
+ * compare-and-set on the head the events were built on (`RoomsRepository.fence`), which
+ * also locks the rows; a writer that lost a room to another replica gets
+ * `StaleRoomHeadError` before writing anything, and the whole transaction rolls back.
  *
- * Statements: a batch of message events costs the same eight statements whatever its
- * size or number of rooms (begin, lock, events, auth edges, outbox, results, heads,
- * commit). A state event adds its own (state group, current state, membership) and
- * flushes the events before it, so stream positions follow each room's order.
+ * Statements: a batch of message events costs the same six statements whatever its
+ * size or number of rooms (begin, fence, the events with their auth edges, outbox,
+ * results, commit). A state event adds its own (state group, current state, membership,
+ * the room's state group) and flushes the events before it, so stream positions follow
+ * each room's order.
  */
 export class AppendRepository {
   constructor(private readonly storage: RoomStorage) {}
@@ -93,7 +93,17 @@ export class AppendRepository {
     const { rooms, events, state, memberships, outbox, inputResults } = this.storage;
     const plans = batches.flatMap((batch, index) => batch.rooms.map((plan) => ({ plan, batch: index })));
     for (const { plan } of plans) if (plan.create) await rooms.insert(tx, plan.room.room_id, plan.room.room_version);
-    await rooms.lockHeads(tx, new Map(plans.filter(({ plan }) => !plan.create).map(({ plan }) => [plan.room.room_id, plan.room.head_seq])));
+    // Every room's new head is known before anything is written: fence first.
+    const heads = plans.map(({ plan }) => ({
+      roomId: plan.room.room_id,
+      fromSeq: plan.room.head_seq,
+      toSeq: plan.room.head_seq + plan.events.length,
+      forwardExtremities: plan.events.reduce<readonly string[]>(advanceExtremities, plan.extremities),
+    }));
+    await rooms.fence(
+      tx,
+      heads.filter((head) => head.toSeq > head.fromSeq),
+    );
 
     const nids = new Map<string, string>();
     let pending: EventRow[] = [];
@@ -102,12 +112,11 @@ export class AppendRepository {
       for (const [eventId, nid] of await events.insert(tx, pending)) nids.set(eventId, nid);
       pending = [];
     };
-    const written: Array<{ plan: RoomAppendPlan; batch: number; update: RoomHeadUpdate; results: AppendResult[] }> = [];
+    const written: Array<{ plan: RoomAppendPlan; batch: number; stateGroup: string | null; results: AppendResult[] }> = [];
     for (const { plan, batch } of plans) {
       const roomId = plan.room.room_id;
       let seq = plan.room.head_seq;
       let stateGroup = plan.room.state_group;
-      let extremities: readonly string[] = plan.extremities;
       const results: AppendResult[] = [];
       for (const event of plan.events) {
         seq++;
@@ -129,38 +138,32 @@ export class AppendRepository {
           if (event.membership !== undefined) await memberships.set(tx, roomId, event.stateKey, event.membership, nid);
           await events.setStateGroupAfter(tx, nid, stateGroup);
         }
-        extremities = advanceExtremities(extremities, event);
         results.push({ event, nid: '', roomSeq: seq, stateAdded, stateRemoved });
       }
-      written.push({ plan, batch, results, update: { roomId, fromSeq: plan.room.head_seq, toSeq: seq, stateGroup, latestNid: '', forwardExtremities: extremities } });
+      written.push({ plan, batch, results, stateGroup });
     }
     await flush();
 
-    await events.insertAuthEdges(
-      tx,
-      plans.flatMap(({ plan }) => plan.events.flatMap((event) => event.authEventIds.map((auth) => [event.eventId, auth] as const))),
-    );
     const committed: CommittedRoom[][] = batches.map(() => []);
     const outputs: OutboxEntry[] = [];
-    const updates: RoomHeadUpdate[] = [];
-    for (const { plan, batch, update, results } of written) {
+    for (const [index, { plan, batch, results, stateGroup }] of written.entries()) {
       const appended = results.map((result) => ({ ...result, nid: nids.get(result.event.eventId)! }));
-      for (const result of appended) {
-        if (result.event.redacts !== undefined) await events.markRedacted(tx, plan.room.room_id, result.event.redacts, result.event.eventId);
-      }
+      for (const { event } of appended) if (event.redacts !== undefined) await events.markRedacted(tx, plan.room.room_id, event.redacts, event.eventId);
       const latestNid = appended.at(-1)?.nid ?? plan.room.latest_nid;
-      const room: RoomRow = { ...plan.room, head_seq: update.toSeq, state_group: update.stateGroup, latest_nid: latestNid };
+      const room: RoomRow = { ...plan.room, head_seq: heads[index]!.toSeq, state_group: stateGroup, latest_nid: latestNid };
       for (const result of appended) outputs.push(batches[batch]!.output(room, result));
-      if (appended.length > 0) updates.push({ ...update, latestNid });
-      committed[batch]!.push({ room, extremities: update.forwardExtremities, appended });
+      committed[batch]!.push({ room, extremities: heads[index]!.forwardExtremities, appended });
     }
+    await rooms.setStateGroups(
+      tx,
+      written.filter((w) => w.stateGroup !== w.plan.room.state_group).map((w) => ({ roomId: w.plan.room.room_id, stateGroup: w.stateGroup })),
+    );
     await outbox.insert(tx, outputs);
     await inputResults.record(
       tx,
       batches.flatMap((batch) => batch.results),
       Date.now(),
     );
-    await rooms.advance(tx, updates);
     return committed;
   }
 }

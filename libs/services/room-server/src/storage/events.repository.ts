@@ -18,45 +18,52 @@ export interface EventRow extends EventFields {
   readonly stateGroupBefore: string | null;
   /** Known at insert for every event but a state event (whose group is written after it). */
   readonly stateGroupAfter: string | null;
+  /** Its auth events, recorded as edges in the same statement. */
+  readonly authEventIds: readonly string[];
 }
 
 /** Columns per row of the multi-row insert (Postgres allows 65,535 parameters a statement). */
 const EVENT_PARAMS = 11;
-const INSERT_CHUNK = Math.floor(65_535 / EVENT_PARAMS);
+/** Rows per statement: under Postgres's 65,535 parameters with room for the auth edges' two arrays. */
+const INSERT_CHUNK = 2000;
 
 /** `events` and `event_auth`: every event once, its PDU exactly as signed, and its auth edges. */
 export class EventsRepository {
-  /** Inserts events in one statement per chunk; returns each event's stream position (`nid`) by event ID. */
+  /**
+   * Inserts events in one statement per chunk, with their auth edges and each room's
+   * `rooms.latest_nid`; returns each event's stream position (`nid`) by event ID.
+   */
   async insert(tx: Queryable, events: readonly EventRow[]): Promise<Map<string, string>> {
     const nids = new Map<string, string>();
     for (let start = 0; start < events.length; start += INSERT_CHUNK) {
       const chunk = events.slice(start, start + INSERT_CHUNK);
-      const params: unknown[] = [];
+      const edges = chunk.flatMap((e) => e.authEventIds.map((auth) => [e.eventId, auth] as const));
+      const params: unknown[] = [edges.map(([event]) => event), edges.map(([, auth]) => auth)];
       const tuples = chunk.map((e) => {
         const i = params.length;
         params.push(e.eventId, e.roomId, e.roomSeq, e.type, e.stateKey ?? null, e.sender, e.depth, e.originServerTs, e.pduJson, e.stateGroupBefore, e.stateGroupAfter);
         return `(${Array.from({ length: EVENT_PARAMS }, (_, k) => `$${i + k + 1}`).join(', ')})`;
       });
       const rows = (await tx.query(
-        `INSERT INTO events (event_id, room_id, room_seq, type, state_key, sender, depth, origin_server_ts, pdu_json, state_group_before, state_group_after)
-         VALUES ${tuples.join(', ')} RETURNING event_id, nid::text AS nid`,
+        `WITH inserted AS (
+           INSERT INTO events (event_id, room_id, room_seq, type, state_key, sender, depth, origin_server_ts, pdu_json, state_group_before, state_group_after)
+           VALUES ${tuples.join(', ')} RETURNING event_id, room_id, nid),
+         -- An auth event inserted by this same statement is not in the snapshot of events.
+         edges AS (
+           INSERT INTO event_auth (event_nid, auth_nid)
+           SELECT i.nid, a.nid FROM unnest($1::text[], $2::text[]) AS t(event_id, auth_id)
+           JOIN inserted i ON i.event_id = t.event_id
+           JOIN (SELECT event_id, nid FROM events UNION ALL SELECT event_id, nid FROM inserted) a ON a.event_id = t.auth_id
+           ON CONFLICT DO NOTHING),
+         latest AS (
+           UPDATE rooms SET latest_nid = GREATEST(rooms.latest_nid, m.nid)
+           FROM (SELECT room_id, max(nid) AS nid FROM inserted GROUP BY room_id) m WHERE rooms.room_id = m.room_id)
+         SELECT event_id, nid::text AS nid FROM inserted`,
         params,
       )) as Array<{ event_id: string; nid: string }>;
       for (const row of rows) nids.set(row.event_id, row.nid);
     }
     return nids;
-  }
-
-  /** Records the auth edges of events (pairs of event ID and auth event ID) in one statement. */
-  async insertAuthEdges(tx: Queryable, edges: ReadonlyArray<readonly [string, string]>): Promise<void> {
-    if (edges.length === 0) return;
-    await tx.query(
-      `INSERT INTO event_auth (event_nid, auth_nid)
-       SELECT e.nid, a.nid FROM unnest($1::text[], $2::text[]) AS t(event_id, auth_id)
-       JOIN events e ON e.event_id = t.event_id JOIN events a ON a.event_id = t.auth_id
-       ON CONFLICT DO NOTHING`,
-      [edges.map(([event]) => event), edges.map(([, auth]) => auth)],
-    );
   }
 
   async setStateGroupAfter(tx: Queryable, nid: string, stateGroup: string | null): Promise<void> {

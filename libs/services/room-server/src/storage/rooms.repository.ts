@@ -1,12 +1,10 @@
 import { EVENT_COLUMNS, StaleRoomHeadError, type Queryable, type RoomRow, type StoredEvent } from './rows';
 
-/** The new head of a room after an append: written by `advance` with compare-and-set on the old one. */
+/** The new head of a room after an append: written by `fence` with compare-and-set on the old one. */
 export interface RoomHeadUpdate {
   readonly roomId: string;
   readonly fromSeq: number;
   readonly toSeq: number;
-  readonly stateGroup: string | null;
-  readonly latestNid: string;
   /** The room's forward extremities after the append, as event IDs. */
   readonly forwardExtremities: readonly string[];
 }
@@ -42,50 +40,44 @@ export class RoomsRepository {
   }
 
   /**
-   * Locks the rows of `rooms` (in room ID order, so two writers locking overlapping sets
-   * cannot deadlock) and checks each head is still `expected`: a writer that read a head
-   * before another replica appended finds out here, before it writes anything. Throws
-   * `StaleRoomHeadError` for the first room whose head moved.
+   * The fence, first thing in an append's transaction: advances each room's head to the
+   * one after the append (sequence and forward extremities), with compare-and-set on the
+   * head the events were built on. The update locks the rows (in room ID order, so two
+   * writers fencing overlapping sets cannot deadlock) until the transaction ends, and a
+   * writer that read a head before another replica appended learns it here, before it
+   * writes anything: `StaleRoomHeadError`, and the transaction rolls back. The update
+   * changes no indexed column, so it is a HOT update (no index churn; see
+   * `ForwardExtremitiesOnRooms`).
    */
-  async lockHeads(tx: Queryable, expected: ReadonlyMap<string, number>): Promise<void> {
-    if (expected.size === 0) return;
-    const rows = (await tx.query(`SELECT room_id, head_seq FROM rooms WHERE room_id = ANY($1) ORDER BY room_id FOR UPDATE`, [[...expected.keys()]])) as Array<{
-      room_id: string;
-      head_seq: number;
-    }>;
-    const found = new Map(rows.map((row) => [row.room_id, row.head_seq]));
-    for (const [roomId, seq] of expected) if (found.get(roomId) !== seq) throw new StaleRoomHeadError(roomId);
-  }
-
-  /**
-   * Advances the heads of several rooms in one statement, each with compare-and-set on
-   * its old sequence. The update changes no indexed column, so it is a HOT update (no
-   * index churn; see `ForwardExtremitiesOnRooms`).
-   */
-  async advance(tx: Queryable, updates: readonly RoomHeadUpdate[]): Promise<void> {
+  async fence(tx: Queryable, updates: readonly RoomHeadUpdate[]): Promise<void> {
     if (updates.length === 0) return;
+    const sorted = [...updates].sort((a, b) => (a.roomId < b.roomId ? -1 : a.roomId > b.roomId ? 1 : 0));
     const rows = (await tx.query(
       // Wrapped in a SELECT: TypeORM returns [rows, count] for a bare UPDATE.
-      `WITH advanced AS (
-         UPDATE rooms SET head_seq = u.to_seq, state_group = u.state_group, latest_nid = u.latest_nid,
+      `WITH fenced AS (
+         UPDATE rooms SET head_seq = u.to_seq,
            forward_extremities = ARRAY(SELECT x FROM jsonb_array_elements_text(u.extremities) AS x ORDER BY x)
-         FROM (SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::bigint[], $5::bigint[], $6::jsonb[])
-               AS t(room_id, from_seq, to_seq, state_group, latest_nid, extremities)) AS u
+         FROM (SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::jsonb[]) AS t(room_id, from_seq, to_seq, extremities)) AS u
          WHERE rooms.room_id = u.room_id AND rooms.head_seq = u.from_seq
          RETURNING rooms.room_id
-       ) SELECT room_id FROM advanced`,
-      [
-        updates.map((u) => u.roomId),
-        updates.map((u) => u.fromSeq),
-        updates.map((u) => u.toSeq),
-        updates.map((u) => u.stateGroup),
-        updates.map((u) => u.latestNid),
-        updates.map((u) => JSON.stringify(u.forwardExtremities)),
-      ],
+       ) SELECT room_id FROM fenced`,
+      [sorted.map((u) => u.roomId), sorted.map((u) => u.fromSeq), sorted.map((u) => u.toSeq), sorted.map((u) => JSON.stringify(u.forwardExtremities))],
     )) as Array<{ room_id: string }>;
     if (rows.length !== updates.length) {
-      const advanced = new Set(rows.map((row) => row.room_id));
-      throw new StaleRoomHeadError(updates.find((u) => !advanced.has(u.roomId))!.roomId);
+      const fenced = new Set(rows.map((row) => row.room_id));
+      throw new StaleRoomHeadError(sorted.find((u) => !fenced.has(u.roomId))!.roomId);
     }
+  }
+
+  /** The rooms' current state groups after an append that changed their state (rows already fenced). */
+  async setStateGroups(tx: Queryable, groups: ReadonlyArray<{ readonly roomId: string; readonly stateGroup: string | null }>): Promise<void> {
+    if (groups.length === 0) return;
+    await tx.query(
+      `WITH changed AS (
+         UPDATE rooms SET state_group = g.state_group FROM unnest($1::text[], $2::bigint[]) AS g(room_id, state_group)
+         WHERE rooms.room_id = g.room_id RETURNING rooms.room_id
+       ) SELECT room_id FROM changed`,
+      [groups.map((g) => g.roomId), groups.map((g) => g.stateGroup)],
+    );
   }
 }
