@@ -3,7 +3,7 @@
 // this checkout or of a baseline checkout, and Synapse from PyPI (deploy/local/synapse.sh).
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { waitReady } from './http.mjs';
@@ -93,8 +93,20 @@ export async function startServer(run, target, { databaseUrl, nodeArgs = [] } = 
   return server;
 }
 
+/**
+ * The Node flags the checkout's own `npm start` runs the homeserver with (its start
+ * script's `node <flags> dist/apps/homeserver/src/main.js`), so each Axon target runs as
+ * `npm start` runs it in that checkout: a baseline without flags, this one with its own.
+ */
+function startFlagsOf(root) {
+  const start = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts?.start ?? '';
+  const match = /\bnode((?:\s+--\S+)*)\s+dist\/apps\/homeserver\/src\/main\.js/.exec(start);
+  return match === null ? [] : match[1].trim().split(/\s+/).filter(Boolean);
+}
+
 function axonLauncher(run, target, dir, port, databaseUrl, nodeArgs) {
   const main = join(target.root, MAIN);
+  nodeArgs = [...startFlagsOf(target.root), ...nodeArgs];
   if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` in ${target.root} first`);
   const env = {
     PATH: process.env.PATH ?? '',
