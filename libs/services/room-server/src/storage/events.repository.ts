@@ -48,12 +48,15 @@ export class EventsRepository {
         `WITH inserted AS (
            INSERT INTO events (event_id, room_id, room_seq, type, state_key, sender, depth, origin_server_ts, pdu_json, state_group_before, state_group_after)
            VALUES ${tuples.join(', ')} RETURNING event_id, room_id, nid),
-         -- An auth event inserted by this same statement is not in the snapshot of events.
+         -- An auth event inserted by this same statement is not in the snapshot of events:
+         -- looked up in both (two index lookups; a UNION of the two made it a scan of events).
          edges AS (
            INSERT INTO event_auth (event_nid, auth_nid)
-           SELECT i.nid, a.nid FROM unnest($1::text[], $2::text[]) AS t(event_id, auth_id)
+           SELECT i.nid, COALESCE(a.nid, b.nid) FROM unnest($1::text[], $2::text[]) AS t(event_id, auth_id)
            JOIN inserted i ON i.event_id = t.event_id
-           JOIN (SELECT event_id, nid FROM events UNION ALL SELECT event_id, nid FROM inserted) a ON a.event_id = t.auth_id
+           LEFT JOIN events a ON a.event_id = t.auth_id
+           LEFT JOIN inserted b ON b.event_id = t.auth_id
+           WHERE COALESCE(a.nid, b.nid) IS NOT NULL
            ON CONFLICT DO NOTHING),
          latest AS (
            UPDATE rooms SET latest_nid = GREATEST(rooms.latest_nid, m.nid)
