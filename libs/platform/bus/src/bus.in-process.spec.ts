@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Database } from '@axon/platform-database';
 import { ack, retry, type HandlerOutcome } from './bus';
 import { InProcessBus } from './in-process/in-process-bus';
+import { LogStore } from './in-process/log-store';
 import { describeBusContract } from './testing/bus-contract';
 import { describeCoalescedPublishContract } from './testing/in-process-publish-contract';
 import { CommitLog, deferred, eventually, messages, quietLogger, TestNames } from './testing/contract-helpers';
@@ -120,6 +121,50 @@ describe('in-process group shutdown', () => {
       hold.resolve(ack);
       await bus.close();
       await database.close();
+    }
+  });
+});
+
+describe('in-process fallback poll', () => {
+  it('retries a failed fetch, and leaves a caught-up partition alone (no query while idle)', async () => {
+    const names = new TestNames();
+    const ownDir = mkdtempSync(join(tmpdir(), 'axon-bus-poll-'));
+    const database = await Database.open({ dataDir: ownDir });
+    const bus = await InProcessBus.open(database, { logger: quietLogger, pollIntervalMs: 25, retention: { intervalMs: 0 } });
+    const fetches = jest.spyOn(LogStore.prototype, 'fetch');
+    try {
+      const topic = names.topic(2);
+      await bus.publish(topic, messages(6, (seq) => `k${seq}`));
+      // The first fetch of the subscription fails: only the poll can bring the messages.
+      fetches.mockRejectedValueOnce(new Error('connection reset'));
+      const seen: number[] = [];
+      const sub = await bus.subscribe(topic, names.group('g'), (m) => {
+        seen.push(m.value.seq);
+        return ack;
+      });
+      await eventually('every message, after the failed fetch', () => seen.length === 6);
+      expect(fetches.mock.calls.length).toBeGreaterThanOrEqual(3);
+
+      // Caught up: ten poll intervals pass without a query.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const idle = fetches.mock.calls.length;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      expect(fetches.mock.calls.length).toBe(idle);
+
+      // A publish still arrives (from its notification), and the partition is caught up again after it.
+      await bus.publish(topic, messages(2, (seq) => `k${seq}`).map((m) => ({ ...m, seq: m.seq + 6 })));
+      await eventually('the new messages', () => seen.length === 8);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const after = fetches.mock.calls.length;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      expect(fetches.mock.calls.length).toBe(after);
+      expect([...seen].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+      await sub.stop();
+    } finally {
+      fetches.mockRestore();
+      await bus.close();
+      await database.close();
+      rmSync(ownDir, { recursive: true, force: true });
     }
   });
 });
