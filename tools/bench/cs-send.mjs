@@ -14,7 +14,8 @@
 // for each concurrency c, c users send m.room.message events back-to-back (PUT
 // .../send/m.room.message/{txn}) for BENCH_SEND_SECONDS, recording every request's latency.
 // Only 200 responses with an event_id count; anything else is counted in `errors`. After
-// both shapes the server's resident memory is read again once it is idle. The PostgreSQL
+// both shapes the server's resident memory is read again once it is idle (BENCH_IDLE_WAIT s
+// after its CPU settled, as the fresh reading). The PostgreSQL
 // targets then get a statement-counting pass (see countStatements). The server is stopped
 // (by pid) before the next target starts, also on failure.
 //
@@ -26,6 +27,7 @@
 //   BENCH_SEND_WARMUP       5     warm-up seconds per (target, shape)
 //   BENCH_SEND_COUNT        200   sends per (shape, concurrency) in the statement-counting pass (0: no pass)
 //   BENCH_SEND_KEEP         1 keeps data dirs, logs and databases (printed)
+//   BENCH_IDLE_WAIT         10    seconds an idle RSS reading waits after the CPU settled (lib/process.mjs idleRssKb)
 //   BENCH_SEND_AXON_NODE_ARGS  extra node flags for Axon, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
 //   BENCH_AXON_BASELINE     path of another checkout with a built dist/: adds axon-pglite@base
 //                           and axon-postgres@base (its homeserver) to the default targets
@@ -37,7 +39,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeClient, must, pool, register, sendPath } from './lib/http.mjs';
 import { PgCluster } from './lib/postgres.mjs';
-import { cpuMsOf, postgresCpuMs, procStat, settle, vmRssKb } from './lib/process.mjs';
+import { cpuMsOf, idleRssKb, postgresCpuMs, procStat } from './lib/process.mjs';
 import { fmt, percentile, printTable, ratio } from './lib/report.mjs';
 import { BenchRun, list, machineLine, ROOT } from './lib/run.mjs';
 import { checkoutVersion, createTargetDatabase, parseTargets, startServer, synapseInfo } from './lib/servers.mjs';
@@ -51,6 +53,7 @@ const SECONDS = Number(process.env.BENCH_SEND_SECONDS ?? 10);
 const WARMUP_S = Number(process.env.BENCH_SEND_WARMUP ?? 5);
 const COUNT = Number(process.env.BENCH_SEND_COUNT ?? 200);
 const NODE_ARGS = (process.env.BENCH_SEND_AXON_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const IDLE_WAIT_S = Number(process.env.BENCH_IDLE_WAIT ?? 10);
 const USERS = Math.max(...CONCURRENCY);
 const SHAPE_TITLE = { 'one-room': 'one room', rooms: `${USERS} rooms` };
 const unknownShapes = SHAPES.filter((s) => !SHAPE_TITLE[s]);
@@ -265,8 +268,9 @@ async function benchTarget(target) {
   const server = await startServer(run, target, { databaseUrl: dbUrl, nodeArgs: target.axon ? NODE_ARGS : [] });
   try {
     const memory = { target: target.name };
-    if (!(await settle(server.pid, { quiet: 2, maxMs: 60_000 }))) run.note(`${target.name}: CPU not settled 60 s after start-up; fresh RSS read anyway`);
-    memory.freshMb = vmRssKb(server.pid) / 1024;
+    const fresh = await idleRssKb(server.pid, IDLE_WAIT_S);
+    if (!fresh.settled) run.note(`${target.name}: CPU not settled 60 s after start-up; fresh RSS read anyway`);
+    memory.freshMb = fresh.kb / 1024;
     const client = makeClient(server.baseUrl);
     const rows = [];
     let setup;
@@ -279,8 +283,9 @@ async function benchTarget(target) {
     } finally {
       await client.close();
     }
-    if (!(await settle(server.pid, { quiet: 2, maxMs: 60_000 }))) run.note(`${target.name}: CPU not settled 60 s after the sends; RSS read anyway`);
-    memory.afterMb = vmRssKb(server.pid) / 1024;
+    const after = await idleRssKb(server.pid, IDLE_WAIT_S);
+    if (!after.settled) run.note(`${target.name}: CPU not settled 60 s after the sends; RSS read anyway`);
+    memory.afterMb = after.kb / 1024;
     if (dbName && statementLog && COUNT > 0 && !server.gone()) await countStatements(server, target, dbName, setup.users, setup.roomsOf, rows);
     return { rows, memory };
   } finally {
@@ -353,7 +358,7 @@ printTable(
   [tw, 8, 14],
   memory.map((m) => [m.target, fmt(m.freshMb, 0), fmt(m.afterMb, 0)]),
 );
-console.log('(VmRSS of the server process once its CPU settled: after start-up, and after the timed sends of every shape)');
+console.log(`(VmRSS of the server process ${IDLE_WAIT_S} s after its CPU settled: after start-up, and after the timed sends of every shape)`);
 
 // Ratios: Axon / Synapse. Throughput > 1 = Axon sends more per second; latency < 1 =
 // Axon answers faster.

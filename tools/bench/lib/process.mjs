@@ -105,3 +105,19 @@ export async function settle(pid, { quiet = 1, busyMs = 25, maxMs = 30_000 } = {
     a = b;
   }
 }
+
+/**
+ * Idle resident memory: once the process's CPU settled (under 5% of a core for two 0.5 s
+ * intervals, at most 60 s), `waitS` seconds more, settled again, then its VmRSS in kB.
+ * An idle server is one nobody has used for a while, not one that finished its last
+ * request a second ago: the wait lets any server give back what its collector frees when
+ * idle (V8's pooled pages, Python's generations) before the reading, the same wait for
+ * every target. `settled` is false when the CPU never settled.
+ */
+export async function idleRssKb(pid, waitS) {
+  let settled = await settle(pid, { quiet: 2, maxMs: 60_000 });
+  await sleep(waitS * 1000);
+  settled = (await settle(pid, { quiet: 2, maxMs: 60_000 })) && settled;
+  return { kb: vmRssKb(pid), settled };
+}
+

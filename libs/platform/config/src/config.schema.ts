@@ -234,6 +234,16 @@ export const configSchema = z
         grace_ms: z.number().int().min(0).default(10000),
       })
       .prefault({}),
+    memory: z
+      .object({
+        /**
+         * After work, once the process has been idle this long (milliseconds), it runs one
+         * memory-reducing garbage collection, handing the heap's freed pages back to the
+         * system. 0: never (V8's own heuristics only).
+         */
+        reduce_when_idle_ms: z.number().int().min(0).default(3000),
+      })
+      .prefault({}),
   })
   .strict();
 

@@ -66,6 +66,7 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly string[], E
   ['AXON_OTLP_ENDPOINT', ['telemetry', 'otlp_endpoint'], asString],
   ['AXON_SERVICE_NAME', ['telemetry', 'service_name'], asString],
   ['AXON_SHUTDOWN_GRACE_MS', ['shutdown', 'grace_ms'], asInt],
+  ['AXON_MEMORY_REDUCE_WHEN_IDLE_MS', ['memory', 'reduce_when_idle_ms'], asInt],
   ['AXON_METRICS_ENABLED', ['telemetry', 'metrics_enabled'], asBool],
   ['AXON_SIGNING_KEY_PATH', ['signing', 'key_path'], asString],
   ['AXON_CRYPTO_BACKEND', ['signing', 'backend'], asString],

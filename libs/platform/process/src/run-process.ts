@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig, type AxonConfig } from '@axon/platform-config';
 import { createLogger, Metrics, startOpenTelemetry, type Logger, type OtelHandle } from '@axon/platform-telemetry';
+import { IdleMemoryReducer } from './idle-memory';
 
 /** What a process's `start` gets: the validated config and its logger and metrics. */
 export interface ProcessContext {
@@ -34,7 +35,8 @@ export interface ProcessOptions {
  * load and validate the config (exit 78 on any error), start OpenTelemetry when an OTLP
  * endpoint is configured, start the app, log `<app> ready`, and on SIGTERM/SIGINT (also
  * one that arrives while starting) close it within `shutdown.grace_ms` or exit 1. Once
- * closed, it exits 0 within a second even if a library left a handle open.
+ * closed, it exits 0 within a second even if a library left a handle open. While it runs,
+ * it gives freed heap memory back whenever it goes idle after work (`IdleMemoryReducer`).
  */
 export function runProcess(options: ProcessOptions): void {
   main(options).catch((err: unknown) => {
@@ -79,11 +81,17 @@ async function main(options: ProcessOptions): Promise<void> {
 
   const started = await options.start({ app: options.app, version: options.version, config, logger, metrics });
   logger.info({ server_name: config.server_name, ...started.addresses, version: options.version }, `${options.app} ready`);
+  const memory = new IdleMemoryReducer({
+    idleMs: config.memory.reduce_when_idle_ms,
+    onError: (err) => logger.warn({ err }, 'could not reduce the heap when idle'),
+  });
+  memory.start();
 
   let stopping = false;
   signals.stop = (signal) => {
     if (stopping) return;
     stopping = true;
+    memory.stop();
     logger.info({ signal }, 'shutting down: draining requests');
     let closed = false;
     const deadline = setTimeout(() => {

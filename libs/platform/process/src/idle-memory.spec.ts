@@ -1,0 +1,65 @@
+import { IdleMemoryReducer, reduceHeap } from './idle-memory';
+
+describe('IdleMemoryReducer', () => {
+  /** A reducer over scripted utilization samples, checked by hand. */
+  function scripted(idleMs: number) {
+    const samples: number[] = [];
+    let reductions = 0;
+    const reducer = new IdleMemoryReducer({
+      idleMs,
+      checkMs: 500,
+      sample: () => samples.shift() ?? 0,
+      reduce: async () => {
+        reductions++;
+        // The reduction itself is busy; the reducer must not count it as work.
+        samples.unshift(0.9);
+      },
+    });
+    return {
+      async feed(...values: number[]) {
+        for (const value of values) {
+          samples.push(value);
+          await reducer.check();
+        }
+      },
+      reductions: () => reductions,
+    };
+  }
+
+  it('reduces once after work followed by idleMs of idleness, not again until there is work', async () => {
+    const r = scripted(1500);
+    await r.feed(0.5, 0.3, 0, 0);
+    expect(r.reductions()).toBe(0);
+    await r.feed(0);
+    expect(r.reductions()).toBe(1);
+    await r.feed(0, 0, 0, 0, 0, 0, 0, 0);
+    expect(r.reductions()).toBe(1);
+    await r.feed(0.2, 0.01, 0);
+    expect(r.reductions()).toBe(1);
+    await r.feed(0);
+    expect(r.reductions()).toBe(2);
+  });
+
+  it('waits for an unbroken idle stretch: work in between starts it again', async () => {
+    const r = scripted(1500);
+    await r.feed(0.5, 0, 0, 0.1, 0, 0);
+    expect(r.reductions()).toBe(0);
+    await r.feed(0);
+    expect(r.reductions()).toBe(1);
+  });
+
+  it('never reduces with idleMs 0', async () => {
+    const reducer = new IdleMemoryReducer({ idleMs: 0, reduce: () => Promise.reject(new Error('must not run')) });
+    reducer.start();
+    reducer.stop();
+  });
+
+  it('reduceHeap gives freed heap pages back to the system', async () => {
+    let junk: Array<{ a: number; b: string }> | undefined = Array.from({ length: 400_000 }, (_, i) => ({ a: i, b: `x${i}` }));
+    expect(junk.length).toBe(400_000);
+    junk = undefined;
+    const before = process.memoryUsage().heapTotal;
+    await reduceHeap();
+    expect(process.memoryUsage().heapTotal).toBeLessThan(before);
+  });
+});
