@@ -62,6 +62,37 @@ describe('SyncService over an in-memory read model', () => {
     expect(typeof response['next_batch']).toBe('string');
   });
 
+  it('a limited initial sync has the state before its timeline, including changes in the part of the page it leaves out', async () => {
+    roomWithMessages(store, 0);
+    store.send(ROOM, { type: 'm.room.topic', sender: BOB, state_key: '', content: { topic: 'old' } });
+    store.send(ROOM, { type: 'm.room.message', sender: BOB, content: { msgtype: 'm.text', body: 'one' } });
+    // The oldest row of a page of limit + 1: not in the timeline, but in the state before it.
+    store.send(ROOM, { type: 'm.room.topic', sender: BOB, state_key: '', content: { topic: 'new' } });
+    store.send(ROOM, { type: 'm.room.message', sender: BOB, content: { msgtype: 'm.text', body: 'two' } });
+    store.send(ROOM, { type: 'm.room.message', sender: BOB, content: { msgtype: 'm.text', body: 'three' } });
+    const response = await service.sync({ ...base, filter: parseFilter({ room: { timeline: { limit: 2 } } }) });
+    const room = events(response, ['rooms', 'join', ROOM]) as unknown as Json;
+    expect(events(room, ['timeline', 'events']).map((event) => (event['content'] as Json)['body'])).toEqual(['two', 'three']);
+    expect(events(room, ['timeline'])).toMatchObject({ limited: true });
+    const state = events(room, ['state', 'events']);
+    expect(state.filter((event) => event['type'] === 'm.room.topic').map((event) => (event['content'] as Json)['topic'])).toEqual(['new']);
+    expect(state.map((event) => event['type']).sort()).toEqual(['m.room.create', 'm.room.history_visibility', 'm.room.member', 'm.room.member', 'm.room.topic']);
+  });
+
+  it('an initial sync hides history the user may not see, from the state before its page', async () => {
+    store.send(ROOM, { type: 'm.room.create', sender: BOB, state_key: '', content: { creator: BOB, room_version: '10' } });
+    store.send(ROOM, { type: 'm.room.member', sender: BOB, state_key: BOB, content: { membership: 'join' } });
+    store.send(ROOM, { type: 'm.room.history_visibility', sender: BOB, state_key: '', content: { history_visibility: 'joined' } });
+    for (let i = 0; i < 3; i++) store.send(ROOM, { type: 'm.room.message', sender: BOB, content: { msgtype: 'm.text', body: `before ${i}` } });
+    store.send(ROOM, { type: 'm.room.member', sender: ALICE, state_key: ALICE, content: { membership: 'join' } });
+    store.send(ROOM, { type: 'm.room.message', sender: BOB, content: { msgtype: 'm.text', body: 'after' } });
+    const response = await service.sync({ ...base, filter: parseFilter({ room: { timeline: { limit: 3 } } }) });
+    const timeline = events(response, ['rooms', 'join', ROOM, 'timeline', 'events']);
+    // The visibility change itself is seen (under the setting before it, `shared`); the messages after it, before the join, are not.
+    expect(timeline.map((event) => event['type'])).toEqual(['m.room.history_visibility', 'm.room.member', 'm.room.message']);
+    expect((timeline[2]!['content'] as Json)['body']).toBe('after');
+  });
+
   it('an incremental sync carries only what came after its token, and a gap beyond the limit is limited with a prev_batch', async () => {
     roomWithMessages(store, 0);
     const since = (await service.sync(base))['next_batch'] as string;

@@ -45,12 +45,26 @@ export class RoomTimelineBuilder {
     const selective = filter.types !== undefined || filter.notTypes.length > 0 || filter.senders !== undefined || filter.notSenders.length > 0 || filter.containsUrl !== undefined;
     const page = selective ? Math.max(limit + 1, 100) : limit + 1;
     let beforeSeq = Number.MAX_SAFE_INTEGER;
+    // A full sync needs the whole state before the timeline anyway: the state before the
+    // first page, read once, also gives the visibility walk its start (one query per room
+    // instead of two), and the state before the timeline follows from it and the page.
+    let pageState: { readonly rows: readonly SyncEvent[]; readonly state: readonly SyncEvent[] } | undefined;
+    let pages = 0;
     for (;;) {
       const rows = await this.roomEvents.timeline(roomId, partition, after, upTo, page - 1, [...window.ignored], beforeSeq);
+      pages++;
       // History visibility is decided walking forward from the state before the page.
       const visible = new Set<string>();
       if (rows[0] !== undefined) {
-        const walker = new VisibilityWalker(visibilityStateOf(await this.roomEvents.visibilityStateBefore(roomId, rows[0].room_seq, window.userId), window.userId), window.userId, lastJoin);
+        let start: VisibilityEvent[];
+        if (full && pages === 1) {
+          const state = await this.roomEvents.stateBefore(roomId, rows[0].room_seq);
+          pageState = { rows, state };
+          start = state.filter((event) => isVisibilityState(event, window.userId)).map((event) => JSON.parse(event.pdu_json) as VisibilityEvent);
+        } else {
+          start = await this.roomEvents.visibilityStateBefore(roomId, rows[0].room_seq, window.userId);
+        }
+        const walker = new VisibilityWalker(visibilityStateOf(start, window.userId), window.userId, lastJoin);
         for (const row of rows) if (walker.next(JSON.parse(row.pdu_json) as VisibilityEvent, BigInt(row.room_seq))) visible.add(row.event_id);
       }
       // `rows` is oldest first; `matching` collects newest first.
@@ -66,7 +80,8 @@ export class RoomTimelineBuilder {
     const firstSeq = timeline[0]?.room_seq ?? Number.MAX_SAFE_INTEGER;
     const lazy = request.filter.room.state.lazyLoadMembers;
     let state: SyncEvent[];
-    if (full) state = await this.roomEvents.stateBefore(roomId, firstSeq);
+    if (full && pages === 1 && pageState !== undefined && timeline.length > 0) state = stateAt(pageState.state, pageState.rows, firstSeq);
+    else if (full) state = await this.roomEvents.stateBefore(roomId, firstSeq);
     else if (limited) state = await this.roomEvents.stateChanges(roomId, await this.seqAt(roomId, partition, after), firstSeq);
     else state = [];
     const senders = new Set<string>(timeline.map((event) => event.sender));
@@ -99,3 +114,24 @@ function allows(filter: RoomEventFilter, event: SyncEvent): boolean {
   const pdu = JSON.parse(event.pdu_json) as { content?: unknown };
   return roomEventFilterAllows(filter, { ...event, content: pdu.content });
 }
+
+/** The history visibility and `userId`'s own membership: the state a visibility walk starts from. */
+function isVisibilityState(event: SyncEvent, userId: string): boolean {
+  return (event.type === 'm.room.history_visibility' && event.state_key === '') || (event.type === 'm.room.member' && event.state_key === userId);
+}
+
+/**
+ * The state just before room sequence `beforeSeq`: `state` (the state before the page's
+ * first row) with the page's state events before `beforeSeq` applied in order.
+ */
+function stateAt(state: readonly SyncEvent[], page: readonly SyncEvent[], beforeSeq: number): SyncEvent[] {
+  const byKey = new Map<string, SyncEvent>();
+  for (const event of state) byKey.set(`${event.type}\u0000${event.state_key}`, event);
+  for (const event of page) {
+    if (event.room_seq >= beforeSeq) break;
+    if (event.state_key !== null) byKey.set(`${event.type}\u0000${event.state_key}`, event);
+  }
+  return [...byKey.values()].sort((a, b) => (a.type === b.type ? compare(a.state_key ?? '', b.state_key ?? '') : compare(a.type, b.type)));
+}
+
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

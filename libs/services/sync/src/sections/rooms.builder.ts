@@ -10,6 +10,9 @@ import type { EphemeralBuilder } from './ephemeral.builder';
 import type { RoomTimelineBuilder } from './room-timeline.builder';
 import { filtered, type Json, type SyncRequest, type SyncWindow } from './sync-window';
 
+/** How many members a summary names as the room's heroes (the spec: up to 5). */
+const HEROES = 5;
+
 /** State event types of a room's stripped state (for invites and knocks). */
 const STRIPPED_TYPES = ['m.room.create', 'm.room.name', 'm.room.avatar', 'm.room.topic', 'm.room.join_rules', 'm.room.canonical_alias', 'm.room.encryption'];
 
@@ -36,6 +39,9 @@ export class RoomsBuilder {
     const changedRooms = new Map<RoomId, MembershipChange>();
     for (const change of changes) changedRooms.set(change.room_id, change);
     const sections: Array<{ roomId: RoomId; section: RoomSection }> = [];
+    // Joined rooms whose section carries a summary: all of them on a full sync, so they are
+    // summarised together at the end (two queries, not two per room).
+    const summarised: Array<{ roomId: RoomId; body: Json }> = [];
     const partitions = await this.repositories.roomEvents.partitionsOf([...memberships.keys()]);
     const joinedRooms = [...memberships].flatMap(([roomId, membership]) => (membership === 'join' ? [roomId] : []));
     const ephemeral = await this.ephemeral.build(request.userId, joinedRooms, since, heads);
@@ -50,7 +56,8 @@ export class RoomsBuilder {
         const roomAccountData = this.accountData.events(request.filter.room.accountData, accountData, roomId, request.userId);
         // Ephemeral events have no sender; a `senders` list in their filter leaves them all out.
         const roomEphemeral = filtered(request.filter.room.ephemeral, ephemeral.get(roomId) ?? [], () => '');
-        let section = await this.joinedRoom(request, window, roomId, partition, full || joinedNow, joinedNow);
+        const joined = await this.joinedRoom(request, window, roomId, partition, full || joinedNow, joinedNow);
+        let section = joined?.section;
         if (section === undefined && (roomAccountData.length > 0 || roomEphemeral.length > 0)) {
           section = { kind: 'join', body: { timeline: { events: [], limited: false }, state: { events: [] }, ephemeral: { events: [] }, account_data: { events: [] } } };
         }
@@ -58,6 +65,7 @@ export class RoomsBuilder {
           section.body['account_data'] = { events: roomAccountData };
           section.body['ephemeral'] = { events: roomEphemeral };
           sections.push({ roomId, section });
+          if (joined?.summarise === true) summarised.push({ roomId, body: section.body });
         }
       } else if (membership === 'invite' || membership === 'knock') {
         if (full || change !== undefined) {
@@ -70,6 +78,8 @@ export class RoomsBuilder {
         }
       }
     }
+    const summaries = await this.summaries(request.userId, summarised.map(({ roomId }) => roomId));
+    for (const { roomId, body } of summarised) body['summary'] = summaries.get(roomId) ?? null;
     return sections;
   }
 
@@ -86,7 +96,14 @@ export class RoomsBuilder {
    * sync: its newest events whatever their age (those the history visibility shows), all
    * its state, `limited` when there is more history.
    */
-  private async joinedRoom(request: SyncRequest, window: SyncWindow, roomId: RoomId, partition: number, full: boolean, newlyJoined: boolean): Promise<RoomSection | undefined> {
+  private async joinedRoom(
+    request: SyncRequest,
+    window: SyncWindow,
+    roomId: RoomId,
+    partition: number,
+    full: boolean,
+    newlyJoined: boolean,
+  ): Promise<{ section: RoomSection; summarise: boolean } | undefined> {
     const since = window.since?.rooms;
     const after = since === undefined || newlyJoined ? -1 : (since[partition] ?? -1);
     const upTo = window.heads.rooms[partition] ?? -1;
@@ -95,8 +112,7 @@ export class RoomsBuilder {
     const room = await this.timelines.build(request, window, { roomId, partition, after, upTo, full, lastJoin: 'now' });
     if (!full && room.timeline.length === 0) return undefined;
     const body: Json = { ...room.body, ephemeral: { events: [] }, account_data: { events: [] } };
-    if (full || room.timeline.some((event) => event.type === 'm.room.member')) body['summary'] = await this.summary(request.userId, roomId);
-    return { kind: 'join', body };
+    return { section: { kind: 'join', body }, summarise: full || room.timeline.some((event) => event.type === 'm.room.member') };
   }
 
   private async leftRoom(request: SyncRequest, window: SyncWindow, roomId: RoomId, partition: number, leaveOffset: string | undefined, full: boolean): Promise<RoomSection> {
@@ -122,17 +138,26 @@ export class RoomsBuilder {
     return membership === 'invite' ? { kind: 'invite', body: { invite_state: { events } } } : { kind: 'knock', body: { knock_state: { events } } };
   }
 
-  private async summary(userId: UserId, roomId: RoomId): Promise<Json> {
-    const counts = await this.repositories.memberships.counts(roomId);
-    const named = await this.repositories.roomEvents.currentState(roomId, ['m.room.name', 'm.room.canonical_alias']);
-    const hasName = named.some((event) => {
+  /** The `summary` of each room of `roomIds`, in two queries. */
+  private async summaries(userId: UserId, roomIds: readonly RoomId[]): Promise<Map<RoomId, Json>> {
+    if (roomIds.length === 0) return new Map();
+    // One more candidate than shown: the user is left out of their own heroes.
+    const counts = await this.repositories.memberships.countsOf(roomIds, HEROES + 1);
+    const named = new Set<RoomId>();
+    for (const event of await this.repositories.roomEvents.currentStateOf(roomIds, ['m.room.name', 'm.room.canonical_alias'])) {
       const content = (JSON.parse(event.pdu_json) as { content?: Json }).content ?? {};
-      return (typeof content['name'] === 'string' && content['name'] !== '') || (typeof content['alias'] === 'string' && content['alias'] !== '');
-    });
-    return {
-      'm.joined_member_count': counts.joined,
-      'm.invited_member_count': counts.invited,
-      ...(hasName ? {} : { 'm.heroes': counts.heroes.filter((user) => user !== userId).slice(0, 5) }),
-    };
+      if ((typeof content['name'] === 'string' && content['name'] !== '') || (typeof content['alias'] === 'string' && content['alias'] !== '')) named.add(event.room_id);
+    }
+    return new Map(
+      roomIds.map((roomId) => {
+        const room = counts.get(roomId) ?? { joined: 0, invited: 0, heroes: [] };
+        const summary: Json = {
+          'm.joined_member_count': room.joined,
+          'm.invited_member_count': room.invited,
+          ...(named.has(roomId) ? {} : { 'm.heroes': room.heroes.filter((user) => user !== userId).slice(0, HEROES) }),
+        };
+        return [roomId, summary];
+      }),
+    );
   }
 }

@@ -83,12 +83,30 @@ export class MembershipsRepository {
     return rows.length > 0;
   }
 
-  /** The room's joined and invited counts, and its joined and invited users by ID (the heroes' candidates). */
-  async counts(roomId: RoomId): Promise<{ joined: number; invited: number; heroes: UserId[] }> {
-    const rows = await this.db.query<Array<{ user_id: UserId; membership: string }>>(
-      `SELECT user_id, membership FROM memberships WHERE room_id = $1 AND membership IN ('join', 'invite') ORDER BY user_id`,
-      [roomId],
+  /**
+   * Per room of `roomIds` that has any, its joined and invited counts and its first joined
+   * or invited users by ID (the heroes' candidates, `heroes` of them), in one query.
+   */
+  async countsOf(roomIds: readonly RoomId[], heroes: number): Promise<Map<RoomId, MemberCounts>> {
+    if (roomIds.length === 0) return new Map();
+    const rows = await this.db.query<Array<{ room_id: RoomId; joined: number; invited: number; heroes: UserId[] }>>(
+      `SELECT r.room_id, c.joined, c.invited, h.heroes FROM unnest($1::text[]) AS r(room_id)
+       CROSS JOIN LATERAL (
+         SELECT count(*) FILTER (WHERE m.membership = 'join')::int AS joined, count(*) FILTER (WHERE m.membership = 'invite')::int AS invited
+         FROM memberships m WHERE m.room_id = r.room_id AND m.membership IN ('join', 'invite')) c
+       CROSS JOIN LATERAL (
+         SELECT coalesce(array_agg(x.user_id ORDER BY x.user_id), '{}') AS heroes FROM (
+           SELECT m.user_id FROM memberships m WHERE m.room_id = r.room_id AND m.membership IN ('join', 'invite') ORDER BY m.user_id LIMIT $2) x) h
+       WHERE c.joined + c.invited > 0`,
+      [roomIds, heroes],
     );
-    return { joined: rows.filter((r) => r.membership === 'join').length, invited: rows.filter((r) => r.membership === 'invite').length, heroes: rows.map((r) => r.user_id) };
+    return new Map(rows.map((row) => [row.room_id, { joined: row.joined, invited: row.invited, heroes: row.heroes }]));
   }
+}
+
+/** A room's member counts for its summary, and its first members by ID. */
+export interface MemberCounts {
+  readonly joined: number;
+  readonly invited: number;
+  readonly heroes: readonly UserId[];
 }

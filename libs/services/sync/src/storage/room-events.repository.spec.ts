@@ -58,7 +58,8 @@ describe('RoomEventsRepository.apply (embedded Postgres)', () => {
 
     const leave = output({ type: 'm.room.member', sender: BOB, state_key: BOB, content: { membership: 'leave' } });
     expect((await storage.roomEvents.apply(leave, 3, '13')).sort()).toEqual([ALICE, BOB]);
-    expect(await storage.memberships.counts(ROOM)).toEqual({ joined: 1, invited: 0, heroes: [ALICE] });
+    expect(await storage.memberships.countsOf([ROOM, '!nobody:example.org' as RoomId], 6)).toEqual(new Map([[ROOM, { joined: 1, invited: 0, heroes: [ALICE] }]]));
+    expect((await storage.roomEvents.currentStateOf([ROOM], ['m.room.member'])).map((event) => event.state_key).sort()).toEqual([ALICE, BOB]);
   });
 
   it('applies a redaction and state removed and replaced in one go', async () => {

@@ -217,11 +217,17 @@ export class RoomEventsRepository {
 
   /** The room's current state events, or only those of `types`. */
   async currentState(roomId: RoomId, types?: readonly string[]): Promise<SyncEvent[]> {
+    return this.currentStateOf([roomId], types);
+  }
+
+  /** The current state events of every room of `roomIds`, or only those of `types`, in one query. */
+  async currentStateOf(roomIds: readonly RoomId[], types?: readonly string[]): Promise<SyncEvent[]> {
+    if (roomIds.length === 0) return [];
     const filter = types === undefined ? '' : ' AND s.type = ANY($2)';
     return this.db.query<SyncEvent[]>(
       `SELECT ${columns('e')}
-       FROM room_state s JOIN room_events e ON e.event_id = s.event_id WHERE s.room_id = $1${filter}`,
-      types === undefined ? [roomId] : [roomId, types],
+       FROM room_state s JOIN room_events e ON e.event_id = s.event_id WHERE s.room_id = ANY($1)${filter}`,
+      types === undefined ? [roomIds] : [roomIds, types],
     );
   }
 

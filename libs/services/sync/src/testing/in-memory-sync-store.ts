@@ -145,6 +145,10 @@ export class InMemorySyncStore {
         },
         currentState: async (roomId, types) =>
           [...(this.state.get(roomId)?.values() ?? [])].map((id) => this.events.find((e) => e.event_id === id)!).filter((e) => types === undefined || types.includes(e.type)),
+        currentStateOf: async (roomIds, types) =>
+          roomIds.flatMap((roomId) =>
+            [...(this.state.get(roomId)?.values() ?? [])].map((id) => this.events.find((e) => e.event_id === id)!).filter((e) => types === undefined || types.includes(e.type)),
+          ),
         eventsByIds: async (ids) => this.events.filter((e) => ids.includes(e.event_id)),
         partitionsOf: async (roomIds) => new Map(roomIds.flatMap((roomId) => (this.events.some((e) => e.room_id === roomId) ? [[roomId, 0] as const] : []))),
       },
@@ -156,14 +160,19 @@ export class InMemorySyncStore {
           [...this.memberships].flatMap(([userId, rooms]) => roomIds.filter((roomId) => rooms.get(roomId) === 'join').map((roomId) => ({ room_id: roomId, user_id: userId }))),
         stillSharing: async (userId, userIds) => new Set(userIds.filter((user) => this.sharing(userId).has(user))),
         shareRoom: async (userId, otherId) => this.sharing(userId).has(otherId),
-        counts: async (roomId) => {
-          const members = [...this.memberships].flatMap(([userId, rooms]) => (['join', 'invite'].includes(rooms.get(roomId) ?? '') ? [{ userId, membership: rooms.get(roomId) }] : []));
-          return {
-            joined: members.filter((m) => m.membership === 'join').length,
-            invited: members.filter((m) => m.membership === 'invite').length,
-            heroes: members.map((m) => m.userId).sort(),
-          };
-        },
+        countsOf: async (roomIds, heroes) =>
+          new Map(
+            roomIds.flatMap((roomId) => {
+              const members = [...this.memberships].flatMap(([userId, rooms]) => (['join', 'invite'].includes(rooms.get(roomId) ?? '') ? [{ userId, membership: rooms.get(roomId) }] : []));
+              if (members.length === 0) return [];
+              const counts = {
+                joined: members.filter((m) => m.membership === 'join').length,
+                invited: members.filter((m) => m.membership === 'invite').length,
+                heroes: members.map((m) => m.userId).sort().slice(0, heroes),
+              };
+              return [[roomId, counts] as const];
+            }),
+          ),
       },
       accountData: {
         apply: unused('accountData.apply'),
