@@ -6,5 +6,5 @@ export { KafkaBus } from './kafka/kafka-bus';
 export { KAFKA_DEFAULT_TIMING, KAFKA_TEST_TIMING, type KafkaBusOptions, type KafkaTiming } from './kafka/kafka-options';
 export { InProcessBus, BUS_SCHEMA, IN_PROCESS_LOCK, type InProcessBusOptions, type InProcessRetention } from './in-process/in-process-bus';
 export { currentTraceHeaders } from './trace-context';
-export { isTransientFailure } from './worker/transient';
+export { isPermanentFailure, isTransientFailure, PermanentFailure } from './worker/failures';
 export { createBusMetrics, type BusMetrics } from './bus-metrics';

@@ -1,5 +1,5 @@
 import { GroupCommit } from '@axon/platform-database';
-import { isTransientFailure } from '../worker/transient';
+import { isTransientFailure } from '../worker/failures';
 import type { LogStore, PartitionAppend, TopicWrite } from './log-store';
 
 /** Records per shared append (6 parameters each in its one statement: under Postgres's 65,535). */

@@ -1,4 +1,4 @@
-import { isTransientFailure } from '../worker/transient';
+import { isTransientFailure } from '../worker/failures';
 
 /** kafkajs errors, by class name, that mean "no broker to talk to yet" (a restart in progress). */
 const NOT_READY_NAMES = /^KafkaJS(GroupCoordinatorNotFound|BrokerNotFound|NoBrokerAvailableError|ConnectionError|ConnectionClosedError|NumberOfRetriesExceeded|RequestTimeoutError)$/;

@@ -2,6 +2,7 @@ import { ROOT_CONTEXT, context, propagation, trace, TraceFlags } from '@opentele
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { bytesCodec, deadLetterTopic, defineTopic } from '@axon/contracts-kafka';
 import { ack, deadLetter, retry, type DeliveredMessage, type MessageBus } from '../bus';
+import { PermanentFailure } from '../worker/failures';
 import { DLQ_HEADERS } from '../headers';
 import { partitionForKey } from '../partitioner';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -223,6 +224,39 @@ export function describeBusContract(name: string, recipe: () => BusRecipe, optio
       // Nine deliveries of seq 0, none of them counted as a failed attempt.
       expect(attempts.slice(0, 9)).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 1]);
       expect(dead).toEqual([]);
+    });
+
+    it('dead-letters a permanent failure at its first attempt, without holding its key back', async () => {
+      const bus = await ctx.open();
+      const topic = names.topic(1);
+      const handled: string[] = [];
+      await bus.subscribe(
+        topic,
+        names.group('permanent'),
+        (m) => {
+          handled.push(`${m.value.seq}@${m.attempt}`);
+          // What Postgres answers for a NUL byte in text (TypeORM wraps the driver's error), and a handler's own verdict.
+          if (m.value.seq === 0) throw Object.assign(new Error('query failed'), { name: 'QueryFailedError', driverError: { code: '22021' } });
+          if (m.value.seq === 1) throw new PermanentFailure('not an event');
+          return ack;
+        },
+        // A backoff that would show: a retry would hold the key back for a minute.
+        { maxAttempts: 5, backoff: { initialMs: 60_000, maxMs: 60_000 } },
+      );
+      const dead: DeliveredMessage<Uint8Array>[] = [];
+      await bus.subscribe(deadLetterTopic(topic), names.group('permanent-dlq'), (m) => {
+        dead.push(m);
+        return ack;
+      });
+      await bus.publish(topic, [
+        { key: 'room', seq: 0 },
+        { key: 'room', seq: 1 },
+        { key: 'room', seq: 2 },
+      ]);
+      await eventually('both dead-lettered and the next message of the key handled', () => dead.length === 2 && handled.includes('2@1'));
+      expect(handled).toEqual(['0@1', '1@1', '2@1']);
+      expect(dead.map((d) => d.headers[DLQ_HEADERS.attempts])).toEqual(['1', '1']);
+      expect(dead[1]!.headers[DLQ_HEADERS.error]).toMatch(/permanent failure: .*not an event/);
     });
 
     it('dead-letters at once on deadLetter(reason) and on a payload that does not decode', async () => {

@@ -4,7 +4,7 @@ import type { BatchHandler, DeliveredMessage, HandlerOutcome } from '../bus';
 import { describeError } from '../logger';
 import { recordFailure, startConsumeSpan } from '../trace-context';
 import type { RawMessage } from './raw-message';
-import { isTransientFailure } from './transient';
+import { isPermanentFailure, isTransientFailure } from './failures';
 
 export type AttemptResult =
   | { readonly kind: 'ack' }
@@ -41,8 +41,9 @@ function isOutcome(value: unknown): value is HandlerOutcome {
 /**
  * One attempt at a batch of messages (usually of one), one handler call. Never throws: a
  * payload that does not decode is poison (dead-lettered at once, decoding is
- * deterministic; in a batch, that splits it); a handler that throws, rejects or returns
- * something that is not an outcome asks for a retry. Each message gets a CONSUMER span of
+ * deterministic; in a batch, that splits it); a handler that throws a permanent failure
+ * (isPermanentFailure) has its message dead-lettered at once; one that throws anything
+ * else, rejects or returns something that is not an outcome asks for a retry. Each message gets a CONSUMER span of
  * its own; the handler runs in the first one's context.
  */
 export async function runAttempt<T>(target: DeliveryTarget<T>, items: readonly DeliveryItem[]): Promise<AttemptResult> {
@@ -88,6 +89,10 @@ export async function runAttempt<T>(target: DeliveryTarget<T>, items: readonly D
     return outcome;
   } catch (err) {
     for (const { span } of spans) recordFailure(span, err);
+    // In a batch, a permanent failure of one message fails the whole call: the batch is
+    // split and its messages redelivered one at a time (without counting an attempt), so
+    // only the message that causes it is dead-lettered.
+    if (isPermanentFailure(err) && items.length === 1) return { kind: 'dead-letter', reason: `permanent failure: ${describeError(err)}` };
     return { kind: 'retry', delayMs: undefined, reason: describeError(err), transient: isTransientFailure(err) };
   } finally {
     for (const { span } of spans) span.end();

@@ -6,11 +6,42 @@
  * restarted would lose it.
  */
 export function isTransientFailure(err: unknown): boolean {
+  return someInChain(err, matches);
+}
+
+/**
+ * A failure that the same message would meet on every attempt, whatever waits in between:
+ * retrying it only holds its partition back (five attempts about 3 s apart, every later
+ * message of the partition waiting). Recognised by the error's class, never its text: a
+ * `PermanentFailure` a handler threw (input it found it cannot handle), or a Postgres data
+ * error its value caused: SQLSTATE class 22 (data exception: a NUL byte or an invalid
+ * encoding in text, a number out of range, an invalid representation), 23502 (not-null
+ * violation) and 23514 (check violation). A unique or foreign-key violation (23505, 23503)
+ * is not among them: a concurrent writer can cause one, and a retry can then succeed.
+ * Such failures are dead-lettered at their first attempt, unless the handler turns them
+ * into an answer of its own first (as the room server does for a client's input).
+ */
+export function isPermanentFailure(err: unknown): boolean {
+  return !isTransientFailure(err) && someInChain(err, (shape) => shape instanceof PermanentFailure || (typeof shape.code === 'string' && PERMANENT_SQLSTATE.test(shape.code)));
+}
+
+/** Thrown by a handler for a message it can never handle (invalid input): dead-lettered at once, never retried. */
+export class PermanentFailure extends Error {
+  constructor(message: string, options?: { readonly cause?: unknown }) {
+    super(message, options);
+    this.name = 'PermanentFailure';
+  }
+}
+
+const PERMANENT_SQLSTATE = /^(22[0-9A-Z]{3}|23502|23514)$/;
+
+/** Whether `test` holds for `err` or an error it wraps (TypeORM's `driverError`, `cause`, `originalError`). */
+function someInChain(err: unknown, test: (shape: FailureShape) => boolean): boolean {
   const seen = new Set<unknown>();
   let current: unknown = err;
   while (typeof current === 'object' && current !== null && !seen.has(current)) {
     seen.add(current);
-    if (matches(current as FailureShape)) return true;
+    if (test(current as FailureShape)) return true;
     const shape = current as FailureShape;
     // TypeORM wraps the driver's error; Error causes chain the rest.
     current = shape.driverError ?? shape.cause ?? shape.originalError;
