@@ -194,6 +194,8 @@ describe('accounts on an open homeserver', () => {
     expect(specErrors('client-server', 'GET /_matrix/client/v3/devices/{deviceId} 200', device.body)).toEqual([]);
     expect(device.body).toMatchObject({ device_id: two.device_id, display_name: 'Phone' });
     expect((await call(hs, 'GET', '/_matrix/client/v3/devices/NOSUCH', { token: one.access_token })).status).toBe(404);
+    // A device ID that is no device ID (NUL) names no device either.
+    expect((await call(hs, 'GET', '/_matrix/client/v3/devices/A%00B', { token: one.access_token })).body['errcode']).toBe('M_NOT_FOUND');
 
     const challenge = await sdkError(carol.deleteDevice(two.device_id));
     expect(challenge.httpStatus).toBe(401);
@@ -290,7 +292,20 @@ describe('accounts on an open homeserver', () => {
     const forbidden = await call(hs, 'PUT', `/_matrix/client/v3/profile/@frank:${SERVER}/displayname`, { token: bob.access_token, body: { displayname: 'Hacked' } });
     expect(forbidden).toEqual({ status: 403, body: expect.objectContaining({ errcode: 'M_FORBIDDEN' }) as Json });
     expect((await call(hs, 'GET', `/_matrix/client/v3/profile/@nobody:${SERVER}`)).status).toBe(404);
+    // A path that is no user ID names no user: the same answer.
+    expect(await call(hs, 'GET', '/_matrix/client/v3/profile/nobody')).toEqual({ status: 404, body: expect.objectContaining({ errcode: 'M_NOT_FOUND' }) as Json });
+    expect((await call(hs, 'GET', '/_matrix/client/v3/profile/nobody/displayname')).status).toBe(404);
     expect((await call(hs, 'GET', `/_matrix/client/v3/profile/@frank:${SERVER}/m.tz`)).status).toBe(404);
+  });
+
+  it('checks account data paths: the owner first (M_FORBIDDEN), then the room ID (M_INVALID_PARAM)', async () => {
+    const session = await login(hs, 'bob', 'bob-pw');
+    const path = (user: string, room: string) => `/_matrix/client/v3/user/${encodeURIComponent(user)}/rooms/${encodeURIComponent(room)}/account_data/org.example.x`;
+    expect(await call(hs, 'PUT', path(`@frank:${SERVER}`, 'not-a-room'), { token: session.access_token, body: {} })).toEqual({ status: 403, body: expect.objectContaining({ errcode: 'M_FORBIDDEN' }) as Json });
+    expect(await call(hs, 'PUT', path(session.user_id, 'not-a-room'), { token: session.access_token, body: {} })).toEqual({ status: 400, body: expect.objectContaining({ errcode: 'M_INVALID_PARAM' }) as Json });
+    const room = `!somewhere:${SERVER}`;
+    expect((await call(hs, 'PUT', path(session.user_id, room), { token: session.access_token, body: { a: 1 } })).status).toBe(200);
+    expect(await call(hs, 'GET', path(session.user_id, room), { token: session.access_token })).toEqual({ status: 200, body: { a: 1 } });
   });
 
   it('stores filters for oneself only, validating their shape', async () => {

@@ -79,6 +79,10 @@ describe('room aliases and the public room directory', () => {
     expect([foreign.errcode, foreign.httpStatus]).toEqual(['M_INVALID_PARAM', 400]);
     const invalid = await call(hs, 'PUT', `/_matrix/client/v3/directory/room/${encodeURIComponent('not-an-alias')}`, { token: aliceToken, body: { room_id: roomId } });
     expect([invalid.body['errcode'], invalid.status]).toEqual(['M_INVALID_PARAM', 400]);
+    const notARoom = await call(hs, 'PUT', `/_matrix/client/v3/directory/room/${encodeURIComponent(`#x:${SERVER}`)}`, { token: aliceToken, body: { room_id: 'not-a-room' } });
+    expect([notARoom.body['errcode'], notARoom.status]).toEqual(['M_INVALID_PARAM', 400]);
+    const unresolvable = await call(hs, 'GET', `/_matrix/client/v3/directory/room/${encodeURIComponent('not-an-alias')}`);
+    expect([unresolvable.body['errcode'], unresolvable.status]).toEqual(['M_INVALID_PARAM', 400]);
     // Bob is not in the room: he may neither add aliases nor list or delete them.
     expect((await sdkError(bob.createAlias(`#bobs:${SERVER}`, roomId))).errcode).toBe('M_FORBIDDEN');
     expect((await sdkError(bob.getLocalAliases(roomId))).errcode).toBe('M_FORBIDDEN');
@@ -139,5 +143,10 @@ describe('room aliases and the public room directory', () => {
     expect(((await call(hs, 'GET', '/_matrix/client/v3/publicRooms')).body['chunk'] as Json[]).map((room) => room['room_id'])).not.toContain(ids[1]);
     const unknown = await call(hs, 'GET', `/_matrix/client/v3/directory/list/room/${encodeURIComponent('!nope:directory.test')}`);
     expect([unknown.body['errcode'], unknown.status]).toEqual(['M_NOT_FOUND', 404]);
+    // A room ID that does not parse names no room: the same answer, reading or setting.
+    const malformed = await call(hs, 'GET', `/_matrix/client/v3/directory/list/room/not-a-room`);
+    expect(malformed).toEqual(unknown);
+    const set = await call(hs, 'PUT', `/_matrix/client/v3/directory/list/room/not-a-room`, { token: aliceToken, body: { visibility: 'public' } });
+    expect([set.body['errcode'], set.status]).toEqual(['M_NOT_FOUND', 404]);
   });
 });

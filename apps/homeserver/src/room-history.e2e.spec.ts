@@ -222,6 +222,9 @@ describe('history visibility, context, filters, forgetting, profiles and deactiv
     expect([refused.status, refused.body['errcode']]).toEqual([403, 'M_FORBIDDEN']);
     const unknown = await get('alice', `${room(roomId)}/context/${encodeURIComponent('$nope')}`);
     expect([unknown.status, unknown.body['errcode']]).toEqual([404, 'M_NOT_FOUND']);
+    // The access check answers first, whatever the event ID.
+    expect((await get('carol', `${room(roomId)}/context/${encodeURIComponent('$nope')}`)).status).toBe(403);
+    expect((await get('alice', `${room(roomId)}/event/${encodeURIComponent('$nope')}`)).body['errcode']).toBe('M_NOT_FOUND');
   });
 
   it('filters /messages by types, senders and URLs, inline or by filter ID, and lazy-loads members', async () => {

@@ -22,21 +22,19 @@ export class AccountDataController {
 
   @Get('account_data/:type')
   get(@Requester() requester: Requester, @Param('userId') userId: string, @Param('type') type: string): Promise<Content> {
-    this.accountData.check(requester, userId);
-    return this.accountData.get(userId, '', type);
+    return this.accountData.get(this.accountData.owner(requester, userId), '', type);
   }
 
   @Put('account_data/:type')
   async set(@Requester() requester: Requester, @Param('userId') userId: string, @Param('type') type: string, @Body() body: unknown): Promise<Record<string, never>> {
-    this.accountData.check(requester, userId);
-    await this.accountData.set(userId, '', type, contentOf(body));
+    await this.accountData.set(this.accountData.owner(requester, userId), '', type, contentOf(body));
     return {};
   }
 
   @Get('rooms/:roomId/account_data/:type')
   getForRoom(@Requester() requester: Requester, @Param('userId') userId: string, @Param('roomId') roomId: string, @Param('type') type: string): Promise<Content> {
-    this.accountData.check(requester, userId, roomId);
-    return this.accountData.get(userId, roomId, type);
+    const [owner, room] = this.accountData.ownerAndRoom(requester, userId, roomId);
+    return this.accountData.get(owner, room, type);
   }
 
   @Put('rooms/:roomId/account_data/:type')
@@ -47,28 +45,28 @@ export class AccountDataController {
     @Param('type') type: string,
     @Body() body: unknown,
   ): Promise<Record<string, never>> {
-    this.accountData.check(requester, userId, roomId);
-    await this.accountData.set(userId, roomId, type, contentOf(body));
+    const [owner, room] = this.accountData.ownerAndRoom(requester, userId, roomId);
+    await this.accountData.set(owner, room, type, contentOf(body));
     return {};
   }
 
   @Get('rooms/:roomId/tags')
   async tags(@Requester() requester: Requester, @Param('userId') userId: string, @Param('roomId') roomId: string): Promise<{ tags: Record<string, Content> }> {
-    this.accountData.check(requester, userId, roomId);
-    return { tags: await this.accountData.tags(userId, roomId) };
+    const [owner, room] = this.accountData.ownerAndRoom(requester, userId, roomId);
+    return { tags: await this.accountData.tags(owner, room) };
   }
 
   @Put('rooms/:roomId/tags/:tag')
   async setTag(@Requester() requester: Requester, @Param('userId') userId: string, @Param('roomId') roomId: string, @Param('tag') tag: string, @Body() body: unknown): Promise<Record<string, never>> {
-    this.accountData.check(requester, userId, roomId);
-    await this.accountData.setTag(userId, roomId, tag, contentOf(body));
+    const [owner, room] = this.accountData.ownerAndRoom(requester, userId, roomId);
+    await this.accountData.setTag(owner, room, tag, contentOf(body));
     return {};
   }
 
   @Delete('rooms/:roomId/tags/:tag')
   async deleteTag(@Requester() requester: Requester, @Param('userId') userId: string, @Param('roomId') roomId: string, @Param('tag') tag: string): Promise<Record<string, never>> {
-    this.accountData.check(requester, userId, roomId);
-    await this.accountData.deleteTag(userId, roomId, tag);
+    const [owner, room] = this.accountData.ownerAndRoom(requester, userId, roomId);
+    await this.accountData.deleteTag(owner, room, tag);
     return {};
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { accountDataTopic } from '@axon/contracts-kafka';
 import { MatrixError } from '@axon/matrix-errors';
-import { parseRoomId } from '@axon/matrix-identifiers';
+import { parseRoomId, type RoomId, type UserId } from '@axon/matrix-identifiers';
 import { defaultPushRules } from '@axon/matrix-push-rules';
 import type { MessageBus } from '@axon/platform-bus';
 import { InjectBus } from '@axon/platform-runtime';
@@ -25,13 +25,22 @@ export class AccountDataService {
     @InjectBus() private readonly bus: MessageBus,
   ) {}
 
-  /** The owner check every account data endpoint makes, and the room ID check of the room ones. */
-  check(requester: Requester, userId: string, roomId?: string): void {
+  /** The owner check every account data endpoint makes: the path's user is the requester (whose ID it answers). */
+  owner(requester: Requester, userId: string): UserId {
     if (userId !== requester.userId) throw new MatrixError('M_FORBIDDEN', "Cannot access other users' account data.", 403);
-    if (roomId !== undefined && !parseRoomId(roomId).ok) throw new MatrixError('M_INVALID_PARAM', `${roomId} is not a valid room ID.`, 400);
+    return requester.userId;
   }
 
-  async get(userId: string, roomId: string, type: string): Promise<Content> {
+  /** The owner check, then the room ID check of the room endpoints: the owner and the room, parsed. */
+  ownerAndRoom(requester: Requester, userId: string, roomId: string): [UserId, RoomId] {
+    const owner = this.owner(requester, userId);
+    const parsed = parseRoomId(roomId);
+    if (!parsed.ok) throw new MatrixError('M_INVALID_PARAM', `${roomId} is not a valid room ID.`, 400);
+    return [owner, parsed.value];
+  }
+
+  /** `roomId` is empty for global account data. */
+  async get(userId: UserId, roomId: RoomId | '', type: string): Promise<Content> {
     // Server-managed types read "as normal": a user's push rules are the defaults until
     // users can change them.
     if (roomId === '' && type === 'm.push_rules') return { global: defaultPushRules(userId) };
@@ -40,18 +49,18 @@ export class AccountDataService {
     return content;
   }
 
-  async set(userId: string, roomId: string, type: string, content: Content, fromClient = true): Promise<void> {
+  async set(userId: UserId, roomId: RoomId | '', type: string, content: Content, fromClient = true): Promise<void> {
     if (fromClient && SERVER_MANAGED.has(type)) throw new MatrixError('M_BAD_JSON', `Cannot set ${type} through this API.`, 405);
     await this.accountData.upsert(userId, roomId, type, content);
     await this.bus.publish(accountDataTopic, [{ user_id: userId, room_id: roomId, type, content }]);
   }
 
-  async tags(userId: string, roomId: string): Promise<Record<string, Content>> {
+  async tags(userId: UserId, roomId: RoomId): Promise<Record<string, Content>> {
     const tags = (await this.accountData.find(userId, roomId, 'm.tag'))?.['tags'];
     return typeof tags === 'object' && tags !== null && !Array.isArray(tags) ? (tags as Record<string, Content>) : {};
   }
 
-  async setTag(userId: string, roomId: string, tag: string, body: Content): Promise<void> {
+  async setTag(userId: UserId, roomId: RoomId, tag: string, body: Content): Promise<void> {
     const order = body['order'];
     if (order !== undefined && (typeof order !== 'number' || order < 0 || order > 1)) throw new MatrixError('M_BAD_JSON', '"order" must be a number between 0 and 1', 400);
     if (Buffer.byteLength(tag, 'utf8') > 255) throw new MatrixError('M_INVALID_PARAM', 'tag names are at most 255 bytes', 400);
@@ -59,7 +68,7 @@ export class AccountDataService {
     await this.set(userId, roomId, 'm.tag', { tags }, false);
   }
 
-  async deleteTag(userId: string, roomId: string, tag: string): Promise<void> {
+  async deleteTag(userId: UserId, roomId: RoomId, tag: string): Promise<void> {
     const tags = { ...(await this.tags(userId, roomId)) };
     delete tags[tag];
     await this.set(userId, roomId, 'm.tag', { tags }, false);

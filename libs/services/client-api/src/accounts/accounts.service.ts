@@ -3,6 +3,7 @@ import type { AxonConfig } from '@axon/platform-config';
 import { MatrixError } from '@axon/matrix-errors';
 import { InjectConfig } from '@axon/platform-runtime';
 import type { EntityManager } from '@axon/platform-database';
+import type { DeviceId, UserId } from '@axon/matrix-identifiers';
 import { PasswordHasher } from '../auth/password-hasher';
 import type { StageResult } from '../auth/uia.service';
 import { DeviceListsProducer } from '../devices/device-lists.producer';
@@ -12,7 +13,7 @@ import { UsersRepository } from '../storage/users.repository';
 import { userIdFromIdentifier } from './user-ids';
 
 export interface NewAccount {
-  readonly userId: string;
+  readonly userId: UserId;
   /** From {@link AccountsService.hashPassword}; `null` for accounts without a password (guests). */
   readonly passwordHash: string | null;
   readonly isGuest: boolean;
@@ -50,7 +51,7 @@ export class AccountsService {
     if (!inserted) throw new MatrixError('M_USER_IN_USE', 'User ID already taken', 400);
   }
 
-  async exists(userId: string): Promise<boolean> {
+  async exists(userId: UserId): Promise<boolean> {
     return (await this.users.find(userId)) !== undefined;
   }
 
@@ -59,7 +60,7 @@ export class AccountsService {
    * alike for unknown users and wrong passwords (no account probing), and
    * `M_USER_DEACTIVATED` for deactivated accounts.
    */
-  async checkPassword(body: Readonly<Record<string, unknown>>): Promise<string> {
+  async checkPassword(body: Readonly<Record<string, unknown>>): Promise<UserId> {
     const userId = userIdFromIdentifier(body, this.config.server_name);
     const password = body['password'];
     if (typeof password !== 'string') throw new MatrixError('M_BAD_JSON', '"password" must be a string', 400);
@@ -76,8 +77,8 @@ export class AccountsService {
    * password fails the stage (401 with the flows, to try again); valid credentials of
    * another user are refused outright (403), as Synapse does: retrying cannot help.
    */
-  async passwordStage(requesterId: string, auth: Readonly<Record<string, unknown>>): Promise<StageResult> {
-    let userId: string;
+  async passwordStage(requesterId: UserId, auth: Readonly<Record<string, unknown>>): Promise<StageResult> {
+    let userId: UserId;
     try {
       userId = await this.checkPassword(auth);
     } catch (error) {
@@ -88,12 +89,16 @@ export class AccountsService {
     return { ok: true };
   }
 
-  /** Sets a new password; with `logoutDevices`, every device but `keepDeviceId` is logged out in the same transaction. */
-  async changePassword(userId: string, newPassword: string, logoutDevices: boolean, keepDeviceId: string): Promise<void> {
+  /**
+   * Sets a new password; with `logoutDevices`, every device but `keepDeviceId` is logged
+   * out in the same transaction (all of them for a requester without a device: no device
+   * has the empty ID).
+   */
+  async changePassword(userId: UserId, newPassword: string, logoutDevices: boolean, keepDeviceId: DeviceId | ''): Promise<void> {
     const passwordHash = await this.hasher.hash(newPassword);
     const deleted = await this.storage.transaction(async (tx) => {
       await this.users.setPasswordHash(userId, passwordHash, tx);
-      return logoutDevices ? this.devices.deleteAllExcept(userId, keepDeviceId, tx) : [];
+      return logoutDevices ? this.devices.deleteAllExcept(userId, keepDeviceId === '' ? undefined : keepDeviceId, tx) : [];
     });
     await this.deviceLists.publish(userId, deleted, 'removed');
   }
@@ -102,7 +107,7 @@ export class AccountsService {
    * Deactivates the account: every device and token goes at once, the password and
    * profile are wiped. The user ID stays taken for good.
    */
-  async deactivate(userId: string): Promise<void> {
+  async deactivate(userId: UserId): Promise<void> {
     const deleted = await this.storage.transaction(async (tx) => {
       await this.users.deactivate(userId, tx);
       return this.devices.deleteAllExcept(userId, undefined, tx);

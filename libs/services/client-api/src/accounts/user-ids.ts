@@ -1,5 +1,5 @@
 import { MatrixError } from '@axon/matrix-errors';
-import { composeUserId, getUserIdServerName, parseHistoricalUserId, parseServerName, getUserIdLocalpart } from '@axon/matrix-identifiers';
+import { composeUserId, getUserIdServerName, parseHistoricalUserId, parseServerName, getUserIdLocalpart, type UserId } from '@axon/matrix-identifiers';
 
 /**
  * The user ID a registration's `username` asks for, under the current grammar
@@ -8,7 +8,7 @@ import { composeUserId, getUserIdServerName, parseHistoricalUserId, parseServerN
  * matches user IDs), since the grammar has no capitals.
  * Spec: POST /register ("username"), appendix "User Identifiers".
  */
-export function userIdForUsername(username: string, serverName: string): string {
+export function userIdForUsername(username: string, serverName: string): UserId {
   const server = parseServerName(serverName);
   if (!server.ok) throw new Error(`server_name ${serverName} is not a server name`);
   if (username === '') throw new MatrixError('M_INVALID_USERNAME', 'The username must not be empty', 400);
@@ -23,7 +23,7 @@ export function userIdForUsername(username: string, serverName: string): string 
  * user IDs created here are lower-case. `undefined` when it names no possible local user.
  * Spec: https://spec.matrix.org/v1.19/client-server-api/#matrix-user-id
  */
-export function userIdForLogin(user: string, serverName: string): string | undefined {
+export function userIdForLogin(user: string, serverName: string): UserId | undefined {
   if (user.startsWith('@')) {
     const parsed = parseHistoricalUserId(user);
     if (!parsed.ok || getUserIdServerName(parsed.value) !== serverName) return undefined;
@@ -43,7 +43,7 @@ export function userIdForLogin(user: string, serverName: string): string | undef
  * 3PIDs), so they fail like unknown ones: 403 `M_FORBIDDEN`, as the spec asks for an
  * unknown 3PID. A malformed identifier is `M_BAD_JSON`/`M_UNKNOWN` (400).
  */
-export function userIdFromIdentifier(body: Readonly<Record<string, unknown>>, serverName: string): string | undefined {
+export function userIdFromIdentifier(body: Readonly<Record<string, unknown>>, serverName: string): UserId | undefined {
   const identifier = body['identifier'];
   if (identifier === undefined) {
     if (typeof body['user'] === 'string') return userIdForLogin(body['user'], serverName);

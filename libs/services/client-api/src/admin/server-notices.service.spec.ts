@@ -11,12 +11,12 @@ import type { UserRow, UsersRepository } from '../storage/users.repository';
 import { ServerNoticesService } from './server-notices.service';
 
 const SERVER = 'hs.test';
-const NOTICES = `@_server:${SERVER}`;
+const NOTICES = `@_server:${SERVER}` as UserId;
 const ALICE = `@alice:${SERVER}` as UserId;
 const admin: Requester = { userId: `@admin:${SERVER}` as UserId, deviceId: 'ADMINDEV' as DeviceId, isGuest: false, tokenHash: 'h' };
 const notice = { user_id: ALICE, content: { msgtype: 'm.text', body: 'hi' } };
 
-const user = (userId: string, isAdmin = false): UserRow => ({ userId, passwordHash: 'x', isGuest: false, isAdmin, deactivated: false });
+const user = (userId: UserId, isAdmin = false): UserRow => ({ userId, passwordHash: 'x', isGuest: false, isAdmin, deactivated: false });
 
 /**
  * The service over an in-memory world: accounts, memberships (room -> user -> membership),
@@ -43,7 +43,7 @@ function setup(env: Record<string, string> = { AXON_SERVER_NOTICES_LOCALPART: '_
   const users = {
     find: (userId: string) => Promise.resolve(accounts.get(userId)?.row),
     profile: (userId: string) => Promise.resolve(accounts.get(userId)?.profile),
-    insert: (account: { userId: string; passwordHash: string | null; profile: Record<string, unknown> }) => {
+    insert: (account: { userId: UserId; passwordHash: string | null; profile: Record<string, unknown> }) => {
       accounts.set(account.userId, { row: { ...user(account.userId), passwordHash: account.passwordHash }, profile: { ...account.profile } });
       return Promise.resolve(true);
     },

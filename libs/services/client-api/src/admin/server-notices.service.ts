@@ -58,7 +58,7 @@ export class ServerNoticesService {
     const parsed = parseUserId(target);
     if (!parsed.ok) throw new MatrixError('M_INVALID_PARAM', `${JSON.stringify(target)} is not a user ID`, 400);
     if (getUserIdServerName(parsed.value) !== this.config.server_name) throw new MatrixError('M_UNKNOWN', 'Server notices can only be sent to local users', 400);
-    if ((await this.users.find(target)) === undefined) throw new MatrixError('M_NOT_FOUND', 'User not found', 404);
+    if ((await this.users.find(parsed.value)) === undefined) throw new MatrixError('M_NOT_FOUND', 'User not found', 404);
 
     // A transaction already handled answers its first outcome before anything else runs,
     // so a retry neither re-invites nor sends again; one still in flight is joined by
@@ -69,7 +69,7 @@ export class ServerNoticesService {
       if (done !== undefined) return done.eventId;
     }
     const system = await this.systemUser(noticesUserId);
-    const roomId = await this.noticeRoomFor(system, target);
+    const roomId = await this.noticeRoomFor(system, parsed.value);
     return this.rooms.sendAs(system, roomId, { type, ...(stateKey === undefined ? {} : { state_key: stateKey }), content: content as JsonObject }, id);
   }
 
@@ -84,7 +84,7 @@ export class ServerNoticesService {
   }
 
   /** The user's server-notices room, created on first use, with the user invited to it unless they are in it. */
-  private async noticeRoomFor(system: Requester, userId: string): Promise<RoomId> {
+  private async noticeRoomFor(system: Requester, userId: UserId): Promise<RoomId> {
     let roomId = await this.noticeRooms.roomOf(userId);
     let stale: RoomId | undefined;
     // A room the notices user is no longer in cannot carry notices: make a new one.

@@ -3,6 +3,7 @@ import type { AxonConfig } from '@axon/platform-config';
 import { MatrixError } from '@axon/matrix-errors';
 import { InjectConfig } from '@axon/platform-runtime';
 import type { EntityManager } from '@axon/platform-database';
+import type { DeviceId, UserId } from '@axon/matrix-identifiers';
 import { ClientApiStorage } from '../storage/client-api-storage';
 import { DevicesRepository } from '../storage/devices.repository';
 import { TokensRepository } from '../storage/tokens.repository';
@@ -12,8 +13,8 @@ import { generateDeviceId, generateToken, hashToken } from './secrets';
 
 /** A login's answer: the tokens of one device. */
 export interface IssuedSession {
-  readonly user_id: string;
-  readonly device_id: string;
+  readonly user_id: UserId;
+  readonly device_id: DeviceId;
   readonly access_token: string;
   readonly refresh_token?: string;
   readonly expires_in_ms?: number;
@@ -55,15 +56,15 @@ export class SessionsService {
    */
   async issue(
     tx: EntityManager,
-    userId: string,
-    options: { deviceId?: string | undefined; displayName?: string | undefined; withRefreshToken: boolean },
+    userId: UserId,
+    options: { deviceId?: DeviceId | undefined; displayName?: string | undefined; withRefreshToken: boolean },
   ): Promise<IssuedDevice> {
     const deviceId = options.deviceId ?? generateDeviceId();
     const { created } = await this.devices.upsert(userId, deviceId, options.displayName, tx);
     return { session: await this.issueTokens(tx, userId, deviceId, options.withRefreshToken), change: created ? 'added' : 'updated' };
   }
 
-  async issueTokens(tx: EntityManager, userId: string, deviceId: string, withRefreshToken: boolean, revokesPredecessor = false): Promise<IssuedSession> {
+  async issueTokens(tx: EntityManager, userId: UserId, deviceId: DeviceId, withRefreshToken: boolean, revokesPredecessor = false): Promise<IssuedSession> {
     const accessToken = generateToken('axo');
     const lifetime = this.config.auth.access_token_lifetime_ms;
     const refreshToken = withRefreshToken ? generateToken('axr') : undefined;
@@ -115,7 +116,7 @@ export class SessionsService {
   }
 
   /** Writes `last_seen_*` at most once a minute per device and process. */
-  private async touch(userId: string, deviceId: string, now: number, ip: string | undefined): Promise<void> {
+  private async touch(userId: UserId, deviceId: DeviceId, now: number, ip: string | undefined): Promise<void> {
     const key = `${userId}|${deviceId}`;
     const last = this.lastSeenWrites.get(key);
     if (last !== undefined && now - last < LAST_SEEN_WRITE_INTERVAL_MS) return;

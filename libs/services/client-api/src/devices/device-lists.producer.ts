@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { deviceListTopic, type DeviceListChange } from '@axon/contracts-kafka';
+import type { DeviceId, UserId } from '@axon/matrix-identifiers';
 import type { MessageBus } from '@axon/platform-bus';
 import { InjectBus } from '@axon/platform-runtime';
 
@@ -16,7 +17,7 @@ import { InjectBus } from '@axon/platform-runtime';
 export class DeviceListsProducer {
   constructor(@InjectBus() private readonly bus: MessageBus) {}
 
-  async publish(userId: string, deviceIds: readonly string[], change: DeviceListChange['change']): Promise<void> {
+  async publish(userId: UserId, deviceIds: readonly DeviceId[], change: DeviceListChange['change']): Promise<void> {
     if (deviceIds.length === 0) return;
     await this.bus.publish(
       deviceListTopic,

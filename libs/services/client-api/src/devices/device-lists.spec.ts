@@ -67,7 +67,7 @@ describe('SessionsService.issue', () => {
 
   it('reports a new device as added and a taken-over one as updated, for the caller to announce after commit', async () => {
     const tx = {} as EntityManager;
-    await expect(sessions(true).issue(tx, '@a:hs.test', { deviceId: 'NEW', withRefreshToken: false })).resolves.toMatchObject({ change: 'added', session: { device_id: 'NEW' } });
-    await expect(sessions(false).issue(tx, '@a:hs.test', { deviceId: 'OLD', withRefreshToken: false })).resolves.toMatchObject({ change: 'updated', session: { device_id: 'OLD' } });
+    await expect(sessions(true).issue(tx, '@a:hs.test' as UserId, { deviceId: 'NEW' as DeviceId, withRefreshToken: false })).resolves.toMatchObject({ change: 'added', session: { device_id: 'NEW' } });
+    await expect(sessions(false).issue(tx, '@a:hs.test' as UserId, { deviceId: 'OLD' as DeviceId, withRefreshToken: false })).resolves.toMatchObject({ change: 'updated', session: { device_id: 'OLD' } });
   });
 });

@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, UseFilters, UseGuards } from '@nestjs/common';
 import { MatrixError } from '@axon/matrix-errors';
+import { parseDeviceId, type DeviceId } from '@axon/matrix-identifiers';
 import { AccountsService } from '../accounts/accounts.service';
 import { objectBody, optionalString } from '@axon/platform-http';
 import { AccessTokenGuard } from '../auth/access-token.guard';
@@ -7,6 +8,12 @@ import { Requester } from '../auth/requester';
 import { UiaRequiredFilter, UiaService } from '../auth/uia.service';
 import { DevicesRepository, type DeviceRow } from '../storage/devices.repository';
 import { DeviceListsProducer } from './device-lists.producer';
+
+/** A device ID of a path or body, parsed; one that does not parse names no device (answered as an unknown one). */
+function knownDevice(deviceId: string): DeviceId | undefined {
+  const parsed = parseDeviceId(deviceId);
+  return parsed.ok ? parsed.value : undefined;
+}
 
 /** Device management (Client-Server API, "Device management"). */
 @Controller('_matrix/client/v3')
@@ -27,7 +34,8 @@ export class DevicesController {
 
   @Get('devices/:deviceId')
   async get(@Requester() requester: Requester, @Param('deviceId') deviceId: string): Promise<Record<string, unknown>> {
-    const device = await this.devices.find(requester.userId, deviceId);
+    const id = knownDevice(deviceId);
+    const device = id === undefined ? undefined : await this.devices.find(requester.userId, id);
     if (!device) throw new MatrixError('M_NOT_FOUND', 'No such device', 404);
     return toWire(device);
   }
@@ -35,19 +43,21 @@ export class DevicesController {
   @Put('devices/:deviceId')
   async rename(@Requester() requester: Requester, @Param('deviceId') deviceId: string, @Body() raw: unknown): Promise<Record<string, never>> {
     const displayName = optionalString(objectBody(raw), 'display_name');
+    const id = knownDevice(deviceId);
     if (displayName === undefined) {
-      if (!(await this.devices.find(requester.userId, deviceId))) throw new MatrixError('M_NOT_FOUND', 'No such device', 404);
+      if (id === undefined || !(await this.devices.find(requester.userId, id))) throw new MatrixError('M_NOT_FOUND', 'No such device', 404);
       return {};
     }
-    if (!(await this.devices.rename(requester.userId, deviceId, displayName))) throw new MatrixError('M_NOT_FOUND', 'No such device', 404);
-    await this.deviceLists.publish(requester.userId, [deviceId], 'updated');
+    if (id === undefined || !(await this.devices.rename(requester.userId, id, displayName))) throw new MatrixError('M_NOT_FOUND', 'No such device', 404);
+    await this.deviceLists.publish(requester.userId, [id], 'updated');
     return {};
   }
 
   @Delete('devices/:deviceId')
   async delete(@Requester() requester: Requester, @Param('deviceId') deviceId: string, @Body() raw: unknown): Promise<Record<string, never>> {
     await this.authenticate('DELETE /devices', requester, objectBody(raw));
-    const deleted = await this.devices.delete(requester.userId, [deviceId]);
+    const id = knownDevice(deviceId);
+    const deleted = id === undefined ? [] : await this.devices.delete(requester.userId, [id]);
     await this.deviceLists.publish(requester.userId, deleted, 'removed');
     return {};
   }
@@ -61,7 +71,7 @@ export class DevicesController {
       throw new MatrixError('M_BAD_JSON', '"devices" must be a list of device IDs', 400);
     }
     await this.authenticate('POST /delete_devices', requester, body);
-    const deleted = await this.devices.delete(requester.userId, ids);
+    const deleted = await this.devices.delete(requester.userId, ids.map(knownDevice).filter((id) => id !== undefined));
     await this.deviceLists.publish(requester.userId, deleted, 'removed');
     return {};
   }

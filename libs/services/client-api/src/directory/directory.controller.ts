@@ -33,7 +33,7 @@ export class DirectoryController {
 
   @Get('directory/room/:roomAlias')
   resolve(@Param('roomAlias') alias: string): Promise<{ room_id: string; servers: string[] }> {
-    return this.directory.resolve(alias);
+    return this.directory.resolve(this.directory.aliasOf(alias));
   }
 
   @Delete('directory/room/:roomAlias')

@@ -3,7 +3,7 @@ import { RoomDirectoryDefinition, type PublicRoom } from '@axon/contracts-grpc';
 import { MatrixError } from '@axon/matrix-errors';
 import { authStateFromEvents, getEventPowerLevel, getUserPowerLevel, toAuthEvent } from '@axon/matrix-event-auth';
 import type { Pdu } from '@axon/matrix-events';
-import { getRoomAliasServerName, parseRoomAlias, parseRoomId, type RoomId } from '@axon/matrix-identifiers';
+import { getRoomAliasServerName, parseRoomAlias, parseRoomId, type RoomAlias, type RoomId, type UserId } from '@axon/matrix-identifiers';
 import { getRoomVersionRules } from '@axon/matrix-room-versions';
 import type { AxonConfig } from '@axon/platform-config';
 import type { ServiceClient } from '@axon/platform-rpc';
@@ -61,21 +61,25 @@ export class DirectoryService {
     this.directory = rpc.client(RoomDirectoryDefinition);
   }
 
-  /** A syntactically valid alias of this server, or `M_INVALID_PARAM`. */
-  localAlias(alias: string): string {
+  /** An alias a request names, parsed, or `M_INVALID_PARAM`. */
+  aliasOf(alias: string): RoomAlias {
     const parsed = parseRoomAlias(alias);
     if (!parsed.ok) throw new MatrixError('M_INVALID_PARAM', `Room alias invalid: ${parsed.error}`, 400);
-    if (getRoomAliasServerName(parsed.value) !== this.config.server_name) {
-      throw new MatrixError('M_INVALID_PARAM', `Room alias ${alias} is not on this server`, 400);
-    }
-    return alias;
+    return parsed.value;
   }
 
-  async resolve(alias: string): Promise<{ room_id: string; servers: string[] }> {
-    const parsed = parseRoomAlias(alias);
-    if (!parsed.ok) throw new MatrixError('M_INVALID_PARAM', `Room alias invalid: ${parsed.error}`, 400);
-    const found = await this.directory.resolveAlias({ alias });
-    if (!found.found) throw new MatrixError('M_NOT_FOUND', `Room alias ${alias} not found.`, 404);
+  /** A syntactically valid alias of this server, or `M_INVALID_PARAM`. */
+  localAlias(alias: string): RoomAlias {
+    const parsed = this.aliasOf(alias);
+    if (getRoomAliasServerName(parsed) !== this.config.server_name) {
+      throw new MatrixError('M_INVALID_PARAM', `Room alias ${alias} is not on this server`, 400);
+    }
+    return parsed;
+  }
+
+  async resolve(alias: RoomAlias): Promise<{ room_id: RoomId; servers: string[] }> {
+    const found = await this.lookup(alias);
+    if (found === undefined) throw new MatrixError('M_NOT_FOUND', `Room alias ${alias} not found.`, 404);
     return { room_id: found.roomId, servers: [this.config.server_name] };
   }
 
@@ -86,64 +90,74 @@ export class DirectoryService {
       if (!parsed.ok) throw new MatrixError('M_INVALID_PARAM', `${JSON.stringify(roomIdOrAlias)} is not a room ID or alias`, 400);
       return parsed.value;
     }
-    // The directory holds only room IDs it was given parsed (createAlias).
-    return (await this.resolve(roomIdOrAlias)).room_id as RoomId;
+    return (await this.resolve(this.aliasOf(roomIdOrAlias))).room_id;
   }
 
   async createAlias(requester: Requester, alias: string, roomId: string): Promise<void> {
-    this.localAlias(alias);
-    if (!parseRoomId(roomId).ok) throw new MatrixError('M_INVALID_PARAM', `${JSON.stringify(roomId)} is not a room ID`, 400);
-    const membership = await this.rooms.getMembership({ roomId, userId: requester.userId });
+    const name = this.localAlias(alias);
+    const room = parseRoomId(roomId);
+    if (!room.ok) throw new MatrixError('M_INVALID_PARAM', `${JSON.stringify(roomId)} is not a room ID`, 400);
+    const membership = await this.rooms.getMembership({ roomId: room.value, userId: requester.userId });
     if (membership.membership !== 'join') throw new MatrixError('M_FORBIDDEN', 'You are not joined to the room.', 403);
-    const created = await this.directory.createAlias({ alias, roomId, creator: requester.userId });
+    const created = await this.directory.createAlias({ alias: name, roomId: room.value, creator: requester.userId });
     if (!created.created) throw new MatrixError('M_UNKNOWN', `Room alias ${alias} already exists.`, 409);
   }
 
   /** Deletes an alias: its creator may, and so may whoever may set the room's canonical alias. */
   async deleteAlias(requester: Requester, alias: string): Promise<void> {
-    this.localAlias(alias);
-    const found = await this.directory.resolveAlias({ alias });
-    if (!found.found) throw new MatrixError('M_NOT_FOUND', `Room alias ${alias} not found.`, 404);
+    const name = this.localAlias(alias);
+    const found = await this.lookup(name);
+    if (found === undefined) throw new MatrixError('M_NOT_FOUND', `Room alias ${alias} not found.`, 404);
     if (found.creator !== requester.userId && !(await this.mayManage(requester.userId, found.roomId))) {
       throw new MatrixError('M_FORBIDDEN', 'You may not delete this alias.', 403);
     }
-    await this.directory.deleteAlias({ alias });
+    await this.directory.deleteAlias({ alias: name });
   }
 
   async listAliases(requester: Requester, roomId: string): Promise<string[]> {
-    if (!parseRoomId(roomId).ok) throw new MatrixError('M_INVALID_PARAM', `${JSON.stringify(roomId)} is not a room ID`, 400);
-    const membership = await this.rooms.getMembership({ roomId, userId: requester.userId });
+    const parsed = parseRoomId(roomId);
+    if (!parsed.ok) throw new MatrixError('M_INVALID_PARAM', `${JSON.stringify(roomId)} is not a room ID`, 400);
+    const room = parsed.value;
+    const membership = await this.rooms.getMembership({ roomId: room, userId: requester.userId });
     if (membership.membership !== 'join') {
-      const visibility = (await this.rooms.getStateEvent({ roomId, type: 'm.room.history_visibility', stateKey: '' })).events[0];
+      const visibility = (await this.rooms.getStateEvent({ roomId: room, type: 'm.room.history_visibility', stateKey: '' })).events[0];
       const worldReadable = visibility !== undefined && (JSON.parse(visibility.pduJson) as { content?: Json }).content?.['history_visibility'] === 'world_readable';
       if (!worldReadable) throw new MatrixError('M_FORBIDDEN', 'You are not a member of the room.', 403);
     }
-    return (await this.directory.listAliases({ roomId })).aliases;
+    return (await this.directory.listAliases({ roomId: room })).aliases;
   }
 
   async visibility(roomId: string): Promise<string> {
-    return (await this.directory.getVisibility({ roomId })).visibility;
+    return (await this.directory.getVisibility({ roomId: knownRoom(roomId) })).visibility;
   }
 
   async setVisibility(requester: Requester, roomId: string, visibility: string): Promise<void> {
     if (visibility !== 'public' && visibility !== 'private') throw new MatrixError('M_INVALID_PARAM', 'visibility must be "public" or "private"', 400);
-    const info = await this.rooms.getRoomInfo({ roomId });
+    const room = knownRoom(roomId);
+    const info = await this.rooms.getRoomInfo({ roomId: room });
     if (!info.exists) throw new MatrixError('M_NOT_FOUND', 'Room not found', 404);
-    if (!(await this.mayManage(requester.userId, roomId))) throw new MatrixError('M_FORBIDDEN', 'You may not change the visibility of this room.', 403);
-    await this.directory.setVisibility({ roomId, visibility });
+    if (!(await this.mayManage(requester.userId, room))) throw new MatrixError('M_FORBIDDEN', 'You may not change the visibility of this room.', 403);
+    await this.directory.setVisibility({ roomId: room, visibility });
   }
 
   /** Publishes a room just created by its creator (no permission check needed). */
-  async publish(roomId: string): Promise<void> {
+  async publish(roomId: RoomId): Promise<void> {
     await this.directory.setVisibility({ roomId, visibility: 'public' });
   }
 
-  async reserve(requester: Requester, alias: string, roomId: string): Promise<boolean> {
+  async reserve(requester: Requester, alias: RoomAlias, roomId: RoomId): Promise<boolean> {
     return (await this.directory.createAlias({ alias, roomId, creator: requester.userId })).created;
   }
 
-  async isTaken(alias: string): Promise<boolean> {
-    return (await this.directory.resolveAlias({ alias })).found;
+  async isTaken(alias: RoomAlias): Promise<boolean> {
+    return (await this.lookup(alias)) !== undefined;
+  }
+
+  /** The room an alias names and who made the alias, if it exists. */
+  private async lookup(alias: RoomAlias): Promise<{ roomId: RoomId; creator: string } | undefined> {
+    const found = await this.directory.resolveAlias({ alias });
+    // The directory holds only room IDs it was given parsed (createAlias).
+    return found.found ? { roomId: found.roomId as RoomId, creator: found.creator } : undefined;
   }
 
   /**
@@ -164,7 +178,7 @@ export class DirectoryService {
   }
 
   /** Whether a joined user has the power to send `m.room.canonical_alias` in the room. */
-  private async mayManage(userId: string, roomId: string): Promise<boolean> {
+  private async mayManage(userId: UserId, roomId: RoomId): Promise<boolean> {
     const info = await this.rooms.getRoomInfo({ roomId });
     const rules = getRoomVersionRules(info.roomVersion);
     if (!info.exists || !rules.ok) return false;
@@ -174,6 +188,13 @@ export class DirectoryService {
     const authState = authStateFromEvents(state.events.map((event) => toAuthEvent(JSON.parse(event.pduJson) as Pdu, event.eventId, rules.value.eventFormat)));
     return getUserPowerLevel(userId, authState, rules.value.authorization) >= getEventPowerLevel('m.room.canonical_alias', '', authState, rules.value.authorization);
   }
+}
+
+/** A room ID of a path; one that does not parse names no room, answered as the room server answers an unknown one. */
+function knownRoom(roomId: string): RoomId {
+  const parsed = parseRoomId(roomId);
+  if (!parsed.ok) throw new MatrixError('M_NOT_FOUND', 'Room not found', 404);
+  return parsed.value;
 }
 
 function parseSince(since: string): number {

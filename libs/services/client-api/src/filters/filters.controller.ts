@@ -17,13 +17,13 @@ export class FiltersController {
     if (userId !== requester.userId) throw new MatrixError('M_FORBIDDEN', 'Cannot create filters for other users', 403);
     // Validated only: the definition is stored as uploaded (extension keys included), as GET returns it.
     parseFilter(body);
-    return { filter_id: await this.filters.insert(userId, body) };
+    return { filter_id: await this.filters.insert(requester.userId, body) };
   }
 
   @Get(':filterId')
   async get(@Requester() requester: Requester, @Param('userId') userId: string, @Param('filterId') filterId: string): Promise<unknown> {
     if (userId !== requester.userId) throw new MatrixError('M_FORBIDDEN', "Cannot read other users' filters", 403);
-    const filter = await this.filters.find(userId, filterId);
+    const filter = await this.filters.find(requester.userId, filterId);
     if (filter === undefined) throw new MatrixError('M_NOT_FOUND', 'No such filter', 404);
     return filter;
   }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { AxonConfig } from '@axon/platform-config';
 import { MatrixError } from '@axon/matrix-errors';
 import { optionalBoolean, optionalString, requiredString, type JsonObject } from '@axon/platform-http';
+import type { UserId } from '@axon/matrix-identifiers';
 import { InjectConfig } from '@axon/platform-runtime';
 import { AccountsService } from '../accounts/accounts.service';
 import type { Requester } from '../auth/requester';
@@ -62,7 +63,8 @@ export class LoginService {
 
   /** Logs the device out: the spec says the device goes with its token. */
   async logOut(requester: Requester): Promise<void> {
-    const deleted = await this.devices.delete(requester.userId, [requester.deviceId]);
+    // Only the server notices user has no device, and it has no token to log out with.
+    const deleted = requester.deviceId === '' ? [] : await this.devices.delete(requester.userId, [requester.deviceId]);
     await this.deviceLists.publish(requester.userId, deleted, 'removed');
   }
 
@@ -72,7 +74,7 @@ export class LoginService {
   }
 
   /** The user a login request proves to be. */
-  private async authenticate(body: JsonObject): Promise<string> {
+  private async authenticate(body: JsonObject): Promise<UserId> {
     const type = requiredString(body, 'type');
     if (type === 'm.login.password') return this.accounts.checkPassword(body);
     if (type === 'm.login.token') {

@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, Param, Put, UseGuards } from '@nestjs/common';
 import { MatrixError } from '@axon/matrix-errors';
+import { parseHistoricalUserId, type UserId } from '@axon/matrix-identifiers';
 import { objectBody } from '@axon/platform-http';
 import { AccessTokenGuard } from '../auth/access-token.guard';
 import { Requester } from '../auth/requester';
@@ -8,6 +9,13 @@ import { UsersRepository, type Profile } from '../storage/users.repository';
 
 const MAX_PROFILE_BYTES = 64 * 1024;
 const MAX_KEY_BYTES = 255;
+
+/** The user a path names; an ID that does not parse names no account (M_NOT_FOUND, as an unknown user). */
+function userOf(userId: string): UserId {
+  const parsed = parseHistoricalUserId(userId);
+  if (!parsed.ok) throw new MatrixError('M_NOT_FOUND', 'No such user', 404);
+  return parsed.value;
+}
 
 /**
  * Profiles of local users (Client-Server API, "Profiles"): `displayname`, `avatar_url`
@@ -22,12 +30,12 @@ export class ProfileController {
 
   @Get()
   async profile(@Param('userId') userId: string): Promise<Profile> {
-    return this.load(userId);
+    return this.load(userOf(userId));
   }
 
   @Get(':keyName')
   async field(@Param('userId') userId: string, @Param('keyName') keyName: string): Promise<Profile> {
-    const profile = await this.load(userId);
+    const profile = await this.load(userOf(userId));
     if (!Object.hasOwn(profile, keyName)) throw new MatrixError('M_NOT_FOUND', 'No such profile field', 404);
     return { [keyName]: profile[keyName] };
   }
@@ -35,6 +43,7 @@ export class ProfileController {
   @Put(':keyName')
   @UseGuards(AccessTokenGuard)
   async set(@Requester() requester: Requester, @Param('userId') userId: string, @Param('keyName') keyName: string, @Body() raw: unknown): Promise<Record<string, never>> {
+    // From here on the path's user is the requester, whose ID is already parsed.
     if (userId !== requester.userId) throw new MatrixError('M_FORBIDDEN', "Cannot change other users' profiles", 403);
     if (Buffer.byteLength(keyName, 'utf8') > MAX_KEY_BYTES) throw new MatrixError('M_TOO_LARGE', 'Profile key longer than 255 bytes', 400);
     const body = objectBody(raw);
@@ -43,12 +52,12 @@ export class ProfileController {
     if ((keyName === 'displayname' || keyName === 'avatar_url') && typeof value !== 'string' && value !== null) {
       throw new MatrixError('M_BAD_JSON', `"${keyName}" must be a string`, 400);
     }
-    const next = { ...(await this.load(userId)), [keyName]: value };
+    const next = { ...(await this.load(requester.userId)), [keyName]: value };
     if (Buffer.byteLength(JSON.stringify(next), 'utf8') > MAX_PROFILE_BYTES) {
       throw new MatrixError('M_TOO_LARGE', 'The profile would exceed 64 KiB', 400);
     }
-    await this.users.setProfileField(userId, keyName, value === null ? undefined : value);
-    await this.propagate(userId, keyName);
+    await this.users.setProfileField(requester.userId, keyName, value === null ? undefined : value);
+    await this.propagate(requester.userId, keyName);
     return {};
   }
 
@@ -56,18 +65,18 @@ export class ProfileController {
   @UseGuards(AccessTokenGuard)
   async remove(@Requester() requester: Requester, @Param('userId') userId: string, @Param('keyName') keyName: string): Promise<Record<string, never>> {
     if (userId !== requester.userId) throw new MatrixError('M_FORBIDDEN', "Cannot change other users' profiles", 403);
-    await this.users.setProfileField(userId, keyName, undefined);
-    await this.propagate(userId, keyName);
+    await this.users.setProfileField(requester.userId, keyName, undefined);
+    await this.propagate(requester.userId, keyName);
     return {};
   }
 
   /** A new display name or avatar goes into the user's member event in every room they are in. */
-  private async propagate(userId: string, keyName: string): Promise<void> {
+  private async propagate(userId: UserId, keyName: string): Promise<void> {
     if (keyName !== 'displayname' && keyName !== 'avatar_url') return;
     await this.rooms.propagateProfile(userId, await this.load(userId));
   }
 
-  private async load(userId: string): Promise<Profile> {
+  private async load(userId: UserId): Promise<Profile> {
     const profile = await this.users.profile(userId);
     if (profile === undefined) throw new MatrixError('M_NOT_FOUND', 'No such user', 404);
     return profile;

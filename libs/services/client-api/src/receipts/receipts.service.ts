@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { receiptTopic, type ReceiptType, type ReceiptUpdate } from '@axon/contracts-kafka';
 import { MatrixError } from '@axon/matrix-errors';
-import { parseEventId, type RoomId } from '@axon/matrix-identifiers';
+import { parseEventId, type EventId, type RoomId } from '@axon/matrix-identifiers';
 import type { MessageBus } from '@axon/platform-bus';
 import { InjectBus } from '@axon/platform-runtime';
 import { AccountDataService } from '../account-data/account-data.service';
@@ -14,14 +14,16 @@ const MARKER_TYPES = ['m.read', 'm.read.private', 'm.fully_read'] as const;
 type MarkerType = (typeof MARKER_TYPES)[number];
 
 /** Where each marker goes, by type; absent ones stay where they are. */
-type Markers = Partial<Record<MarkerType, string>>;
+type Markers = Partial<Record<MarkerType, EventId>>;
 
 function isMarkerType(type: string): type is MarkerType {
   return (MARKER_TYPES as readonly string[]).includes(type);
 }
 
-function checkEventId(eventId: string, what: string): void {
-  if (!parseEventId(eventId).ok) throw new MatrixError('M_INVALID_PARAM', `${what} is not an event ID`, 400);
+function checkEventId(eventId: string, what: string): EventId {
+  const parsed = parseEventId(eventId);
+  if (!parsed.ok) throw new MatrixError('M_INVALID_PARAM', `${what} is not an event ID`, 400);
+  return parsed.value;
 }
 
 /**
@@ -58,11 +60,11 @@ export class ReceiptsService {
 
   async receipt(requester: Requester, roomId: RoomId, receiptType: string, eventId: string, body: JsonObject): Promise<void> {
     if (!isMarkerType(receiptType)) throw new MatrixError('M_INVALID_PARAM', `Unknown receipt type ${JSON.stringify(receiptType)}`, 400);
-    checkEventId(eventId, 'eventId');
+    const target = checkEventId(eventId, 'eventId');
     const threadId = threadIdOf(body);
     // `m.fully_read` is not a receipt, so it has no thread.
     if (threadId !== undefined && receiptType === 'm.fully_read') throw new MatrixError('M_INVALID_PARAM', 'thread_id is not allowed for m.fully_read', 400);
-    await this.move(requester, roomId, { [receiptType]: eventId }, threadId);
+    await this.move(requester, roomId, { [receiptType]: target }, threadId);
   }
 
   async readMarkers(requester: Requester, roomId: RoomId, body: JsonObject): Promise<void> {
@@ -71,8 +73,7 @@ export class ReceiptsService {
       const eventId = body[type];
       if (eventId === undefined) continue;
       if (typeof eventId !== 'string') throw new MatrixError('M_BAD_JSON', `"${type}" must be an event ID string`, 400);
-      checkEventId(eventId, `"${type}"`);
-      markers[type] = eventId;
+      markers[type] = checkEventId(eventId, `"${type}"`);
     }
     await this.move(requester, roomId, markers, undefined);
   }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomBytes, randomInt } from 'node:crypto';
 import type { AxonConfig } from '@axon/platform-config';
 import { MatrixError } from '@axon/matrix-errors';
+import type { UserId } from '@axon/matrix-identifiers';
 import { InjectConfig } from '@axon/platform-runtime';
 import { AccountsService } from '../accounts/accounts.service';
 import { optionalBoolean, optionalString, type JsonObject } from '@axon/platform-http';
@@ -105,7 +106,7 @@ export class RegistrationService {
    * An account an admin tool registers (Synapse's shared-secret registration), logged in
    * on a new device; the caller checked the request.
    */
-  async registerAdministered(account: { userId: string; password: string; isAdmin: boolean; displayName: string }): Promise<IssuedSession> {
+  async registerAdministered(account: { userId: UserId; password: string; isAdmin: boolean; displayName: string }): Promise<IssuedSession> {
     const passwordHash = await this.accounts.hashPassword(account.password);
     const issued = await this.storage.transaction(async (tx) => {
       await this.accounts.create(tx, { userId: account.userId, passwordHash, isGuest: false, isAdmin: account.isAdmin, displayName: account.displayName });
@@ -134,7 +135,7 @@ export class RegistrationService {
    * whose account is made on the first notice; whoever registered it first would send
    * (and administer the rooms of) every notice.
    */
-  private async taken(userId: string): Promise<boolean> {
+  private async taken(userId: UserId): Promise<boolean> {
     if (userId === noticesUserIdOf(this.config)) return true;
     return this.accounts.exists(userId);
   }
@@ -171,7 +172,7 @@ export class RegistrationService {
   }
 
   /** A random user ID not taken yet (registration without a username, guests). */
-  private async freeUserId(prefix: string): Promise<string> {
+  private async freeUserId(prefix: string): Promise<UserId> {
     for (let attempt = 0; ; attempt++) {
       const localpart = prefix === 'u' ? `u${randomBytes(6).toString('hex')}` : `${prefix}${randomInt(1e9, 1e10)}`;
       const userId = userIdForUsername(localpart, this.config.server_name);

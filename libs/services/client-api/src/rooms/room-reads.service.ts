@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { RoomEvent } from '@axon/contracts-grpc';
 import { MatrixError } from '@axon/matrix-errors';
 import { DEFAULT_FILTER, parseFilter, parseRoomEventFilter, roomEventFilterAllows, type RoomEventFilter } from '@axon/matrix-filters';
-import type { RoomId } from '@axon/matrix-identifiers';
+import { parseEventId, type EventId, type RoomId } from '@axon/matrix-identifiers';
 import type { Requester } from '../auth/requester';
 import { FiltersRepository } from '../storage/filters.repository';
 import { contentOf, toClientEvent, type ClientEvent } from './client-event';
@@ -116,7 +116,7 @@ export class RoomReadsService {
     const view = await this.access(requester, roomId).catch((error: unknown) => {
       throw error instanceof MatrixError && error.errcode === 'M_FORBIDDEN' ? new MatrixError('M_NOT_FOUND', 'event not found', 404) : error;
     });
-    const event = await this.visibleEvent(requester, view, eventId);
+    const event = await this.visibleEvent(requester, view, eventOf(eventId));
     return (await this.format(requester, [event]))[0]!;
   }
 
@@ -158,7 +158,7 @@ export class RoomReadsService {
    */
   async context(requester: Requester, roomId: RoomId, eventId: string, query: { limit?: string; filter?: string }): Promise<Json> {
     const view = await this.access(requester, roomId);
-    const event = await this.visibleEvent(requester, view, eventId);
+    const event = await this.visibleEvent(requester, view, eventOf(eventId));
     const filter = await this.filter(requester, query.filter);
     const limit = Math.min(parseLimit(query.limit) ?? 10, MAX_LIMIT);
     const beforeLimit = Math.floor(limit / 2);
@@ -189,7 +189,7 @@ export class RoomReadsService {
    * For receipts and read markers: the requester must be joined to the room
    * (`M_FORBIDDEN`), and each event in that room and visible to them (`M_NOT_FOUND`).
    */
-  async checkJoinedAndVisible(requester: Requester, roomId: RoomId, eventIds: readonly string[]): Promise<void> {
+  async checkJoinedAndVisible(requester: Requester, roomId: RoomId, eventIds: readonly EventId[]): Promise<void> {
     const membership = await this.roomQuery.getMembership({ roomId, userId: requester.userId });
     if (membership.membership !== 'join') throw new MatrixError('M_FORBIDDEN', 'you are not joined to this room', 403);
     const view: RoomView = { roomId, until: undefined, lastJoin: 'now' };
@@ -212,7 +212,7 @@ export class RoomReadsService {
   }
 
   /** The event, if it is in the room and the user may see it; `M_NOT_FOUND` otherwise. */
-  private async visibleEvent(requester: Requester, view: RoomView, eventId: string): Promise<RoomEvent> {
+  private async visibleEvent(requester: Requester, view: RoomView, eventId: EventId): Promise<RoomEvent> {
     const [event] = (await this.roomQuery.getEvents({ eventIds: [eventId] })).events;
     if (event === undefined || event.roomId !== view.roomId || (view.until !== undefined && BigInt(event.streamOrdering) > view.until.position) || !(await this.isVisible(requester, view, event))) {
       throw new MatrixError('M_NOT_FOUND', 'event not found', 404);
@@ -348,6 +348,16 @@ function sendersOf(events: readonly RoomEvent[]): Set<string> {
 function isMemberOf(event: RoomEvent, users: ReadonlySet<string>): boolean {
   const pdu = JSON.parse(event.pduJson) as { type?: string; state_key?: string };
   return pdu.type === 'm.room.member' && pdu.state_key !== undefined && users.has(pdu.state_key);
+}
+
+/**
+ * The event a path names, parsed after the room access check (which answers first); an ID
+ * that does not parse names no event: `M_NOT_FOUND`, as for an unknown one.
+ */
+function eventOf(eventId: string): EventId {
+  const parsed = parseEventId(eventId);
+  if (!parsed.ok) throw new MatrixError('M_NOT_FOUND', 'event not found', 404);
+  return parsed.value;
 }
 
 function parseLimit(raw: string | undefined): number | undefined {

@@ -3,7 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { ProtoEvent } from '@axon/contracts-kafka';
 import { MatrixError } from '@axon/matrix-errors';
-import { parseRoomAlias, parseUserId, type EventId, type RoomId } from '@axon/matrix-identifiers';
+import { parseRoomAlias, parseUserId, type EventId, type RoomId, type UserId } from '@axon/matrix-identifiers';
 import type { AxonConfig } from '@axon/platform-config';
 import { InjectConfig } from '@axon/platform-runtime';
 import { noticesUserIdOf } from '../admin/notices-user';
@@ -46,22 +46,26 @@ export class RoomsService {
   async createRoom(requester: Requester, body: Json): Promise<{ room_id: RoomId }> {
     const profile = await this.memberProfile(requester.userId);
     const plan = planCreateRoom(body, requester.userId, profile, this.config.rooms.default_version, this.config.server_name);
-    if (plan.roomAlias !== undefined) {
-      this.directory.localAlias(plan.roomAlias);
-      if (await this.directory.isTaken(plan.roomAlias)) throw new MatrixError('M_ROOM_IN_USE', `Room alias ${plan.roomAlias} already exists.`, 400);
-    }
+    const alias = plan.roomAlias === undefined ? undefined : this.directory.localAlias(plan.roomAlias);
+    if (alias !== undefined && (await this.directory.isTaken(alias))) throw new MatrixError('M_ROOM_IN_USE', `Room alias ${alias} already exists.`, 400);
     const created = await this.input.submit({ kind: 'create_room', request_id: randomUUID(), room_version: plan.rules.id, events: plan.events });
     // The alias was free a moment ago; a concurrent creation may still have taken it.
-    if (plan.roomAlias !== undefined && !(await this.directory.reserve(requester, plan.roomAlias, created.roomId))) {
-      throw new MatrixError('M_ROOM_IN_USE', `Room alias ${plan.roomAlias} already exists.`, 400);
+    if (alias !== undefined && !(await this.directory.reserve(requester, alias, created.roomId))) {
+      throw new MatrixError('M_ROOM_IN_USE', `Room alias ${alias} already exists.`, 400);
     }
     if (plan.visibility === 'public') await this.directory.publish(created.roomId);
     return { room_id: created.roomId };
   }
 
-  /** Sets a membership (join, invite, leave, kick, ban, unban, knock) through the room server. */
-  async setMembership(requester: Requester, roomId: RoomId, target: string, membership: string, extra: Json = {}, withProfile = true): Promise<EventId> {
-    if (!parseUserId(target).ok) throw new MatrixError('M_INVALID_PARAM', `${JSON.stringify(target)} is not a user ID`);
+  /**
+   * Sets a membership (join, invite, leave, kick, ban, unban, knock) through the room
+   * server. The target is parsed here, once, for every caller: it comes from a body's
+   * `user_id`, a state key, or the requester.
+   */
+  async setMembership(requester: Requester, roomId: RoomId, userId: string, membership: string, extra: Json = {}, withProfile = true): Promise<EventId> {
+    const parsed = parseUserId(userId);
+    if (!parsed.ok) throw new MatrixError('M_INVALID_PARAM', `${JSON.stringify(userId)} is not a user ID`);
+    const target = parsed.value;
     const info = await this.roomQuery.getRoomInfo({ roomId });
     if (!info.exists) throw new MatrixError(membership === 'join' || membership === 'knock' ? 'M_NOT_FOUND' : 'M_FORBIDDEN', `unknown room ${roomId}`, membership === 'join' || membership === 'knock' ? 404 : 403);
     if (membership === 'leave' && target === requester.userId) await this.checkMayLeave(requester.userId, roomId);
@@ -130,7 +134,8 @@ export class RoomsService {
       const why = membership.membership === '' ? 'has never been' : 'is';
       throw new MatrixError('M_UNKNOWN', `User ${requester.userId} ${why} in room ${roomId}`, 400);
     }
-    await this.forgottenRooms.forget(requester.userId, roomId, membership.eventId);
+    // The room server's own event ID (of a leave or ban: never empty here).
+    await this.forgottenRooms.forget(requester.userId, roomId, membership.eventId as EventId);
   }
 
   async joinedRooms(requester: Requester): Promise<string[]> {
@@ -168,8 +173,9 @@ export class RoomsService {
     for (const alias of listed) {
       if (existing.has(alias)) continue;
       if (typeof alias !== 'string') throw new MatrixError('M_INVALID_PARAM', 'aliases must be strings', 400);
-      if (!parseRoomAlias(alias).ok) throw new MatrixError('M_INVALID_PARAM', `${JSON.stringify(alias)} is not a room alias`, 400);
-      const resolved = await this.directory.resolve(alias).catch(() => undefined);
+      const parsed = parseRoomAlias(alias);
+      if (!parsed.ok) throw new MatrixError('M_INVALID_PARAM', `${JSON.stringify(alias)} is not a room alias`, 400);
+      const resolved = await this.directory.resolve(parsed.value).catch(() => undefined);
       if (resolved?.room_id !== roomId) throw new MatrixError('M_BAD_ALIAS', `${alias} does not point to this room`, 400);
     }
   }
@@ -178,7 +184,7 @@ export class RoomsService {
    * A user cannot reject the invite to their server-notices room (Synapse's
    * `M_CANNOT_LEAVE_SERVER_NOTICE_ROOM`); once they joined it, they may leave.
    */
-  private async checkMayLeave(userId: string, roomId: RoomId): Promise<void> {
+  private async checkMayLeave(userId: UserId, roomId: RoomId): Promise<void> {
     if (noticesUserIdOf(this.config) === undefined) return;
     if (!(await this.noticeRooms.isNoticeRoom(userId, roomId))) return;
     if ((await this.roomQuery.getMembership({ roomId, userId })).membership !== 'invite') return;
@@ -189,7 +195,7 @@ export class RoomsService {
     return (await this.input.submit({ kind: 'new_event', request_id: id, room_id: roomId, event })).eventId;
   }
 
-  private async memberProfile(userId: string): Promise<Record<string, string>> {
+  private async memberProfile(userId: UserId): Promise<Record<string, string>> {
     const profile = await this.users.profile(userId);
     const result: Record<string, string> = {};
     if (typeof profile?.['displayname'] === 'string') result['displayname'] = profile['displayname'];

@@ -1,11 +1,12 @@
 import type { RoomInput } from '@axon/contracts-kafka';
 import { MatrixError } from '@axon/matrix-errors';
+import type { UserId } from '@axon/matrix-identifiers';
 import type { Logger } from '@axon/platform-telemetry';
 import type { RoomInputClient } from './room-input.client';
 import type { RoomQueryClient } from './room-query.client';
 import { UserRoomsService } from './user-rooms.service';
 
-const USER = '@u:example.org';
+const USER = '@u:example.org' as UserId;
 
 /** A room server with the user in some rooms, refusing inputs for the `failing` ones. */
 function fakeRooms(rooms: Record<string, string[]>, failing: ReadonlySet<string>) {

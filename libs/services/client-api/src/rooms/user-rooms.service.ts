@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import type { UserId } from '@axon/matrix-identifiers';
 import { InjectLogger } from '@axon/platform-runtime';
 import type { Logger } from '@axon/platform-telemetry';
 import { RoomInputClient } from './room-input.client';
@@ -21,7 +22,7 @@ export class UserRoomsService {
   ) {}
 
   /** Sends `{membership: join, displayname, avatar_url}` into every room the user is joined to. */
-  async propagateProfile(userId: string, profile: { readonly displayname?: unknown; readonly avatar_url?: unknown }): Promise<void> {
+  async propagateProfile(userId: UserId, profile: { readonly displayname?: unknown; readonly avatar_url?: unknown }): Promise<void> {
     const content: Record<string, unknown> = { membership: 'join' };
     if (typeof profile.displayname === 'string') content['displayname'] = profile.displayname;
     if (typeof profile.avatar_url === 'string') content['avatar_url'] = profile.avatar_url;
@@ -30,7 +31,7 @@ export class UserRoomsService {
   }
 
   /** Leaves (or rejects, or rescinds a knock on) every room the user is joined to, invited to or knocking on. */
-  async leaveAll(userId: string): Promise<void> {
+  async leaveAll(userId: UserId): Promise<void> {
     const rooms = new Set<string>();
     for (const membership of ['join', 'invite', 'knock']) {
       for (const roomId of (await this.roomQuery.getRoomsOfUser({ userId, membership })).roomIds) rooms.add(roomId);
@@ -38,7 +39,7 @@ export class UserRoomsService {
     await this.eachRoom([...rooms], 'leave on deactivation', (roomId) => this.member(roomId, userId, { membership: 'leave' }));
   }
 
-  private async member(roomId: string, userId: string, content: Record<string, unknown>): Promise<void> {
+  private async member(roomId: string, userId: UserId, content: Record<string, unknown>): Promise<void> {
     await this.input.submit({ kind: 'new_event', request_id: randomUUID(), room_id: roomId, event: { type: 'm.room.member', state_key: userId, sender: userId, content } });
   }
 

@@ -1,5 +1,6 @@
 import type { AccountsDefinition } from '@axon/contracts-grpc';
 import { MatrixError } from '@axon/matrix-errors';
+import { parseHistoricalUserId } from '@axon/matrix-identifiers';
 import type { ServiceImplementation } from '@axon/platform-rpc';
 import type { SessionsService } from '../auth/sessions.service';
 import type { FiltersRepository } from '../storage/filters.repository';
@@ -22,7 +23,9 @@ export function createAccountsRpc(sessions: SessionsService, filters: FiltersRep
       }
     },
     async getFilter({ userId, filterId }) {
-      const filter = await filters.find(userId, filterId);
+      // A user ID that does not parse owns no filter: answered as an unknown filter.
+      const owner = parseHistoricalUserId(userId);
+      const filter = owner.ok ? await filters.find(owner.value, filterId) : undefined;
       return filter === undefined ? { found: false, filterJson: '' } : { found: true, filterJson: JSON.stringify(filter) };
     },
   };

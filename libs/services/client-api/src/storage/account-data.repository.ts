@@ -1,3 +1,4 @@
+import type { RoomId, UserId } from '@axon/matrix-identifiers';
 import type { ClientApiStorage } from './client-api-storage';
 
 export type AccountDataContent = Record<string, unknown>;
@@ -6,7 +7,7 @@ export type AccountDataContent = Record<string, unknown>;
 export class AccountDataRepository {
   constructor(private readonly storage: ClientApiStorage) {}
 
-  async find(userId: string, roomId: string, type: string): Promise<AccountDataContent | undefined> {
+  async find(userId: UserId, roomId: RoomId | '', type: string): Promise<AccountDataContent | undefined> {
     const rows = await this.storage.db.query<{ content: AccountDataContent }[]>(`SELECT content FROM account_data WHERE user_id = $1 AND room_id = $2 AND type = $3`, [
       userId,
       roomId,
@@ -15,7 +16,7 @@ export class AccountDataRepository {
     return rows[0]?.content;
   }
 
-  async upsert(userId: string, roomId: string, type: string, content: AccountDataContent): Promise<void> {
+  async upsert(userId: UserId, roomId: RoomId | '', type: string, content: AccountDataContent): Promise<void> {
     await this.storage.db.query(
       `INSERT INTO account_data (user_id, room_id, type, content) VALUES ($1, $2, $3, $4)
        ON CONFLICT (user_id, room_id, type) DO UPDATE SET content = EXCLUDED.content`,

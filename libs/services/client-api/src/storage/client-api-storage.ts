@@ -5,6 +5,12 @@ export interface Queryable {
   query<T = unknown>(sql: string, parameters?: unknown[]): Promise<T>;
 }
 
+/*
+ * Identifiers in these tables are read back branded, unchecked (the row type a query is
+ * given is that cast): client-api writes only identifiers it parsed at its edge, made
+ * itself (user and device IDs at registration and login) or got from the room server.
+ */
+
 /**
  * The client API's one DataSource (schema `client_api`): not a repository but what they
  * share (as sync's `SyncStorage`). Repositories run their SQL on it, or on the manager of

@@ -1,14 +1,15 @@
+import type { DeviceId, UserId } from '@axon/matrix-identifiers';
 import type { ClientApiStorage, Queryable } from './client-api-storage';
 
 export interface DeviceRow {
-  readonly device_id: string;
+  readonly device_id: DeviceId;
   readonly display_name: string | null;
   readonly last_seen_ts: number | null;
   readonly last_seen_ip: string | null;
 }
 
 interface RawDevice {
-  device_id: string;
+  device_id: DeviceId;
   display_name: string | null;
   last_seen_ts: string | null;
   last_seen_ip: string | null;
@@ -25,7 +26,7 @@ const toDevice = (r: RawDevice): DeviceRow => ({
 export class DevicesRepository {
   constructor(private readonly storage: ClientApiStorage) {}
 
-  async list(userId: string): Promise<DeviceRow[]> {
+  async list(userId: UserId): Promise<DeviceRow[]> {
     const rows = await this.storage.db.query<RawDevice[]>(
       `SELECT device_id, display_name, last_seen_ts, last_seen_ip FROM devices WHERE user_id = $1 ORDER BY device_id`,
       [userId],
@@ -33,7 +34,7 @@ export class DevicesRepository {
     return rows.map(toDevice);
   }
 
-  async find(userId: string, deviceId: string): Promise<DeviceRow | undefined> {
+  async find(userId: UserId, deviceId: DeviceId): Promise<DeviceRow | undefined> {
     const rows = await this.storage.db.query<RawDevice[]>(
       `SELECT device_id, display_name, last_seen_ts, last_seen_ip FROM devices WHERE user_id = $1 AND device_id = $2`,
       [userId, deviceId],
@@ -46,7 +47,7 @@ export class DevicesRepository {
    * device ID takes the device over: its old tokens are revoked). `displayName` applies
    * to new devices, and to existing ones only when given. Answers whether the device is new.
    */
-  async upsert(userId: string, deviceId: string, displayName: string | undefined, db: Queryable): Promise<{ created: boolean }> {
+  async upsert(userId: UserId, deviceId: DeviceId, displayName: string | undefined, db: Queryable): Promise<{ created: boolean }> {
     // `xmax = 0` holds for a freshly inserted row and not for one the conflict updated.
     const rows = await db.query<{ created: boolean }[]>(
       `INSERT INTO devices (user_id, device_id, display_name, created_ts) VALUES ($1, $2, $3, $4)
@@ -60,7 +61,7 @@ export class DevicesRepository {
   }
 
   /** `false` when the user has no such device. */
-  async rename(userId: string, deviceId: string, displayName: string): Promise<boolean> {
+  async rename(userId: UserId, deviceId: DeviceId, displayName: string): Promise<boolean> {
     // UPDATE answers [rows, count] through TypeORM; a CTE makes it a plain row list.
     const rows = await this.storage.db.query<unknown[]>(
       `WITH renamed AS (UPDATE devices SET display_name = $3 WHERE user_id = $1 AND device_id = $2 RETURNING 1) SELECT 1 FROM renamed`,
@@ -70,8 +71,8 @@ export class DevicesRepository {
   }
 
   /** Deletes the devices (and, by cascade, their tokens); answers the IDs of those that existed. */
-  async delete(userId: string, deviceIds: readonly string[], db: Queryable = this.storage.db): Promise<string[]> {
-    const rows = await db.query<{ device_id: string }[]>(
+  async delete(userId: UserId, deviceIds: readonly DeviceId[], db: Queryable = this.storage.db): Promise<DeviceId[]> {
+    const rows = await db.query<{ device_id: DeviceId }[]>(
       `WITH deleted AS (DELETE FROM devices WHERE user_id = $1 AND device_id = ANY($2::text[]) RETURNING device_id) SELECT device_id FROM deleted`,
       [userId, [...deviceIds]],
     );
@@ -79,15 +80,15 @@ export class DevicesRepository {
   }
 
   /** Deletes every device of the user except `keep` (and their tokens); answers the IDs deleted. */
-  async deleteAllExcept(userId: string, keep: string | undefined, db: Queryable = this.storage.db): Promise<string[]> {
-    const rows = await db.query<{ device_id: string }[]>(
+  async deleteAllExcept(userId: UserId, keep: DeviceId | undefined, db: Queryable = this.storage.db): Promise<DeviceId[]> {
+    const rows = await db.query<{ device_id: DeviceId }[]>(
       `WITH deleted AS (DELETE FROM devices WHERE user_id = $1 AND device_id IS DISTINCT FROM $2 RETURNING device_id) SELECT device_id FROM deleted`,
       [userId, keep ?? null],
     );
     return rows.map((row) => row.device_id);
   }
 
-  async touch(userId: string, deviceId: string, ts: number, ip: string | undefined): Promise<void> {
+  async touch(userId: UserId, deviceId: DeviceId, ts: number, ip: string | undefined): Promise<void> {
     await this.storage.db.query(
       `UPDATE devices SET last_seen_ts = $3, last_seen_ip = $4 WHERE user_id = $1 AND device_id = $2`,
       [userId, deviceId, ts, ip ?? null],

@@ -1,10 +1,12 @@
+import type { DeviceId, EventId, UserId } from '@axon/matrix-identifiers';
 import { GroupCommit } from '@axon/platform-database';
 import type { ClientApiStorage } from './client-api-storage';
 
 interface SentTransaction {
-  readonly userId: string;
-  readonly deviceId: string;
-  readonly eventId: string;
+  readonly userId: UserId;
+  /** Empty for the server notices user, which sends without a device. */
+  readonly deviceId: DeviceId | '';
+  readonly eventId: EventId;
   readonly txnId: string;
 }
 
@@ -25,12 +27,12 @@ export class SentTransactionsRepository {
   constructor(private readonly storage: ClientApiStorage) {}
 
   /** Resolves once the row is committed. Recording the same event again is a no-op (a retried send). */
-  record(userId: string, deviceId: string, eventId: string, txnId: string): Promise<void> {
+  record(userId: UserId, deviceId: DeviceId | '', eventId: EventId, txnId: string): Promise<void> {
     return this.writer.submit({ userId, deviceId, eventId, txnId });
   }
 
-  /** The transaction IDs this device sent these events with, by event ID. */
-  async transactionIds(userId: string, deviceId: string, eventIds: readonly string[]): Promise<Map<string, string>> {
+  /** The transaction IDs this device sent these events with, by event ID (as the room server's events name them). */
+  async transactionIds(userId: UserId, deviceId: DeviceId | '', eventIds: readonly string[]): Promise<Map<string, string>> {
     if (eventIds.length === 0) return new Map();
     const rows = await this.storage.db.query<{ event_id: string; txn_id: string }[]>(
       `SELECT event_id, txn_id FROM sent_transactions WHERE user_id = $1 AND device_id = $2 AND event_id = ANY($3::text[])`,

@@ -1,4 +1,4 @@
-import type { RoomId } from '@axon/matrix-identifiers';
+import type { RoomId, UserId } from '@axon/matrix-identifiers';
 import type { ClientApiStorage } from './client-api-storage';
 
 /** Each user's server-notices room (`server_notice_rooms`); room IDs are stored only as the room server made them. */
@@ -6,7 +6,7 @@ export class ServerNoticeRoomsRepository {
   constructor(private readonly storage: ClientApiStorage) {}
 
   /** The user's server-notices room, if one was made for them. */
-  async roomOf(userId: string): Promise<RoomId | undefined> {
+  async roomOf(userId: UserId): Promise<RoomId | undefined> {
     const rows = await this.storage.db.query<{ room_id: RoomId }[]>(`SELECT room_id FROM server_notice_rooms WHERE user_id = $1`, [userId]);
     return rows[0]?.room_id;
   }
@@ -16,7 +16,7 @@ export class ServerNoticeRoomsRepository {
    * notice made it first), replacing only `stale` (a room the notices user is no longer
    * in). Answers the room that is recorded afterwards.
    */
-  async record(userId: string, roomId: RoomId, stale?: RoomId): Promise<RoomId> {
+  async record(userId: UserId, roomId: RoomId, stale?: RoomId): Promise<RoomId> {
     const rows = await this.storage.db.query<{ room_id: RoomId }[]>(
       `INSERT INTO server_notice_rooms (user_id, room_id, created_ts) VALUES ($1, $2, $3)
        ON CONFLICT (user_id) DO UPDATE SET room_id = EXCLUDED.room_id, created_ts = EXCLUDED.created_ts
@@ -28,7 +28,7 @@ export class ServerNoticeRoomsRepository {
   }
 
   /** Whether `roomId` is `userId`'s server-notices room. */
-  async isNoticeRoom(userId: string, roomId: string): Promise<boolean> {
+  async isNoticeRoom(userId: UserId, roomId: RoomId): Promise<boolean> {
     const rows = await this.storage.db.query<unknown[]>(`SELECT 1 FROM server_notice_rooms WHERE user_id = $1 AND room_id = $2`, [userId, roomId]);
     return rows.length > 0;
   }

@@ -1,3 +1,4 @@
+import type { DeviceId, UserId } from '@axon/matrix-identifiers';
 import type { ClientApiStorage } from './client-api-storage';
 
 /**
@@ -8,7 +9,7 @@ import type { ClientApiStorage } from './client-api-storage';
 export class ToDeviceTxnsRepository {
   constructor(private readonly storage: ClientApiStorage) {}
 
-  async seen(userId: string, deviceId: string, eventType: string, txnId: string): Promise<boolean> {
+  async seen(userId: UserId, deviceId: DeviceId | '', eventType: string, txnId: string): Promise<boolean> {
     const rows = await this.storage.db.query<unknown[]>(`SELECT 1 FROM to_device_txns WHERE user_id = $1 AND device_id = $2 AND event_type = $3 AND txn_id = $4`, [
       userId,
       deviceId,
@@ -18,7 +19,7 @@ export class ToDeviceTxnsRepository {
     return rows.length > 0;
   }
 
-  async record(userId: string, deviceId: string, eventType: string, txnId: string, now = Date.now()): Promise<void> {
+  async record(userId: UserId, deviceId: DeviceId | '', eventType: string, txnId: string, now = Date.now()): Promise<void> {
     await this.storage.db.query(
       `WITH added AS (INSERT INTO to_device_txns (user_id, device_id, event_type, txn_id, created_ts) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING 1),
             expired AS (DELETE FROM to_device_txns WHERE created_ts < $6 RETURNING 1)

@@ -69,7 +69,7 @@ export class TokensRepository {
 
   async insertAccess(
     tokenHash: string,
-    owner: { userId: string; deviceId: string },
+    owner: { userId: UserId; deviceId: DeviceId },
     options: { expiresTs: number | null; refreshTokenHash: string | null; revokesPredecessor: boolean },
     db: Queryable,
   ): Promise<void> {
@@ -80,7 +80,7 @@ export class TokensRepository {
     );
   }
 
-  async insertRefresh(tokenHash: string, userId: string, deviceId: string, db: Queryable): Promise<void> {
+  async insertRefresh(tokenHash: string, userId: UserId, deviceId: DeviceId, db: Queryable): Promise<void> {
     await db.query(`INSERT INTO refresh_tokens (token_hash, user_id, device_id, created_ts) VALUES ($1, $2, $3, $4)`, [
       tokenHash,
       userId,
@@ -90,8 +90,8 @@ export class TokensRepository {
   }
 
   /** Locks the refresh token's row for the refresh and answers whose it is (active accounts only). */
-  async lockRefresh(tokenHash: string, db: Queryable): Promise<{ userId: string; deviceId: string; supersededBy: string | null } | undefined> {
-    const rows = await db.query<{ user_id: string; device_id: string; superseded_by: string | null }[]>(
+  async lockRefresh(tokenHash: string, db: Queryable): Promise<{ userId: UserId; deviceId: DeviceId; supersededBy: string | null } | undefined> {
+    const rows = await db.query<{ user_id: UserId; device_id: DeviceId; superseded_by: string | null }[]>(
       `SELECT r.user_id, r.device_id, r.superseded_by FROM refresh_tokens r JOIN users u ON u.user_id = r.user_id
        WHERE r.token_hash = $1 AND NOT u.deactivated FOR UPDATE OF r`,
       [tokenHash],
@@ -124,13 +124,13 @@ export class TokensRepository {
     await db.query(`UPDATE access_tokens SET revokes_predecessor = false WHERE refresh_token_hash = $1`, [refreshTokenHash]);
   }
 
-  async insertLogin(tokenHash: string, userId: string, expiresTs: number): Promise<void> {
+  async insertLogin(tokenHash: string, userId: UserId, expiresTs: number): Promise<void> {
     await this.storage.db.query(`INSERT INTO login_tokens (token_hash, user_id, expires_ts) VALUES ($1, $2, $3)`, [tokenHash, userId, expiresTs]);
   }
 
   /** Consumes a login token: the user it was issued to if it was unused and unexpired. */
-  async takeLogin(tokenHash: string, now: number): Promise<string | undefined> {
-    const rows = await this.storage.db.query<{ user_id: string; expires_ts: string }[]>(
+  async takeLogin(tokenHash: string, now: number): Promise<UserId | undefined> {
+    const rows = await this.storage.db.query<{ user_id: UserId; expires_ts: string }[]>(
       `WITH gone AS (DELETE FROM login_tokens WHERE token_hash = $1 OR expires_ts < $2 RETURNING token_hash, user_id, expires_ts)
        SELECT user_id, expires_ts FROM gone WHERE token_hash = $1`,
       [tokenHash, now],

@@ -1,7 +1,8 @@
+import type { UserId } from '@axon/matrix-identifiers';
 import type { ClientApiStorage, Queryable } from './client-api-storage';
 
 export interface UserRow {
-  readonly userId: string;
+  readonly userId: UserId;
   readonly passwordHash: string | null;
   readonly isGuest: boolean;
   readonly isAdmin: boolean;
@@ -11,7 +12,7 @@ export interface UserRow {
 export type Profile = Readonly<Record<string, unknown>>;
 
 interface RawUser {
-  user_id: string;
+  user_id: UserId;
   password_hash: string | null;
   is_guest: boolean;
   is_admin: boolean;
@@ -30,7 +31,7 @@ const toUser = (r: RawUser): UserRow => ({
 export class UsersRepository {
   constructor(private readonly storage: ClientApiStorage) {}
 
-  async find(userId: string, db: Queryable = this.storage.db): Promise<UserRow | undefined> {
+  async find(userId: UserId, db: Queryable = this.storage.db): Promise<UserRow | undefined> {
     const rows = await db.query<RawUser[]>(
       `SELECT user_id, password_hash, is_guest, is_admin, deactivated FROM users WHERE user_id = $1`,
       [userId],
@@ -40,7 +41,7 @@ export class UsersRepository {
 
   /** Inserts the account; `false` when the user ID is taken. */
   async insert(
-    user: { userId: string; passwordHash: string | null; isGuest: boolean; isAdmin: boolean; profile: Profile },
+    user: { userId: UserId; passwordHash: string | null; isGuest: boolean; isAdmin: boolean; profile: Profile },
     db: Queryable = this.storage.db,
   ): Promise<boolean> {
     const rows = await db.query<unknown[]>(
@@ -52,17 +53,17 @@ export class UsersRepository {
     return rows.length === 1;
   }
 
-  async setPasswordHash(userId: string, passwordHash: string, db: Queryable = this.storage.db): Promise<void> {
+  async setPasswordHash(userId: UserId, passwordHash: string, db: Queryable = this.storage.db): Promise<void> {
     await db.query(`UPDATE users SET password_hash = $2 WHERE user_id = $1`, [userId, passwordHash]);
   }
 
   /** Marks the account deactivated, wipes its password and profile. */
-  async deactivate(userId: string, db: Queryable): Promise<void> {
+  async deactivate(userId: UserId, db: Queryable): Promise<void> {
     await db.query(`UPDATE users SET deactivated = true, password_hash = NULL, profile = '{}'::jsonb WHERE user_id = $1`, [userId]);
   }
 
   /** The profile of an existing, active account; `undefined` otherwise. */
-  async profile(userId: string): Promise<Profile | undefined> {
+  async profile(userId: UserId): Promise<Profile | undefined> {
     const rows = await this.storage.db.query<{ profile: Profile }[]>(
       `SELECT profile FROM users WHERE user_id = $1 AND NOT deactivated`,
       [userId],
@@ -71,7 +72,7 @@ export class UsersRepository {
   }
 
   /** Sets (value) or removes (undefined) one profile field. */
-  async setProfileField(userId: string, key: string, value: unknown): Promise<void> {
+  async setProfileField(userId: UserId, key: string, value: unknown): Promise<void> {
     await this.storage.db.query(
       value === undefined
         ? `UPDATE users SET profile = profile - $2::text WHERE user_id = $1`

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { toDeviceTopic, type ToDeviceMessages } from '@axon/contracts-kafka';
-import { getUserIdServerName, parseHistoricalUserId } from '@axon/matrix-identifiers';
+import { getUserIdServerName, parseHistoricalUserId, type UserId } from '@axon/matrix-identifiers';
 import type { AxonConfig } from '@axon/platform-config';
 import type { MessageBus } from '@axon/platform-bus';
 import { InjectBus, InjectConfig } from '@axon/platform-runtime';
@@ -37,8 +37,9 @@ export class ToDeviceService {
       // (an `m.direct_to_device` EDU through the federation sender), which does not exist
       // yet. They are skipped rather than refused, so a client's request for a mixed set
       // of users still reaches the local ones.
-      if (!this.isLocal(recipient)) continue;
-      const devices = (await this.devices.list(recipient)).map((device) => device.device_id);
+      const local = this.localUser(recipient);
+      if (local === undefined) continue;
+      const devices = (await this.devices.list(local)).map((device) => device.device_id);
       const messages = expandDevices(byDevice, devices);
       if (Object.keys(messages).length === 0) continue;
       batch.push({ recipient, sender: requester.userId, type: eventType, message_id: toDeviceMessageId(requester, eventType, txnId, recipient), messages });
@@ -47,8 +48,9 @@ export class ToDeviceService {
     await this.txns.record(requester.userId, requester.deviceId, eventType, txnId);
   }
 
-  private isLocal(userId: string): boolean {
+  /** The recipient, parsed, if it is a local user. */
+  private localUser(userId: string): UserId | undefined {
     const parsed = parseHistoricalUserId(userId);
-    return parsed.ok && getUserIdServerName(parsed.value) === this.config.server_name;
+    return parsed.ok && getUserIdServerName(parsed.value) === this.config.server_name ? parsed.value : undefined;
   }
 }

@@ -1,6 +1,8 @@
 import type { PublicRoom, RoomDirectoryDefinition } from '@axon/contracts-grpc';
 import { MatrixError } from '@axon/matrix-errors';
+import { parseHistoricalUserId, parseRoomAlias, parseRoomId, type RoomId } from '@axon/matrix-identifiers';
 import type { ServiceImplementation } from '@axon/platform-rpc';
+import { known } from '../query/request-ids';
 import type { RoomStorage } from '../storage/room-storage';
 
 type Content = Record<string, unknown>;
@@ -19,13 +21,18 @@ function stringField(content: Content | undefined, key: string): string {
  */
 export function createRoomDirectory(storage: RoomStorage): ServiceImplementation<RoomDirectoryDefinition> {
   const { db, directory } = storage;
-  const roomExists = (roomId: string): Promise<boolean> => storage.rooms.exists(db, roomId);
+  /** The room a request names, if it exists; else `notFound` (the one answer for an unknown and a malformed room ID). */
+  const existingRoom = async (roomId: string, notFound: string): Promise<RoomId> => {
+    const id = known(parseRoomId, roomId);
+    if (id === undefined || !(await storage.rooms.exists(db, id))) throw new MatrixError('M_NOT_FOUND', notFound, 404);
+    return id;
+  };
 
-  const summaries = async (roomIds: readonly string[]): Promise<PublicRoom[]> => {
+  const summaries = async (roomIds: readonly RoomId[]): Promise<PublicRoom[]> => {
     if (roomIds.length === 0) return [];
     const state = await directory.summaryState(db, roomIds);
     const joined = await storage.memberships.joinedCounts(db, roomIds);
-    const byRoom = new Map<string, Map<string, Content>>();
+    const byRoom = new Map<RoomId, Map<string, Content>>();
     for (const row of state) {
       const content = (JSON.parse(row.pdu_json) as { content?: Content }).content ?? {};
       let entry = byRoom.get(row.room_id);
@@ -51,29 +58,37 @@ export function createRoomDirectory(storage: RoomStorage): ServiceImplementation
 
   return {
     async createAlias({ alias, roomId, creator }) {
-      if (!(await roomExists(roomId))) throw new MatrixError('M_NOT_FOUND', `unknown room ${roomId}`, 404);
-      return { created: await directory.createAlias(db, alias, roomId, creator, Date.now()) };
+      const room = await existingRoom(roomId, `unknown room ${roomId}`);
+      // Both are stored, so both must parse. client-api asks with an alias it checked (and
+      // refused alike) and the requester's own user ID.
+      const [name, by] = [parseRoomAlias(alias), parseHistoricalUserId(creator)];
+      if (!name.ok) throw new MatrixError('M_INVALID_PARAM', `Room alias invalid: ${name.error}`, 400);
+      if (!by.ok) throw new MatrixError('M_INVALID_PARAM', `${JSON.stringify(creator)} is not a user ID`, 400);
+      return { created: await directory.createAlias(db, name.value, room, by.value, Date.now()) };
     },
     async resolveAlias({ alias }) {
-      const found = await directory.resolveAlias(db, alias);
+      const name = known(parseRoomAlias, alias);
+      const found = name === undefined ? undefined : await directory.resolveAlias(db, name);
       return found === undefined ? { found: false, roomId: '', creator: '' } : { found: true, roomId: found.room_id, creator: found.creator };
     },
     async deleteAlias({ alias }) {
-      return { found: await directory.deleteAlias(db, alias) };
+      const name = known(parseRoomAlias, alias);
+      return { found: name !== undefined && (await directory.deleteAlias(db, name)) };
     },
     async listAliases({ roomId }) {
-      return { aliases: await directory.aliasesOf(db, roomId) };
+      const id = known(parseRoomId, roomId);
+      return { aliases: id === undefined ? [] : await directory.aliasesOf(db, id) };
     },
     async setVisibility({ roomId, visibility }) {
-      if (!(await roomExists(roomId))) throw new MatrixError('M_NOT_FOUND', 'Room not found', 404);
-      if (visibility === 'public') await directory.publish(db, roomId);
-      else if (visibility === 'private') await directory.unpublish(db, roomId);
+      const room = await existingRoom(roomId, 'Room not found');
+      if (visibility === 'public') await directory.publish(db, room);
+      else if (visibility === 'private') await directory.unpublish(db, room);
       else throw new MatrixError('M_INVALID_PARAM', 'visibility must be "public" or "private"', 400);
       return {};
     },
     async getVisibility({ roomId }) {
-      if (!(await roomExists(roomId))) throw new MatrixError('M_NOT_FOUND', 'Room not found', 404);
-      return { visibility: (await directory.isPublished(db, roomId)) ? 'public' : 'private' };
+      const room = await existingRoom(roomId, 'Room not found');
+      return { visibility: (await directory.isPublished(db, room)) ? 'public' : 'private' };
     },
     async listPublicRooms({ limit, offset, searchTerm }) {
       let rooms = await summaries(await directory.published(db));

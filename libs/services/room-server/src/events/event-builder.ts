@@ -2,14 +2,14 @@ import { encodeCanonicalJson, type JsonObject } from '@axon/matrix-canonical-jso
 import { MatrixError } from '@axon/matrix-errors';
 import { buildPdu, isJsonObject, validatePdu, type EventHashes, type EventReference, type Pdu } from '@axon/matrix-events';
 import { toAuthEvent, type AuthEvent } from '@axon/matrix-event-auth';
-import type { EventId, RoomId, UserId } from '@axon/matrix-identifiers';
+import { parseEventIdOfFormat, parseHistoricalUserId, type EventId, type RoomId, type UserId } from '@axon/matrix-identifiers';
 import { getCanonicalJsonMode, type RoomVersionRules } from '@axon/matrix-room-versions';
 import { computeEventId, generateV1EventId, signEvent, type Ed25519Backend, type SigningKey } from '@axon/matrix-signing';
 import type { ProtoEvent } from '@axon/contracts-kafka';
 
 /** An event already in the room, as the builder needs it to reference it. */
 export interface ReferencedEvent {
-  readonly event_id: string;
+  readonly event_id: EventId;
   readonly depth: number;
   /** Its PDU JSON: the `hashes` of format v1 references come from it. */
   readonly pdu_json: string;
@@ -26,15 +26,18 @@ export interface Signer {
 export interface BuiltEvent {
   readonly pdu: Pdu;
   readonly pduJson: string;
-  readonly eventId: string;
+  readonly eventId: EventId;
+  readonly sender: UserId;
+  /** Its `auth_events`, as the IDs of the events it was built on. */
+  readonly authEventIds: readonly EventId[];
   readonly authEvent: AuthEvent;
 }
 
 function reference(event: ReferencedEvent, rules: RoomVersionRules): EventReference {
-  if (!rules.eventFormat.referencesWithHashes) return { eventId: event.event_id as EventId };
+  if (!rules.eventFormat.referencesWithHashes) return { eventId: event.event_id };
   const parsed = JSON.parse(event.pdu_json) as JsonObject;
   const hashes = parsed['hashes'];
-  return { eventId: event.event_id as EventId, hashes: (isJsonObject(hashes) ? hashes : { sha256: '' }) as EventHashes };
+  return { eventId: event.event_id, hashes: (isJsonObject(hashes) ? hashes : { sha256: '' }) as EventHashes };
 }
 
 /**
@@ -50,7 +53,7 @@ export function buildLocalEvent(
   proto: ProtoEvent,
   context: {
     readonly rules: RoomVersionRules;
-    readonly roomId: string | undefined;
+    readonly roomId: RoomId | undefined;
     readonly prevEvents: readonly ReferencedEvent[];
     readonly authEvents: readonly ReferencedEvent[];
     readonly signer: Signer;
@@ -62,15 +65,24 @@ export function buildLocalEvent(
   const depth = Math.min(prev.reduce((max, event) => Math.max(max, event.depth), 0) + 1, Number(rules.eventFormat.maxDepth));
   const format = rules.eventFormat;
   const content: JsonObject = { ...(proto.content as JsonObject) };
-  let redacts: string | undefined;
-  if (proto.redacts !== undefined) {
-    if (format.topLevelRedacts) redacts = proto.redacts;
-    else content['redacts'] = proto.redacts;
+  // The proto's identifiers arrived as strings (`hs.room.input.v1`): parsed here, where
+  // they enter the event, refused as `validatePdu` would refuse them in the signed PDU.
+  const sender = parseHistoricalUserId(proto.sender);
+  if (!sender.ok) throw new MatrixError('M_BAD_JSON', `sender ${sender.error}`);
+  let redacts: EventId | undefined;
+  if (proto.redacts !== undefined && format.topLevelRedacts) {
+    const target = parseEventIdOfFormat(proto.redacts, format.eventIdFormat);
+    if (!target.ok) throw new MatrixError('M_BAD_JSON', `redacts ${target.error}`);
+    redacts = target.value;
+  } else if (proto.redacts !== undefined) {
+    // From room version 11 it is content, which no format check covers: the writer parses
+    // it where it looks the redacted event up.
+    content['redacts'] = proto.redacts;
   }
   const built = buildPdu(
     {
-      ...(context.roomId === undefined ? {} : { roomId: context.roomId as RoomId }),
-      sender: proto.sender as UserId,
+      ...(context.roomId === undefined ? {} : { roomId: context.roomId }),
+      sender: sender.value,
       type: proto.type,
       ...(proto.state_key === undefined ? {} : { stateKey: proto.state_key }),
       content,
@@ -78,7 +90,7 @@ export function buildLocalEvent(
       authEvents: context.authEvents.map((event) => reference(event, rules)),
       depth,
       originServerTs: context.now,
-      ...(redacts === undefined ? {} : { redacts: redacts as EventId }),
+      ...(redacts === undefined ? {} : { redacts }),
     },
     format,
   );
@@ -96,8 +108,16 @@ export function buildLocalEvent(
     const tooLarge = valid.error.field === '(event)' && valid.error.reason.includes('bytes of canonical JSON');
     throw new MatrixError(tooLarge ? 'M_TOO_LARGE' : 'M_BAD_JSON', `${valid.error.field} ${valid.error.reason}`, tooLarge ? 413 : 400);
   }
-  const eventId = format.includesEventId ? (signed['event_id'] as string) : computeEventId(signed, format, rules.redaction);
-  return { pdu: valid.value, pduJson: encodeCanonicalJson(signed, { mode }), eventId, authEvent: toAuthEvent(valid.value, eventId, format) };
+  // Made here (generated above, or the reference hash), in the format's grammar.
+  const eventId = (format.includesEventId ? signed['event_id'] : computeEventId(signed, format, rules.redaction)) as EventId;
+  return {
+    pdu: valid.value,
+    pduJson: encodeCanonicalJson(signed, { mode }),
+    eventId,
+    sender: sender.value,
+    authEventIds: context.authEvents.map((event) => event.event_id),
+    authEvent: toAuthEvent(valid.value, eventId, format),
+  };
 }
 
 /** The `AuthEvent` view of a stored event. */

@@ -2,6 +2,7 @@ import type { ProtoEvent } from '@axon/contracts-kafka';
 import type { JsonObject } from '@axon/matrix-canonical-json';
 import { MatrixError } from '@axon/matrix-errors';
 import { authStateFromEvents, checkEventAuth, formatStateKey, parseStateKey, selectAuthEventKeys, type AuthEvent, type AuthState } from '@axon/matrix-event-auth';
+import type { EventId, RoomId } from '@axon/matrix-identifiers';
 import { isKnownRoomVersion, type RoomVersionRules } from '@axon/matrix-room-versions';
 import { buildLocalEvent, type BuiltEvent, type ReferencedEvent, type Signer } from '../events/event-builder';
 
@@ -21,7 +22,7 @@ export function buildChecked(
   now: number,
   proto: ProtoEvent,
   rules: RoomVersionRules,
-  roomId: string | undefined,
+  roomId: RoomId | undefined,
   prev: readonly ReferencedEvent[],
   auth: readonly ReferencedEvent[],
   authState: AuthState,
@@ -41,9 +42,9 @@ export function buildChecked(
 
 /** A new room's initial events, built in order, each on the one before. */
 export interface InitialChain {
-  readonly roomId: string;
-  readonly createEventId: string;
-  readonly events: ReadonlyArray<{ readonly proto: ProtoEvent; readonly built: BuiltEvent; readonly prev: readonly string[] }>;
+  readonly roomId: RoomId;
+  readonly createEventId: EventId;
+  readonly events: ReadonlyArray<{ readonly proto: ProtoEvent; readonly built: BuiltEvent; readonly prev: readonly EventId[] }>;
 }
 
 /**
@@ -56,8 +57,8 @@ export function chainInitialEvents(
   now: () => number,
   protos: readonly ProtoEvent[],
   rules: RoomVersionRules,
-  provisionalId: string | undefined,
-  roomIdOf: (createEventId: string) => string,
+  provisionalId: RoomId | undefined,
+  roomIdOf: (createEventId: EventId) => RoomId,
 ): InitialChain {
   const [createProto, ...rest] = protos;
   if (createProto === undefined || createProto.type !== 'm.room.create' || createProto.state_key !== '') {
@@ -67,7 +68,7 @@ export function chainInitialEvents(
   const stored = new Map<string, ReferencedEvent>();
   const create = buildChecked(signer, now(), createProto, rules, provisionalId, [], [], authStateFromEvents([]));
   const roomId = provisionalId ?? roomIdOf(create.eventId);
-  const events: Array<{ proto: ProtoEvent; built: BuiltEvent; prev: string[] }> = [{ proto: createProto, built: create, prev: [] }];
+  const events: Array<{ proto: ProtoEvent; built: BuiltEvent; prev: EventId[] }> = [{ proto: createProto, built: create, prev: [] }];
   let previous: ReferencedEvent = { event_id: create.eventId, depth: 1, pdu_json: create.pduJson };
   state.set(formatStateKey('m.room.create', ''), create.authEvent);
   stored.set(create.eventId, previous);

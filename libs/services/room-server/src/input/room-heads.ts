@@ -2,6 +2,7 @@ import type { ProtoEvent } from '@axon/contracts-kafka';
 import type { JsonObject } from '@axon/matrix-canonical-json';
 import { MatrixError } from '@axon/matrix-errors';
 import { authStateFromEvents, formatStateKey, parseStateKey, selectAuthEventKeys, type AuthState } from '@axon/matrix-event-auth';
+import type { EventId, RoomId } from '@axon/matrix-identifiers';
 import { getRoomVersionRules, type RoomVersionRules } from '@axon/matrix-room-versions';
 import { authEventOf, type ReferencedEvent } from '../events/event-builder';
 import type { CommittedRoom } from '../storage/append.repository';
@@ -22,6 +23,11 @@ interface RoomHead {
   readonly state: Map<string, StoredEvent | null>;
 }
 
+/** The refusal of an input to a room that does not exist (or whose ID names none). */
+export function unknownRoom(roomId: string): MatrixError {
+  return new MatrixError('M_NOT_FOUND', `unknown room ${roomId}`, 404);
+}
+
 export function referenceOf(event: StoredEvent): ReferencedEvent {
   return { event_id: event.event_id, depth: event.depth, pdu_json: event.pdu_json };
 }
@@ -39,16 +45,16 @@ export function referenceOf(event: StoredEvent): ReferencedEvent {
  * writer's own committed appends.
  */
 export class RoomHeads {
-  private readonly heads = new Map<string, RoomHead>();
+  private readonly heads = new Map<RoomId, RoomHead>();
 
   constructor(private readonly storage: WriterStorage) {}
 
   /** A draft of the room at its head, to build events on; throws M_NOT_FOUND for an unknown room. */
-  async draft(roomId: string): Promise<RoomDraft> {
+  async draft(roomId: RoomId): Promise<RoomDraft> {
     let head = this.heads.get(roomId);
     if (head === undefined) {
       const room = await this.storage.room(roomId);
-      if (room === undefined) throw new MatrixError('M_NOT_FOUND', `unknown room ${roomId}`, 404);
+      if (room === undefined) throw unknownRoom(roomId);
       const rules = getRoomVersionRules(room.room_version);
       if (!rules.ok) throw new MatrixError('M_UNSUPPORTED_ROOM_VERSION', `room ${roomId} has unsupported version ${room.room_version}`);
       const extremities = (await this.storage.forwardExtremities(roomId)).map(referenceOf);
@@ -75,7 +81,7 @@ export class RoomHeads {
         redacted_by: null,
       }),
     );
-    const byId = new Map<string, ReferencedEvent>([...draft.head.extremities.map((e) => [e.event_id, e] as const), ...events.map((e) => [e.event_id, referenceOf(e)] as const)]);
+    const byId = new Map<EventId, ReferencedEvent>([...draft.head.extremities.map((e) => [e.event_id, e] as const), ...events.map((e) => [e.event_id, referenceOf(e)] as const)]);
     const state = draft.head.state;
     for (const event of events) if (event.state_key !== null) state.set(formatStateKey(event.type, event.state_key), event);
     if (state.size > MAX_STATE_ENTRIES) state.clear();
@@ -89,7 +95,7 @@ export class RoomHeads {
   }
 
   /** Drops what is known of the rooms (another writer appended, or an append failed). */
-  forget(roomIds: Iterable<string>): void {
+  forget(roomIds: Iterable<RoomId>): void {
     for (const roomId of roomIds) this.heads.delete(roomId);
   }
 }
@@ -103,7 +109,7 @@ export class RoomDraft {
   /** State set by this batch's events, over the head's. */
   private readonly overlay = new Map<string, StoredEvent>();
   /** This batch's events by ID (a redaction may name one). */
-  readonly built = new Map<string, StoredEvent>();
+  readonly built = new Map<EventId, StoredEvent>();
   private last: ReferencedEvent | undefined;
 
   constructor(

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import type { ProtoEvent, RoomInput, RoomOutput } from '@axon/contracts-kafka';
 import type { JsonObject } from '@axon/matrix-canonical-json';
+import type { RoomId } from '@axon/matrix-identifiers';
 import { getRoomVersionRules, type RoomVersionRules } from '@axon/matrix-room-versions';
 import { checkContentHash, computeEventId, createNativeEd25519Backend, encodeVerifyKey, generateSigningKey, verifyEventSignatures } from '@axon/matrix-signing';
 import { Database } from '@axon/platform-database';
@@ -56,7 +57,7 @@ function initialEvents(version: string, extra: ProtoEvent[] = []): ProtoEvent[] 
   ];
 }
 
-async function createRoom(version: string, extra: ProtoEvent[] = []): Promise<string> {
+async function createRoom(version: string, extra: ProtoEvent[] = []): Promise<RoomId> {
   const outcome = await writer.handle({ kind: 'create_room', request_id: requestId(), room_version: version, events: initialEvents(version, extra) });
   if (!outcome.ok) throw outcome.error;
   return outcome.roomId;
@@ -204,6 +205,27 @@ describe('the write path', () => {
     expect((JSON.parse(redaction!.pdu_json) as { content: { redacts?: string } }).content.redacts).toBe(bobs.eventId);
   });
 
+  it("refuses a proto whose sender or top-level redacts does not parse as the signed PDU's check would (M_BAD_JSON)", async () => {
+    const roomId = await createRoom('10');
+    const badSender = await send(roomId, message('alice', 'x'));
+    expect(badSender).toMatchObject({ ok: false, error: { errcode: 'M_BAD_JSON', message: 'sender user ID must start with "@"' } });
+    const badTarget = await send(roomId, { type: 'm.room.redaction', sender: ALICE, content: {}, redacts: 'not-an-event' });
+    expect(badTarget).toMatchObject({ ok: false, error: { errcode: 'M_BAD_JSON' } });
+    if (!badTarget.ok) expect(badTarget.error.message).toMatch(/^redacts /);
+  });
+
+  it('accepts a room version 11 redaction whose content.redacts does not parse, redacting nothing', async () => {
+    const roomId = await createRoom('11');
+    const sent = await send(roomId, message(ALICE, 'kept'));
+    if (!sent.ok) throw sent.error;
+    const redaction = await send(roomId, { type: 'm.room.redaction', sender: ALICE, content: {}, redacts: 'not-an-event' });
+    if (!redaction.ok) throw redaction.error;
+    const outputs = (await storage.outbox.peek(storage.db, 10_000)).map((row) => JSON.parse(row.payload) as RoomOutput).filter((output) => output.event_id === redaction.eventId);
+    expect(outputs).toHaveLength(1);
+    expect(outputs[0]!.redacted_event_id).toBeUndefined();
+    expect((await storage.events.byIds(storage.db, [sent.eventId]))[0]!.redacted_by).toBeNull();
+  });
+
   it('writes one output message per event, in order, with the state it changed', async () => {
     await storage.outbox.delete(storage.db, (await storage.outbox.peek(storage.db, 10_000)).map((row) => row.id));
     const roomId = await createRoom('12');
@@ -220,6 +242,10 @@ describe('the write path', () => {
   it('refuses unknown rooms and unsupported room versions with the spec\'s errors', async () => {
     const unknown = await send('!nope:hs.test', message(ALICE, 'x'));
     expect(!unknown.ok && unknown.error.errcode).toBe('M_NOT_FOUND');
+    // A room ID that does not parse names no room: refused alike, and recorded.
+    const malformed = await send('nope', message(ALICE, 'x'), 'malformed-room');
+    expect(malformed).toMatchObject({ ok: false, error: { errcode: 'M_NOT_FOUND', message: 'unknown room nope', status: 404 } });
+    expect(await storage.inputResults.get(storage.db, 'malformed-room')).toMatchObject({ room_id: null, errcode: 'M_NOT_FOUND' });
     const created = await writer.handle({ kind: 'create_room', request_id: requestId(), room_version: '99', events: initialEvents('10') });
     expect(!created.ok && created.error.errcode).toBe('M_UNSUPPORTED_ROOM_VERSION');
   });

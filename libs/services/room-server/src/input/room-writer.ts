@@ -4,26 +4,29 @@ import type { ProtoEvent, RoomInput, RoomOutput } from '@axon/contracts-kafka';
 import { encodeUrlSafeUnpaddedBase64 } from '@axon/matrix-canonical-json';
 import { MatrixError } from '@axon/matrix-errors';
 import { getNamedPowerLevel, getUserPowerLevel, type AuthEvent, type AuthState } from '@axon/matrix-event-auth';
-import { deriveRoomIdFromCreateEventId, type EventId } from '@axon/matrix-identifiers';
+import { deriveRoomIdFromCreateEventId, parseEventId, parseRoomId, type EventId, type RoomId } from '@axon/matrix-identifiers';
 import { getRoomVersionRules } from '@axon/matrix-room-versions';
-import { authEventOf, type Signer } from '../events/event-builder';
+import { authEventOf, type BuiltEvent, type Signer } from '../events/event-builder';
 import type { RoomServerMetrics } from '../room-server.metrics';
 import type { AppendEvent, AppendResult, RoomAppendPlan } from '../storage/append.repository';
 import type { InputResultRecord } from '../storage/input-results.repository';
 import type { OutboxEntry } from '../storage/outbox.repository';
-import { StaleRoomHeadError, type InputResultRow, type RoomRow } from '../storage/rows';
+import { StaleRoomHeadError, type InputResultRow, type RoomRow, type StoredEvent } from '../storage/rows';
 import { authEventsFor, buildChecked, chainInitialEvents } from './event-authoring';
-import { referenceOf, RoomHeads, type RoomDraft } from './room-heads';
+import { referenceOf, RoomHeads, unknownRoom, type RoomDraft } from './room-heads';
 import type { WriterStorage } from './writer-storage';
 
 /** What an input came to: the appended event, or the Matrix error that refused it. */
-export type InputOutcome = { readonly ok: true; readonly roomId: string; readonly eventId: string } | { readonly ok: false; readonly error: MatrixError };
+export type InputOutcome = { readonly ok: true; readonly roomId: RoomId; readonly eventId: EventId } | { readonly ok: false; readonly error: MatrixError };
 
 /** An input with the trace context its output continues (its consume span). */
 export interface WriterInput {
   readonly input: RoomInput;
   readonly traceContext: Readonly<Record<string, string>>;
 }
+
+/** The event a redaction names, as the writer reads it (built in this batch, or stored). */
+type OriginalEvent = Pick<StoredEvent, 'room_id' | 'event_id' | 'pdu_json'>;
 
 /** How many times a write is rebuilt after losing a race for a room's head. */
 const MAX_STALE_RETRIES = 10;
@@ -39,7 +42,7 @@ function outcomeOf(row: InputResultRow): InputOutcome {
   return { ok: false, error: new MatrixError(errcode, row.error ?? 'refused') };
 }
 
-function refusal(requestId: string, roomId: string | undefined, error: MatrixError): InputResultRecord {
+function refusal(requestId: string, roomId: RoomId | undefined, error: MatrixError): InputResultRecord {
   return { requestId, roomId, errcode: error.errcode, error: error.message };
 }
 
@@ -61,18 +64,18 @@ function outputOf(room: RoomRow, appended: AppendResult): OutboxEntry {
   return { roomId: room.room_id, payload: JSON.stringify(output), traceContext: event.traceContext };
 }
 
-function appendEventOf(proto: ProtoEvent, built: { eventId: string; pduJson: string; authEvent: AuthEvent }, prev: readonly string[], redacts: string | undefined, traceContext: Readonly<Record<string, string>>): AppendEvent {
+function appendEventOf(proto: ProtoEvent, built: BuiltEvent, prev: readonly EventId[], redacts: EventId | undefined, traceContext: Readonly<Record<string, string>>): AppendEvent {
   const membership = proto.type === 'm.room.member' ? proto.content['membership'] : undefined;
   return {
     eventId: built.eventId,
     type: proto.type,
     stateKey: proto.state_key,
-    sender: proto.sender,
+    sender: built.sender,
     depth: built.authEvent.depth,
     originServerTs: built.authEvent.origin_server_ts,
     pduJson: built.pduJson,
     prevEventIds: prev,
-    authEventIds: built.authEvent.auth_events,
+    authEventIds: built.authEventIds,
     membership: typeof membership === 'string' ? membership : undefined,
     redacts,
     traceContext,
@@ -149,15 +152,24 @@ export class RoomWriter {
 
   /** Builds every `new_event` input on its room's draft and commits them all in one transaction. */
   private async appendEvents(items: readonly WriterInput[]): Promise<InputOutcome[]> {
-    const byRoom = new Map<string, number[]>();
-    items.forEach((item, index) => {
-      const roomId = (item.input as Extract<RoomInput, { kind: 'new_event' }>).room_id;
-      byRoom.set(roomId, [...(byRoom.get(roomId) ?? []), index]);
-    });
     const outcomes = new Array<InputOutcome>(items.length);
     const results: InputResultRecord[] = [];
+    const byRoom = new Map<RoomId, number[]>();
+    items.forEach((item, index) => {
+      // The room ID came off the bus as a string: parsed here, once. One that does not
+      // parse names no room, and is refused as an unknown room is.
+      const { room_id: raw, request_id: requestId } = item.input as Extract<RoomInput, { kind: 'new_event' }>;
+      const roomId = parseRoomId(raw);
+      if (!roomId.ok) {
+        const error = unknownRoom(raw);
+        outcomes[index] = { ok: false, error };
+        results.push(refusal(requestId, undefined, error));
+        return;
+      }
+      byRoom.set(roomId.value, [...(byRoom.get(roomId.value) ?? []), index]);
+    });
     const plans: RoomAppendPlan[] = [];
-    const drafts = new Map<string, RoomDraft>();
+    const drafts = new Map<RoomId, RoomDraft>();
     try {
       for (const [roomId, indices] of byRoom) {
         const draft = await this.draftOrRefuse(roomId, indices, items, outcomes, results);
@@ -191,7 +203,7 @@ export class RoomWriter {
     }
   }
 
-  private async draftOrRefuse(roomId: string, indices: readonly number[], items: readonly WriterInput[], outcomes: InputOutcome[], results: InputResultRecord[]): Promise<RoomDraft | undefined> {
+  private async draftOrRefuse(roomId: RoomId, indices: readonly number[], items: readonly WriterInput[], outcomes: InputOutcome[], results: InputResultRecord[]): Promise<RoomDraft | undefined> {
     try {
       return await this.heads.draft(roomId);
     } catch (error) {
@@ -232,9 +244,12 @@ export class RoomWriter {
   }
 
   /** The event a redaction names, from this batch or the database. */
-  private async originalOf(target: string | undefined, draft: RoomDraft): Promise<{ room_id: string; event_id: string; pdu_json: string } | undefined> {
+  private async originalOf(target: string | undefined, draft: RoomDraft): Promise<OriginalEvent | undefined> {
     if (target === undefined) return undefined;
-    return draft.built.get(target) ?? (await this.storage.eventsByIds([target]))[0];
+    // Unchecked by any format from room version 11 (it is content): one that does not parse names no event.
+    const eventId = parseEventId(target);
+    if (!eventId.ok) return undefined;
+    return draft.built.get(eventId.value) ?? (await this.storage.eventsByIds([eventId.value]))[0];
   }
 
   /**
@@ -242,11 +257,12 @@ export class RoomWriter {
    * original or has the redact level; otherwise a local user may not send it at all.
    * Spec: https://spec.matrix.org/v1.19/client-server-api/#redactions
    */
-  private redactionTarget(proto: ProtoEvent, event: AuthEvent, draft: RoomDraft, authState: AuthState, original: { room_id: string; event_id: string; pdu_json: string } | undefined): string | undefined {
+  private redactionTarget(proto: ProtoEvent, event: AuthEvent, draft: RoomDraft, authState: AuthState, original: OriginalEvent | undefined): EventId | undefined {
     if (proto.type !== 'm.room.redaction') return undefined;
-    const target = event.redacts;
-    if (target === undefined) throw new MatrixError('M_BAD_JSON', 'm.room.redaction needs the event it redacts');
+    if (event.redacts === undefined) throw new MatrixError('M_BAD_JSON', 'm.room.redaction needs the event it redacts');
     if (original === undefined || original.room_id !== draft.room.room_id) return undefined;
+    // The original was found by the redacted ID, so its own ID is that one, branded.
+    const target = original.event_id;
     if (authEventOf(original.event_id, original.pdu_json, draft.rules).sender === proto.sender) return target;
     const level = getUserPowerLevel(proto.sender, authState, draft.rules.authorization);
     if (level >= getNamedPowerLevel(authState.get('m.room.power_levels', '')?.content, 'redact', draft.rules.authorization)) return target;
@@ -257,9 +273,10 @@ export class RoomWriter {
     try {
       const rules = getRoomVersionRules(input.room_version);
       if (!rules.ok) throw rules.error;
+      // Made here: an opaque part of letters and digits, and this server's name.
       const provisionalId = rules.value.authorization.roomIdIsCreateEventId
         ? undefined
-        : `!${encodeUrlSafeUnpaddedBase64(new Uint8Array(randomBytes(12))).replace(/[-_]/g, 'x')}:${this.signer.serverName}`;
+        : (`!${encodeUrlSafeUnpaddedBase64(new Uint8Array(randomBytes(12))).replace(/[-_]/g, 'x')}:${this.signer.serverName}` as RoomId);
       const chain = chainInitialEvents(this.signer, this.now, input.events, rules.value, provisionalId, (createEventId) => this.roomIdOf(createEventId));
       const events = chain.events.map(({ proto, built, prev }) => appendEventOf(proto, built, prev, undefined, traceContext));
       const room: RoomRow = { room_id: chain.roomId, room_version: rules.value.id, head_seq: 0, state_group: null, latest_nid: '0' };
@@ -277,8 +294,8 @@ export class RoomWriter {
     }
   }
 
-  private roomIdOf(createEventId: string): string {
-    const roomId = deriveRoomIdFromCreateEventId(createEventId as EventId);
+  private roomIdOf(createEventId: EventId): RoomId {
+    const roomId = deriveRoomIdFromCreateEventId(createEventId);
     if (!roomId.ok) throw new MatrixError('M_UNKNOWN', roomId.error, 500);
     return roomId.value;
   }

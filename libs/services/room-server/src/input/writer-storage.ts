@@ -1,3 +1,4 @@
+import type { EventId, RoomId } from '@axon/matrix-identifiers';
 import { isTransientFailure } from '@axon/platform-bus';
 import { GroupCommit } from '@axon/platform-database';
 import { AppendRepository, type AppendBatch, type CommittedRoom } from '../storage/append.repository';
@@ -11,11 +12,11 @@ import type { RoomStorage } from '../storage/room-storage';
 export interface WriterStorage {
   /** Recorded outcomes of these request IDs. */
   inputResults(requestIds: readonly string[]): Promise<Map<string, InputResultRow>>;
-  room(roomId: string): Promise<RoomRow | undefined>;
-  forwardExtremities(roomId: string): Promise<StoredEvent[]>;
+  room(roomId: RoomId): Promise<RoomRow | undefined>;
+  forwardExtremities(roomId: RoomId): Promise<StoredEvent[]>;
   /** Current state events of these (type, state_key) pairs. */
-  currentState(roomId: string, keys: ReadonlyArray<readonly [string, string]>): Promise<StoredEvent[]>;
-  eventsByIds(eventIds: readonly string[]): Promise<StoredEvent[]>;
+  currentState(roomId: RoomId, keys: ReadonlyArray<readonly [string, string]>): Promise<StoredEvent[]>;
+  eventsByIds(eventIds: readonly EventId[]): Promise<StoredEvent[]>;
   /** Appends a batch in one transaction, fenced per room (`AppendRepository.commit`). */
   commit(batch: AppendBatch): Promise<CommittedRoom[]>;
 }

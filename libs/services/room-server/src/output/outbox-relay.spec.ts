@@ -6,6 +6,7 @@ import { roomOutputTopic, type ProtoEvent, type RoomOutput } from '@axon/contrac
 import { ack, InProcessBus } from '@axon/platform-bus';
 import { createInProcessCache, type CacheClient } from '@axon/platform-cache';
 import { Database } from '@axon/platform-database';
+import type { RoomId } from '@axon/matrix-identifiers';
 import { createNativeEd25519Backend, generateSigningKey } from '@axon/matrix-signing';
 import { RoomWriter } from '../input/room-writer';
 import { ROOM_SERVER_MIGRATIONS } from '../storage/migrations';
@@ -66,7 +67,7 @@ describe('outbox relays of two replicas', () => {
   });
 
   /** A new room (two events, two outbox rows); its ID. */
-  async function createRoom(): Promise<string> {
+  async function createRoom(): Promise<RoomId> {
     const create: ProtoEvent[] = [
       { type: 'm.room.create', state_key: '', sender: ALICE, content: { room_version: '12' } },
       { type: 'm.room.member', state_key: ALICE, sender: ALICE, content: { membership: 'join' } },
@@ -89,10 +90,10 @@ describe('outbox relays of two replicas', () => {
   const seqsOf = (roomId: string): number[] => outputs.filter((output) => output.room_id === roomId).map((output) => output.room_seq);
 
   /** Rooms whose outbox shards differ from each other and from every room made before. */
-  async function roomsInNewShards(count: number): Promise<string[]> {
-    const taken = new Set(outputs.map((output) => outboxShard(output.room_id)));
+  async function roomsInNewShards(count: number): Promise<RoomId[]> {
+    const taken = new Set(outputs.map((output) => outboxShard(output.room_id as RoomId)));
     for (const shard of await storage.outbox.pendingShards(storage.db)) taken.add(shard);
-    const rooms: string[] = [];
+    const rooms: RoomId[] = [];
     while (rooms.length < count) {
       const roomId = await createRoom();
       if (taken.has(outboxShard(roomId))) continue;
@@ -105,7 +106,7 @@ describe('outbox relays of two replicas', () => {
   it("a commit's kick publishes its own shards only, asks for a shard another relay holds, and a nudge gets it published", async () => {
     // Rooms in other shards made on the way are published by the idle poll only: none here.
     await holder.poll();
-    const [mine, theirs] = (await roomsInNewShards(2)) as [string, string];
+    const [mine, theirs] = (await roomsInNewShards(2)) as [RoomId, RoomId];
     await holder.poll(); // leftovers of rooms skipped by roomsInNewShards
     await sendMessage(mine);
     await sendMessage(theirs);
@@ -135,7 +136,7 @@ describe('outbox relays of two replicas', () => {
   });
 
   it("a dead relay's lease holds up only its own shard: other rooms publish at once, its rooms once the lease expires", async () => {
-    const [stuck, free] = (await roomsInNewShards(2)) as [string, string];
+    const [stuck, free] = (await roomsInNewShards(2)) as [RoomId, RoomId];
     await holder.poll(); // leftovers of rooms skipped by roomsInNewShards (and the two rooms)
     await sendMessage(stuck);
     await sendMessage(free);

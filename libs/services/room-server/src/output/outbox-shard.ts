@@ -1,4 +1,5 @@
 import { roomInputTopic } from '@axon/contracts-kafka';
+import type { RoomId } from '@axon/matrix-identifiers';
 import { partitionForKey } from '@axon/platform-bus';
 
 /**
@@ -10,6 +11,6 @@ import { partitionForKey } from '@axon/platform-bus';
  * order within a shard only. Changing the input topic's partition count therefore needs
  * an empty outbox (stop the room servers, let the relay drain, then upgrade).
  */
-export function outboxShard(roomId: string): number {
+export function outboxShard(roomId: RoomId): number {
   return partitionForKey(roomId, roomInputTopic.partitions);
 }

@@ -1,8 +1,10 @@
 import type { RoomEvent, RoomQueryDefinition } from '@axon/contracts-grpc';
 import { MatrixError } from '@axon/matrix-errors';
+import { parseEventId, parseHistoricalUserId, parseRoomId, type RoomId } from '@axon/matrix-identifiers';
 import type { ServiceImplementation } from '@axon/platform-rpc';
 import type { StoredEvent } from '../storage/rows';
 import type { RoomStorage } from '../storage/room-storage';
+import { known, knownOnly } from './request-ids';
 
 const MAX_PAGE = 1000;
 
@@ -13,8 +15,8 @@ const MAX_PAGE = 1000;
  */
 export function createRoomQuery(storage: RoomStorage): ServiceImplementation<RoomQueryDefinition> {
   const { db } = storage;
-  const versions = new Map<string, string>();
-  const versionOf = async (roomId: string): Promise<string> => {
+  const versions = new Map<RoomId, string>();
+  const versionOf = async (roomId: RoomId): Promise<string> => {
     let version = versions.get(roomId);
     if (version === undefined) {
       version = (await storage.rooms.get(db, roomId))?.room_version ?? '';
@@ -36,6 +38,13 @@ export function createRoomQuery(storage: RoomStorage): ServiceImplementation<Roo
     }
     return out;
   };
+  /** The state groups of an event, or M_NOT_FOUND. */
+  const stateGroupsOf = async (eventId: string): Promise<{ before: string | null; after: string | null }> => {
+    const id = known(parseEventId, eventId);
+    const groups = id === undefined ? undefined : await storage.events.stateGroupsOf(db, id);
+    if (groups === undefined) throw new MatrixError('M_NOT_FOUND', `unknown event ${eventId}`, 404);
+    return groups;
+  };
 
   return {
     async getInputResult({ requestId }) {
@@ -44,39 +53,44 @@ export function createRoomQuery(storage: RoomStorage): ServiceImplementation<Roo
       return { found: true, eventId: result.event_id ?? '', roomId: result.room_id ?? '', errcode: result.errcode ?? '', error: result.error ?? '' };
     },
     async getRoomInfo({ roomId }) {
-      const room = await storage.rooms.get(db, roomId);
+      const id = known(parseRoomId, roomId);
+      const room = id === undefined ? undefined : await storage.rooms.get(db, id);
       return room === undefined ? { exists: false, roomVersion: '', latestStreamOrdering: '0' } : { exists: true, roomVersion: room.room_version, latestStreamOrdering: room.latest_nid };
     },
     async getCurrentState({ roomId, types }) {
-      return { events: await toRoomEvents(await storage.state.current(db, roomId, { types })) };
+      const id = known(parseRoomId, roomId);
+      return { events: id === undefined ? [] : await toRoomEvents(await storage.state.current(db, id, { types })) };
     },
     async getStateEvent({ roomId, type, stateKey }) {
-      return { events: await toRoomEvents(await storage.state.current(db, roomId, { keys: [[type, stateKey]] })) };
+      const id = known(parseRoomId, roomId);
+      return { events: id === undefined ? [] : await toRoomEvents(await storage.state.current(db, id, { keys: [[type, stateKey]] })) };
     },
     async getStateAtEvent({ eventId, after }) {
-      const groups = await storage.events.stateGroupsOf(db, eventId);
-      if (groups === undefined) throw new MatrixError('M_NOT_FOUND', `unknown event ${eventId}`, 404);
+      const groups = await stateGroupsOf(eventId);
       const group = after ? groups.after : groups.before;
       return { events: group === null ? [] : await toRoomEvents(await storage.state.group(db, group)) };
     },
     async getEvents({ eventIds }) {
-      const found = new Map((await storage.events.byIds(db, eventIds)).map((event) => [event.event_id, event]));
-      return { events: await toRoomEvents(eventIds.flatMap((id) => (found.has(id) ? [found.get(id)!] : []))) };
+      const ids = knownOnly(parseEventId, eventIds);
+      const found = new Map((await storage.events.byIds(db, ids)).map((event) => [event.event_id, event]));
+      return { events: await toRoomEvents(ids.flatMap((id) => (found.has(id) ? [found.get(id)!] : []))) };
     },
     async getMembership({ roomId, userId }) {
-      const membership = await storage.memberships.of(db, roomId, userId);
+      const [room, user] = [known(parseRoomId, roomId), known(parseHistoricalUserId, userId)];
+      const membership = room === undefined || user === undefined ? undefined : await storage.memberships.of(db, room, user);
       return { membership: membership?.membership ?? '', eventId: membership?.event_id ?? '' };
     },
     async getRoomsOfUser({ userId, membership }) {
-      return { roomIds: await storage.memberships.roomsOf(db, userId, membership === '' ? 'join' : membership) };
+      const user = known(parseHistoricalUserId, userId);
+      return { roomIds: user === undefined ? [] : await storage.memberships.roomsOf(db, user, membership === '' ? 'join' : membership) };
     },
     async getMembers({ roomId, atEventId, memberships, notMemberships }) {
       let events: StoredEvent[];
       if (atEventId === '') {
-        events = await storage.state.current(db, roomId, { types: ['m.room.member'] });
+        const id = known(parseRoomId, roomId);
+        events = id === undefined ? [] : await storage.state.current(db, id, { types: ['m.room.member'] });
       } else {
-        const groups = await storage.events.stateGroupsOf(db, atEventId);
-        if (groups === undefined) throw new MatrixError('M_NOT_FOUND', `unknown event ${atEventId}`, 404);
+        const groups = await stateGroupsOf(atEventId);
         events = groups.after === null ? [] : (await storage.state.group(db, groups.after)).filter((event) => event.type === 'm.room.member');
       }
       const membershipOf = (event: StoredEvent): string => {
@@ -92,20 +106,25 @@ export function createRoomQuery(storage: RoomStorage): ServiceImplementation<Roo
     async paginate({ roomId, from, direction, limit, to }) {
       if (direction !== 'b' && direction !== 'f') throw new MatrixError('M_INVALID_PARAM', `direction must be b or f, not ${JSON.stringify(direction)}`);
       const size = Math.min(Math.max(limit, 1), MAX_PAGE);
-      const events = await storage.timeline.paginate(db, roomId, {
-        direction,
-        limit: size,
-        ...(from === '' ? {} : { from }),
-        ...(to === '' ? {} : { to }),
-      });
+      const id = known(parseRoomId, roomId);
+      const events =
+        id === undefined
+          ? []
+          : await storage.timeline.paginate(db, id, {
+              direction,
+              limit: size,
+              ...(from === '' ? {} : { from }),
+              ...(to === '' ? {} : { to }),
+            });
       const last = events[events.length - 1];
       return { events: await toRoomEvents(events), next: events.length === size && last !== undefined ? last.nid : '' };
     },
     async getAuthChain({ eventIds }) {
-      return { events: await toRoomEvents(await storage.events.authChain(db, eventIds)) };
+      return { events: await toRoomEvents(await storage.events.authChain(db, knownOnly(parseEventId, eventIds))) };
     },
     async getLatestEvents({ roomId }) {
-      return { events: await toRoomEvents(await storage.rooms.forwardExtremities(db, roomId)) };
+      const id = known(parseRoomId, roomId);
+      return { events: id === undefined ? [] : await toRoomEvents(await storage.rooms.forwardExtremities(db, id)) };
     },
   };
 }

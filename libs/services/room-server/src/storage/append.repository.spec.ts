@@ -1,25 +1,28 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
+import type { EventId, RoomId, UserId } from '@axon/matrix-identifiers';
 import { Database } from '@axon/platform-database';
 import { AppendRepository, type AppendEvent } from './append.repository';
 import { ROOM_SERVER_MIGRATIONS } from './migrations';
 import { RoomStorage } from './room-storage';
 import { StaleRoomHeadError } from './rows';
 
-const ROOM = '!fork:hs.test';
+const ROOM = '!fork:hs.test' as RoomId;
+/** The repository stores what it is given: these tests name events by short IDs of their own. */
+const id = (eventId: string): EventId => eventId as EventId;
 
 /** A plain message event that names `prev` as its prev events (the repository does not check the PDU). */
 function message(eventId: string, prev: readonly string[], depth: number): AppendEvent {
   return {
-    eventId,
+    eventId: id(eventId),
     type: 'm.room.message',
     stateKey: undefined,
-    sender: '@alice:hs.test',
+    sender: '@alice:hs.test' as UserId,
     depth,
     originServerTs: 0,
     pduJson: JSON.stringify({ event_id: eventId, prev_events: prev }),
-    prevEventIds: prev,
+    prevEventIds: prev.map(id),
     authEventIds: [],
     membership: undefined,
     redacts: undefined,
@@ -48,7 +51,7 @@ describe('AppendRepository', () => {
   });
 
   /** Appends events to a room on its current head, as one batch. */
-  const append = async (roomId: string, ...events: AppendEvent[]) => {
+  const append = async (roomId: RoomId, ...events: AppendEvent[]) => {
     const room = (await storage.rooms.get(storage.db, roomId))!;
     const extremities = (await storage.rooms.forwardExtremities(storage.db, roomId)).map((event) => event.event_id);
     return appender.commit({
@@ -57,7 +60,7 @@ describe('AppendRepository', () => {
       output: (_room, appended) => ({ roomId, payload: JSON.stringify({ event_id: appended.event.eventId, room_seq: appended.roomSeq }), traceContext: {} }),
     });
   };
-  const extremities = async (roomId = ROOM): Promise<string[]> => (await storage.rooms.forwardExtremities(storage.db, roomId)).map((event) => event.event_id).sort();
+  const extremities = async (roomId = ROOM): Promise<EventId[]> => (await storage.rooms.forwardExtremities(storage.db, roomId)).map((event) => event.event_id).sort();
 
   it('an event replaces exactly its prev events: a fork keeps both sides, a merge joins them', async () => {
     await append(ROOM, message('$root', [], 1));
@@ -75,7 +78,7 @@ describe('AppendRepository', () => {
   });
 
   it("a stale writer's failed append leaves the winner's head and extremities", async () => {
-    const roomId = '!stale:hs.test';
+    const roomId = '!stale:hs.test' as RoomId;
     await storage.transaction((tx) => storage.rooms.insert(tx, roomId, '10'));
     await append(roomId, message('$first', [], 1));
     // Two writers read the same head; the first to commit wins.
@@ -83,19 +86,19 @@ describe('AppendRepository', () => {
     await append(roomId, message('$winner', ['$first'], 2));
     await expect(
       appender.commit({
-        rooms: [{ room: stale, extremities: ['$first'], events: [message('$loser', ['$first'], 2)] }],
-        results: [{ requestId: 'req$loser', roomId, eventId: '$loser' }],
+        rooms: [{ room: stale, extremities: [id('$first')], events: [message('$loser', ['$first'], 2)] }],
+        results: [{ requestId: 'req$loser', roomId, eventId: id('$loser') }],
         output: () => ({ roomId, payload: '{}', traceContext: {} }),
       }),
     ).rejects.toBeInstanceOf(StaleRoomHeadError);
     expect(await extremities(roomId)).toEqual(['$winner']);
     expect((await storage.rooms.get(storage.db, roomId))!.head_seq).toBe(2);
-    expect(await storage.events.byIds(storage.db, ['$loser'])).toEqual([]);
+    expect(await storage.events.byIds(storage.db, [id('$loser')])).toEqual([]);
     expect(await storage.inputResults.get(storage.db, 'req$loser')).toBeUndefined();
   });
 
   it('one batch appends to several rooms in order, state events among messages, with their outputs and results', async () => {
-    const [a, b] = ['!batch-a:hs.test', '!batch-b:hs.test'];
+    const [a, b] = ['!batch-a:hs.test', '!batch-b:hs.test'] as [RoomId, RoomId];
     await storage.transaction(async (tx) => {
       await storage.rooms.insert(tx, a, '10');
       await storage.rooms.insert(tx, b, '10');
@@ -123,8 +126,8 @@ describe('AppendRepository', () => {
     ]);
     // Current state is the later topic; the state before and after each event is right.
     expect((await storage.state.current(storage.db, a)).map((event) => event.event_id)).toEqual(['$a4']);
-    expect(await storage.state.group(storage.db, (await storage.events.stateGroupsOf(storage.db, '$a3'))!.after!)).toMatchObject([{ event_id: '$a2' }]);
-    expect((await storage.events.stateGroupsOf(storage.db, '$a1'))!.after).toBeNull();
+    expect(await storage.state.group(storage.db, (await storage.events.stateGroupsOf(storage.db, id('$a3')))!.after!)).toMatchObject([{ event_id: '$a2' }]);
+    expect((await storage.events.stateGroupsOf(storage.db, id('$a1')))!.after).toBeNull();
     expect(committed[0]!.appended.find((x) => x.event.eventId === '$a4')!.stateRemoved).toEqual([['m.room.topic', '', '$a2']]);
     // One output per event, each room's in order; the refusal is recorded.
     const outputs = (await storage.outbox.peek(storage.db, 10_000)).slice(before).map((row) => JSON.parse(row.payload) as { event_id: string });

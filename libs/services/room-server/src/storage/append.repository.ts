@@ -1,3 +1,4 @@
+import type { EventId } from '@axon/matrix-identifiers';
 import type { EntityManager } from '@axon/platform-database';
 import type { EventFields, EventRow } from './events.repository';
 import type { InputResultRecord } from './input-results.repository';
@@ -7,12 +8,12 @@ import type { RoomStorage } from './room-storage';
 
 /** One event to append, with everything the transaction writes for it. */
 export interface AppendEvent extends EventFields {
-  readonly prevEventIds: readonly string[];
-  readonly authEventIds: readonly string[];
+  readonly prevEventIds: readonly EventId[];
+  readonly authEventIds: readonly EventId[];
   /** For an `m.room.member` event: the membership it sets. */
   readonly membership: string | undefined;
   /** For an accepted `m.room.redaction` that applies: the event it redacts. */
-  readonly redacts: string | undefined;
+  readonly redacts: EventId | undefined;
   /** The trace context its output continues (the input's consume span), `{}` without one. */
   readonly traceContext: Readonly<Record<string, string>>;
 }
@@ -22,8 +23,8 @@ export interface AppendResult {
   readonly event: AppendEvent;
   readonly nid: string;
   readonly roomSeq: number;
-  readonly stateAdded: Array<[string, string, string]>;
-  readonly stateRemoved: Array<[string, string, string]>;
+  readonly stateAdded: Array<[string, string, EventId]>;
+  readonly stateRemoved: Array<[string, string, EventId]>;
 }
 
 /** The events to append to one room, on the head they were built on. */
@@ -31,7 +32,7 @@ export interface RoomAppendPlan {
   /** The head the events were built on (`head_seq` is the compare-and-set's expected value). */
   readonly room: RoomRow;
   /** The room's forward extremities at that head. */
-  readonly extremities: readonly string[];
+  readonly extremities: readonly EventId[];
   readonly events: readonly AppendEvent[];
   /** The room is new: its row is created in this transaction (sequence 0, no state). */
   readonly create?: true;
@@ -49,12 +50,12 @@ export interface AppendBatch {
 /** A room after its appends. */
 export interface CommittedRoom {
   readonly room: RoomRow;
-  readonly extremities: readonly string[];
+  readonly extremities: readonly EventId[];
   readonly appended: readonly AppendResult[];
 }
 
 /** The room's forward extremities after `event`: it replaces its prev events. */
-function advanceExtremities(extremities: readonly string[], event: AppendEvent): readonly string[] {
+function advanceExtremities(extremities: readonly EventId[], event: AppendEvent): readonly EventId[] {
   return [...extremities.filter((id) => !event.prevEventIds.includes(id)), event.eventId];
 }
 
@@ -98,14 +99,14 @@ export class AppendRepository {
       roomId: plan.room.room_id,
       fromSeq: plan.room.head_seq,
       toSeq: plan.room.head_seq + plan.events.length,
-      forwardExtremities: plan.events.reduce<readonly string[]>(advanceExtremities, plan.extremities),
+      forwardExtremities: plan.events.reduce<readonly EventId[]>(advanceExtremities, plan.extremities),
     }));
     await rooms.fence(
       tx,
       heads.filter((head) => head.toSeq > head.fromSeq),
     );
 
-    const nids = new Map<string, string>();
+    const nids = new Map<EventId, string>();
     let pending: EventRow[] = [];
     const flush = async (): Promise<void> => {
       if (pending.length === 0) return;
@@ -121,8 +122,8 @@ export class AppendRepository {
       for (const event of plan.events) {
         seq++;
         const row: EventRow = { ...event, roomId, roomSeq: seq, stateGroupBefore: stateGroup, stateGroupAfter: stateGroup };
-        const stateAdded: Array<[string, string, string]> = [];
-        const stateRemoved: Array<[string, string, string]> = [];
+        const stateAdded: Array<[string, string, EventId]> = [];
+        const stateRemoved: Array<[string, string, EventId]> = [];
         if (event.stateKey === undefined) {
           pending.push(row);
         } else {

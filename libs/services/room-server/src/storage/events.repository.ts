@@ -1,11 +1,12 @@
+import type { EventId, RoomId, UserId } from '@axon/matrix-identifiers';
 import { EVENT_COLUMNS, type Queryable, type StoredEvent } from './rows';
 
 /** What an event is, as the events table keeps it beside its PDU. */
 export interface EventFields {
-  readonly eventId: string;
+  readonly eventId: EventId;
   readonly type: string;
   readonly stateKey: string | undefined;
-  readonly sender: string;
+  readonly sender: UserId;
   readonly depth: number;
   readonly originServerTs: number;
   readonly pduJson: string;
@@ -13,13 +14,13 @@ export interface EventFields {
 
 /** One event row to insert. */
 export interface EventRow extends EventFields {
-  readonly roomId: string;
+  readonly roomId: RoomId;
   readonly roomSeq: number;
   readonly stateGroupBefore: string | null;
   /** Known at insert for every event but a state event (whose group is written after it). */
   readonly stateGroupAfter: string | null;
   /** Its auth events, recorded as edges in the same statement. */
-  readonly authEventIds: readonly string[];
+  readonly authEventIds: readonly EventId[];
 }
 
 /** Columns per row of the multi-row insert (Postgres allows 65,535 parameters a statement). */
@@ -33,8 +34,8 @@ export class EventsRepository {
    * Inserts events in one statement per chunk, with their auth edges and each room's
    * `rooms.latest_nid`; returns each event's stream position (`nid`) by event ID.
    */
-  async insert(tx: Queryable, events: readonly EventRow[]): Promise<Map<string, string>> {
-    const nids = new Map<string, string>();
+  async insert(tx: Queryable, events: readonly EventRow[]): Promise<Map<EventId, string>> {
+    const nids = new Map<EventId, string>();
     for (let start = 0; start < events.length; start += INSERT_CHUNK) {
       const chunk = events.slice(start, start + INSERT_CHUNK);
       const edges = chunk.flatMap((e) => e.authEventIds.map((auth) => [e.eventId, auth] as const));
@@ -63,7 +64,7 @@ export class EventsRepository {
            FROM (SELECT room_id, max(nid) AS nid FROM inserted GROUP BY room_id) m WHERE rooms.room_id = m.room_id)
          SELECT event_id, nid::text AS nid FROM inserted`,
         params,
-      )) as Array<{ event_id: string; nid: string }>;
+      )) as Array<{ event_id: EventId; nid: string }>;
       for (const row of rows) nids.set(row.event_id, row.nid);
     }
     return nids;
@@ -74,16 +75,16 @@ export class EventsRepository {
   }
 
   /** Marks `eventId` (of `roomId`) redacted by `redactionId`, unless an earlier redaction already applies. */
-  async markRedacted(tx: Queryable, roomId: string, eventId: string, redactionId: string): Promise<void> {
+  async markRedacted(tx: Queryable, roomId: RoomId, eventId: EventId, redactionId: EventId): Promise<void> {
     await tx.query(`UPDATE events SET redacted_by = $2 WHERE event_id = $1 AND room_id = $3 AND redacted_by IS NULL`, [eventId, redactionId, roomId]);
   }
 
-  async byIds(q: Queryable, eventIds: readonly string[]): Promise<StoredEvent[]> {
+  async byIds(q: Queryable, eventIds: readonly EventId[]): Promise<StoredEvent[]> {
     if (eventIds.length === 0) return [];
     return (await q.query(`SELECT ${EVENT_COLUMNS} FROM events WHERE event_id = ANY($1)`, [eventIds])) as StoredEvent[];
   }
 
-  async stateGroupsOf(q: Queryable, eventId: string): Promise<{ before: string | null; after: string | null } | undefined> {
+  async stateGroupsOf(q: Queryable, eventId: EventId): Promise<{ before: string | null; after: string | null } | undefined> {
     const rows = (await q.query(`SELECT state_group_before::text AS before, state_group_after::text AS after FROM events WHERE event_id = $1`, [eventId])) as Array<{
       before: string | null;
       after: string | null;
@@ -92,7 +93,7 @@ export class EventsRepository {
   }
 
   /** The auth chain of events: every event reachable through auth events, the events themselves excluded. */
-  async authChain(q: Queryable, eventIds: readonly string[]): Promise<StoredEvent[]> {
+  async authChain(q: Queryable, eventIds: readonly EventId[]): Promise<StoredEvent[]> {
     if (eventIds.length === 0) return [];
     return (await q.query(
       `WITH RECURSIVE chain(nid) AS (

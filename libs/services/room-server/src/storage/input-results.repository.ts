@@ -1,9 +1,10 @@
+import type { EventId, RoomId } from '@axon/matrix-identifiers';
 import type { InputResultRow, Queryable } from './rows';
 
 /** An outcome to record for an input request. */
 export type InputResultRecord =
-  | { readonly requestId: string; readonly roomId: string; readonly eventId: string }
-  | { readonly requestId: string; readonly roomId: string | undefined; readonly errcode: string; readonly error: string };
+  | { readonly requestId: string; readonly roomId: RoomId; readonly eventId: EventId }
+  | { readonly requestId: string; readonly roomId: RoomId | undefined; readonly errcode: string; readonly error: string };
 
 /** `input_results`: the outcome of each input request ID, for idempotency and for late readers (`GetInputResult`). */
 export class InputResultsRepository {

@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
+import type { RoomId } from '@axon/matrix-identifiers';
 import { Database } from '@axon/platform-database';
 import { outboxShard } from '../output/outbox-shard';
 import { ROOM_SERVER_MIGRATIONS } from './migrations';
@@ -11,7 +12,7 @@ describe('room server migrations', () => {
     const database = await Database.open({ dataDir: mkdtempSync(joinPath(tmpdir(), 'axon-rs-migrate-')), inMemory: true });
     try {
       const before = await database.dataSource({ schema: 'room_server', migrations: ROOM_SERVER_MIGRATIONS.slice(0, 3) });
-      const rooms = ['!a:hs.test', '!b:hs.test', '!c:hs.test', '!a:hs.test', '!c:hs.test'];
+      const rooms = ['!a:hs.test', '!b:hs.test', '!c:hs.test', '!a:hs.test', '!c:hs.test'] as RoomId[];
       for (const [n, roomId] of rooms.entries()) {
         await before.query(`INSERT INTO outbox (room_id, payload) VALUES ($1, $2)`, [roomId, JSON.stringify({ n })]);
       }
@@ -22,7 +23,7 @@ describe('room server migrations', () => {
       expect(await storage.outbox.pendingShards(storage.db)).toEqual(shards);
       // The old whole-outbox lease is gone: every shard is free.
       expect(await storage.outbox.acquireLeases(storage.db, 'new-relay', shards, Date.now(), 5_000)).toEqual(shards);
-      const ofA = await storage.outbox.peek(storage.db, 10, [outboxShard('!a:hs.test')]);
+      const ofA = await storage.outbox.peek(storage.db, 10, [outboxShard(rooms[0]!)]);
       expect(ofA.map((row) => (JSON.parse(row.payload) as { n: number }).n).filter((n) => rooms[n] === '!a:hs.test')).toEqual([0, 3]);
       expect((await storage.outbox.peek(storage.db, 10)).map((row) => (JSON.parse(row.payload) as { n: number }).n)).toEqual([0, 1, 2, 3, 4]);
     } finally {

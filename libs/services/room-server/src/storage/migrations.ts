@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from '@axon/platform-database';
+import type { RoomId } from '@axon/matrix-identifiers';
 import { outboxShard } from '../output/outbox-shard';
 
 /**
@@ -176,7 +177,7 @@ export class OutboxShards1764300000000 implements MigrationInterface {
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`ALTER TABLE outbox ADD COLUMN shard integer`);
-    const rooms = (await queryRunner.query(`SELECT DISTINCT room_id FROM outbox`)) as Array<{ room_id: string }>;
+    const rooms = (await queryRunner.query(`SELECT DISTINCT room_id FROM outbox`)) as Array<{ room_id: RoomId }>;
     for (const { room_id } of rooms) await queryRunner.query(`UPDATE outbox SET shard = $1 WHERE room_id = $2`, [outboxShard(room_id), room_id]);
     await queryRunner.query(`ALTER TABLE outbox ALTER COLUMN shard SET NOT NULL`);
     await queryRunner.query(`CREATE INDEX outbox_shard ON outbox (shard, id)`);

@@ -1,3 +1,4 @@
+import type { RoomId } from '@axon/matrix-identifiers';
 import { outboxShard } from '../output/outbox-shard';
 import type { Queryable } from './rows';
 
@@ -10,7 +11,7 @@ export interface OutboxRow {
 
 /** An output message to write into the outbox in the appending transaction. */
 export interface OutboxEntry {
-  readonly roomId: string;
+  readonly roomId: RoomId;
   readonly payload: string;
   /** The headers `currentTraceHeaders()` gave, or the input's consume span (empty without a trace). */
   readonly traceContext: Readonly<Record<string, string>>;

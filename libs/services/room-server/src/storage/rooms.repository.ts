@@ -1,12 +1,13 @@
+import type { EventId, RoomId } from '@axon/matrix-identifiers';
 import { EVENT_COLUMNS, StaleRoomHeadError, type Queryable, type RoomRow, type StoredEvent } from './rows';
 
 /** The new head of a room after an append: written by `fence` with compare-and-set on the old one. */
 export interface RoomHeadUpdate {
-  readonly roomId: string;
+  readonly roomId: RoomId;
   readonly fromSeq: number;
   readonly toSeq: number;
   /** The room's forward extremities after the append, as event IDs. */
-  readonly forwardExtremities: readonly string[];
+  readonly forwardExtremities: readonly EventId[];
 }
 
 /**
@@ -15,7 +16,7 @@ export interface RoomHeadUpdate {
  * forward extremities.
  */
 export class RoomsRepository {
-  async get(q: Queryable, roomId: string): Promise<RoomRow | undefined> {
+  async get(q: Queryable, roomId: RoomId): Promise<RoomRow | undefined> {
     const rows = (await q.query(
       `SELECT room_id, room_version, head_seq, state_group::text AS state_group, latest_nid::text AS latest_nid FROM rooms WHERE room_id = $1`,
       [roomId],
@@ -23,17 +24,17 @@ export class RoomsRepository {
     return rows[0];
   }
 
-  async exists(q: Queryable, roomId: string): Promise<boolean> {
+  async exists(q: Queryable, roomId: RoomId): Promise<boolean> {
     return ((await q.query(`SELECT 1 FROM rooms WHERE room_id = $1`, [roomId])) as unknown[]).length === 1;
   }
 
   /** Creates the room row (sequence 0, no state yet) inside the creating transaction. */
-  async insert(tx: Queryable, roomId: string, roomVersion: string): Promise<void> {
+  async insert(tx: Queryable, roomId: RoomId, roomVersion: string): Promise<void> {
     await tx.query(`INSERT INTO rooms (room_id, room_version, head_seq, state_group, latest_nid) VALUES ($1, $2, 0, NULL, 0)`, [roomId, roomVersion]);
   }
 
   /** The forward extremities of a room, as stored events. */
-  async forwardExtremities(q: Queryable, roomId: string): Promise<StoredEvent[]> {
+  async forwardExtremities(q: Queryable, roomId: RoomId): Promise<StoredEvent[]> {
     return (await q.query(`SELECT ${EVENT_COLUMNS} FROM events WHERE event_id = ANY((SELECT forward_extremities FROM rooms WHERE room_id = $1)::text[])`, [
       roomId,
     ])) as StoredEvent[];
@@ -62,7 +63,7 @@ export class RoomsRepository {
          RETURNING rooms.room_id
        ) SELECT room_id FROM fenced`,
       [sorted.map((u) => u.roomId), sorted.map((u) => u.fromSeq), sorted.map((u) => u.toSeq), sorted.map((u) => JSON.stringify(u.forwardExtremities))],
-    )) as Array<{ room_id: string }>;
+    )) as Array<{ room_id: RoomId }>;
     if (rows.length !== updates.length) {
       const fenced = new Set(rows.map((row) => row.room_id));
       throw new StaleRoomHeadError(sorted.find((u) => !fenced.has(u.roomId))!.roomId);
@@ -70,7 +71,7 @@ export class RoomsRepository {
   }
 
   /** The rooms' current state groups after an append that changed their state (rows already fenced). */
-  async setStateGroups(tx: Queryable, groups: ReadonlyArray<{ readonly roomId: string; readonly stateGroup: string | null }>): Promise<void> {
+  async setStateGroups(tx: Queryable, groups: ReadonlyArray<{ readonly roomId: RoomId; readonly stateGroup: string | null }>): Promise<void> {
     if (groups.length === 0) return;
     await tx.query(
       `WITH changed AS (

@@ -1,11 +1,21 @@
+import type { EventId, RoomId } from '@axon/matrix-identifiers';
 import type { DataSource, EntityManager } from '@axon/platform-database';
 
 /** Where a repository query runs: the DataSource, or the manager of an open transaction. */
 export type Queryable = Pick<DataSource | EntityManager, 'query'>;
 
+/*
+ * Identifiers read from the room server's own tables are branded as read, unchecked: the
+ * `as` on a query's rows (here, and on each repository's own row shapes) is that cast.
+ * Every room, event and user ID and alias in these tables was made by the writer or
+ * parsed where a request brought it in (the writer's inputs, the query and directory
+ * handlers), so parsing it again on every read would only cost. A member's state key is
+ * stored as its event has it, and never read back as a user ID (`MembershipsRepository`).
+ */
+
 /** A room's row: its version, sequence (fencing), current state group and latest event. */
 export interface RoomRow {
-  readonly room_id: string;
+  readonly room_id: RoomId;
   readonly room_version: string;
   readonly head_seq: number;
   readonly state_group: string | null;
@@ -15,28 +25,28 @@ export interface RoomRow {
 /** An event as stored. `nid` is its stream position (decimal). */
 export interface StoredEvent {
   readonly nid: string;
-  readonly event_id: string;
-  readonly room_id: string;
+  readonly event_id: EventId;
+  readonly room_id: RoomId;
   readonly room_seq: number;
   readonly type: string;
   readonly state_key: string | null;
   readonly depth: number;
   readonly pdu_json: string;
-  readonly redacted_by: string | null;
+  readonly redacted_by: EventId | null;
 }
 
 /** The outcome recorded for an input request. */
 export interface InputResultRow {
   readonly request_id: string;
-  readonly room_id: string | null;
-  readonly event_id: string | null;
+  readonly room_id: RoomId | null;
+  readonly event_id: EventId | null;
   readonly errcode: string | null;
   readonly error: string | null;
 }
 
 /** Thrown when a room's head moved under a writer: it must re-read and rebuild. */
 export class StaleRoomHeadError extends Error {
-  constructor(roomId: string) {
+  constructor(roomId: RoomId) {
     super(`the head of ${roomId} moved: another writer appended first`);
     this.name = 'StaleRoomHeadError';
   }

@@ -1,3 +1,4 @@
+import type { EventId, RoomId } from '@axon/matrix-identifiers';
 import { eventColumns, type Queryable, type StoredEvent } from './rows';
 
 /** A full snapshot starts a new chain after this many delta levels. */
@@ -16,7 +17,7 @@ export interface StateFilter {
  * before and after every event.
  */
 export class StateRepository {
-  async current(q: Queryable, roomId: string, filter: StateFilter = {}): Promise<StoredEvent[]> {
+  async current(q: Queryable, roomId: RoomId, filter: StateFilter = {}): Promise<StoredEvent[]> {
     const columns = eventColumns('e');
     if (filter.keys !== undefined) {
       if (filter.keys.length === 0) return [];
@@ -36,16 +37,16 @@ export class StateRepository {
   }
 
   /** The event ID currently at (type, state_key), if any. */
-  async currentEventId(q: Queryable, roomId: string, type: string, stateKey: string): Promise<string | undefined> {
+  async currentEventId(q: Queryable, roomId: RoomId, type: string, stateKey: string): Promise<EventId | undefined> {
     const rows = (await q.query(`SELECT e.event_id FROM current_state c JOIN events e ON e.nid = c.event_nid WHERE c.room_id = $1 AND c.type = $2 AND c.state_key = $3`, [
       roomId,
       type,
       stateKey,
-    ])) as Array<{ event_id: string }>;
+    ])) as Array<{ event_id: EventId }>;
     return rows[0]?.event_id;
   }
 
-  async setCurrent(tx: Queryable, roomId: string, type: string, stateKey: string, nid: string): Promise<void> {
+  async setCurrent(tx: Queryable, roomId: RoomId, type: string, stateKey: string, nid: string): Promise<void> {
     await tx.query(
       `INSERT INTO current_state (room_id, type, state_key, event_nid) VALUES ($1, $2, $3, $4)
        ON CONFLICT (room_id, type, state_key) DO UPDATE SET event_nid = EXCLUDED.event_nid`,
@@ -77,7 +78,7 @@ export class StateRepository {
    * `parent`, or a full snapshot (current state with the event applied) when the chain is
    * deep or the room has none. Run before `setCurrent` of the same event.
    */
-  async writeGroup(tx: Queryable, roomId: string, parent: string | null, type: string, stateKey: string, nid: string): Promise<string> {
+  async writeGroup(tx: Queryable, roomId: RoomId, parent: string | null, type: string, stateKey: string, nid: string): Promise<string> {
     const parentDepth = parent === null ? undefined : ((await tx.query(`SELECT depth FROM state_groups WHERE id = $1`, [parent])) as Array<{ depth: number }>)[0]?.depth;
     const snapshot = parentDepth === undefined || parentDepth + 1 >= STATE_GROUP_MAX_DEPTH;
     const created = (await tx.query(`INSERT INTO state_groups (room_id, parent_id, depth) VALUES ($1, $2, $3) RETURNING id::text AS id`, [

@@ -1,3 +1,4 @@
+import type { RoomId } from '@axon/matrix-identifiers';
 import { EVENT_COLUMNS, type Queryable, type StoredEvent } from './rows';
 
 /** A page of a room's events by stream position. */
@@ -11,7 +12,7 @@ export interface PageRequest {
 /** Pagination over a room's events in stream order (`events_room_nid`). */
 export class TimelineRepository {
   /** Room events by stream position: backwards (newest first) or forwards, exclusive of `from`. */
-  async paginate(q: Queryable, roomId: string, page: PageRequest): Promise<StoredEvent[]> {
+  async paginate(q: Queryable, roomId: RoomId, page: PageRequest): Promise<StoredEvent[]> {
     const params: unknown[] = [roomId, page.limit];
     const conditions = ['room_id = $1'];
     if (page.from !== undefined) {
