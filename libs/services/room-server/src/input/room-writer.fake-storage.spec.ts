@@ -21,6 +21,8 @@ class FakeStorage implements WriterStorage {
   readonly reads: string[] = [];
   commits = 0;
   private nid = 0;
+  /** What the database refuses to store (as Postgres refuses a NUL byte in text): SQLSTATE 22021. */
+  refuseNul = false;
 
   async inputResults(requestIds: readonly string[]): Promise<Map<string, InputResultRow>> {
     return new Map(requestIds.flatMap((id) => (this.results.has(id) ? [[id, this.results.get(id)!] as const] : [])));
@@ -50,6 +52,9 @@ class FakeStorage implements WriterStorage {
   }
 
   async commit(batch: AppendBatch): Promise<CommittedRoom[]> {
+    if (this.refuseNul && batch.rooms.some((plan) => plan.events.some((event) => event.pduJson.includes('\\u0000')))) {
+      throw Object.assign(new Error('query failed'), { name: 'QueryFailedError', driverError: { code: '22021' } });
+    }
     this.commits++;
     for (const plan of batch.rooms) {
       if (!plan.create && this.rooms.get(plan.room.room_id)?.row.head_seq !== plan.room.head_seq) throw new StaleRoomHeadError(plan.room.room_id);
@@ -182,6 +187,29 @@ describe('RoomWriter over faked storage', () => {
     expect(storage.results.get('r2')).toMatchObject({ room_id: room, errcode: 'M_FORBIDDEN', event_id: null });
     if (first?.ok !== true || third?.ok !== true) throw new Error('expected both accepted');
     expect(prevOf(storage, third.eventId)).toEqual([first.eventId]);
+  });
+
+  it('refuses an input the database cannot store at once (M_BAD_JSON, recorded); in a batch, throws for the bus to split it', async () => {
+    const storage = new FakeStorage();
+    storage.refuseNul = true;
+    const writer = new RoomWriter(storage, signer);
+    const room = await createRoom(storage, writer, 'nul');
+    const poisoned = send(room, 'p1', message(ALICE, 'a\u0000b'));
+    // Alone: refused, the refusal recorded, the room's head unchanged for the next input.
+    const [refused] = await writer.handleBatch([poisoned]);
+    expect(refused).toMatchObject({ ok: false, error: { errcode: 'M_BAD_JSON' } });
+    expect(storage.results.get('p1')).toMatchObject({ room_id: room, errcode: 'M_BAD_JSON', event_id: null });
+    const [next] = await writer.handleBatch([send(room, 'p2', message(ALICE, 'fine'))]);
+    expect(next?.ok).toBe(true);
+    // Asked again (redelivered): the recorded refusal, no new attempt.
+    const commits = storage.commits;
+    expect(await writer.handleBatch([poisoned])).toEqual([refused]);
+    expect(storage.commits).toBe(commits);
+    // With others: the whole batch fails (nothing of it committed), for the bus to deliver one by one.
+    await expect(writer.handleBatch([send(room, 'p3', message(ALICE, 'ok')), send(room, 'p4', message(ALICE, 'x\u0000'))])).rejects.toMatchObject({ driverError: { code: '22021' } });
+    expect(storage.results.has('p3')).toBe(false);
+    const [p3] = await writer.handleBatch([send(room, 'p3', message(ALICE, 'ok'))]);
+    expect(p3?.ok).toBe(true);
   });
 
   it('answers a request it has seen with the recorded outcome, and a request repeated in a batch once', async () => {

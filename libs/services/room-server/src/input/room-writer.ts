@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { currentTraceHeaders } from '@axon/platform-bus';
+import { currentTraceHeaders, isPermanentFailure } from '@axon/platform-bus';
 import type { ProtoEvent, RoomInput, RoomOutput } from '@axon/contracts-kafka';
 import { encodeUrlSafeUnpaddedBase64 } from '@axon/matrix-canonical-json';
 import { MatrixError } from '@axon/matrix-errors';
@@ -110,8 +110,27 @@ export class RoomWriter {
     return (await this.handleBatch([{ input, traceContext }]))[0]!;
   }
 
-  /** Handles inputs in order; resolves with each one's outcome once all are durable. */
+  /**
+   * Handles inputs in order; resolves with each one's outcome once all are durable. An
+   * input the database can never store (a permanent failure: a NUL character in text, a
+   * number out of range) is refused with M_BAD_JSON and its refusal recorded, when it is
+   * alone: in a batch of several, the failure is thrown, and the bus delivers the batch
+   * again one input at a time, so only the input that causes it is refused, at once.
+   */
   async handleBatch(items: readonly WriterInput[]): Promise<InputOutcome[]> {
+    try {
+      return await this.handleInputs(items);
+    } catch (error) {
+      if (items.length !== 1 || !isPermanentFailure(error)) throw error;
+      const { input } = items[0]!;
+      const refused = new MatrixError('M_BAD_JSON', 'the event holds a value that cannot be stored (such as a NUL character in a string)');
+      const roomId = input.kind === 'new_event' ? parseRoomId(input.room_id) : undefined;
+      await this.storage.commit({ rooms: [], results: [refusal(input.request_id, roomId?.ok === true ? roomId.value : undefined, refused)], output: outputOf });
+      return [{ ok: false, error: refused }];
+    }
+  }
+
+  private async handleInputs(items: readonly WriterInput[]): Promise<InputOutcome[]> {
     const outcomes = new Array<InputOutcome | undefined>(items.length);
     const previous = await this.storage.inputResults(items.map((item) => item.input.request_id));
     const first = new Map<string, number>();
