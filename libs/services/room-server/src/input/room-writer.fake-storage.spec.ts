@@ -3,7 +3,7 @@ import { formatStateKey } from '@axon/matrix-event-auth';
 import { createNativeEd25519Backend, generateSigningKey } from '@axon/matrix-signing';
 import type { Signer } from '../events/event-builder';
 import type { AppendBatch, CommittedRoom } from '../storage/append.repository';
-import { StaleRoomHeadError, type InputResultRow, type RoomRow, type StoredEvent } from '../storage/rows';
+import { RequestSeenError, StaleRoomHeadError, type InputResultRow, type RoomRow, type StoredEvent } from '../storage/rows';
 import { RoomWriter, type WriterInput } from './room-writer';
 import type { WriterStorage } from './writer-storage';
 
@@ -24,7 +24,10 @@ class FakeStorage implements WriterStorage {
   /** What the database refuses to store (as Postgres refuses a NUL byte in text): SQLSTATE 22021. */
   refuseNul = false;
 
+  resultReads = 0;
+
   async inputResults(requestIds: readonly string[]): Promise<Map<string, InputResultRow>> {
+    this.resultReads++;
     return new Map(requestIds.flatMap((id) => (this.results.has(id) ? [[id, this.results.get(id)!] as const] : [])));
   }
 
@@ -55,6 +58,8 @@ class FakeStorage implements WriterStorage {
     if (this.refuseNul && batch.rooms.some((plan) => plan.events.some((event) => event.pduJson.includes('\\u0000')))) {
       throw Object.assign(new Error('query failed'), { name: 'QueryFailedError', driverError: { code: '22021' } });
     }
+    // As the database does: a recorded outcome undoes the whole commit.
+    if (batch.results.some((result) => this.results.has(result.requestId))) throw new RequestSeenError();
     this.commits++;
     for (const plan of batch.rooms) {
       if (!plan.create && this.rooms.get(plan.room.room_id)?.row.head_seq !== plan.room.head_seq) throw new StaleRoomHeadError(plan.room.room_id);
@@ -174,6 +179,8 @@ describe('RoomWriter over faked storage', () => {
     const outcomes = await writer.handleBatch([send(room, 'c2', message(ALICE, '2')), send(room, 'c3', message(ALICE, '3'))]);
     expect(outcomes.every((outcome) => outcome.ok)).toBe(true);
     expect(storage.reads).toEqual([]);
+    // Nor whether the inputs were handled before: the commit finds that out.
+    expect(storage.resultReads).toBe(0);
   });
 
   it('records a refusal in the same commit and builds the next event on the last accepted one', async () => {
@@ -221,7 +228,9 @@ describe('RoomWriter over faked storage', () => {
     const events = storage.events.size;
     const again = await writer.handleBatch([send(room, 'same', message(ALICE, 'once'))]);
     expect(again).toEqual([sent]);
+    // The optimistic commit was undone; the recorded outcome was read once.
     expect(storage.commits).toBe(commits);
+    expect(storage.resultReads).toBe(1);
     const [x, y] = await writer.handleBatch([send(room, 'twice', message(ALICE, 'dup')), send(room, 'twice', message(ALICE, 'dup'))]);
     expect(x).toEqual(y);
     expect(storage.events.size).toBe(events + 1);

@@ -11,7 +11,7 @@ import type { RoomServerMetrics } from '../room-server.metrics';
 import type { AppendEvent, AppendResult, RoomAppendPlan } from '../storage/append.repository';
 import type { InputResultRecord } from '../storage/input-results.repository';
 import type { OutboxEntry } from '../storage/outbox.repository';
-import { StaleRoomHeadError, type InputResultRow, type RoomRow, type StoredEvent } from '../storage/rows';
+import { RequestSeenError, StaleRoomHeadError, type InputResultRow, type RoomRow, type StoredEvent } from '../storage/rows';
 import { authEventsFor, buildChecked, chainInitialEvents } from './event-authoring';
 import { referenceOf, RoomHeads, unknownRoom, type RoomDraft } from './room-heads';
 import type { WriterStorage } from './writer-storage';
@@ -123,6 +123,8 @@ export class RoomWriter {
     } catch (error) {
       if (items.length !== 1 || !isPermanentFailure(error)) throw error;
       const { input } = items[0]!;
+      const recorded = (await this.storage.inputResults([input.request_id])).get(input.request_id);
+      if (recorded !== undefined) return [outcomeOf(recorded)];
       const refused = new MatrixError('M_BAD_JSON', 'the event holds a value that cannot be stored (such as a NUL character in a string)');
       const roomId = input.kind === 'new_event' ? parseRoomId(input.room_id) : undefined;
       await this.storage.commit({ rooms: [], results: [refusal(input.request_id, roomId?.ok === true ? roomId.value : undefined, refused)], output: outputOf });
@@ -130,9 +132,25 @@ export class RoomWriter {
     }
   }
 
+  /**
+   * Idempotency per request ID, optimistically: inputs are built and committed without
+   * first reading whether they were handled before (one statement per batch saved, a
+   * ninth of a send's transactions at one sender); a commit that finds an outcome recorded
+   * rolls back (`RequestSeenError`), and the batch is handled again knowing the recorded
+   * outcomes.
+   */
   private async handleInputs(items: readonly WriterInput[]): Promise<InputOutcome[]> {
+    try {
+      return await this.handleKnowing(items, new Map());
+    } catch (error) {
+      if (!(error instanceof RequestSeenError)) throw error;
+      return this.handleKnowing(items, await this.storage.inputResults(items.map((item) => item.input.request_id)));
+    }
+  }
+
+  /** Handles inputs in order, answering those in `previous` (handled before) with their recorded outcome. */
+  private async handleKnowing(items: readonly WriterInput[], previous: ReadonlyMap<string, InputResultRow>): Promise<InputOutcome[]> {
     const outcomes = new Array<InputOutcome | undefined>(items.length);
-    const previous = await this.storage.inputResults(items.map((item) => item.input.request_id));
     const first = new Map<string, number>();
     const fresh: number[] = [];
     items.forEach((item, index) => {

@@ -6,7 +6,7 @@ import { Database } from '@axon/platform-database';
 import { AppendRepository, type AppendEvent } from './append.repository';
 import { ROOM_SERVER_MIGRATIONS } from './migrations';
 import { RoomStorage } from './room-storage';
-import { StaleRoomHeadError } from './rows';
+import { RequestSeenError, StaleRoomHeadError } from './rows';
 
 const ROOM = '!fork:hs.test' as RoomId;
 /** The repository stores what it is given: these tests name events by short IDs of their own. */
@@ -95,6 +95,25 @@ describe('AppendRepository', () => {
     expect((await storage.rooms.get(storage.db, roomId))!.head_seq).toBe(2);
     expect(await storage.events.byIds(storage.db, [id('$loser')])).toEqual([]);
     expect(await storage.inputResults.get(storage.db, 'req$loser')).toBeUndefined();
+  });
+
+  it('a commit recording an outcome recorded before is undone whole (RequestSeenError)', async () => {
+    const roomId = '!seen:hs.test' as RoomId;
+    await storage.transaction((tx) => storage.rooms.insert(tx, roomId, '10'));
+    await append(roomId, message('$once', [], 1));
+    const room = (await storage.rooms.get(storage.db, roomId))!;
+    await expect(
+      appender.commit({
+        rooms: [{ room, extremities: [id('$once')], events: [message('$again', ['$once'], 2)] }],
+        // The first input's request again (redelivered), built anew.
+        results: [{ requestId: 'req$once', roomId, eventId: id('$again') }],
+        output: () => ({ roomId, payload: '{}', traceContext: {} }),
+      }),
+    ).rejects.toBeInstanceOf(RequestSeenError);
+    expect(await extremities(roomId)).toEqual(['$once']);
+    expect((await storage.rooms.get(storage.db, roomId))!.head_seq).toBe(1);
+    expect(await storage.events.byIds(storage.db, [id('$again')])).toEqual([]);
+    expect((await storage.inputResults.get(storage.db, 'req$once'))?.event_id).toBe('$once');
   });
 
   it('one batch appends to several rooms in order, state events among messages, with their outputs and results', async () => {

@@ -3,7 +3,7 @@ import type { EntityManager } from '@axon/platform-database';
 import type { EventFields, EventRow } from './events.repository';
 import type { InputResultRecord } from './input-results.repository';
 import type { OutboxEntry } from './outbox.repository';
-import type { RoomRow } from './rows';
+import { RequestSeenError, type RoomRow } from './rows';
 import type { RoomStorage } from './room-storage';
 
 /** One event to append, with everything the transaction writes for it. */
@@ -160,11 +160,10 @@ export class AppendRepository {
       written.filter((w) => w.stateGroup !== w.plan.room.state_group).map((w) => ({ roomId: w.plan.room.room_id, stateGroup: w.stateGroup })),
     );
     await outbox.insert(tx, outputs);
-    await inputResults.record(
-      tx,
-      batches.flatMap((batch) => batch.results),
-      Date.now(),
-    );
+    const records = batches.flatMap((batch) => batch.results);
+    // Inputs are built without first asking whether they were handled before (nearly
+    // never: a redelivery after a crash): a recorded outcome shows here and undoes it all.
+    if ((await inputResults.record(tx, records, Date.now())) < new Set(records.map((record) => record.requestId)).size) throw new RequestSeenError();
     return committed;
   }
 }

@@ -18,15 +18,19 @@ export class InputResultsRepository {
     return new Map(rows.map((row) => [row.request_id, row]));
   }
 
-  /** Records outcomes in one statement; an outcome already recorded for a request wins. */
-  async record(q: Queryable, records: readonly InputResultRecord[], now: number): Promise<void> {
-    if (records.length === 0) return;
+  /**
+   * Records outcomes in one statement; an outcome already recorded for a request wins.
+   * Returns how many were new (fewer than `records` when one was recorded before).
+   */
+  async record(q: Queryable, records: readonly InputResultRecord[], now: number): Promise<number> {
+    if (records.length === 0) return 0;
     const field = (record: InputResultRecord, name: 'eventId' | 'errcode' | 'error'): string | null => (name in record ? (record as Record<string, string>)[name]! : null);
-    await q.query(
+    const inserted = (await q.query(
       `INSERT INTO input_results (request_id, room_id, event_id, errcode, error, created_at)
        SELECT request_id, room_id, event_id, errcode, error, $6 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
          AS t(request_id, room_id, event_id, errcode, error)
-       ON CONFLICT (request_id) DO NOTHING`,
+       ON CONFLICT (request_id) DO NOTHING
+       RETURNING 1`,
       [
         records.map((r) => r.requestId),
         records.map((r) => r.roomId ?? null),
@@ -35,6 +39,7 @@ export class InputResultsRepository {
         records.map((r) => field(r, 'error')),
         now,
       ],
-    );
+    )) as unknown[];
+    return inserted.length;
   }
 }

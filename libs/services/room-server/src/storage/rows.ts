@@ -52,6 +52,18 @@ export class StaleRoomHeadError extends Error {
   }
 }
 
+/**
+ * Thrown (rolling its transaction back) when a commit records the outcome of an input
+ * whose outcome was recorded before: the input was handled already (redelivered after a
+ * crash, or repeated), and its recorded outcome is the answer, not what was just built.
+ */
+export class RequestSeenError extends Error {
+  constructor() {
+    super('an input of the batch was handled before');
+    this.name = 'RequestSeenError';
+  }
+}
+
 /** The columns of a `StoredEvent`, from `events` (optionally aliased). */
 export function eventColumns(alias?: string): string {
   const p = alias === undefined ? '' : `${alias}.`;
