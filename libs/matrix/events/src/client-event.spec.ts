@@ -41,4 +41,17 @@ describe('formatClientEvent', () => {
     const redaction = formatClientEvent({ ...pdu, type: 'm.room.redaction', redacts: '$e', content: {} }, { eventId: '$r', roomId: '!r:x', now: 1000 });
     expect(redaction['redacts']).toBe('$e');
   });
+
+  it('serves a redaction with its target both at the top level and in content, whatever its room version keeps', () => {
+    // Room versions 11 and 12: only in content.
+    const v11 = formatClientEvent({ ...pdu, type: 'm.room.redaction', content: { redacts: '$e', reason: 'spam' } }, { eventId: '$r', roomId: '!r:x', now: 1000 });
+    expect(v11['redacts']).toBe('$e');
+    expect(v11['content']).toEqual({ redacts: '$e', reason: 'spam' });
+    // Before: only at the top level.
+    const v10 = formatClientEvent({ ...pdu, type: 'm.room.redaction', redacts: '$e', content: { reason: 'spam' } }, { eventId: '$r', roomId: '!r:x', now: 1000 });
+    expect(v10['redacts']).toBe('$e');
+    expect(v10['content']).toEqual({ reason: 'spam', redacts: '$e' });
+    // Another event type with a redacts key in content is left alone.
+    expect(formatClientEvent({ ...pdu, content: { redacts: '$e' } }, { eventId: '$m', roomId: '!r:x', now: 1000 })).not.toHaveProperty('redacts');
+  });
 });

@@ -19,8 +19,22 @@ export interface ClientEventOptions {
 }
 
 /**
+ * A redaction served to clients names its target in both places, whatever its room version
+ * keeps: from v11 the PDU has `redacts` only in `content`, and older clients (matrix-nio)
+ * read the top-level one; before v11 only at the top level, and newer clients read
+ * `content`. Spec: https://spec.matrix.org/v1.19/rooms/v11/#moving-the-redacts-property-of-mroomredaction-events-to-a-content-property
+ */
+function withRedactsInBothPlaces(event: JsonObject): void {
+  const content = event['content'] as JsonObject;
+  const inContent = content['redacts'];
+  const topLevel = event['redacts'];
+  if (topLevel === undefined && typeof inContent === 'string') event['redacts'] = inContent;
+  else if (inContent === undefined && typeof topLevel === 'string') event['content'] = { ...content, redacts: topLevel };
+}
+
+/**
  * Formats a PDU as a `ClientEvent`: `content`, `event_id`, `origin_server_ts`, `room_id`,
- * `sender`, `state_key`, `type` (and `redacts` where the PDU has it at the top level),
+ * `sender`, `state_key`, `type` (and, on a redaction, `redacts` both at the top level and in `content`),
  * with `unsigned.age`, the redacted content and `unsigned.redacted_because` when
  * redacted, and `unsigned.transaction_id` for the sending device.
  *
@@ -31,6 +45,7 @@ export function formatClientEvent(pdu: JsonObject, options: ClientEventOptions):
   const content = Object.hasOwn(source, 'content') ? source['content'] : undefined;
   const event: JsonObject = { content: typeof content === 'object' && content !== null && !Array.isArray(content) ? content : {}, event_id: options.eventId, room_id: options.roomId };
   for (const field of CLIENT_FIELDS) if (Object.hasOwn(source, field)) event[field] = source[field] as JsonObject[string];
+  if (event['type'] === 'm.room.redaction') withRedactsInBothPlaces(event);
   const ts = pdu['origin_server_ts'];
   const unsigned: JsonObject = { age: Math.max(0, options.now - (typeof ts === 'number' ? ts : options.now)) };
   if (options.redacted?.because !== undefined) unsigned['redacted_because'] = options.redacted.because;
