@@ -463,6 +463,31 @@ describe('registration tokens, guests, refresh tokens and rate limits', () => {
   });
 });
 
+describe('open registration on the default rate limits', () => {
+  let hs: HomeserverProcess;
+
+  beforeAll(async () => {
+    hs = await startHomeserver({ AXON_SERVER_NAME: SERVER, AXON_ENABLE_REGISTRATION: 'true' });
+  });
+  afterAll(async () => {
+    await hs?.stop();
+  });
+
+  /** One sign-up as a client goes through it: the 401 with the flows, then the dummy stage. */
+  async function signUp(username: string): Promise<{ status: number; body: Json }> {
+    const first = await call(hs, 'POST', '/_matrix/client/v3/register', { body: { username, password: 'a password' } });
+    if (first.status !== 401) return first;
+    return call(hs, 'POST', '/_matrix/client/v3/register', { body: { username, password: 'a password', auth: { type: 'm.login.dummy', session: first.body['session'] } } });
+  }
+
+  it('counts completed registrations per address, not the steps of each: three in a row, then 429', async () => {
+    for (const name of ['first', 'second', 'third']) expect((await signUp(name)).status).toBe(200);
+    const fourth = await signUp('fourth');
+    expect(fourth).toEqual({ status: 429, body: expect.objectContaining({ errcode: 'M_LIMIT_EXCEEDED' }) as Json });
+    expect(fourth.body['retry_after_ms'] as number).toBeGreaterThan(0);
+  });
+});
+
 describe('closed registration with a shared secret', () => {
   let hs: HomeserverProcess;
   const secret = 'test-shared-secret';

@@ -17,8 +17,10 @@ export class RegisterController {
   @Post('v3/register')
   @HttpCode(200)
   async register(@Req() request: FastifyRequest, @Query('kind') kind: string | undefined, @Body() body: unknown): Promise<RegisterResponse> {
-    await this.rateLimits.enforce('registration', request.ip);
-    return this.registration.register(kind, objectBody(body));
+    // Completed registrations count, as users experience them (and as Synapse counts):
+    // the user-interactive steps before one only check that there is room for it.
+    await this.rateLimits.check('registration', request.ip);
+    return this.registration.register(kind, objectBody(body), () => this.rateLimits.enforce('registration', request.ip));
   }
 
   @Get('v3/register/available')

@@ -47,10 +47,14 @@ export class RegistrationService {
       : [{ stages: ['m.login.dummy'] }];
   }
 
-  async register(kind: string | undefined, body: JsonObject): Promise<RegisterResponse> {
+  /** `counted` runs (and may refuse) once the request is authenticated, just before the account is created. */
+  async register(kind: string | undefined, body: JsonObject, counted: () => Promise<void> = async () => undefined): Promise<RegisterResponse> {
     if (kind !== undefined && kind !== 'user' && kind !== 'guest') throw new MatrixError('M_INVALID_PARAM', 'kind must be "user" or "guest"', 400);
     if (!this.config.registration.enabled) throw new MatrixError('M_FORBIDDEN', 'Registration has been disabled', 403);
-    if (kind === 'guest') return this.registerGuest(body);
+    if (kind === 'guest') {
+      await counted();
+      return this.registerGuest(body);
+    }
 
     const username = optionalString(body, 'username');
     const password = optionalString(body, 'password');
@@ -70,6 +74,7 @@ export class RegistrationService {
       verify: (stage, auth) => this.verifyStage(stage, auth),
     });
     if (password === undefined) throw new MatrixError('M_MISSING_PARAM', 'Missing "password"', 400);
+    await counted();
     const finalUserId = userId ?? (await this.freeUserId('u'));
     const token = data['registration_token'];
     const passwordHash = await this.accounts.hashPassword(password);
