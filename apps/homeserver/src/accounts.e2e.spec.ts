@@ -179,6 +179,19 @@ describe('accounts on an open homeserver', () => {
     expect(await res.json()).toMatchObject({ user_id: `@bob:${SERVER}` });
   });
 
+  it('offers no third-party protocols (no bridge is registered) and finds no bridged user or location', async () => {
+    const dora = (await register(hs, 'dora', 'dora-pw')) as { access_token: string };
+    const token = dora.access_token;
+    expect((await call(hs, 'GET', '/_matrix/client/v3/thirdparty/protocols')).status).toBe(401);
+    const protocols = await call(hs, 'GET', '/_matrix/client/v3/thirdparty/protocols', { token });
+    expect(protocols).toEqual({ status: 200, body: {} });
+    expect(specErrors('client-server', 'GET /_matrix/client/v3/thirdparty/protocols 200', protocols.body)).toEqual([]);
+    for (const path of ['protocol/irc', 'location/irc?channel=%23matrix', 'user/irc?nick=dora', 'location?alias=%23room%3Aexample.test', 'user?userid=%40dora%3Aexample.test']) {
+      const res = await call(hs, 'GET', `/_matrix/client/v3/thirdparty/${path}`, { token });
+      expect([path, res.status, res.body['errcode']]).toEqual([path, 404, 'M_NOT_FOUND']);
+    }
+  });
+
   it('lists, renames and deletes devices, deletion behind UIA with the password', async () => {
     await register(hs, 'carol', 'carol-pw', { inhibit_login: true });
     const one = await login(hs, 'carol', 'carol-pw');

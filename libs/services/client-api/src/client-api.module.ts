@@ -12,6 +12,7 @@ import { RateLimits } from './auth/rate-limits';
 import { SessionsService } from './auth/sessions.service';
 import { UiaService } from './auth/uia.service';
 import { CapabilitiesController } from './capabilities/capabilities.controller';
+import { ThirdPartyController } from './thirdparty/thirdparty.controller';
 import { DeviceListsProducer } from './devices/device-lists.producer';
 import { DevicesController } from './devices/devices.controller';
 import { DiscoveryController } from './discovery.controller';
@@ -55,6 +56,7 @@ const repository = <T>(type: new (storage: ClientApiStorage) => T) => ({ provide
     ProfileController,
     FiltersController,
     CapabilitiesController,
+    ThirdPartyController,
     AccountDataController,
     ToDeviceController,
   ],
