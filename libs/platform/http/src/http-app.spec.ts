@@ -1,8 +1,9 @@
 import 'reflect-metadata';
 import { Writable } from 'node:stream';
-import { Body, Controller, Get, Module, Post } from '@nestjs/common';
+import { Body, Controller, Get, Module, Post, Put } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { MatrixError } from '@axon/matrix-errors';
+import { ContentBody } from './content-body';
 import { createLogger, Metrics } from '@axon/platform-telemetry';
 import { createHttpApp, listen, rewriteLegacyClientPath } from './http-app';
 
@@ -10,6 +11,12 @@ import { createHttpApp, listen, rewriteLegacyClientPath } from './http-app';
 class ProbeController {
   @Post('echo')
   echo(@Body() body: unknown): unknown {
+    return { got: body };
+  }
+
+  @Put('content')
+  @ContentBody()
+  content(@Body() body: unknown): unknown {
     return { got: body };
   }
 
@@ -123,6 +130,19 @@ describe('createHttpApp', () => {
     expect(await res.json()).toEqual({ errcode: 'M_UNKNOWN', error: 'Internal server error' });
     const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['msg'] === 'unhandled error');
     expect(logged).toMatchObject({ level: 'error', err: { type: 'Error' } });
+  });
+
+  it('parses a body as JSON whatever its Content-Type says, or without one', async () => {
+    expect(await (await post('{"a":1}', 'text/plain')).json()).toEqual({ got: { a: 1 } });
+    const res = await fetch(`${base}/t/echo`, { method: 'POST', body: new Uint8Array(Buffer.from('{"b":2}')) });
+    expect(await res.json()).toEqual({ got: { b: 2 } });
+  });
+
+  it('takes U+0000 in content bodies only, and refuses bodies that are not objects', async () => {
+    expect(await (await post('{"a":"\\u0000"}')).json()).toMatchObject({ errcode: 'M_BAD_JSON' });
+    const content = await fetch(`${base}/t/content`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"a":"\\u0000"}' });
+    expect(await content.json()).toEqual({ got: { a: '\u0000' } });
+    expect(await (await post('null')).json()).toMatchObject({ errcode: 'M_BAD_JSON' });
   });
 
   it('answers 405 for a known path with the wrong method, 404 otherwise', async () => {

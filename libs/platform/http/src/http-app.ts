@@ -6,6 +6,8 @@ import type { Histogram, Metrics, Logger } from '@axon/platform-telemetry';
 import { MatrixError } from '@axon/matrix-errors';
 import { MatrixExceptionFilter, frameworkError } from './matrix-exception.filter';
 import { RouteTable } from './route-table';
+import { jsonBodyKindOf } from './content-body';
+import { parseJsonBody } from './json-body';
 import { HealthController } from './health.controller';
 
 /** Probes and the scrape endpoint, mounted on every service's HTTP listener. */
@@ -92,11 +94,12 @@ export async function createHttpApp(
   const fastify = adapter.getInstance();
   const latency = createHttpMetrics(options.metrics).requestDuration;
 
-  // Our own JSON parser: a malformed body is M_NOT_JSON (Nest would turn Fastify's
-  // error into a bare 400), an empty one is no body, and keys such as "__proto__" in
-  // event content are kept as data (JSON.parse defines them as plain properties).
-  fastify.removeContentTypeParser('application/json');
-  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
+  // Every body is parsed here, once, with the limits of json-body.ts: a malformed body is
+  // M_NOT_JSON (Nest would turn Fastify's error into a bare 400), an empty one is no
+  // body, and keys such as "__proto__" in event content are kept as data. Whatever the
+  // Content-Type: clients "should" send application/json, "but this is not required"
+  // (spec: "API standards").
+  const parseBody = (request: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void): void => {
     let text: string;
     try {
       // JSON is UTF-8 (RFC 8259): malformed bytes are refused, not replaced.
@@ -105,13 +108,14 @@ export async function createHttpApp(
       done(new MatrixError('M_NOT_JSON', 'Content not JSON: it is not valid UTF-8', 400), undefined);
       return;
     }
-    if (text.trim() === '') return done(null, undefined);
     try {
-      done(null, JSON.parse(text));
+      done(null, parseJsonBody(text, { kind: jsonBodyKindOf(request) }));
     } catch (err) {
-      done(new MatrixError('M_NOT_JSON', `Content not JSON: ${(err as Error).message}`, 400), undefined);
+      done(err as Error, undefined);
     }
-  });
+  };
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('*', { parseAs: 'buffer' }, parseBody);
 
   const routes = new RouteTable();
   fastify.addHook('onRoute', (route) => routes.add(route.method, route.url));

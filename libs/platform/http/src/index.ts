@@ -5,3 +5,5 @@ export * from './service-app';
 export * from './access-token';
 export * from './request-body';
 export * from './identifier-pipes';
+export * from './json-body';
+export * from './content-body';

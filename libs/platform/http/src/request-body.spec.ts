@@ -14,13 +14,13 @@ function refusal(read: () => unknown): { errcode: string; status: number } | und
 describe('request bodies', () => {
   it.each([
     ['an absent body', undefined, {}],
-    ['null', null, {}],
     ['an object', { a: 1 }, { a: 1 }],
   ])('reads %s as an object', (_name, body, expected) => {
     expect(objectBody(body)).toEqual(expected);
   });
 
   it.each([
+    ['null', null],
     ['an array', [1]],
     ['a string', 'x'],
     ['a number', 3],

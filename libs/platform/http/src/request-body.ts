@@ -5,12 +5,12 @@ export type JsonObject = Readonly<Record<string, unknown>>;
 
 /**
  * The request body as a JSON object (an absent body counts as `{}`). Valid JSON that is
- * not an object is `M_BAD_JSON` ("valid JSON, but malformed"); unparseable bodies were
- * already refused as `M_NOT_JSON` by the HTTP layer.
+ * not an object, `null` included, is `M_BAD_JSON` ("valid JSON, but malformed"), as the
+ * HTTP layer's parser already answers it; unparseable bodies are `M_NOT_JSON` there.
  */
 export function objectBody(body: unknown): JsonObject {
-  if (body === undefined || body === null) return {};
-  if (typeof body !== 'object' || Array.isArray(body)) throw new MatrixError('M_BAD_JSON', 'The body must be a JSON object', 400);
+  if (body === undefined) return {};
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new MatrixError('M_BAD_JSON', 'Content must be a JSON object.', 400);
   return body as JsonObject;
 }
 

@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, Param, Put, UseGuards } from '@nestjs/common';
 import { MatrixError } from '@axon/matrix-errors';
+import { ContentBody } from '@axon/platform-http';
 import { AccessTokenGuard } from '../auth/access-token.guard';
 import { Requester } from '../auth/requester';
 import { AccountDataService } from './account-data.service';
@@ -26,6 +27,7 @@ export class AccountDataController {
   }
 
   @Put('account_data/:type')
+  @ContentBody()
   async set(@Requester() requester: Requester, @Param('userId') userId: string, @Param('type') type: string, @Body() body: unknown): Promise<Record<string, never>> {
     await this.accountData.set(this.accountData.owner(requester, userId), '', type, contentOf(body));
     return {};
@@ -38,6 +40,7 @@ export class AccountDataController {
   }
 
   @Put('rooms/:roomId/account_data/:type')
+  @ContentBody()
   async setForRoom(
     @Requester() requester: Requester,
     @Param('userId') userId: string,
@@ -57,6 +60,7 @@ export class AccountDataController {
   }
 
   @Put('rooms/:roomId/tags/:tag')
+  @ContentBody()
   async setTag(@Requester() requester: Requester, @Param('userId') userId: string, @Param('roomId') roomId: string, @Param('tag') tag: string, @Body() body: unknown): Promise<Record<string, never>> {
     const [owner, room] = this.accountData.ownerAndRoom(requester, userId, roomId);
     await this.accountData.setTag(owner, room, tag, contentOf(body));

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { MatrixError } from '@axon/matrix-errors';
 import { Body, Controller, Get, HttpCode, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
 import type { RoomId } from '@axon/matrix-identifiers';
-import { objectBody, optionalString, requiredString, RoomIdParam } from '@axon/platform-http';
+import { ContentBody, objectBody, optionalString, requiredString, RoomIdParam } from '@axon/platform-http';
 import { AccessTokenGuard } from '../auth/access-token.guard';
 import { Requester } from '../auth/requester';
 import type { ClientEvent } from './client-event';
@@ -105,12 +105,14 @@ export class RoomsController {
    * Synapse still serves and older clients use; each request is a new transaction.
    */
   @Post('rooms/:roomId/send/:eventType')
+  @ContentBody()
   @HttpCode(200)
   async sendWithoutTxn(@Requester() requester: Requester, @Param('roomId', RoomIdParam) roomId: RoomId, @Param('eventType') eventType: string, @Body() body: unknown): Promise<{ event_id: string }> {
     return { event_id: await this.rooms.sendMessage(requester, roomId, eventType, `post-${randomUUID()}`, objectBody(body)) };
   }
 
   @Put('rooms/:roomId/send/:eventType/:txnId')
+  @ContentBody()
   async send(
     @Requester() requester: Requester,
     @Param('roomId', RoomIdParam) roomId: RoomId,
@@ -122,6 +124,7 @@ export class RoomsController {
   }
 
   @Put('rooms/:roomId/state/:eventType')
+  @ContentBody()
   async sendStateEmptyKey(@Requester() requester: Requester, @Param('roomId', RoomIdParam) roomId: RoomId, @Param('eventType') eventType: string, @Body() body: unknown): Promise<{ event_id: string }> {
     return { event_id: await this.rooms.sendState(requester, roomId, eventType, '', objectBody(body)) };
   }
@@ -129,6 +132,7 @@ export class RoomsController {
   // `*` (which may be empty): "When an empty string, the trailing slash on this endpoint
   // is optional", and a state key may contain anything.
   @Put('rooms/:roomId/state/:eventType/*')
+  @ContentBody()
   async sendState(
     @Requester() requester: Requester,
     @Param('roomId', RoomIdParam) roomId: RoomId,

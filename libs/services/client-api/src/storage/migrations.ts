@@ -178,10 +178,28 @@ export class ClientApiServerNotices1765400000000 implements MigrationInterface {
   }
 }
 
+/**
+ * Account data content as `json`, not `jsonb`: content is kept as the client sent it, and
+ * JSON strings may hold U+0000, which `jsonb` (like `text`) cannot store. `json` keeps
+ * the text and only checks its syntax; nothing queries inside the content.
+ */
+export class ClientApiAccountDataJson1766000000000 implements MigrationInterface {
+  readonly name = 'ClientApiAccountDataJson1766000000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`ALTER TABLE account_data ALTER COLUMN content TYPE json USING content::json`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`ALTER TABLE account_data ALTER COLUMN content TYPE jsonb USING content::jsonb`);
+  }
+}
+
 export const CLIENT_API_MIGRATIONS = [
   ClientApiAccounts1764000000000,
   ClientApiRooms1765000000000,
   ClientApiAccountData1765200000000,
   ClientApiToDeviceTxns1765300000000,
   ClientApiServerNotices1765400000000,
+  ClientApiAccountDataJson1766000000000,
 ] as const;

@@ -205,11 +205,15 @@ export class RoomEventsRepository {
     return rows.map((row) => JSON.parse(row.pdu_json) as VisibilityEvent);
   }
 
-  /** The room sequence of `userId`'s latest join of the room, if they ever joined. */
+  /**
+   * The room sequence of `userId`'s latest join of the room, if they ever joined. Read
+   * from `membership_changes`, never from inside `pdu_json`: event content may hold
+   * U+0000, which Postgres's JSON operators refuse to read.
+   */
   async lastJoinSeq(roomId: RoomId, userId: UserId): Promise<bigint | undefined> {
     const rows = await this.db.query<Array<{ seq: string | null }>>(
-      `SELECT max(room_seq)::text AS seq FROM room_events
-       WHERE room_id = $1 AND type = 'm.room.member' AND state_key = $2 AND pdu_json::jsonb -> 'content' ->> 'membership' = 'join'`,
+      `SELECT max(e.room_seq)::text AS seq FROM membership_changes m JOIN room_events e ON e.event_id = m.event_id
+       WHERE m.user_id = $2 AND m.room_id = $1 AND m.membership = 'join'`,
       [roomId, userId],
     );
     return rows[0]?.seq === null || rows[0] === undefined ? undefined : BigInt(rows[0].seq);
