@@ -207,8 +207,8 @@ describe('accounts on an open homeserver', () => {
     expect(specErrors('client-server', 'GET /_matrix/client/v3/devices/{deviceId} 200', device.body)).toEqual([]);
     expect(device.body).toMatchObject({ device_id: two.device_id, display_name: 'Phone' });
     expect((await call(hs, 'GET', '/_matrix/client/v3/devices/NOSUCH', { token: one.access_token })).status).toBe(404);
-    // A device ID that is no device ID (NUL) names no device either.
-    expect((await call(hs, 'GET', '/_matrix/client/v3/devices/A%00B', { token: one.access_token })).body['errcode']).toBe('M_NOT_FOUND');
+    // A device ID with NUL is no device ID: refused at the HTTP edge, like every malformed path parameter.
+    expect((await call(hs, 'GET', '/_matrix/client/v3/devices/A%00B', { token: one.access_token })).body['errcode']).toBe('M_INVALID_PARAM');
 
     const challenge = await sdkError(carol.deleteDevice(two.device_id));
     expect(challenge.httpStatus).toBe(401);
@@ -305,18 +305,19 @@ describe('accounts on an open homeserver', () => {
     const forbidden = await call(hs, 'PUT', `/_matrix/client/v3/profile/@frank:${SERVER}/displayname`, { token: bob.access_token, body: { displayname: 'Hacked' } });
     expect(forbidden).toEqual({ status: 403, body: expect.objectContaining({ errcode: 'M_FORBIDDEN' }) as Json });
     expect((await call(hs, 'GET', `/_matrix/client/v3/profile/@nobody:${SERVER}`)).status).toBe(404);
-    // A path that is no user ID names no user: the same answer.
-    expect(await call(hs, 'GET', '/_matrix/client/v3/profile/nobody')).toEqual({ status: 404, body: expect.objectContaining({ errcode: 'M_NOT_FOUND' }) as Json });
-    expect((await call(hs, 'GET', '/_matrix/client/v3/profile/nobody/displayname')).status).toBe(404);
+    // A path that is no user ID is refused at the HTTP edge, before any lookup.
+    expect(await call(hs, 'GET', '/_matrix/client/v3/profile/nobody')).toEqual({ status: 400, body: expect.objectContaining({ errcode: 'M_INVALID_PARAM' }) as Json });
+    expect((await call(hs, 'GET', '/_matrix/client/v3/profile/nobody/displayname')).status).toBe(400);
     expect((await call(hs, 'GET', `/_matrix/client/v3/profile/@frank:${SERVER}/m.tz`)).status).toBe(404);
   });
 
-  it('checks account data paths: the owner first (M_FORBIDDEN), then the room ID (M_INVALID_PARAM)', async () => {
+  it('checks account data paths: a malformed room ID at the edge (M_INVALID_PARAM), then the owner (M_FORBIDDEN)', async () => {
     const session = await login(hs, 'bob', 'bob-pw');
     const path = (user: string, room: string) => `/_matrix/client/v3/user/${encodeURIComponent(user)}/rooms/${encodeURIComponent(room)}/account_data/org.example.x`;
-    expect(await call(hs, 'PUT', path(`@frank:${SERVER}`, 'not-a-room'), { token: session.access_token, body: {} })).toEqual({ status: 403, body: expect.objectContaining({ errcode: 'M_FORBIDDEN' }) as Json });
-    expect(await call(hs, 'PUT', path(session.user_id, 'not-a-room'), { token: session.access_token, body: {} })).toEqual({ status: 400, body: expect.objectContaining({ errcode: 'M_INVALID_PARAM' }) as Json });
     const room = `!somewhere:${SERVER}`;
+    expect(await call(hs, 'PUT', path(`@frank:${SERVER}`, room), { token: session.access_token, body: {} })).toEqual({ status: 403, body: expect.objectContaining({ errcode: 'M_FORBIDDEN' }) as Json });
+    expect(await call(hs, 'PUT', path(`@frank:${SERVER}`, 'not-a-room'), { token: session.access_token, body: {} })).toEqual({ status: 400, body: expect.objectContaining({ errcode: 'M_INVALID_PARAM' }) as Json });
+    expect(await call(hs, 'PUT', path(session.user_id, 'not-a-room'), { token: session.access_token, body: {} })).toEqual({ status: 400, body: expect.objectContaining({ errcode: 'M_INVALID_PARAM' }) as Json });
     expect((await call(hs, 'PUT', path(session.user_id, room), { token: session.access_token, body: { a: 1 } })).status).toBe(200);
     expect(await call(hs, 'GET', path(session.user_id, room), { token: session.access_token })).toEqual({ status: 200, body: { a: 1 } });
   });

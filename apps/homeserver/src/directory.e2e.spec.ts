@@ -143,10 +143,10 @@ describe('room aliases and the public room directory', () => {
     expect(((await call(hs, 'GET', '/_matrix/client/v3/publicRooms')).body['chunk'] as Json[]).map((room) => room['room_id'])).not.toContain(ids[1]);
     const unknown = await call(hs, 'GET', `/_matrix/client/v3/directory/list/room/${encodeURIComponent('!nope:directory.test')}`);
     expect([unknown.body['errcode'], unknown.status]).toEqual(['M_NOT_FOUND', 404]);
-    // A room ID that does not parse names no room: the same answer, reading or setting.
+    // A room ID that does not parse is refused at the HTTP edge, reading or setting.
     const malformed = await call(hs, 'GET', `/_matrix/client/v3/directory/list/room/not-a-room`);
-    expect(malformed).toEqual(unknown);
+    expect([malformed.body['errcode'], malformed.status]).toEqual(['M_INVALID_PARAM', 400]);
     const set = await call(hs, 'PUT', `/_matrix/client/v3/directory/list/room/not-a-room`, { token: aliceToken, body: { visibility: 'public' } });
-    expect([set.body['errcode'], set.status]).toEqual(['M_NOT_FOUND', 404]);
+    expect([set.body['errcode'], set.status]).toEqual(['M_INVALID_PARAM', 400]);
   });
 });

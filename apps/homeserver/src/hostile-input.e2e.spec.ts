@@ -103,6 +103,29 @@ describe('hostile input at the HTTP edge', () => {
     expect((await call(alice.token, 'GET', `${V3}/user/${me}/rooms/${roomId}/tags`)).body).toEqual({ tags: { 'u.work': { order: 0.25 } } });
   });
 
+  it('refuses U+0000 in path and query parameters with M_INVALID_PARAM', async () => {
+    const me = enc(alice.userId);
+    const paths: Array<[string, string, Json?]> = [
+      ['PUT', `${V3}/rooms/${roomId}/send/m.room.message%00x/txn1`, { body: MARKER }],
+      ['PUT', `${V3}/rooms/${roomId}/send/m.room.message/t%00x`, { body: MARKER }],
+      ['PUT', `${V3}/rooms/${roomId}/state/m.room.topic/a%00b`, { topic: MARKER }],
+      ['GET', `${V3}/rooms/${roomId}/state/m.room.topic/a%00b`],
+      ['PUT', `${V3}/user/${me}/account_data/x%00y`, { v: MARKER }],
+      ['PUT', `${V3}/user/${me}/rooms/${roomId}/tags/t%00g`, {}],
+      ['PUT', `${V3}/devices/a%00b`, { display_name: MARKER }],
+      ['GET', `${V3}/profile/${enc('@a\u0000b:localhost')}`],
+      ['GET', `${V3}/rooms/${roomId}/event/${enc('$a\u0000')}`],
+      ['GET', `${V3}/directory/room/${enc('#a\u0000b:localhost')}`],
+      ['PUT', `${V3}/sendToDevice/m.test/t%00x`, { messages: {} }],
+      ['GET', `${V3}/rooms/${roomId}/messages?from=%00`],
+      ['GET', `${V3}/register/available?username=a%00`],
+      ['GET', `${V3}/publicRooms?since=o1%00`],
+    ];
+    for (const [method, path, body] of paths) {
+      expect(await call(alice.token, method, path, body)).toMatchObject(refused('M_INVALID_PARAM'));
+    }
+  });
+
   it('refuses U+0000 in parameter bodies with M_BAD_JSON', async () => {
     const me = enc(alice.userId);
     const nul = `${MARKER}\u0000`;
@@ -181,4 +204,42 @@ describe('hostile input at the HTTP edge', () => {
     expect(res.status).toBe(200);
   });
 
+  it('routes every identifier the spec allows, up to 255 bytes, and refuses longer ones with M_INVALID_PARAM', async () => {
+    for (const localpart of ['u'.repeat(100), 'w'.repeat(255 - '@:localhost'.length)]) {
+      const user = await register(localpart);
+      const id = enc(user.userId);
+      expect((await call(user.token, 'POST', `${V3}/user/${id}/filter`, { room: { timeline: { limit: 5 } } })).status).toBe(200);
+      expect((await call(user.token, 'PUT', `${V3}/profile/${id}/displayname`, { displayname: 'Long' })).status).toBe(200);
+      expect((await call(user.token, 'GET', `${V3}/profile/${id}/displayname`)).body).toEqual({ displayname: 'Long' });
+      expect((await call(user.token, 'PUT', `${V3}/user/${id}/account_data/org.example.long`, { ok: true })).status).toBe(200);
+      expect((await call(user.token, 'PUT', `${V3}/presence/${id}/status`, { presence: 'online' })).status).toBe(200);
+    }
+    for (const aliasLength of [151, 255]) {
+      const name = 'r'.repeat(aliasLength - '#:localhost'.length);
+      const created = await call(alice.token, 'POST', `${V3}/createRoom`, { preset: 'public_chat', room_alias_name: name });
+      expect(created.status).toBe(200);
+      const alias = enc(`#${name}:localhost`);
+      expect((await call(bob.token, 'GET', `${V3}/directory/room/${alias}`)).body).toMatchObject({ room_id: created.body['room_id'] });
+      expect((await call(bob.token, 'POST', `${V3}/join/${alias}`, {})).body).toEqual({ room_id: created.body['room_id'] });
+    }
+    const tooLong = enc(`@${'x'.repeat(245)}:localhost`);
+    expect(await call(alice.token, 'GET', `${V3}/profile/${tooLong}`)).toMatchObject(refused('M_INVALID_PARAM'));
+    expect(await call(alice.token, 'PUT', `${V3}/rooms/${roomId}/state/m.room.topic/${'k'.repeat(256)}`, { topic: 'x' })).toMatchObject(refused('M_INVALID_PARAM'));
+  });
+
+  it('clamps or refuses out-of-range numbers in queries and bodies before they reach another service', async () => {
+    for (const limit of ['4294967296', '9007199254740991']) {
+      expect((await call(alice.token, 'GET', `${V3}/publicRooms?limit=${limit}`)).status).toBe(200);
+      expect((await call(alice.token, 'POST', `${V3}/publicRooms`, undefined, `{"limit":${limit}}`)).status).toBe(200);
+      expect((await call(alice.token, 'GET', `${V3}/rooms/${roomId}/messages?dir=b&limit=${limit}`)).status).toBe(200);
+    }
+    for (const query of ['limit=9007199254740993', 'limit=1e3', 'limit=-1', 'limit=', 'limit=1&limit=2']) {
+      expect(await call(alice.token, 'GET', `${V3}/publicRooms?${query}`)).toMatchObject(refused('M_INVALID_PARAM'));
+    }
+    for (const query of ['timeout=1e400', 'timeout=99999999999999999999', 'since=a&since=b', 'filter=%7B%7D&filter=%7B%7D']) {
+      expect(await call(alice.token, 'GET', `${V3}/sync?${query}`)).toMatchObject(refused('M_INVALID_PARAM'));
+    }
+    expect(await call(alice.token, 'GET', `${V3}/register/available?username=a&username=b`)).toMatchObject(refused('M_INVALID_PARAM'));
+    expect(await call(alice.token, 'GET', `${V3}/sync?filter=${enc(nestedObject(101))}`)).toMatchObject(refused('M_BAD_JSON'));
+  });
 });

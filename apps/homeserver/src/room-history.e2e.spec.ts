@@ -220,11 +220,16 @@ describe('history visibility, context, filters, forgetting, profiles and deactiv
     // Carol is not in the room, and it is not world_readable.
     const refused = await get('carol', `${room(roomId)}/context/${encodeURIComponent(middle)}`);
     expect([refused.status, refused.body['errcode']]).toEqual([403, 'M_FORBIDDEN']);
-    const unknown = await get('alice', `${room(roomId)}/context/${encodeURIComponent('$nope')}`);
+    const unknownId = encodeURIComponent(`$${'A'.repeat(43)}`);
+    const unknown = await get('alice', `${room(roomId)}/context/${unknownId}`);
     expect([unknown.status, unknown.body['errcode']]).toEqual([404, 'M_NOT_FOUND']);
-    // The access check answers first, whatever the event ID.
-    expect((await get('carol', `${room(roomId)}/context/${encodeURIComponent('$nope')}`)).status).toBe(403);
-    expect((await get('alice', `${room(roomId)}/event/${encodeURIComponent('$nope')}`)).body['errcode']).toBe('M_NOT_FOUND');
+    // The access check answers first, whatever the event.
+    expect((await get('carol', `${room(roomId)}/context/${unknownId}`)).status).toBe(403);
+    expect((await get('alice', `${room(roomId)}/event/${unknownId}`)).body['errcode']).toBe('M_NOT_FOUND');
+    // No event ID in any room version's format: refused at the HTTP edge, before any check.
+    for (const user of ['alice', 'carol']) {
+      expect((await get(user, `${room(roomId)}/context/${encodeURIComponent('$nope')}`)).body['errcode']).toBe('M_INVALID_PARAM');
+    }
   });
 
   it('filters /messages by types, senders and URLs, inline or by filter ID, and lazy-loads members', async () => {

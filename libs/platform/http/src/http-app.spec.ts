@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Writable } from 'node:stream';
-import { Body, Controller, Get, Module, Post, Put } from '@nestjs/common';
+import { Body, Controller, Get, Module, Param, Post, Put, Query } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { MatrixError } from '@axon/matrix-errors';
 import { ContentBody } from './content-body';
@@ -18,6 +18,11 @@ class ProbeController {
   @ContentBody()
   content(@Body() body: unknown): unknown {
     return { got: body };
+  }
+
+  @Get('users/:userId/things/:thing')
+  thing(@Param('userId') userId: string, @Param('thing') thing: string, @Query() query: unknown): unknown {
+    return { userId, thing, query };
   }
 
   @Get('forbidden')
@@ -143,6 +148,21 @@ describe('createHttpApp', () => {
     const content = await fetch(`${base}/t/content`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"a":"\\u0000"}' });
     expect(await content.json()).toEqual({ got: { a: '\u0000' } });
     expect(await (await post('null')).json()).toMatchObject({ errcode: 'M_BAD_JSON' });
+  });
+
+  it('routes parameters of any length and checks them against the grammar of their name', async () => {
+    const user = (localpart: string) => encodeURIComponent(`@${localpart}:x`);
+    const ok = await fetch(`${base}/t/users/${user('u'.repeat(252))}/things/${'t'.repeat(255)}?limit=5`);
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ thing: 't'.repeat(255), query: { limit: '5' } });
+    for (const path of [`users/${user('u'.repeat(253))}/things/t`, `users/${user('u')}/things/${'t'.repeat(256)}`, `users/nobody/things/t`, `users/${user('u')}/things/a%00`]) {
+      const res = await fetch(`${base}/t/${path}`);
+      expect([path.slice(0, 40), res.status, ((await res.json()) as { errcode: string }).errcode]).toEqual([path.slice(0, 40), 400, 'M_INVALID_PARAM']);
+    }
+    for (const query of ['limit=x', 'limit=9007199254740992', 'limit=1&limit=2', 'full_state=yes', 'since=%00']) {
+      expect([query, (await fetch(`${base}/t/users/${user('u')}/things/t?${query}`)).status]).toEqual([query, 400]);
+    }
+    expect((await fetch(`${base}/t/users/${user('u')}/things/t?via=a&via=b`)).status).toBe(200);
   });
 
   it('answers 405 for a known path with the wrong method, 404 otherwise', async () => {

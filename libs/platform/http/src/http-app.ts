@@ -8,6 +8,7 @@ import { MatrixExceptionFilter, frameworkError } from './matrix-exception.filter
 import { RouteTable } from './route-table';
 import { jsonBodyKindOf } from './content-body';
 import { parseJsonBody } from './json-body';
+import { checkRequestParameters } from './request-parameters';
 import { HealthController } from './health.controller';
 
 /** Probes and the scrape endpoint, mounted on every service's HTTP listener. */
@@ -78,6 +79,10 @@ export async function createHttpApp(
   const adapter = new FastifyAdapter({
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     forceCloseConnections: 'idle',
+    // Identifiers reach 255 bytes (Fastify's default, 100 characters, answered 414 for
+    // valid ones); the parameter checks below answer anything longer with the spec's
+    // error, so routing admits any length a request line can have.
+    routerOptions: { maxParamLength: 16 * 1024 },
     // While draining, requests on connections that are still open are served normally;
     // only new connections are refused (the listener is closed).
     return503OnClosing: false,
@@ -125,6 +130,11 @@ export async function createHttpApp(
     if (request.method === 'OPTIONS') {
       await reply.status(204).send();
     }
+  });
+  // Path and query parameters meet the spec's grammar before any handler (or guard) runs.
+  fastify.addHook('preValidation', async (request) => {
+    const problem = checkRequestParameters(request.params as Record<string, unknown> | undefined, request.query as Record<string, unknown> | undefined);
+    if (problem !== undefined) throw problem;
   });
   // Once closing, a response ends its connection: a keep-alive connection whose request
   // was still running when the listener closed (a long-poll answering at shutdown) would

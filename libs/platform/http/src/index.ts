@@ -7,3 +7,4 @@ export * from './request-body';
 export * from './identifier-pipes';
 export * from './json-body';
 export * from './content-body';
+export * from './request-parameters';

@@ -7,11 +7,14 @@ import { DirectoryService, type PublicRoomsChunk } from './directory.service';
 
 type PublicRoomsResponse = { chunk: PublicRoomsChunk[]; next_batch?: string; prev_batch?: string; total_room_count_estimate: number };
 
+/** The largest `limit` the room directory's contract carries (a uint32); more rooms than that there are not. */
+const MAX_PUBLIC_ROOMS_LIMIT = 0xffff_ffff;
+
 function limitOf(value: unknown): number | undefined {
   if (value === undefined) return undefined;
   const limit = typeof value === 'string' ? Number(value) : value;
   if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0) throw new MatrixError('M_INVALID_PARAM', 'limit must be a non-negative integer', 400);
-  return limit;
+  return Math.min(limit, MAX_PUBLIC_ROOMS_LIMIT);
 }
 
 /**
