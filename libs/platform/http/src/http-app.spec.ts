@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Writable } from 'node:stream';
 import { Body, Controller, Get, Module, Param, Post, Put, Query } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { MatrixError } from '@axon/matrix-errors';
+import { MatrixError, limitExceeded } from '@axon/matrix-errors';
 import { ContentBody } from './content-body';
 import { createLogger, Metrics } from '@axon/platform-telemetry';
 import { createHttpApp, listen, rewriteLegacyClientPath } from './http-app';
@@ -23,6 +23,11 @@ class ProbeController {
   @Get('users/:userId/things/:thing')
   thing(@Param('userId') userId: string, @Param('thing') thing: string, @Query() query: unknown): unknown {
     return { userId, thing, query };
+  }
+
+  @Get('limited')
+  limited(): never {
+    throw limitExceeded(1500);
   }
 
   @Get('forbidden')
@@ -163,6 +168,13 @@ describe('createHttpApp', () => {
       expect([query, (await fetch(`${base}/t/users/${user('u')}/things/t?${query}`)).status]).toEqual([query, 400]);
     }
     expect((await fetch(`${base}/t/users/${user('u')}/things/t?via=a&via=b`)).status).toBe(200);
+  });
+
+  it('answers a rate limit with Retry-After, in seconds rounded up', async () => {
+    const res = await fetch(`${base}/t/limited`);
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toBe('2');
+    expect(await res.json()).toEqual({ errcode: 'M_LIMIT_EXCEEDED', error: 'Too many requests', retry_after_ms: 1500 });
   });
 
   it('answers 405 for a known path with the wrong method, 404 otherwise', async () => {

@@ -22,6 +22,8 @@ export class MatrixExceptionFilter implements ExceptionFilter {
     const reply = http.getResponse<FastifyReply>();
     const request = http.getRequest<FastifyRequest>();
     const error = this.toMatrixError(exception, request);
+    const retryAfter = retryAfterSeconds(error);
+    if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
     void reply.status(error.status).header('content-type', 'application/json').send(error.toBody());
   }
 
@@ -47,6 +49,17 @@ export class MatrixExceptionFilter implements ExceptionFilter {
     this.logger.error({ err: exception, method: request.method, url: request.routeOptions?.url }, 'unhandled error');
     return new MatrixError('M_UNKNOWN', 'Internal server error', 500);
   }
+}
+
+/**
+ * The `Retry-After` header of a 429, in whole seconds rounded up from the error's
+ * `retry_after_ms`: "Homeservers SHOULD include a Retry-After header for any response with
+ * a 429 status code" (spec: "Rate limiting"; `retry_after_ms` is deprecated for it).
+ */
+export function retryAfterSeconds(error: MatrixError): number | undefined {
+  const ms = error.extras['retry_after_ms'];
+  if (error.status !== 429 || typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) return undefined;
+  return Math.ceil(ms / 1000);
 }
 
 interface FastifyLikeError {
