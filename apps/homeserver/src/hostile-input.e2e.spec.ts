@@ -242,4 +242,10 @@ describe('hostile input at the HTTP edge', () => {
     expect(await call(alice.token, 'GET', `${V3}/register/available?username=a&username=b`)).toMatchObject(refused('M_INVALID_PARAM'));
     expect(await call(alice.token, 'GET', `${V3}/sync?filter=${enc(nestedObject(101))}`)).toMatchObject(refused('M_BAD_JSON'));
   });
+
+  it('logged nothing a request carried, and no internal error', () => {
+    const lines = hs.logs.map((line) => JSON.stringify(line));
+    expect(lines.filter((line) => line.includes(MARKER))).toEqual([]);
+    expect(hs.logs.filter((line) => line['level'] === 'error')).toEqual([]);
+  });
 });

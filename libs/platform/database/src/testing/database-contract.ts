@@ -1,4 +1,6 @@
+import { Writable } from 'node:stream';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { createLogger } from '@axon/platform-telemetry';
 import { Database, type DatabaseOptions } from '../database';
 
 class CreateNotes1700000000000 implements MigrationInterface {
@@ -93,6 +95,36 @@ export function describeDatabaseContract(name: string, makeBinding: () => Promis
       expect(row.at).toBeInstanceOf(Date);
       const updated = await ds.query(`UPDATE notes SET body = 'y' WHERE id = $1`, ['1']);
       expect(updated[1]).toBe(1);
+    });
+
+    it('fails a statement with an error that, logged, shows none of its values', async () => {
+      const ds = await db.dataSource({ schema: schema('log'), migrations: MIGRATIONS });
+      await ds.query(`CREATE UNIQUE INDEX notes_body ON notes (body)`);
+      await ds.query(`INSERT INTO notes (body) VALUES ('marker-unique-4')`);
+      const failing: Array<[string, unknown[]]> = [
+        // jsonb refuses U+0000: the error quotes the parameter in `where`.
+        [`INSERT INTO notes (body, doc) VALUES ($1, $2::jsonb)`, ['marker-body-1', JSON.stringify({ a: '\u0000 marker-doc-2' })]],
+        // A data exception quotes the input in its message.
+        [`SELECT $1::bigint`, ['marker-int-3']],
+        // A unique violation names the key's value in `detail`.
+        [`INSERT INTO notes (body) VALUES ($1)`, ['marker-unique-4']],
+      ];
+      const lines: string[] = [];
+      const logger = createLogger({ level: 'error', service: 'contract', destination: new Writable({ write: (chunk: Buffer, _e, cb) => (lines.push(chunk.toString()), cb()) }) });
+      for (const [sql, params] of failing) {
+        const error = await ds.query(sql, params).then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+        expect(error).toBeInstanceOf(Error);
+        logger.error({ err: error }, 'statement failed');
+      }
+      expect(lines).toHaveLength(failing.length);
+      for (const line of lines) {
+        expect(line).not.toMatch(/marker-/);
+        // What failed stays readable: the statement and the SQLSTATE.
+        expect(JSON.parse(line)).toMatchObject({ err: { query: expect.any(String), code: expect.stringMatching(/^[0-9A-Z]{5}$/) } });
+      }
     });
 
     it('commits and rolls back transactions, isolated from each other', async () => {
