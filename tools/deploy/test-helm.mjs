@@ -109,14 +109,17 @@ test('one Deployment per service, started as that service with probes, config an
     assert.deepEqual(deployment.spec.selector.matchLabels, Object.fromEntries(Object.entries(pod.metadata.labels).filter(([k]) => k in deployment.spec.selector.matchLabels)));
     assert.equal(pod.metadata.annotations['prometheus.io/scrape'], 'true');
     assert.equal(pod.metadata.annotations['prometheus.io/path'], '/metrics');
-    assert.equal(pod.metadata.annotations['prometheus.io/port'], '8008');
+    assert.equal(pod.metadata.annotations['prometheus.io/port'], '9090');
     const [container, ...others] = pod.spec.containers;
     assert.equal(others.length, 0);
     assert.deepEqual(container.args, [`dist/apps/${service}/src/main.js`]);
     assert.equal(container.image, 'axon:0.1.0');
-    assert.deepEqual(container.livenessProbe.httpGet, { path: '/health', port: 'http' }, `${service} liveness`);
-    assert.deepEqual(container.readinessProbe.httpGet, { path: '/ready', port: 'http' }, `${service} readiness`);
+    // The probes and the scrape use the metrics listener (listen.metrics), not the client port.
+    assert.deepEqual(container.startupProbe.httpGet, { path: '/health', port: 'metrics' }, `${service} startup`);
+    assert.deepEqual(container.livenessProbe.httpGet, { path: '/health', port: 'metrics' }, `${service} liveness`);
+    assert.deepEqual(container.readinessProbe.httpGet, { path: '/ready', port: 'metrics' }, `${service} readiness`);
     assert.deepEqual(container.ports.find((p) => p.name === 'http'), { name: 'http', containerPort: 8008, protocol: 'TCP' });
+    assert.deepEqual(container.ports.find((p) => p.name === 'metrics'), { name: 'metrics', containerPort: 9090, protocol: 'TCP' });
     const servesGrpc = routes.GRPC_SERVER_NAMES.includes(service);
     assert.equal(container.ports.some((p) => p.name === 'grpc' && p.containerPort === 50051), servesGrpc, `${service} gRPC port`);
 
@@ -166,6 +169,7 @@ test('the config file passes Axon\'s own config schema in every Deployment\'s en
       assert.equal(config.telemetry.service_name, `axon-${deployment.metadata.labels['app.kubernetes.io/component']}`);
       assert.deepEqual(config.listen.client, { host: '0.0.0.0', port: 8008 });
       assert.deepEqual(config.listen.grpc, { host: '0.0.0.0', port: 50051 });
+      assert.deepEqual(config.listen.metrics, { host: '0.0.0.0', port: 9090 });
       // Every gRPC service points at the headless Service of the process that serves it.
       assert.deepEqual(Object.keys(config.grpc.targets).sort(), Object.keys(routes.GRPC_SERVICES).sort());
       for (const [name, target] of Object.entries(config.grpc.targets)) {
@@ -192,6 +196,8 @@ test('Services select their Deployment\'s pods; gRPC servers also get a headless
       for (const [k, v] of Object.entries(svc.spec.selector)) assert.equal(labels[k], v, `${name} selector ${k}`);
     }
     assert.equal(find(objects, 'Service', svcName(service)).spec.ports[0].port, 8008);
+    // The metrics listener stays inside the pod network: no Service port leads to it.
+    for (const name of names) assert.ok(!find(objects, 'Service', name).spec.ports.some((p) => p.targetPort === 'metrics' || p.port === 9090), `${name} exposes the metrics port`);
   }
   assert.equal(all(objects, 'Service').length, routes.SERVICE_NAMES.length + routes.GRPC_SERVER_NAMES.length);
 });
@@ -285,6 +291,19 @@ test('nginx (renderNginxConfig) and the Ingress route the same paths to the same
   console.log(`# ${compared} paths routed alike by the Ingress, nginx and routeFor`);
 });
 
+test('metricsPort moves the metrics listener, its probes and the scrape annotation together', () => {
+  const objects = render(['metricsPort=9102']);
+  validateAll(objects);
+  for (const deployment of all(objects, 'Deployment')) {
+    const pod = deployment.spec.template;
+    const container = pod.spec.containers[0];
+    assert.equal(pod.metadata.annotations['prometheus.io/port'], '9102');
+    assert.equal(container.ports.find((p) => p.name === 'metrics').containerPort, 9102);
+    assert.equal(container.readinessProbe.httpGet.port, 'metrics');
+  }
+  assert.match(find(objects, 'ConfigMap', 'axon-config').data['axon.yaml'], /metrics: 0\.0\.0\.0:9102/);
+});
+
 test('existing Secrets replace the chart\'s own', () => {
   const objects = render(['database.existingSecret=db', 'database.existingSecretKey=url', 'signingKey.existingSecret=keys', 'database.url=']);
   validateAll(objects);
@@ -305,6 +324,8 @@ test('values.schema.json refuses bad values', () => {
     ['kafka.brokers=null', /kafka/],
     ['database.url=mysql://x', /database\/url/],
     ['serverName=not a name', /serverName/],
+    ['metricsPort=8008', /metricsPort/],
+    ['metricsPort=0', /metricsPort/],
   ];
   for (const [set, message] of bad) {
     for (const command of ['template', 'lint']) {

@@ -71,7 +71,7 @@ app.kubernetes.io/component: {{ .service }}
 {{- $managed := dict
   "server_name" .Values.serverName
   "data_dir" "/var/lib/axon"
-  "listen" (dict "client" "0.0.0.0:8008" "grpc" "0.0.0.0:50051")
+  "listen" (dict "client" "0.0.0.0:8008" "grpc" "0.0.0.0:50051" "metrics" (printf "0.0.0.0:%d" (int .Values.metricsPort)))
   "kafka" $kafka
   "redis" $redis
   "grpc" (dict "targets" $targets)

@@ -48,6 +48,11 @@ export const configSchema = z
         federation: listenAddress.prefault('127.0.0.1:8448'),
         /** The gRPC listener of this process, when it serves gRPC (distributed mode). */
         grpc: listenAddress.prefault('127.0.0.1:50051'),
+        /**
+         * A listener of its own for `/metrics`, `/ready` and `/health`, which the client
+         * listener then no longer serves; absent means the client listener serves them.
+         */
+        metrics: listenAddress.optional(),
       })
       .prefault({}),
     /** Client-visible base URL advertised in `/.well-known/matrix/client`. */

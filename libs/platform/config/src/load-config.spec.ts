@@ -27,6 +27,7 @@ describe('loadConfig', () => {
     expect(config.data_dir).toBe('./data');
     expect(config.listen.client).toEqual({ host: '127.0.0.1', port: 8008 });
     expect(config.listen.federation).toEqual({ host: '127.0.0.1', port: 8448 });
+    expect(config.listen.metrics).toBeUndefined();
     expect(config.database.url).toBeUndefined();
     expect(config.kafka.brokers).toBeUndefined();
     expect(config.redis.url).toBeUndefined();
@@ -45,6 +46,7 @@ describe('loadConfig', () => {
         AXON_DATA_DIR: '/var/lib/axon',
         AXON_CLIENT_LISTEN: '127.0.0.2:8008',
         AXON_FEDERATION_LISTEN: '[::1]:8448',
+        AXON_METRICS_LISTEN: '10.0.0.5:9090',
         AXON_DATABASE_URL: 'postgres://axon:axon@127.0.0.1:5432/axon',
         AXON_KAFKA_BROKERS: '127.0.0.1:9092, 127.0.0.1:9094',
         AXON_REDIS_URL: 'redis://127.0.0.1:6379',
@@ -61,6 +63,7 @@ describe('loadConfig', () => {
     expect(config.data_dir).toBe('/var/lib/axon');
     expect(config.listen.client).toEqual({ host: '127.0.0.2', port: 8008 });
     expect(config.listen.federation).toEqual({ host: '::1', port: 8448 });
+    expect(config.listen.metrics).toEqual({ host: '10.0.0.5', port: 9090 });
     expect(config.database.url).toBe('postgres://axon:axon@127.0.0.1:5432/axon');
     expect(config.kafka.brokers).toEqual(['127.0.0.1:9092', '127.0.0.1:9094']);
     expect(config.redis.url).toBe('redis://127.0.0.1:6379');

@@ -45,6 +45,7 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly string[], E
   ['AXON_CLIENT_LISTEN', ['listen', 'client'], asString],
   ['AXON_FEDERATION_LISTEN', ['listen', 'federation'], asString],
   ['AXON_GRPC_LISTEN', ['listen', 'grpc'], asString],
+  ['AXON_METRICS_LISTEN', ['listen', 'metrics'], asString],
   ['AXON_GRPC_TARGETS', ['grpc', 'targets'], asMap],
   ['AXON_PUBLIC_BASEURL', ['public_baseurl'], asString],
   ['AXON_DATABASE_URL', ['database', 'url'], asString],

@@ -8,3 +8,4 @@ export * from './identifier-pipes';
 export * from './json-body';
 export * from './content-body';
 export * from './request-parameters';
+export * from './metrics-listener';

@@ -1,6 +1,7 @@
 import { type DynamicModule, Module, type Type } from '@nestjs/common';
 import { RpcHost, RuntimeModule, type RuntimeOptions } from '@axon/platform-runtime';
 import { HealthModule, createHttpApp, listen } from './http-app';
+import { startMetricsListener } from './metrics-listener';
 
 /** The root module of a process: the runtime, the probes and the services it runs. */
 @Module({})
@@ -23,12 +24,15 @@ const hostPort = (host: string, port: number): string => (host.includes(':') ? `
 
 /**
  * Builds a process's Nest application on the transports the configuration picks and
- * starts its listeners: HTTP on `listen.client` (its routes, `/health`, `/ready`,
- * `/metrics`) and, for a service others query, gRPC on `listen.grpc`.
+ * starts its listeners: HTTP on `listen.client` (its routes, and `/health`, `/ready`,
+ * `/metrics` unless `listen.metrics` gives those a listener of their own) and, for a
+ * service others query, gRPC on `listen.grpc`.
  */
 export async function startServiceApp(runtime: RuntimeOptions, options: ServiceAppOptions): Promise<RunningServiceApp> {
   const { config, logger, metrics } = runtime;
-  const root: DynamicModule = { module: ServiceAppModule, imports: [RuntimeModule.forRoot(runtime), HealthModule, ...options.services] };
+  // With a metrics listener of their own, the probes and the scrape leave the client listener.
+  const opsOnClientListener = config.listen.metrics === undefined ? [HealthModule] : [];
+  const root: DynamicModule = { module: ServiceAppModule, imports: [RuntimeModule.forRoot(runtime), ...opsOnClientListener, ...options.services] };
   const app = await createHttpApp(root, { logger, metrics });
   await app.init();
   const addresses: Record<string, string> = {};
@@ -36,9 +40,22 @@ export async function startServiceApp(runtime: RuntimeOptions, options: ServiceA
     const { host, port } = config.listen.grpc;
     addresses['grpc'] = hostPort(host, await app.get(RpcHost).listenGrpc(hostPort(host, port)));
   }
+  const metricsAddress = config.listen.metrics;
+  const opsListener = metricsAddress === undefined ? undefined : await startMetricsListener(app, config, metricsAddress.host, metricsAddress.port);
+  if (metricsAddress !== undefined && opsListener !== undefined) addresses['metrics'] = hostPort(metricsAddress.host, opsListener.port);
   const { host, port } = config.listen.client;
   addresses['listen'] = hostPort(host, await listen(app, host, port));
-  // Nest closes the listener first (in-flight requests complete), then runs the
-  // shutdown sequence: consumers drain and commit, producers flush, the database last.
-  return { addresses, close: () => app.close() };
+  return {
+    addresses,
+    close: async () => {
+      // Nest closes the listener first (in-flight requests complete), then runs the
+      // shutdown sequence: consumers drain and commit, producers flush, the database
+      // last. The metrics listener stays up meanwhile: /ready says "draining".
+      try {
+        await app.close();
+      } finally {
+        await opsListener?.close();
+      }
+    },
+  };
 }
