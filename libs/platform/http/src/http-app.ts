@@ -1,4 +1,4 @@
-import { type INestApplication, type Type, type DynamicModule, Module } from '@nestjs/common';
+import { type Type, type DynamicModule, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -169,7 +169,7 @@ export async function createHttpApp(
 export const LISTEN_BACKLOG = 4096;
 
 /** Listens on `host:port`; resolves with the bound port (useful with port 0). */
-export async function listen(app: INestApplication, host: string, port: number): Promise<number> {
+export async function listen(app: NestFastifyApplication, host: string, port: number): Promise<number> {
   await app.listen({ host, port, backlog: LISTEN_BACKLOG });
   const address = app.getHttpServer().address();
   return typeof address === 'object' && address !== null ? address.port : port;
