@@ -1,1 +1,2 @@
 export * from './run-process';
+export * from './idle-collector';

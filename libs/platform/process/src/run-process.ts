@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig, type AxonConfig } from '@axon/platform-config';
 import { createLogger, Metrics, startOpenTelemetry, type Logger, type OtelHandle } from '@axon/platform-telemetry';
+import { exposedCollection, IdleCollector } from './idle-collector';
 
 /** What a process's `start` gets: the validated config and its logger and metrics. */
 export interface ProcessContext {
@@ -79,12 +80,17 @@ async function main(options: ProcessOptions): Promise<void> {
 
   const started = await options.start({ app: options.app, version: options.version, config, logger, metrics });
   logger.info({ server_name: config.server_name, ...started.addresses, version: options.version }, `${options.app} ready`);
+  // With `--expose-gc` (npm start), the garbage of a burst is collected once the process is idle.
+  const collection = exposedCollection();
+  const collector = collection === undefined ? undefined : new IdleCollector(collection, (err) => logger.warn({ err }, 'idle garbage collection failed'));
+  collector?.start();
 
   let stopping = false;
   signals.stop = (signal) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down: draining requests');
+    collector?.stop();
     let closed = false;
     const deadline = setTimeout(() => {
       // What still holds the event loop: the unclosed piece (or, once closed, a leaked handle).
