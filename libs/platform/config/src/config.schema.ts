@@ -242,11 +242,12 @@ export const configSchema = z
     memory: z
       .object({
         /**
-         * After work, once the process has been idle this long (milliseconds), it runs one
-         * memory-reducing garbage collection, handing the heap's freed pages back to the
-         * system. 0: never (V8's own heuristics only).
+         * After work, once the process has been idle this long (milliseconds) and its heap
+         * grew 16 MB since the last time, it runs one memory-reducing garbage collection,
+         * handing the heap's garbage and freed pages back to the system. 0: never (V8's own
+         * heuristics only).
          */
-        reduce_when_idle_ms: z.number().int().min(0).default(3000),
+        reduce_when_idle_ms: z.number().int().min(0).default(1000),
       })
       .prefault({}),
   })

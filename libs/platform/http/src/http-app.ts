@@ -1,4 +1,4 @@
-import { type INestApplication, type Type, type DynamicModule, Module } from '@nestjs/common';
+import { type Type, type DynamicModule, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -173,9 +173,18 @@ export async function createHttpApp(
   return app;
 }
 
+/**
+ * Connections the kernel completes and queues for the listener before it accepts them.
+ * Node's default (511) overflows when thousands of clients (re)connect at once, as every
+ * `/sync` long-poll of a fleet of clients does after a restart: while the event loop is
+ * busy the queue fills, further handshakes are dropped, clients that already sent their
+ * request get resets and reconnect. Linux caps it at `net.core.somaxconn`.
+ */
+export const LISTEN_BACKLOG = 4096;
+
 /** Listens on `host:port`; resolves with the bound port (useful with port 0). */
-export async function listen(app: INestApplication, host: string, port: number): Promise<number> {
-  await app.listen(port, host);
+export async function listen(app: NestFastifyApplication, host: string, port: number): Promise<number> {
+  await app.listen({ host, port, backlog: LISTEN_BACKLOG });
   const address = app.getHttpServer().address();
   return typeof address === 'object' && address !== null ? address.port : port;
 }

@@ -5,10 +5,18 @@ describe('IdleMemoryReducer', () => {
   function scripted(idleMs: number) {
     const samples: number[] = [];
     let reductions = 0;
+    let heap = 0;
     const reducer = new IdleMemoryReducer({
       idleMs,
       checkMs: 500,
-      sample: () => samples.shift() ?? 0,
+      minGrowthBytes: 100,
+      // Every sample of work grows the heap past the threshold.
+      heapUsed: () => heap,
+      sample: () => {
+        const value = samples.shift() ?? 0;
+        if (value > 0.05) heap += 1000;
+        return value;
+      },
       reduce: async () => {
         reductions++;
         // The reduction itself is busy; the reducer must not count it as work.
@@ -34,7 +42,7 @@ describe('IdleMemoryReducer', () => {
     expect(r.reductions()).toBe(1);
     await r.feed(0, 0, 0, 0, 0, 0, 0, 0);
     expect(r.reductions()).toBe(1);
-    await r.feed(0.2, 0.01, 0);
+    await r.feed(0.2, 0.04, 0);
     expect(r.reductions()).toBe(1);
     await r.feed(0);
     expect(r.reductions()).toBe(2);
@@ -46,6 +54,14 @@ describe('IdleMemoryReducer', () => {
     expect(r.reductions()).toBe(0);
     await r.feed(0);
     expect(r.reductions()).toBe(1);
+  });
+
+  it('does not reduce after work that left the heap as it was', async () => {
+    let reductions = 0;
+    const samples = [0.5, 0, 0, 0, 0];
+    const reducer = new IdleMemoryReducer({ idleMs: 1000, heapUsed: () => 5_000_000, sample: () => samples.shift() ?? 0, reduce: async () => void reductions++ });
+    for (let i = 0; i < 5; i++) await reducer.check();
+    expect(reductions).toBe(0);
   });
 
   it('never reduces with idleMs 0', async () => {

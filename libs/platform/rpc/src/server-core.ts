@@ -151,7 +151,9 @@ export class Dispatcher {
   private start(method: RegisteredMethod, call: IncomingCall): Started {
     const { span, context } = startServerSpan(method.path, this.system, extractTraceContext(call.metadata));
     const controller = new AbortController();
-    let abortStatus = new RpcStatusError(RpcStatus.CANCELLED, 'Cancelled');
+    // Made only when a call ends early: an error (and its stack trace) per call is garbage
+    // on every token lookup of every request.
+    let abortStatus: RpcStatusError | undefined;
     const abort = (status: RpcStatusError): void => {
       if (controller.signal.aborted) return;
       abortStatus = status;
@@ -175,7 +177,7 @@ export class Dispatcher {
         signal: controller.signal,
         traceContext: context,
       },
-      abortStatus: () => abortStatus,
+      abortStatus: () => (abortStatus ??= new RpcStatusError(RpcStatus.CANCELLED, 'Cancelled')),
       abandon: () => abort(new RpcStatusError(RpcStatus.CANCELLED, 'Cancelled')),
       finish: (failure) => {
         clearDeadline();

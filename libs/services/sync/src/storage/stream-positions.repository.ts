@@ -28,10 +28,48 @@ export async function advanceHead(tx: EntityManager, topic: string, partition: n
  * message, so the heads are a low-water mark a sync token may be built from.
  */
 export class StreamPositionsRepository {
+  /** The read of the heads in flight, if any. */
+  private running: Promise<SyncToken> | undefined;
+  /** The read that starts when `running` ends, shared by every caller that came meanwhile. */
+  private following: Promise<SyncToken> | undefined;
+
   constructor(private readonly db: DataSource) {}
 
-  /** How far every partition of every sync stream has been applied: the newest token. */
-  async heads(): Promise<SyncToken> {
+  /**
+   * How far every partition of every sync stream has been applied: the newest token.
+   * Every computing `/sync` starts with this read, so concurrent callers share one: a caller
+   * that comes while a read runs is given the next read, which starts when that one ends.
+   * Never the running one: it may have started before a change the caller must see was
+   * committed (a long-poll subscribes to its wake-ups, then reads the heads; a change
+   * applied and announced in between is only seen by a read that starts after the
+   * subscription). Under a burst of polls that is about two reads in flight instead of one
+   * per poll, and a lone caller waits for nothing. The token is shared: callers only read it.
+   */
+  heads(): Promise<SyncToken> {
+    if (this.running === undefined) return this.start();
+    this.following ??= this.running.then(
+      () => this.startFollowing(),
+      () => this.startFollowing(),
+    );
+    return this.following;
+  }
+
+  private startFollowing(): Promise<SyncToken> {
+    this.following = undefined;
+    return this.start();
+  }
+
+  private start(): Promise<SyncToken> {
+    const read = this.read();
+    this.running = read;
+    const done = (): void => {
+      if (this.running === read) this.running = undefined;
+    };
+    read.then(done, done);
+    return read;
+  }
+
+  private async read(): Promise<SyncToken> {
     const rows = await this.db.query<Array<{ topic: string; partition: number; offset: string }>>(`SELECT topic, partition, "offset"::text AS "offset" FROM stream_heads`);
     const token = emptySyncToken() as Record<StreamName, number[]>;
     const byTopic = new Map<string, number[]>(SYNC_STREAMS.map(([name, topic]) => [topic.name, token[name]]));
