@@ -1,5 +1,6 @@
+import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { specErrors, startHomeserver, type HomeserverProcess } from '@axon/testing';
@@ -553,5 +554,73 @@ describe('closed registration with a shared secret', () => {
     expect(bad).toEqual({ status: 403, body: expect.objectContaining({ errcode: 'M_FORBIDDEN' }) as Json });
     await login(hs, 'admin', 'admin-pw');
     expect((await call(hs, 'POST', '/_matrix/client/v3/login', { body: { type: 'm.login.password', user: 'sneaky', password: 'pw' } })).status).toBe(403);
+  });
+});
+
+describe('the first account from `npm run create-user`, on defaults', () => {
+  let hs: HomeserverProcess;
+  // Where the server keeps its data: the client-api's own directory when distributed.
+  const secretDir = () => (process.env['AXON_TEST_DISTRIBUTED'] === '1' ? join(hs.dataDir, 'client-api-1') : hs.dataDir);
+
+  beforeAll(async () => {
+    // No registration settings at all: open registration is off, no shared secret is configured.
+    hs = await startHomeserver({ AXON_SERVER_NAME: SERVER });
+  });
+  afterAll(async () => {
+    await hs?.stop();
+  });
+
+  /** Runs the built CLI as `npm run create-user` does, with the password on stdin. */
+  function createUser(args: string[], password: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const cli = join(__dirname, '../../../dist/apps/homeserver/src/create-user.js');
+    const child = spawn(process.execPath, [cli, ...args, '--url', hs.baseUrl], {
+      env: { PATH: process.env['PATH'] ?? '', AXON_SERVER_NAME: SERVER, AXON_DATA_DIR: secretDir(), ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdin.end(`${password}\n`);
+    return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  }
+
+  it('generated a registration secret readable only by the server', () => {
+    const mode = statSync(join(secretDir(), 'registration.secret')).mode & 0o777;
+    expect(mode).toBe(0o600);
+  });
+
+  it('creates an admin who can log in, and a second user right after, with no device left behind', async () => {
+    const first = await createUser(['alice', '--admin'], 'first-user-pw');
+    expect(first).toMatchObject({ code: 0, stderr: '' });
+    expect(first.stdout).toContain(`Created @alice:${SERVER} (server admin)`);
+    const alice = await login(hs, 'alice', 'first-user-pw');
+    expect(alice.user_id).toBe(`@alice:${SERVER}`);
+    // The CLI's own registration session was logged out: the login above is the only device.
+    const devices = await call(hs, 'GET', '/_matrix/client/v3/devices', { token: alice.access_token });
+    expect((devices.body['devices'] as Json[]).map((d) => d['device_id'])).toEqual([alice.device_id]);
+    // An admin reaches past the admin check of the server-notices API (which is off here).
+    const notice = await call(hs, 'POST', '/_synapse/admin/v1/send_server_notice', { token: alice.access_token, body: { user_id: alice.user_id, content: { msgtype: 'm.text', body: 'hi' } } });
+    expect(notice.body['error']).toContain('Server notices are not enabled');
+
+    const second = await createUser(['@bob:' + SERVER], 'second-user-pw');
+    expect(second.code).toBe(0);
+    const bob = await login(hs, 'bob', 'second-user-pw');
+    const refused = await call(hs, 'POST', '/_synapse/admin/v1/send_server_notice', { token: bob.access_token, body: { user_id: bob.user_id, content: { msgtype: 'm.text', body: 'hi' } } });
+    expect(refused).toEqual({ status: 403, body: expect.objectContaining({ errcode: 'M_FORBIDDEN' }) as Json });
+  });
+
+  it('says why when the user exists, attempts run out or the secret is not there', async () => {
+    const taken = await createUser(['alice'], 'pw');
+    expect(taken.code).toBe(1);
+    expect(taken.stderr).toContain('M_USER_IN_USE');
+    // Each attempt took one token of the default registration burst (3, as Synapse's): the
+    // fourth in a row waits, whatever secret it brings (a wrong MAC is tested above).
+    const fourth = await createUser(['carol'], 'pw', { AXON_REGISTRATION_SHARED_SECRET: 'not-the-secret' });
+    expect(fourth.code).toBe(1);
+    expect(fourth.stderr).toContain('M_LIMIT_EXCEEDED');
+    const missing = await createUser(['carol'], 'pw', { AXON_DATA_DIR: mkdtempSync(join(tmpdir(), 'axon-no-secret-')) });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('start the homeserver once');
   });
 });

@@ -107,8 +107,15 @@ export const configSchema = z
       .object({
         /** Open registration (`POST /_matrix/client/v3/register`). */
         enabled: z.boolean().default(false),
-        /** Secret for `/_synapse/admin/v1/register`; absent disables that endpoint. */
+        /** Secret for `/_synapse/admin/v1/register`; takes precedence over `shared_secret_path`. */
         shared_secret: z.string().min(1).optional(),
+        /**
+         * File holding that secret when `shared_secret` is absent: read at start, or
+         * generated there on first start (mode 0600), as Synapse's generated config carries
+         * one, so `npm run create-user` can make the first account. Absent means
+         * `<data_dir>/registration.secret`; `false` turns shared-secret registration off.
+         */
+        shared_secret_path: z.union([z.string().min(1), z.literal(false)]).optional(),
         /** Whether `kind=guest` registration is allowed (only while registration is enabled). */
         guest_access: z.boolean().default(false),
         /**

@@ -56,6 +56,7 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly string[], E
   ['AXON_REDIS_URL', ['redis', 'url'], asString],
   ['AXON_REDIS_KEY_PREFIX', ['redis', 'key_prefix'], asString],
   ['AXON_REGISTRATION_SHARED_SECRET', ['registration', 'shared_secret'], asString],
+  ['AXON_REGISTRATION_SHARED_SECRET_PATH', ['registration', 'shared_secret_path'], (raw) => (raw.trim().toLowerCase() === 'false' ? false : raw)],
   ['AXON_ENABLE_REGISTRATION', ['registration', 'enabled'], asBool],
   ['AXON_ENABLE_GUEST_ACCESS', ['registration', 'guest_access'], asBool],
   ['AXON_ACCESS_TOKEN_LIFETIME_MS', ['auth', 'access_token_lifetime_ms'], asInt],

@@ -1,6 +1,7 @@
 import { Module, type OnModuleInit } from '@nestjs/common';
 import { AccountsDefinition } from '@axon/contracts-grpc';
-import { RpcHost } from '@axon/platform-runtime';
+import { CONFIG, RpcHost } from '@axon/platform-runtime';
+import type { AxonConfig } from '@axon/platform-config';
 import { Database } from '@axon/platform-database';
 import { AccountController } from './account/account.controller';
 import { AccountDataController } from './account-data/account-data.controller';
@@ -22,6 +23,7 @@ import { LoginService } from './login/login.service';
 import { ProfileController } from './profile/profile.controller';
 import { RegisterController } from './register/register.controller';
 import { RegistrationService } from './register/registration.service';
+import { RegistrationSecret } from './register/registration-secret';
 import { SharedSecretController } from './register/shared-secret.controller';
 import { RoomInputClient, RoomInputTiming } from './rooms/room-input.client';
 import { RoomQueryClient } from './rooms/room-query.client';
@@ -66,6 +68,7 @@ const repository = <T>(type: new (storage: ClientApiStorage) => T) => ({ provide
       inject: [Database],
       useFactory: async (database: Database) => new ClientApiStorage(await database.dataSource({ schema: 'client_api', migrations: [...CLIENT_API_MIGRATIONS] })),
     },
+    { provide: RegistrationSecret, inject: [CONFIG], useFactory: (config: AxonConfig) => RegistrationSecret.load(config) },
     repository(UsersRepository),
     repository(AccountDataRepository),
     repository(DevicesRepository),

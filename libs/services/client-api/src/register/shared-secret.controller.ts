@@ -9,14 +9,15 @@ import { objectBody, optionalBoolean, optionalString, requiredString } from '@ax
 import { userIdForUsername } from '../accounts/user-ids';
 import { RateLimits } from '../auth/rate-limits';
 import { MAX_PASSWORD_LENGTH, RegistrationService } from './registration.service';
+import { RegistrationSecret } from './registration-secret';
 import { isRegistrationMacValid } from './shared-secret';
 
 const NONCE_TTL_MS = 60_000;
 
 /**
  * Synapse's shared-secret registration (`/_synapse/admin/v1/register`), which admin tools
- * and test harnesses (Complement, `register_new_matrix_user`) use. Works while open
- * registration is off; absent `registration.shared_secret` turns it off.
+ * and test harnesses (Complement, `register_new_matrix_user`, `npm run create-user`) use.
+ * Works while open registration is off; the secret is {@link RegistrationSecret}'s.
  */
 @Controller('_synapse/admin/v1/register')
 export class SharedSecretController {
@@ -25,6 +26,7 @@ export class SharedSecretController {
     @InjectCache() private readonly cache: CacheClient,
     private readonly registration: RegistrationService,
     private readonly rateLimits: RateLimits,
+    private readonly sharedSecret: RegistrationSecret,
   ) {}
 
   @Get()
@@ -39,11 +41,11 @@ export class SharedSecretController {
   @Post()
   @HttpCode(200)
   async register(
-    @Req() request: FastifyRequest,
     @Body() raw: unknown,
   ): Promise<{ user_id: string; access_token: string; device_id: string; home_server: string }> {
     const secret = this.secret();
-    await this.rateLimits.enforce('registration', request.ip);
+    // Not limited again here: every attempt needs a fresh nonce (spent by its first use),
+    // whose fetch took this registration's token, so an account costs one, as a sign-up does.
     const body = objectBody(raw);
     const nonce = requiredString(body, 'nonce');
     const username = requiredString(body, 'username');
@@ -61,7 +63,7 @@ export class SharedSecretController {
   }
 
   private secret(): string {
-    const secret = this.config.registration.shared_secret;
+    const secret = this.sharedSecret.value;
     if (secret === undefined) throw new MatrixError('M_UNKNOWN', 'Shared secret registration is not enabled', 400);
     return secret;
   }
