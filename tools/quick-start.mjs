@@ -85,10 +85,11 @@ async function main() {
 
     // The newcomer's client, with the settings the README gives.
     const sdk = await import('matrix-js-sdk');
-    const client = sdk.createClient({ baseUrl: url });
+    const quiet = { trace() {}, debug() {}, info() {}, log() {}, warn: console.warn, error: console.error, getChild: () => quiet };
+    const client = sdk.createClient({ baseUrl: url, logger: quiet });
     const session = await client.loginRequest({ type: 'm.login.password', identifier: { type: 'm.id.user', user: username }, password });
     if (session.user_id !== userId) fail(`signed in as ${session.user_id}, the README says ${userId}`);
-    const user = sdk.createClient({ baseUrl: url, accessToken: session.access_token, userId: session.user_id, deviceId: session.device_id });
+    const user = sdk.createClient({ baseUrl: url, accessToken: session.access_token, userId: session.user_id, deviceId: session.device_id, logger: quiet });
     const { user_id: whoami } = await user.whoami();
     const { room_id: roomId } = await user.createRoom({ name: 'Quick start' });
     const { event_id: eventId } = await user.sendTextMessage(roomId, 'hello from the Quick start');
@@ -99,7 +100,10 @@ async function main() {
     user.stopClient();
   } finally {
     if (server && server.exitCode === null) {
-      process.kill(-server.pid, 'SIGTERM');
+      // SIGTERM to the homeserver's node process, as a process manager would send it; npm
+      // and bash then exit with its status.
+      const node = execFileSync('pgrep', ['-g', String(server.pid), '-f', 'dist/apps/homeserver/src/main.js'], { encoding: 'utf8' }).trim().split('\n')[0];
+      process.kill(Number(node), 'SIGTERM');
       const timer = setTimeout(() => process.kill(-server.pid, 'SIGKILL'), 30_000);
       const { code, signal } = await server.exitedPromise;
       clearTimeout(timer);
