@@ -102,7 +102,7 @@ async function main() {
     if (server && server.exitCode === null) {
       // SIGTERM to the homeserver's node process, as a process manager would send it; npm
       // and bash then exit with its status.
-      const node = execFileSync('pgrep', ['-g', String(server.pid), '-f', 'dist/apps/homeserver/src/main.js'], { encoding: 'utf8' }).trim().split('\n')[0];
+      const node = execFileSync('pgrep', ['-g', String(server.pid), '-f', String.raw`^\S*node .*dist/apps/homeserver/src/main\.js`], { encoding: 'utf8' }).trim().split('\n')[0];
       process.kill(Number(node), 'SIGTERM');
       const timer = setTimeout(() => process.kill(-server.pid, 'SIGKILL'), 30_000);
       const { code, signal } = await server.exitedPromise;
