@@ -5,9 +5,10 @@ import { FederationReceiverModule } from '@axon/services-federation-receiver';
 import { RoomServerModule } from '@axon/services-room-server';
 import { SyncModule } from '@axon/services-sync';
 
+/** Every service, in one process (its routes are the homeserver's routes). */
+export const HOMESERVER_SERVICES = [RoomServerModule, ClientApiModule, RoomsApiModule, SyncModule, FederationReceiverModule];
+
 /** Builds the all-in-one application and starts its client listener. */
 export function bootstrap(context: ProcessContext): Promise<RunningServiceApp> {
-  return startServiceApp(context, {
-    services: [RoomServerModule, ClientApiModule, RoomsApiModule, SyncModule, FederationReceiverModule],
-  });
+  return startServiceApp(context, { services: HOMESERVER_SERVICES });
 }

@@ -1,4 +1,4 @@
-import { specErrors, startHomeserver, type HomeserverProcess } from '@axon/testing';
+import { specErrors, startHomeserver, withoutNulls, type HomeserverProcess } from '@axon/testing';
 import type { MatrixClient } from 'matrix-js-sdk';
 
 type Sdk = typeof import('matrix-js-sdk');
@@ -94,7 +94,8 @@ describe('history visibility, context, filters, forgetting, profiles and deactiv
     const members = await get('alice', `${room(roomId)}/members`);
     expect(specErrors('client-server', 'GET /_matrix/client/v3/rooms/{roomId}/members 200', members.body)).toEqual([]);
     const joined = await get('alice', `${room(roomId)}/joined_members`);
-    expect(specErrors('client-server', 'GET /_matrix/client/v3/rooms/{roomId}/joined_members 200', joined.body)).toEqual([]);
+    // A member without an avatar has it null (as Synapse sends it), where the schema has it absent.
+    expect(specErrors('client-server', 'GET /_matrix/client/v3/rooms/{roomId}/joined_members 200', withoutNulls(joined.body, ['display_name', 'avatar_url']))).toEqual([]);
     const rooms = await get('alice', '/_matrix/client/v3/joined_rooms');
     expect(specErrors('client-server', 'GET /_matrix/client/v3/joined_rooms 200', rooms.body)).toEqual([]);
     const messages = await get('alice', `${room(roomId)}/messages?dir=b&limit=3`);

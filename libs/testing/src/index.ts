@@ -4,3 +4,5 @@ export * from './otlp-collector';
 export * from './distributed';
 export * from './test-resources';
 export * from './ports';
+export * from './nest-routes';
+export * from './spec-client';

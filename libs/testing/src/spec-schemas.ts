@@ -34,16 +34,13 @@ export function specErrors(api: Api, key: string, body: unknown): string[] {
   const id = `${api}:${key}`;
   let validate = compiled.get(id);
   if (!validate) {
-    const entry = (responses[api] as Record<string, { schema?: object } & object>)[key];
-    if (!entry) throw new Error(`no spec schema for ${id} in spec-data/openapi-responses.json`);
+    const all = responses[api] as Record<string, ({ schema?: object } & object) | string>;
+    const found = all[key];
+    // A string names the entry it shares: an error status the spec gives no schema of its own has the standard error body.
+    const entry = typeof found === 'string' ? all[found] : found;
+    if (!entry || typeof entry === 'string') throw new Error(`no spec schema for ${id} in spec-data/openapi-responses.json`);
     validate = ajv.compile('schema' in entry && entry.schema ? entry.schema : entry);
     compiled.set(id, validate);
   }
   return validate(body) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}`);
-}
-
-/** The spec's example for a response, where it has one. */
-export function specExample(api: Api, key: string): unknown {
-  const entry = (responses[api] as Record<string, { examples?: { response?: { value?: unknown } }; schema?: { example?: unknown } }>)[key];
-  return entry?.examples?.response?.value ?? entry?.schema?.example;
 }

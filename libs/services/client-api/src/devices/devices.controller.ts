@@ -28,12 +28,12 @@ export class DevicesController {
   ) {}
 
   @Get('devices')
-  async list(@Requester() requester: Requester): Promise<{ devices: Record<string, unknown>[] }> {
+  async list(@Requester() requester: Requester): Promise<{ devices: ReturnType<typeof toWire>[] }> {
     return { devices: (await this.devices.list(requester.userId)).map(toWire) };
   }
 
   @Get('devices/:deviceId')
-  async get(@Requester() requester: Requester, @Param('deviceId') deviceId: string): Promise<Record<string, unknown>> {
+  async get(@Requester() requester: Requester, @Param('deviceId') deviceId: string): Promise<ReturnType<typeof toWire>> {
     const id = knownDevice(deviceId);
     const device = id === undefined ? undefined : await this.devices.find(requester.userId, id);
     if (!device) throw new MatrixError('M_NOT_FOUND', 'No such device', 404);
@@ -87,11 +87,15 @@ export class DevicesController {
   }
 }
 
-function toWire(device: DeviceRow): Record<string, unknown> {
-  return {
-    device_id: device.device_id,
-    ...(device.display_name !== null ? { display_name: device.display_name } : {}),
-    ...(device.last_seen_ts !== null ? { last_seen_ts: device.last_seen_ts } : {}),
-    ...(device.last_seen_ip !== null ? { last_seen_ip: device.last_seen_ip } : {}),
-  };
+/**
+ * A device as `GET /devices` lists it. A name never set, or a device never seen since it
+ * logged in, has the field `null`, as Synapse sends it. The spec's schema has these fields
+ * optional and says "absent" (a string or integer when present, which rejects null), but
+ * clients read them: matrix-nio's `devices()` validates the answer with all four keys
+ * required (string, integer or null) and fails on a device without them. Sending null
+ * keeps those clients working at the cost of the letter of the schema; every other field
+ * is as the spec says.
+ */
+function toWire(device: DeviceRow): { device_id: string; display_name: string | null; last_seen_ip: string | null; last_seen_ts: number | null } {
+  return { device_id: device.device_id, display_name: device.display_name, last_seen_ip: device.last_seen_ip, last_seen_ts: device.last_seen_ts };
 }

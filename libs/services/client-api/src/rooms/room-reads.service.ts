@@ -95,17 +95,22 @@ export class RoomReadsService {
     return selected.map((event) => toClientEvent(event));
   }
 
-  async joinedMembers(requester: Requester, roomId: RoomId): Promise<Record<string, { display_name?: string; avatar_url?: string }>> {
+  /**
+   * `GET /joined_members`. A member without a display name or avatar has them `null`, as
+   * Synapse sends them: the spec's RoomMember has both as optional strings, but clients
+   * read the keys (matrix-nio's schema requires `display_name`, string or null).
+   */
+  async joinedMembers(requester: Requester, roomId: RoomId): Promise<Record<string, { display_name: string | null; avatar_url: string | null }>> {
     const membership = await this.roomQuery.getMembership({ roomId, userId: requester.userId });
     if (membership.membership !== 'join') throw new MatrixError('M_FORBIDDEN', 'you are not joined to this room', 403);
     const members = await this.roomQuery.getMembers({ roomId, atEventId: '', memberships: ['join'], notMemberships: [] });
-    const joined: Record<string, { display_name?: string; avatar_url?: string }> = {};
+    const joined: Record<string, { display_name: string | null; avatar_url: string | null }> = {};
     for (const event of members.events) {
       const pdu = JSON.parse(event.pduJson) as { state_key: string };
       const content = contentOf(event);
       joined[pdu.state_key] = {
-        ...(typeof content['displayname'] === 'string' ? { display_name: content['displayname'] } : {}),
-        ...(typeof content['avatar_url'] === 'string' ? { avatar_url: content['avatar_url'] } : {}),
+        display_name: typeof content['displayname'] === 'string' ? content['displayname'] : null,
+        avatar_url: typeof content['avatar_url'] === 'string' ? content['avatar_url'] : null,
       };
     }
     return joined;
