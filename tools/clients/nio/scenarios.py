@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import secrets
 import sys
 import time
@@ -50,6 +51,17 @@ SYNC_WAIT_S = 15
 
 class Failure(Exception):
     pass
+
+
+class Warnings(logging.Handler):
+    """What nio logged while a scenario ran (e.g. why it rejected a response's shape)."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
 
 
 def expect(response, kind, step):
@@ -278,6 +290,8 @@ SCENARIOS = {
 
 async def run(base_url: str, name: str) -> dict:
     s = Scenario(base_url, name)
+    warnings = Warnings()
+    logging.getLogger().addHandler(warnings)
     t = time.monotonic()
     try:
         await asyncio.wait_for(SCENARIOS[name](s), SCENARIO_TIMEOUT_S)
@@ -290,6 +304,9 @@ async def run(base_url: str, name: str) -> dict:
         error = f"{type(e).__name__}: {e} at {traceback.extract_tb(e.__traceback__)[-1].name}"
     finally:
         await s.close()
+        logging.getLogger().removeHandler(warnings)
+    if error is not None and warnings.messages:
+        error += f" (nio logged: {'; '.join(dict.fromkeys(warnings.messages))})"
     return {"client": "nio", "scenario": name, "ok": error is None, "ms": round((time.monotonic() - t) * 1000), "error": error}
 
 
