@@ -10,8 +10,10 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { installNoCryptoBinding } from './no-crypto.mjs';
+
 const require = createRequire(import.meta.url);
-require('./no-crypto.cjs').installNoCryptoBinding();
+installNoCryptoBinding();
 const { AutojoinRoomsMixin, LogLevel, LogService, MatrixAuth, MemoryStorageProvider, MatrixClient } = require('matrix-bot-sdk');
 
 LogService.setLevel(LogLevel.ERROR);

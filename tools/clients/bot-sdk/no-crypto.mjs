@@ -4,12 +4,11 @@
 // allowScripts). The scenarios run the bot without encryption, which never calls into the
 // binding; this puts a stand-in into the require cache under the binding's own path, so
 // loading works and any use of encryption fails loudly instead of silently.
-'use strict';
-const Module = require('node:module');
+import Module, { createRequire } from 'node:module';
 
-function installNoCryptoBinding() {
-  const botSdk = require.resolve('matrix-bot-sdk');
-  const bindingPath = Module.createRequire(botSdk).resolve('@matrix-org/matrix-sdk-crypto-nodejs');
+export function installNoCryptoBinding() {
+  const require = createRequire(import.meta.url);
+  const bindingPath = createRequire(require.resolve('matrix-bot-sdk')).resolve('@matrix-org/matrix-sdk-crypto-nodejs');
   const stub = new Module(bindingPath);
   stub.filename = bindingPath;
   stub.loaded = true;
@@ -24,5 +23,3 @@ function installNoCryptoBinding() {
   );
   require.cache[bindingPath] = stub;
 }
-
-module.exports = { installNoCryptoBinding };
