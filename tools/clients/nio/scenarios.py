@@ -21,19 +21,34 @@ from nio import (
     AsyncClient,
     AsyncClientConfig,
     DevicesResponse,
+    JoinedMembersResponse,
+    JoinedRoomsResponse,
     JoinResponse,
+    LogoutResponse,
+    PresenceGetResponse,
+    PresenceSetResponse,
+    ProfileGetDisplayNameResponse,
+    ProfileGetResponse,
+    ProfileSetAvatarResponse,
+    ProfileSetDisplayNameResponse,
     LoginResponse,
     MessageDirection,
     ReceiptEvent,
     RedactedEvent,
     RedactionEvent,
     RegisterResponse,
+    RoomContextResponse,
     RoomCreateResponse,
+    RoomForgetResponse,
     RoomGetEventResponse,
+    RoomGetStateEventResponse,
+    RoomGetStateResponse,
     RoomInviteResponse,
+    RoomLeaveResponse,
     RoomMessagesResponse,
     RoomMessageText,
     RoomPreset,
+    RoomPutStateResponse,
     RoomRedactResponse,
     RoomSendResponse,
     RoomTypingResponse,
@@ -41,6 +56,8 @@ from nio import (
     SyncResponse,
     TypingNoticeEvent,
     UpdateReceiptMarkerResponse,
+    UploadFilterResponse,
+    WhoamiError,
     WhoamiResponse,
 )
 
@@ -277,6 +294,55 @@ async def invite_first_sync(s: Scenario):
         check(room_id in r.rooms.invite, f"round {round}: invite from /invite missing from bob's first sync after it (invites: {list(r.rooms.invite)})")
 
 
+async def profile_presence(s: Scenario):
+    alice, bob = await s.user("alice"), await s.user("bob")
+    expect(await alice.set_displayname("Alice Nio"), ProfileSetDisplayNameResponse, "set_displayname")
+    expect(await alice.set_avatar("mxc://example.org/avatar"), ProfileSetAvatarResponse, "set_avatar")
+    name = expect(await bob.get_displayname(alice.user_id), ProfileGetDisplayNameResponse, "bob get_displayname(alice)")
+    check(name.displayname == "Alice Nio", f"displayname {name.displayname!r}")
+    profile = expect(await bob.get_profile(alice.user_id), ProfileGetResponse, "bob get_profile(alice)")
+    check((profile.displayname, profile.avatar_url) == ("Alice Nio", "mxc://example.org/avatar"), f"profile {profile.displayname!r} {profile.avatar_url!r}")
+    expect(await alice.set_presence("online", "testing"), PresenceSetResponse, "set_presence")
+    presence = expect(await alice.get_presence(alice.user_id), PresenceGetResponse, "get_presence")
+    check(presence.presence == "online" and presence.status_msg == "testing", f"presence {presence.presence} {presence.status_msg!r}")
+
+
+async def state_members_leave(s: Scenario):
+    alice, bob, room_id = await shared_room(s)
+    expect(await alice.room_put_state(room_id, "org.example.settings", {"colour": "blue"}, state_key="k"), RoomPutStateResponse, "put state")
+    got = expect(await bob.room_get_state_event(room_id, "org.example.settings", "k"), RoomGetStateEventResponse, "bob gets the state event")
+    check(got.content == {"colour": "blue"}, f"state content {got.content}")
+    state = expect(await bob.room_get_state(room_id), RoomGetStateResponse, "bob gets the room state")
+    check(any(e.get("type") == "org.example.settings" and e.get("state_key") == "k" for e in state.events), "room state lacks the event")
+    members = expect(await alice.joined_members(room_id), JoinedMembersResponse, "joined_members")
+    check({m.user_id for m in members.members} == {alice.user_id, bob.user_id}, f"members {[m.user_id for m in members.members]}")
+    event_id = await send_text(alice, room_id, "context")
+    ctx = expect(await bob.room_context(room_id, event_id, limit=2), RoomContextResponse, "room_context")
+    check(ctx.event is not None and ctx.event.event_id == event_id, "context: the event itself")
+    expect(await bob.room_leave(room_id), RoomLeaveResponse, "bob leaves")
+    await sync_until(bob, lambda r: room_id in r.rooms.leave, "bob's sync shows the room left")
+    expect(await bob.room_forget(room_id), RoomForgetResponse, "bob forgets")
+    rooms = expect(await bob.joined_rooms(), JoinedRoomsResponse, "joined_rooms")
+    check(room_id not in rooms.rooms, f"joined_rooms still has {room_id}")
+
+
+async def filter_logout(s: Scenario):
+    alice = await s.user("alice")
+    room_id = await create_room(alice, "create a room")
+    await send_text(alice, room_id, "one")
+    await send_text(alice, room_id, "two")
+    f = expect(await alice.upload_filter(room={"timeline": {"limit": 1}}), UploadFilterResponse, "upload_filter")
+    fresh = s.client()
+    fresh.access_token, fresh.user_id, fresh.device_id = alice.access_token, alice.user_id, alice.device_id
+    r = await sync(fresh, "initial sync with the stored filter", sync_filter=f.filter_id)
+    events = r.rooms.join[room_id].timeline.events
+    check(len(events) == 1 and isinstance(events[0], RoomMessageText) and events[0].body == "two", f"filtered timeline {[type(e).__name__ for e in events]}")
+    check(r.rooms.join[room_id].timeline.limited, "a timeline cut by the filter must be limited")
+    expect(await alice.logout(), LogoutResponse, "logout")
+    after = await fresh.whoami()
+    check(isinstance(after, WhoamiError) and after.status_code == "M_UNKNOWN_TOKEN", f"whoami after logout: {after}")
+
+
 SCENARIOS = {
     "register-login": register_login,
     "rooms-send": rooms_send,
@@ -285,6 +351,9 @@ SCENARIOS = {
     "devices": devices,
     "typing-receipts": typing_receipts,
     "invite-first-sync": invite_first_sync,
+    "profile-presence": profile_presence,
+    "state-members-leave": state_members_leave,
+    "filter-logout": filter_logout,
 }
 
 
