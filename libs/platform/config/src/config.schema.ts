@@ -163,6 +163,10 @@ export const configSchema = z
         registration: rateLimitRule.prefault({ per_second: 0.17, burst_count: 3 }),
         /** Every authenticated request, per user. */
         general: rateLimitRule.prefault({ per_second: 10, burst_count: 100 }),
+        /** User reports (`POST /users/{userId}/report`), per reporting user (Synapse's `rc_reports`). */
+        reports: rateLimitRule.prefault({ per_second: 1, burst_count: 5 }),
+        /** User directory searches, per user (Synapse's `rc_user_directory`). */
+        user_directory: rateLimitRule.prefault({ per_second: 0.016, burst_count: 200 }),
       })
       .prefault({}),
     rooms: z
@@ -188,6 +192,26 @@ export const configSchema = z
         system_mxid_display_name: z.string().min(1).default('Server Notices'),
         /** The name of the room each user receives notices in. */
         room_name: z.string().min(1).default('Server Notices'),
+      })
+      .prefault({}),
+    turn: z
+      .object({
+        /** TURN server URIs for VoIP (`GET /voip/turnServer`), e.g. `turn:turn.example.com:3478?transport=udp`; none means no TURN server is offered. */
+        uris: z.array(z.string().regex(/^turns?:/, 'must be a turn: or turns: URI')).default([]),
+        /**
+         * The secret shared with the TURN server (coturn's `static-auth-secret`, its REST API
+         * scheme): each user gets a username `<expiry>:<user ID>` and the password
+         * Base64(HMAC-SHA1(secret, username)), valid for `user_lifetime_ms`. Takes precedence
+         * over `username`/`password`. A secret: set it with `AXON_TURN_SHARED_SECRET`.
+         */
+        shared_secret: z.string().min(1).optional(),
+        /** A fixed username and password given to every user instead (no shared secret). */
+        username: z.string().min(1).optional(),
+        password: z.string().min(1).optional(),
+        /** How long the credentials are valid (`ttl`), in milliseconds; an hour by default, as Synapse's `turn_user_lifetime`. */
+        user_lifetime_ms: z.number().int().min(1000).default(3_600_000),
+        /** Whether guests may get credentials too (Synapse's `turn_allow_guests`). */
+        allow_guests: z.boolean().default(true),
       })
       .prefault({}),
     presence: z

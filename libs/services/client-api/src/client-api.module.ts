@@ -43,6 +43,13 @@ import { TokensRepository } from './storage/tokens.repository';
 import { UsersRepository } from './storage/users.repository';
 import { ToDeviceController } from './to-device/to-device.controller';
 import { ToDeviceService } from './to-device/to-device.service';
+import { OpenIdController } from './openid/openid.controller';
+import { OpenIdTokensRepository } from './storage/openid-tokens.repository';
+import { ReportsRepository } from './storage/reports.repository';
+import { UserDirectoryRepository } from './storage/user-directory.repository';
+import { UserDirectoryConsumer } from './user-directory/user-directory.consumer';
+import { UserDirectoryController } from './user-directory/user-directory.controller';
+import { VoipController } from './voip/voip.controller';
 
 const repository = <T>(type: new (storage: ClientApiStorage) => T) => ({ provide: type, inject: [ClientApiStorage], useFactory: (storage: ClientApiStorage) => new type(storage) });
 
@@ -61,6 +68,9 @@ const repository = <T>(type: new (storage: ClientApiStorage) => T) => ({ provide
     ThirdPartyController,
     AccountDataController,
     ToDeviceController,
+    OpenIdController,
+    VoipController,
+    UserDirectoryController,
   ],
   providers: [
     {
@@ -79,6 +89,10 @@ const repository = <T>(type: new (storage: ClientApiStorage) => T) => ({ provide
     repository(ForgottenRoomsRepository),
     repository(SentTransactionsRepository),
     repository(ServerNoticeRoomsRepository),
+    repository(OpenIdTokensRepository),
+    repository(ReportsRepository),
+    repository(UserDirectoryRepository),
+    UserDirectoryConsumer,
     RoomQueryClient,
     RoomInputTiming,
     RoomInputClient,
@@ -97,18 +111,19 @@ const repository = <T>(type: new (storage: ClientApiStorage) => T) => ({ provide
   ],
   // The room endpoints (RoomsApiModule) share the room server clients, forgotten rooms and sent transaction IDs;
   // profiles and deactivation here change memberships through them too; read markers set
-  // room account data; server notices keep each user's notices room.
-  exports: [AccessTokenGuard, SessionsService, RateLimits, UsersRepository, FiltersRepository, RoomQueryClient, RoomInputClient, ForgottenRoomsRepository, SentTransactionsRepository, ServerNoticeRoomsRepository, AccountDataService],
+  // room account data; server notices keep each user's notices room; reports are stored here.
+  exports: [AccessTokenGuard, SessionsService, RateLimits, UsersRepository, ReportsRepository, FiltersRepository, RoomQueryClient, RoomInputClient, ForgottenRoomsRepository, SentTransactionsRepository, ServerNoticeRoomsRepository, AccountDataService],
 })
 export class ClientApiModule implements OnModuleInit {
   constructor(
     private readonly sessions: SessionsService,
     private readonly filters: FiltersRepository,
+    private readonly openIdTokens: OpenIdTokensRepository,
     private readonly rpc: RpcHost,
   ) {}
 
-  /** Serves `Accounts` (access-token resolution, stored filters) to the other services. */
+  /** Serves `Accounts` (access-token and OpenID-token resolution, stored filters) to the other services. */
   onModuleInit(): void {
-    this.rpc.serve(AccountsDefinition, createAccountsRpc(this.sessions, this.filters));
+    this.rpc.serve(AccountsDefinition, createAccountsRpc(this.sessions, this.filters, this.openIdTokens));
   }
 }

@@ -1,2 +1,3 @@
 export * from './federation-receiver.module';
 export * from './keys.controller';
+export * from './openid.controller';

@@ -4,7 +4,7 @@ import { limitExceeded } from '@axon/matrix-errors';
 import { enforceRateLimit, type CacheClient } from '@axon/platform-cache';
 import { InjectCache, InjectConfig } from '@axon/platform-runtime';
 
-export type RateLimitedAction = 'login' | 'registration' | 'general';
+export type RateLimitedAction = 'login' | 'registration' | 'general' | 'reports' | 'user_directory';
 
 /** The configured token buckets (`rate_limits.*`), shared across replicas through the cache. */
 @Injectable()

@@ -26,3 +26,8 @@ export const Requester = createParamDecorator((_data: unknown, context: Executio
   if (!requester) throw new Error('@Requester() used on a route without AccessTokenGuard');
   return requester;
 });
+
+/** `@OptionalRequester()`: the caller when the request carried a valid token, `undefined` when it carried none (`OptionalAccessTokenGuard`). */
+export const OptionalRequester = createParamDecorator((_data: unknown, context: ExecutionContext): Requester | undefined => {
+  return context.switchToHttp().getRequest<AuthenticatedRequest>()[REQUESTER];
+});

@@ -1,5 +1,6 @@
 import type { SessionsService } from '../auth/sessions.service';
 import type { FiltersRepository } from '../storage/filters.repository';
+import type { OpenIdTokensRepository } from '../storage/openid-tokens.repository';
 import { createAccountsRpc } from './accounts.rpc';
 
 describe('Accounts.GetFilter', () => {
@@ -11,9 +12,26 @@ describe('Accounts.GetFilter', () => {
         return Promise.resolve({ room: {} });
       },
     } as unknown as FiltersRepository;
-    const rpc = createAccountsRpc({} as SessionsService, filters);
+    const rpc = createAccountsRpc({} as SessionsService, filters, {} as OpenIdTokensRepository);
     expect(await rpc.getFilter({ userId: 'bob', filterId: '1' }, {} as never)).toEqual({ found: false, filterJson: '' });
     expect(await rpc.getFilter({ userId: '@bob:hs.test', filterId: '1' }, {} as never)).toEqual({ found: true, filterJson: '{"room":{}}' });
     expect(asked).toEqual(['@bob:hs.test 1']);
+  });
+});
+
+describe('Accounts.ResolveOpenIdToken', () => {
+  it('looks up the hash of a token, never an empty one', async () => {
+    const asked: string[] = [];
+    const openIdTokens = {
+      userOf: (hash: string) => {
+        asked.push(hash);
+        return Promise.resolve(hash.length === 64 ? '@alice:hs.test' : undefined);
+      },
+    } as unknown as OpenIdTokensRepository;
+    const rpc = createAccountsRpc({} as SessionsService, {} as FiltersRepository, openIdTokens);
+    expect(await rpc.resolveOpenIdToken({ accessToken: '' }, {} as never)).toEqual({ valid: false, userId: '' });
+    expect(await rpc.resolveOpenIdToken({ accessToken: 'oit_x' }, {} as never)).toEqual({ valid: true, userId: '@alice:hs.test' });
+    expect(asked).toEqual([expect.stringMatching(/^[0-9a-f]{64}$/)]);
+    expect(asked[0]).not.toContain('oit_x');
   });
 });

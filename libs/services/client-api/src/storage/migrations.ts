@@ -195,6 +195,108 @@ export class ClientApiAccountDataJson1766000000000 implements MigrationInterface
   }
 }
 
+/**
+ * OpenID tokens (`POST /user/{userId}/openid/request_token`), stored as SHA-256 hashes
+ * like access tokens, each with its expiry; the federation API's `/openid/userinfo`
+ * reads them through `Accounts.ResolveOpenIdToken`.
+ */
+export class ClientApiOpenIdTokens1767000000000 implements MigrationInterface {
+  readonly name = 'ClientApiOpenIdTokens1767000000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`
+      CREATE TABLE openid_tokens (
+        token_hash text PRIMARY KEY,
+        user_id text NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
+        expires_ts bigint NOT NULL
+      )`);
+    await queryRunner.query(`CREATE INDEX openid_tokens_expires ON openid_tokens (expires_ts)`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`DROP TABLE openid_tokens`);
+  }
+}
+
+/**
+ * Reports users filed against events, rooms and users (`/rooms/{roomId}/report/{eventId}`,
+ * `/rooms/{roomId}/report`, `/users/{userId}/report`), kept for the server's admins.
+ */
+export class ClientApiReports1767100000000 implements MigrationInterface {
+  readonly name = 'ClientApiReports1767100000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`
+      CREATE TABLE event_reports (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        received_ts bigint NOT NULL,
+        room_id text NOT NULL,
+        event_id text NOT NULL,
+        user_id text NOT NULL,
+        reason text,
+        -- The request body as sent (Synapse keeps it: clients add fields such as score).
+        content json NOT NULL
+      )`);
+    await queryRunner.query(`
+      CREATE TABLE room_reports (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        received_ts bigint NOT NULL,
+        room_id text NOT NULL,
+        user_id text NOT NULL,
+        reason text NOT NULL
+      )`);
+    await queryRunner.query(`
+      CREATE TABLE user_reports (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        received_ts bigint NOT NULL,
+        target_user_id text NOT NULL,
+        user_id text NOT NULL,
+        reason text NOT NULL
+      )`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    for (const table of ['user_reports', 'room_reports', 'event_reports']) await queryRunner.query(`DROP TABLE ${table}`);
+  }
+}
+
+/**
+ * The user directory's read model, built from `hs.room.output.v1`: which rooms are public
+ * (join rule `public` or history `world_readable`, as the spec's search scope and
+ * Synapse's `is_room_world_readable_or_publicly_joinable` say) and who is joined to each
+ * room, with the display name and avatar of their member event (what a remote user is
+ * known by). `last_seq` is the room sequence of the last output applied to the room,
+ * so a redelivered output changes nothing.
+ */
+export class ClientApiUserDirectory1767200000000 implements MigrationInterface {
+  readonly name = 'ClientApiUserDirectory1767200000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`
+      CREATE TABLE user_directory_rooms (
+        room_id text PRIMARY KEY,
+        is_public boolean NOT NULL DEFAULT false,
+        join_rule text,
+        history_visibility text,
+        last_seq integer NOT NULL
+      )`);
+    await queryRunner.query(`
+      CREATE TABLE user_directory_members (
+        room_id text NOT NULL,
+        user_id text NOT NULL,
+        display_name text,
+        avatar_url text,
+        PRIMARY KEY (room_id, user_id)
+      )`);
+    await queryRunner.query(`CREATE INDEX user_directory_members_user ON user_directory_members (user_id)`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`DROP TABLE user_directory_members`);
+    await queryRunner.query(`DROP TABLE user_directory_rooms`);
+  }
+}
+
 export const CLIENT_API_MIGRATIONS = [
   ClientApiAccounts1764000000000,
   ClientApiRooms1765000000000,
@@ -202,4 +304,7 @@ export const CLIENT_API_MIGRATIONS = [
   ClientApiToDeviceTxns1765300000000,
   ClientApiServerNotices1765400000000,
   ClientApiAccountDataJson1766000000000,
+  ClientApiOpenIdTokens1767000000000,
+  ClientApiReports1767100000000,
+  ClientApiUserDirectory1767200000000,
 ] as const;

@@ -12,6 +12,15 @@ import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
  * services (sync, media) need to know about a request's caller.
  */
 
+export interface ResolveOpenIdTokenRequest {
+  accessToken: string;
+}
+
+export interface ResolveOpenIdTokenResponse {
+  valid: boolean;
+  userId: string;
+}
+
 export interface GetFilterRequest {
   userId: string;
   filterId: string;
@@ -40,6 +49,168 @@ export interface ResolveAccessTokenResponse {
    */
   softLogout: boolean;
 }
+
+function createBaseResolveOpenIdTokenRequest(): ResolveOpenIdTokenRequest {
+  return { accessToken: "" };
+}
+
+export const ResolveOpenIdTokenRequest: MessageFns<ResolveOpenIdTokenRequest> = {
+  encode(message: ResolveOpenIdTokenRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.accessToken !== "") {
+      writer.uint32(10).string(message.accessToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResolveOpenIdTokenRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResolveOpenIdTokenRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.accessToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResolveOpenIdTokenRequest {
+    return {
+      accessToken: isSet(object.accessToken)
+        ? globalThis.String(object.accessToken)
+        : isSet(object.access_token)
+        ? globalThis.String(object.access_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ResolveOpenIdTokenRequest): unknown {
+    const obj: any = {};
+    if (message.accessToken !== "") {
+      obj.accessToken = message.accessToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ResolveOpenIdTokenRequest>): ResolveOpenIdTokenRequest {
+    return ResolveOpenIdTokenRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ResolveOpenIdTokenRequest>): ResolveOpenIdTokenRequest {
+    const message = createBaseResolveOpenIdTokenRequest();
+    message.accessToken = object.accessToken ?? "";
+    return message;
+  },
+};
+
+function createBaseResolveOpenIdTokenResponse(): ResolveOpenIdTokenResponse {
+  return { valid: false, userId: "" };
+}
+
+export const ResolveOpenIdTokenResponse: MessageFns<ResolveOpenIdTokenResponse> = {
+  encode(message: ResolveOpenIdTokenResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.valid !== false) {
+      writer.uint32(8).bool(message.valid);
+    }
+    if (message.userId !== "") {
+      writer.uint32(18).string(message.userId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResolveOpenIdTokenResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResolveOpenIdTokenResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.valid = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResolveOpenIdTokenResponse {
+    return {
+      valid: isSet(object.valid) ? globalThis.Boolean(object.valid) : false,
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ResolveOpenIdTokenResponse): unknown {
+    const obj: any = {};
+    if (message.valid !== false) {
+      obj.valid = message.valid;
+    }
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ResolveOpenIdTokenResponse>): ResolveOpenIdTokenResponse {
+    return ResolveOpenIdTokenResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ResolveOpenIdTokenResponse>): ResolveOpenIdTokenResponse {
+    const message = createBaseResolveOpenIdTokenResponse();
+    message.valid = object.valid ?? false;
+    message.userId = object.userId ?? "";
+    return message;
+  },
+};
 
 function createBaseGetFilterRequest(): GetFilterRequest {
   return { userId: "", filterId: "" };
@@ -484,6 +655,18 @@ export const AccountsDefinition = {
       requestType: GetFilterRequest as typeof GetFilterRequest,
       requestStream: false,
       responseType: GetFilterResponse as typeof GetFilterResponse,
+      responseStream: false,
+      options: {},
+    },
+    /**
+     * The user an OpenID token (POST /user/{userId}/openid/request_token) was issued to,
+     * while it has not expired: what the federation API's /openid/userinfo answers.
+     */
+    resolveOpenIdToken: {
+      name: "ResolveOpenIdToken",
+      requestType: ResolveOpenIdTokenRequest as typeof ResolveOpenIdTokenRequest,
+      requestStream: false,
+      responseType: ResolveOpenIdTokenResponse as typeof ResolveOpenIdTokenResponse,
       responseStream: false,
       options: {},
     },
