@@ -28,7 +28,7 @@ let api: SpecClient;
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'axon-openapi-'));
   const config = join(dir, 'axon.yaml');
-  writeFileSync(config, ['registration:', '  enabled: true', '  registration_tokens:', `    - token: ${TOKEN}`, 'rate_limits:', '  enabled: false', ''].join('\n'));
+  writeFileSync(config, ['registration:', '  enabled: true', '  registration_tokens:', `    - token: ${TOKEN}`, 'rate_limits:', '  enabled: false', 'turn:', '  uris: ["turn:turn.openapi.test:3478?transport=udp"]', '  shared_secret: openapi-turn-secret', ''].join('\n'));
   hs = await startHomeserver({ AXON_CONFIG: config, AXON_SERVER_NAME: SERVER });
   api = new SpecClient(hs.baseUrl);
 });
@@ -302,6 +302,39 @@ describe('the Client-Server API against the spec', () => {
     await api.call('GET', `${V3}/thirdparty/user/{protocol}`, { protocol: 'irc' }, { token, status: 404 });
     await api.call('GET', `${V3}/thirdparty/location`, {}, { token, query: { alias: `#openapi:${SERVER}` }, status: 404 });
     await api.call('GET', `${V3}/thirdparty/user`, {}, { token, query: { userid: alice.user_id }, status: 404 });
+  });
+
+  it('OpenID, TURN, the user directory, room summaries and reports', async () => {
+    const token = alice.access_token;
+    const openId = await api.call<{ access_token: string }>('POST', `${V3}/user/{userId}/openid/request_token`, { userId: alice.user_id }, { token, body: {} });
+    expect(openId).toMatchObject({ token_type: 'Bearer', matrix_server_name: SERVER });
+    expect(await api.call('GET', `${V3}/voip/turnServer`, {}, { token })).toMatchObject({ uris: ['turn:turn.openapi.test:3478?transport=udp'], ttl: 3600 });
+
+    const { room_id: room } = await api.call<{ room_id: string }>('POST', `${V3}/createRoom`, {}, { token, body: { preset: 'public_chat', name: 'Summarised' } });
+    await api.call('POST', `${V3}/join/{roomIdOrAlias}`, { roomIdOrAlias: room }, { token: bob.access_token, body: {} });
+    const { event_id: eventId } = await api.call<{ event_id: string }>('PUT', `${V3}/rooms/{roomId}/send/{eventType}/{txnId}`, { roomId: room, eventType: 'm.room.message', txnId: 'report-me' }, { token, body: { msgtype: 'm.text', body: 'spam' } });
+    // The directory is a read model of the room output: bob appears once it has applied the join.
+    let results: { user_id: string }[] = [];
+    for (let attempt = 0; attempt < 50 && !results.some((r) => r.user_id === bob.user_id); attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+      results = (await api.call<{ results: { user_id: string }[]; limited: boolean }>('POST', `${V3}/user_directory/search`, {}, { token, body: { search_term: 'bob' } })).results;
+    }
+    expect(results.map((r) => r.user_id)).toContain(bob.user_id);
+
+    const summary = `/_matrix/client/v1/room_summary/{roomIdOrAlias}`;
+    expect(await api.call('GET', summary, { roomIdOrAlias: room }, { token })).toMatchObject({ room_id: room, name: 'Summarised', num_joined_members: 2, join_rule: 'public' });
+    // Synapse's unstable MSC3266 paths answer the same body as the stable one.
+    for (const unstable of ['/_matrix/client/unstable/im.nheko.summary/summary/{roomIdOrAlias}', '/_matrix/client/unstable/im.nheko.summary/rooms/{roomIdOrAlias}/summary']) {
+      expect(await api.call('GET', unstable, { roomIdOrAlias: room }, { token, spec: `GET ${summary}` })).toMatchObject({ room_id: room });
+    }
+    // A room this server is not in: with servers to ask (none answers yet: no federation), 404.
+    await api.call('GET', summary, { roomIdOrAlias: `!nowhere:${SERVER}` }, { token, query: { via: 'elsewhere.test' }, status: 404 });
+
+    expect(await api.call('POST', `${V3}/rooms/{roomId}/report/{eventId}`, { roomId: room, eventId }, { token: bob.access_token, body: { reason: 'spam', score: -100 } })).toEqual({});
+    await api.call('POST', `${V3}/rooms/{roomId}/report/{eventId}`, { roomId: room, eventId: `$nothere:${SERVER}` }, { token: bob.access_token, body: { reason: 'spam' }, status: 404 });
+    expect(await api.call('POST', `${V3}/rooms/{roomId}/report`, { roomId: room }, { token: bob.access_token, body: { reason: 'a room of spam' } })).toEqual({});
+    await api.call('POST', `${V3}/rooms/{roomId}/report`, { roomId: `!nowhere:${SERVER}` }, { token: bob.access_token, body: { reason: 'x' }, status: 404 });
+    expect(await api.call('POST', `${V3}/users/{userId}/report`, { userId: alice.user_id }, { token: bob.access_token, body: { reason: 'spammer' } })).toEqual({});
   });
 
   it('sync: joined, invited, knocked and left rooms with the fields clients read', async () => {
