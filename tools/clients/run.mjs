@@ -9,14 +9,14 @@
 // Prints a table (scenario x server) and `clients: N passed, N failed` for Axon; exits 1
 // when any scenario fails against Axon. Logs and data stay in tmp/clients/ for inspection.
 import { execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, openSync, closeSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, closeSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve, dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { waitReady } from '../bench/lib/http.mjs';
 import { startProcess } from '../bench/lib/process.mjs';
+import { configureSynapse, synapsePython } from '../lib/synapse.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const require = createRequire(import.meta.url);
@@ -98,56 +98,10 @@ async function startAxon(dir) {
 }
 
 async function startSynapse(dir) {
-  const python = execFileSync('bash', [join(ROOT, 'deploy/local/synapse.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  const { python } = synapsePython();
   const port = await freePort();
-  const big = { per_second: 1_000_000, burst_count: 1_000_000 };
-  const logConfig = {
-    version: 1,
-    formatters: { precise: { format: '%(asctime)s - %(name)s - %(lineno)d - %(levelname)s - %(message)s' } },
-    handlers: { file: { class: 'logging.FileHandler', formatter: 'precise', filename: join(dir, 'homeserver.log') } },
-    root: { level: 'WARNING', handlers: ['file'] },
-    disable_existing_loggers: false,
-  };
-  writeFileSync(join(dir, 'log.config'), JSON.stringify(logConfig, null, 2)); // YAML is a superset of JSON
-  const config = {
-    server_name: SERVER_NAME,
-    pid_file: join(dir, 'homeserver.pid'),
-    listeners: [{ port, bind_addresses: ['127.0.0.1'], type: 'http', tls: false, x_forwarded: false, resources: [{ names: ['client'], compress: false }] }],
-    database: { name: 'sqlite3', args: { database: join(dir, 'homeserver.db') } },
-    log_config: join(dir, 'log.config'),
-    media_store_path: join(dir, 'media'),
-    signing_key_path: join(dir, 'signing.key'),
-    report_stats: false,
-    macaroon_secret_key: randomBytes(32).toString('hex'),
-    form_secret: randomBytes(32).toString('hex'),
-    registration_shared_secret: randomBytes(32).toString('hex'),
-    enable_registration: true,
-    enable_registration_without_verification: true,
-    bcrypt_rounds: 4,
-    trusted_key_servers: [],
-    suppress_key_server_warning: true,
-    rc_message: big,
-    rc_registration: big,
-    rc_registration_token_validity: big,
-    rc_login: { address: big, account: big, failed_attempts: big },
-    rc_joins: { local: big, remote: big },
-    rc_joins_per_room: big,
-    rc_invites: { per_room: big, per_user: big, per_issuer: big },
-    rc_3pid_validation: big,
-    rc_admin_redaction: big,
-    rc_room_creation: big,
-    rc_presence: { per_user: big },
-    rc_delayed_event_mgmt: big,
-  };
-  mkdirSync(join(dir, 'media'), { recursive: true });
-  const cfgFile = join(dir, 'homeserver.yaml');
-  writeFileSync(cfgFile, JSON.stringify(config, null, 2));
-  execFileSync(python, ['-m', 'synapse.app.homeserver', '-c', cfgFile, '--generate-keys'], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
-  const proc = startProcess(run, 'synapse', python, ['-m', 'synapse.app.homeserver', '-c', cfgFile], {
-    env: { PATH: process.env.PATH ?? '', HOME: dir },
-    cwd: dir,
-    logFile: join(dir, 'stdout.log'),
-  });
+  const synapse = configureSynapse(python, dir, { serverName: SERVER_NAME, port, database: { name: 'sqlite3', args: { database: join(dir, 'homeserver.db') } } });
+  const proc = startProcess(run, 'synapse', synapse.command, synapse.args, { env: synapse.env, cwd: dir, logFile: join(dir, 'stdout.log') });
   await waitReady(`http://127.0.0.1:${port}`, proc, 'synapse', 120_000);
   return { baseUrl: `http://127.0.0.1:${port}`, proc };
 }

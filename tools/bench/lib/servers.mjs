@@ -2,13 +2,13 @@
 // homeserver main (what `npm start` runs: embedded PGlite by default, or PostgreSQL) of
 // this checkout or of a baseline checkout, and Synapse from PyPI (deploy/local/synapse.sh).
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { waitReady } from './http.mjs';
 import { startProcess } from './process.mjs';
 import { ROOT } from './run.mjs';
+import { configureSynapse, synapsePython } from '../../lib/synapse.mjs';
 
 const require = createRequire(import.meta.url);
 // Listening ports below the ephemeral range (an outgoing connection cannot take one first).
@@ -127,73 +127,30 @@ let synapseVersion = '';
 export const synapseInfo = () => synapseVersion;
 
 function synapseLauncher(run, target, dir, port, dbUrl) {
-  let python;
+  let installed;
   try {
-    python = execFileSync('bash', [join(ROOT, 'deploy/local/synapse.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+    installed = synapsePython();
   } catch (err) {
     throw new Error(`Synapse could not be installed from PyPI (deploy/local/synapse.sh: ${err.message.split('\n')[0]}); no Synapse numbers`);
   }
-  const [py, syn] = execFileSync(python, ['-c', 'import sys, synapse; print(sys.version.split()[0], synapse.__version__)'], { encoding: 'utf8' }).trim().split(' ');
-  synapseVersion = `synapse ${syn} on python ${py}`;
-  const big = { per_second: 1_000_000, burst_count: 1_000_000 };
-  const logConfig = {
-    version: 1,
-    formatters: { precise: { format: '%(asctime)s - %(name)s - %(lineno)d - %(levelname)s - %(message)s' } },
-    handlers: { file: { class: 'logging.FileHandler', formatter: 'precise', filename: join(dir, 'homeserver.log') } },
-    root: { level: 'WARNING', handlers: ['file'] },
-    loggers: { synapse: { level: 'WARNING' }, 'synapse.storage.SQL': { level: 'WARNING' }, 'synapse.access': { level: 'WARNING' } },
-    disable_existing_loggers: false,
-  };
-  // YAML is a superset of JSON: both files are written as JSON.
-  writeFileSync(join(dir, 'log.config'), JSON.stringify(logConfig, null, 2));
-  const config = {
-    server_name: SERVER_NAME,
-    pid_file: join(dir, 'homeserver.pid'),
-    listeners: [{ port, bind_addresses: ['127.0.0.1'], type: 'http', tls: false, x_forwarded: false, resources: [{ names: ['client'], compress: false }] }],
-    database: {
-      name: 'psycopg2',
-      args: {
-        user: decodeURIComponent(dbUrl.username),
-        password: decodeURIComponent(dbUrl.password),
-        database: dbUrl.pathname.slice(1),
-        host: dbUrl.hostname,
-        port: Number(dbUrl.port || 5432),
-        cp_min: 5,
-        cp_max: 10,
-      },
+  synapseVersion = installed.version;
+  const database = {
+    name: 'psycopg2',
+    args: {
+      user: decodeURIComponent(dbUrl.username),
+      password: decodeURIComponent(dbUrl.password),
+      database: dbUrl.pathname.slice(1),
+      host: dbUrl.hostname,
+      port: Number(dbUrl.port || 5432),
+      cp_min: 5,
+      cp_max: 10,
     },
-    log_config: join(dir, 'log.config'),
-    media_store_path: join(dir, 'media'),
-    signing_key_path: join(dir, 'signing.key'),
-    report_stats: false,
-    macaroon_secret_key: randomBytes(32).toString('hex'),
-    form_secret: randomBytes(32).toString('hex'),
-    registration_shared_secret: randomBytes(32).toString('hex'),
-    enable_registration: true,
-    enable_registration_without_verification: true,
-    // Setup only (registration); the measured paths never hash a password.
-    bcrypt_rounds: 4,
-    trusted_key_servers: [],
-    suppress_key_server_warning: true,
-    rc_message: big,
-    rc_registration: big,
-    rc_registration_token_validity: big,
-    rc_login: { address: big, account: big, failed_attempts: big },
-    rc_joins: { local: big, remote: big },
-    rc_joins_per_room: big,
-    rc_invites: { per_room: big, per_user: big, per_issuer: big },
-    rc_3pid_validation: big,
-    rc_admin_redaction: big,
-    rc_room_creation: big,
   };
-  mkdirSync(join(dir, 'media'), { recursive: true });
-  const cfgFile = join(dir, 'homeserver.yaml');
-  writeFileSync(cfgFile, JSON.stringify(config, null, 2));
-  execFileSync(python, ['-m', 'synapse.app.homeserver', '-c', cfgFile, '--generate-keys'], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+  const synapse = configureSynapse(installed.python, dir, { serverName: SERVER_NAME, port, database });
   return {
     logFile: join(dir, 'homeserver.log'),
     readyMs: 120_000,
-    launch: () => startProcess(run, target.name, python, ['-m', 'synapse.app.homeserver', '-c', cfgFile], { env: { PATH: process.env.PATH ?? '', HOME: dir }, cwd: dir, logFile: join(dir, 'stdout.log') }),
+    launch: () => startProcess(run, target.name, synapse.command, synapse.args, { env: synapse.env, cwd: dir, logFile: join(dir, 'stdout.log') }),
   };
 }
 
