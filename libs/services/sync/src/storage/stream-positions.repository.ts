@@ -1,3 +1,4 @@
+import { roomOutputTopic } from '@axon/contracts-kafka';
 import type { DataSource, EntityManager } from '@axon/platform-database';
 import { emptySyncToken, SYNC_STREAMS, type StreamName, type SyncToken } from '../sync-token';
 
@@ -15,6 +16,17 @@ export function BETWEEN(after: number, upTo: number, alias = ''): string {
 export function advanceHeadSql(topic = '$1', partition = '$2', offset = '$3'): string {
   return `INSERT INTO stream_heads (topic, partition, "offset") VALUES (${topic}, ${partition}, ${offset})
      ON CONFLICT (topic, partition) DO UPDATE SET "offset" = GREATEST(stream_heads."offset", EXCLUDED."offset")`;
+}
+
+/**
+ * SQL recording an offset of a partition of `hs.room.output.v1` as applied, with the
+ * highest room stream ordering applied in that partition (`SyncToken.roomOrderings`);
+ * neither ever moves back (a redelivered output is older on both counts).
+ */
+export function advanceRoomHeadSql(topic: string, partition: string, offset: string, ordering: string): string {
+  return `INSERT INTO stream_heads (topic, partition, "offset", stream_ordering) VALUES (${topic}, ${partition}, ${offset}, ${ordering})
+     ON CONFLICT (topic, partition) DO UPDATE SET "offset" = GREATEST(stream_heads."offset", EXCLUDED."offset"),
+       stream_ordering = GREATEST(stream_heads.stream_ordering, EXCLUDED.stream_ordering)`;
 }
 
 /** Records that `offset` of `partition` of `topic` is applied (in the transaction that applies it). */
@@ -70,12 +82,16 @@ export class StreamPositionsRepository {
   }
 
   private async read(): Promise<SyncToken> {
-    const rows = await this.db.query<Array<{ topic: string; partition: number; offset: string }>>(`SELECT topic, partition, "offset"::text AS "offset" FROM stream_heads`);
-    const token = emptySyncToken() as Record<StreamName, number[]>;
+    const rows = await this.db.query<Array<{ topic: string; partition: number; offset: string; stream_ordering: string }>>(
+      `SELECT topic, partition, "offset"::text AS "offset", stream_ordering::text AS stream_ordering FROM stream_heads`,
+    );
+    const token = emptySyncToken() as Record<StreamName, number[]> & { roomOrderings: number[] };
     const byTopic = new Map<string, number[]>(SYNC_STREAMS.map(([name, topic]) => [topic.name, token[name]]));
     for (const row of rows) {
       const positions = byTopic.get(row.topic);
-      if (positions !== undefined && row.partition < positions.length) positions[row.partition] = Number(row.offset);
+      if (positions === undefined || row.partition >= positions.length) continue;
+      positions[row.partition] = Number(row.offset);
+      if (row.topic === roomOutputTopic.name) token.roomOrderings[row.partition] = Number(row.stream_ordering);
     }
     return token;
   }
