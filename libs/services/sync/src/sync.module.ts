@@ -13,6 +13,7 @@ import { PresenceService } from './presence.service';
 import { SYNC_MIGRATIONS } from './storage/migrations';
 import { SyncStorage } from './storage/sync-repositories';
 import { createSyncMetrics } from './sync.metrics';
+import { CatchUp } from './catch-up';
 import { SyncService } from './sync.service';
 
 /**
@@ -29,9 +30,9 @@ import { SyncService } from './sync.service';
     },
     {
       provide: SyncService,
-      inject: [SyncStorage, CACHE, CONFIG, Metrics],
-      useFactory: (storage: SyncStorage, cache: CacheClient, config: AxonConfig, metrics: Metrics): SyncService =>
-        new SyncService(storage, cache.wakeups, config.presence.enabled, createSyncMetrics(metrics)),
+      inject: [SyncStorage, CACHE, CONFIG, Metrics, BUS],
+      useFactory: (storage: SyncStorage, cache: CacheClient, config: AxonConfig, metrics: Metrics, bus: MessageBus): SyncService =>
+        new SyncService(storage, cache.wakeups, config.presence.enabled, createSyncMetrics(metrics), new CatchUp(bus, storage.positions)),
     },
     {
       provide: PresenceService,
