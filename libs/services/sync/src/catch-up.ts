@@ -1,5 +1,6 @@
 import type { MessageBus } from '@axon/platform-bus';
 import type { StreamPositionsRepository } from './storage/stream-positions.repository';
+import type { SyncMetrics } from './sync.metrics';
 import { SYNC_STREAMS, type SyncToken } from './sync-token';
 
 /** The longest a `/sync` waits for the read model to catch up before it answers with what it has. */
@@ -30,14 +31,30 @@ export class CatchUp {
   constructor(
     private readonly bus: Pick<MessageBus, 'endOffsets'>,
     private readonly positions: Pick<StreamPositionsRepository, 'heads'>,
+    private readonly metrics?: Pick<SyncMetrics, 'catchUpWait' | 'catchUpTimeouts'>,
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Resolves once everything published before the call is applied, or `MAX_CATCH_UP_MS` passed. */
+  /**
+   * Resolves once everything published before the call is applied, or `MAX_CATCH_UP_MS`
+   * passed. Never rejects: a bus whose end offsets cannot be read (a broker outage) only
+   * costs the wait, the sync then answers as of the heads (counted as cause `bus`).
+   */
   async wait(): Promise<void> {
-    const deadline = this.now() + MAX_CATCH_UP_MS;
-    const ends = await this.ends();
-    while (!caughtUp(await this.positions.heads(), ends) && this.now() < deadline) await new Promise((resolve) => setTimeout(resolve, RECHECK_MS));
+    const started = this.now();
+    const deadline = started + MAX_CATCH_UP_MS;
+    let timedOut: 'lag' | 'bus' | undefined;
+    const ends = await beforeDeadline(this.ends(), MAX_CATCH_UP_MS).catch(() => undefined);
+    if (ends === undefined) timedOut = 'bus';
+    while (ends !== undefined && !caughtUp(await this.positions.heads(), ends)) {
+      if (this.now() >= deadline) {
+        timedOut = 'lag';
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, RECHECK_MS));
+    }
+    if (timedOut !== undefined) this.metrics?.catchUpTimeouts.inc({ cause: timedOut });
+    this.metrics?.catchUpWait.observe(Math.max(0, this.now() - started) / 1000);
   }
 
   private ends(): Promise<Ends> {
@@ -68,4 +85,14 @@ export class CatchUp {
 /** Whether every partition of every stream is applied up to the message before its end offset. */
 function caughtUp(heads: SyncToken, ends: Ends): boolean {
   return SYNC_STREAMS.every(([name], stream) => ends[stream]!.every((end, partition) => BigInt(heads[name][partition] ?? -1) >= end - 1n));
+}
+
+/** `promise`'s value, or undefined if it has not settled within `ms` (a rejection is passed on). */
+function beforeDeadline<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }

@@ -83,14 +83,17 @@ export class SyncService {
     // Not an async function: a waiting poll holds no frame or extra promise of it, and the
     // token is parsed again per computation rather than kept parsed (a vector per stream).
     const text = request.since!;
-    return caughtUp
-      .then(() => this.longPolls.poll({
+    // The poll starts now, so a client leaving or a release during the catch-up is heard;
+    // it computes once caught up.
+    return this.longPolls
+      .poll({
         userId: request.userId,
         timeoutMs: request.timeoutMs,
         ...(request.client === undefined ? {} : { client: request.client }),
+        ready: caughtUp,
         compute: () => this.compute(request, parseSyncToken(text)),
         isEmpty,
-      }))
+      })
       .then(response);
   }
 

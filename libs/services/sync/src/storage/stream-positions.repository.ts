@@ -48,6 +48,19 @@ export class StreamPositionsRepository {
   constructor(private readonly db: DataSource) {}
 
   /**
+   * Records that `offset` of `partition` of `topic` was dead-lettered by the sync group: it
+   * will never be applied, and the partition's position moves past it as if it had been
+   * (the room stream ordering stays: nothing of it is in the read model). Without this the
+   * head would stay below the bus's end offset until the partition's next message, and
+   * every `/sync` meanwhile would wait out `CatchUp` for a message that is not coming.
+   * Sync applies each partition in offset order, one message at a time, so everything
+   * before a dead-lettered message is finished: the head is still a low-water mark.
+   */
+  async passDeadLettered(topic: string, partition: number, offset: string): Promise<void> {
+    await this.db.query(advanceHeadSql(), [topic, partition, offset]);
+  }
+
+  /**
    * How far every partition of every sync stream has been applied: the newest token.
    * Every computing `/sync` starts with this read, so concurrent callers share one: a caller
    * that comes while a read runs is given the next read, which starts when that one ends.

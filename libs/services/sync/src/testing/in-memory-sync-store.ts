@@ -125,7 +125,7 @@ export class InMemorySyncStore {
       throw new Error(`${what} writes the read model: the in-memory store is written with its own helpers`);
     };
     return {
-      positions: { heads: async (): Promise<SyncToken> => structuredClone(this.heads) },
+      positions: { heads: async (): Promise<SyncToken> => structuredClone(this.heads), passDeadLettered: unused('positions.passDeadLettered') },
       roomEvents: {
         apply: unused('roomEvents.apply'),
         applyMessages: unused('roomEvents.applyMessages'),
