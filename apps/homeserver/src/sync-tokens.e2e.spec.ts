@@ -86,7 +86,11 @@ describe('sync tokens in /messages, and reading your own writes in /sync', () =>
       expect(bodiesOf(back.body['chunk'])).toEqual([...early].reverse());
 
       const forward = await messages(alice, roomId, { from: token, dir: 'f' });
+      expect(forward.body['start']).toBe(token);
       expect(bodiesOf(forward.body['chunk'])).toEqual(late);
+      // `start` is `from` (spec): a token to page from again, in either direction.
+      expect(bodiesOf((await messages(alice, roomId, { from: back.body['start'] as string, dir: 'f' })).body['chunk'])).toEqual(late);
+      expect(bodiesOf((await messages(alice, roomId, { from: forward.body['start'] as string, dir: 'b' })).body['chunk'])).toEqual([...early].reverse());
 
       // A sync token as `to`, both ways: exactly what lies between the two syncs.
       expect(bodiesOf((await messages(alice, roomId, { from: token, to: later, dir: 'f' })).body['chunk'])).toEqual(late);
