@@ -16,7 +16,7 @@ const moduleNameMapper = Object.fromEntries(
 /** The matrix-js-sdk suites of the Client-Server API and sync, run again distributed. */
 const DISTRIBUTED_E2E_SUITES = [
   'accounts', 'rooms', 'directory', 'concurrency', 'room-history', 'sync', 'sync-stress',
-  'sync-edus', 'sync-filters', 'edu-endpoints', 'server-notices', 'client-compat', 'startup-endpoints',
+  'sync-edus', 'sync-filters', 'edu-endpoints', 'server-notices', 'client-compat', 'startup-endpoints', 'sync-tokens',
 ];
 
 const common = {

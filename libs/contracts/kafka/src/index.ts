@@ -4,3 +4,4 @@ export * from './topics';
 export * from './room-topics';
 export * from './account-data-topic';
 export * from './edu-topics';
+export * from './sync-token';

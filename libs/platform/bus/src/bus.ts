@@ -70,6 +70,13 @@ export interface MessageBus {
     options?: BatchSubscribeOptions,
   ): Promise<Subscription>;
 
+  /**
+   * The offset the next message of each partition of `topic` will get (so everything
+   * published before the call is below it), in partition order: what a consumer that has
+   * applied up to `endOffsets - 1` has caught up with. One round trip.
+   */
+  endOffsets(topic: AnyTopic): Promise<readonly bigint[]>;
+
   /** One round trip to the backing store (the broker, or the database): for `/ready`. */
   ping(): Promise<void>;
 

@@ -11,6 +11,7 @@ describe('withSubscribeDefaults', () => {
       kind: 'in-process',
       ensureTopics: async () => undefined,
       publish: async () => undefined,
+      endOffsets: async () => [],
       subscribe: async (_t, _g, _h, options) => {
         seen.push(options);
         return {} as Subscription;

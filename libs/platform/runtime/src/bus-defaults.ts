@@ -14,6 +14,7 @@ export function withSubscribeDefaults(bus: MessageBus, defaults: SubscribeOption
     publish: (topic, messages, options) => bus.publish(topic, messages, options),
     subscribe: (topic, groupId, handler, options) => bus.subscribe(topic, groupId, handler, { ...defaults, ...options }),
     subscribeBatches: (topic, groupId, handler, options) => bus.subscribeBatches(topic, groupId, handler, { ...defaults, ...options }),
+    endOffsets: (topic) => bus.endOffsets(topic),
     ping: () => bus.ping(),
     close: () => bus.close(),
   };

@@ -22,6 +22,12 @@ export interface PollRequest<T> {
   readonly timeoutMs: number;
   readonly client?: ClientConnection;
   readonly compute: () => Promise<T>;
+  /**
+   * Awaited (after the wake-up subscription is taken) before the first computation: the
+   * read model catching up (`CatchUp`). The poll already listens for its client leaving and
+   * for release meanwhile, which answer it at once.
+   */
+  readonly ready?: Promise<void>;
   /** Whether an answer has nothing to say yet (then the poll waits, unless it must answer now). */
   readonly isEmpty: (answer: T) => boolean;
 }
@@ -106,11 +112,14 @@ export class LongPolls<T> {
     entry.waiters.add(waiter);
     try {
       await entry.unsubscribe;
+      await waiter.request.ready;
     } catch (error) {
       this.finish(waiter);
       waiter.reject(error);
       return;
     }
+    // The client left or the process is releasing meanwhile: that answered it already.
+    if (waiter.done) return;
     await this.compute(waiter);
   }
 

@@ -13,6 +13,7 @@ import { PresenceService } from './presence.service';
 import { SYNC_MIGRATIONS } from './storage/migrations';
 import { SyncStorage } from './storage/sync-repositories';
 import { createSyncMetrics } from './sync.metrics';
+import { CatchUp } from './catch-up';
 import { SyncService } from './sync.service';
 
 /**
@@ -29,9 +30,11 @@ import { SyncService } from './sync.service';
     },
     {
       provide: SyncService,
-      inject: [SyncStorage, CACHE, CONFIG, Metrics],
-      useFactory: (storage: SyncStorage, cache: CacheClient, config: AxonConfig, metrics: Metrics): SyncService =>
-        new SyncService(storage, cache.wakeups, config.presence.enabled, createSyncMetrics(metrics)),
+      inject: [SyncStorage, CACHE, CONFIG, Metrics, BUS],
+      useFactory: (storage: SyncStorage, cache: CacheClient, config: AxonConfig, metrics: Metrics, bus: MessageBus): SyncService => {
+        const syncMetrics = createSyncMetrics(metrics);
+        return new SyncService(storage, cache.wakeups, config.presence.enabled, syncMetrics, new CatchUp(bus, storage.positions, syncMetrics));
+      },
     },
     {
       provide: PresenceService,
@@ -51,7 +54,7 @@ export class SyncModule implements OnApplicationBootstrap, BeforeApplicationShut
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const consumer = new RoomOutputConsumer(this.bus, this.storage.roomEvents, this.storage.accountData, this.cache.wakeups);
+    const consumer = new RoomOutputConsumer(this.bus, this.storage.roomEvents, this.storage.accountData, this.cache.wakeups, this.storage.positions);
     await consumer.start();
     this.shutdown.add(STAGE.consumers, 'sync room output consumer', () => consumer.stop());
     const edus = new EduConsumer(this.bus, this.storage, this.cache.wakeups, { enabled: this.config.presence.enabled, offlineAfterMs: this.config.presence.offline_after_ms });

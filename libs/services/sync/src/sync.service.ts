@@ -1,5 +1,6 @@
 import type { RoomId, UserId } from '@axon/matrix-identifiers';
 import type { Wakeups } from '@axon/platform-cache';
+import type { CatchUp } from './catch-up';
 import { LongPolls } from './long-poll';
 import { AccountDataBuilder } from './sections/account-data.builder';
 import { DeviceListsBuilder } from './sections/device-lists.builder';
@@ -37,7 +38,9 @@ interface SyncResult {
  * device-list changes. An incremental sync with nothing new waits (long-poll) until a
  * change for the user is applied or the timeout passes. Tokens are vectors of applied
  * bus offsets (`sync-token.ts`). Events of users in `m.ignored_user_list` are left out
- * of timelines, and their invites are not shown. Each section has its builder
+ * of timelines, and their invites are not shown. A sync first waits (bounded) until the
+ * read model holds everything on the bus when it arrived (`CatchUp`), so a client sees
+ * the writes any client was answered for before its sync. Each section has its builder
  * (`sections/`); this class reads the window they share and puts the answer together.
  *
  * Spec: https://spec.matrix.org/v1.19/client-server-api/#get_matrixclientv3sync
@@ -55,6 +58,7 @@ export class SyncService {
     wakeups: Wakeups,
     presenceEnabled: boolean,
     metrics?: SyncMetrics,
+    private readonly catchUp?: CatchUp,
   ) {
     this.longPolls = new LongPolls<SyncResult>(wakeups, metrics);
     this.accountData = new AccountDataBuilder(repositories.accountData);
@@ -72,15 +76,21 @@ export class SyncService {
     } catch (error) {
       return Promise.reject(error as Error);
     }
-    if (since === undefined || request.timeoutMs <= 0) return this.compute(request, since).then(response);
+    // Read-your-writes: every sync (initial, incremental, a long-poll's first look) starts
+    // once the read model holds what the bus held when it arrived (`CatchUp`).
+    const caughtUp = this.catchUp?.wait() ?? Promise.resolve();
+    if (since === undefined || request.timeoutMs <= 0) return caughtUp.then(() => this.compute(request, since)).then(response);
     // Not an async function: a waiting poll holds no frame or extra promise of it, and the
     // token is parsed again per computation rather than kept parsed (a vector per stream).
     const text = request.since!;
+    // The poll starts now, so a client leaving or a release during the catch-up is heard;
+    // it computes once caught up.
     return this.longPolls
       .poll({
         userId: request.userId,
         timeoutMs: request.timeoutMs,
         ...(request.client === undefined ? {} : { client: request.client }),
+        ready: caughtUp,
         compute: () => this.compute(request, parseSyncToken(text)),
         isEmpty,
       })

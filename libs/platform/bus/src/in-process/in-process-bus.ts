@@ -262,6 +262,12 @@ export class InProcessBus implements MessageBus {
     return subscription;
   }
 
+  async endOffsets(topic: AnyTopic): Promise<readonly bigint[]> {
+    this.checkOpen();
+    const heads = await this.store.headOffsets(topic.name);
+    return Array.from({ length: topic.partitions }, (_, partition) => heads.get(partition) ?? 0n);
+  }
+
   /** A round trip to the database; on Postgres over the lock's connection, so a lost lock fails it too. */
   async ping(): Promise<void> {
     this.checkOpen();

@@ -219,6 +219,16 @@ export class KafkaBus implements MessageBus {
     await admin.describeCluster();
   }
 
+  async endOffsets(logicalTopic: AnyTopic): Promise<readonly bigint[]> {
+    this.checkOpen();
+    const topic = this.inNamespace(logicalTopic);
+    await this.topics.ensure([topic]);
+    const admin = await this.connectAdmin();
+    const ends = Array.from({ length: logicalTopic.partitions }, () => 0n);
+    for (const { partition, high } of await admin.fetchTopicOffsets(topic.name)) if (partition < ends.length) ends[partition] = BigInt(high);
+    return ends;
+  }
+
   private connectAdmin(): Promise<Admin> {
     this.admin ??= (async () => {
       const admin = this.kafka.admin();

@@ -68,6 +68,37 @@ export function describeBusContract(name: string, recipe: () => BusRecipe, optio
       await expect(bus.ping()).rejects.toThrow(/closed/);
     });
 
+    it('tells the end offsets of every partition: zero before any message, one past the last message delivered, moved by every publish', async () => {
+      const bus = await ctx.open();
+      const topic = names.topic(3);
+      expect(await bus.endOffsets(topic)).toEqual([0n, 0n, 0n]);
+
+      const inFirst = keysIn(0, 3, 2, 'e');
+      const inLast = keysIn(2, 3, 1, 'e');
+      await bus.publish(topic, [...messages(3, (seq) => inFirst[seq % 2]!), ...messages(2, () => inLast[0]!)]);
+      const ends = await bus.endOffsets(topic);
+      expect(ends).toEqual([3n, 0n, 2n]);
+
+      // A consumer that applied every message published before the call has applied up to end - 1.
+      const seen: Delivery[] = [];
+      await bus.subscribe(topic, names.group('ends'), (message) => {
+        seen.push(delivery(message));
+        return ack;
+      });
+      await eventually('all five delivered', () => seen.length === 5);
+      for (const [partition, end] of ends.entries()) {
+        const offsets = seen.filter((d) => d.partition === partition).map((d) => BigInt(d.offset));
+        expect(offsets.length === 0 ? 0n : offsets.reduce((a, b) => (a > b ? a : b)) + 1n).toBe(end);
+      }
+
+      // Moved by every publish, and only in the partitions written.
+      await bus.publish(topic, messages(1, () => inLast[0]!));
+      expect(await bus.endOffsets(topic)).toEqual([3n, 0n, 3n]);
+
+      await ctx.close(bus);
+      await expect(bus.endOffsets(topic)).rejects.toThrow(/closed/);
+    });
+
     it('keeps each key in order while other keys of the partition proceed', async () => {
       const bus = await ctx.open();
       const topic = names.topic(1);

@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { RoomEvent } from '@axon/contracts-grpc';
+import { isSyncToken, parseSyncToken, roomOutputTopic, roomPositionOf } from '@axon/contracts-kafka';
+import { partitionForKey } from '@axon/platform-bus';
 import { MatrixError } from '@axon/matrix-errors';
 import { DEFAULT_FILTER, parseFilter, parseRoomEventFilter, roomEventFilterAllows, type RoomEventFilter } from '@axon/matrix-filters';
 import { parseEventId, type EventId, type RoomId } from '@axon/matrix-identifiers';
@@ -127,7 +129,7 @@ export class RoomReadsService {
 
   /**
    * `GET /rooms/{roomId}/messages`: the room's events in stream order from a token, `b`
-   * (newest first) or `f`. Tokens are `t<position>`, exclusive.
+   * (newest first) or `f`. Tokens are `t<position>`, exclusive, or a `/sync` token (`positionOf`).
    */
   async messages(
     requester: Requester,
@@ -139,10 +141,13 @@ export class RoomReadsService {
     if (dir !== 'b' && dir !== 'f') throw new MatrixError('M_INVALID_PARAM', 'dir must be "b" or "f"', 400);
     const filter = await this.filter(requester, query.filter);
     const limit = Math.min(parseLimit(query.limit) ?? filter.limit ?? 10, MAX_LIMIT);
-    const from = query.from === undefined ? undefined : parseToken(query.from);
-    const to = query.to === undefined ? undefined : parseToken(query.to);
-    const info = await this.roomQuery.getRoomInfo({ roomId });
-    const start = `t${from ?? (dir === 'b' ? (BigInt(info.latestStreamOrdering) + 1n).toString() : '0')}`;
+    const from = query.from === undefined ? undefined : positionOf(query.from, roomId, dir);
+    const to = query.to === undefined ? undefined : positionOf(query.to, roomId, dir);
+    let start = query.from;
+    if (start === undefined) {
+      const info = await this.roomQuery.getRoomInfo({ roomId });
+      start = `t${dir === 'b' ? (BigInt(info.latestStreamOrdering) + 1n).toString() : '0'}`;
+    }
     if (limit === 0) return { start, chunk: [] };
     const scan = await this.scan(requester, view, { from, dir, to, limit, filter });
     const chunk = await this.format(requester, scan.events);
@@ -370,6 +375,21 @@ function parseLimit(raw: string | undefined): number | undefined {
   const limit = Number(raw);
   if (!/^\d+$/.test(raw) || !Number.isSafeInteger(limit)) throw new MatrixError('M_INVALID_PARAM', 'limit must be a non-negative integer', 400);
   return limit;
+}
+
+/**
+ * The room position a `/messages` `from` or `to` token stands for, in the room server's
+ * pagination terms for `dir` (exclusive in the direction of travel for `from`, inclusive
+ * for `to`): a pagination token `t<position>` as it is, or a `/sync` token (`next_batch`,
+ * which the spec lets `from` take) mapped to the room through the highest stream ordering
+ * it records for the room's partition (`roomPositionOf`): the room's events the sync
+ * covered are those at or below it, so backwards starts just above it and forwards just
+ * after it.
+ */
+function positionOf(token: string, roomId: RoomId, dir: 'b' | 'f'): string {
+  if (!isSyncToken(token)) return parseToken(token);
+  const ordering = BigInt(roomPositionOf(parseSyncToken(token), partitionForKey(roomId, roomOutputTopic.partitions)));
+  return (dir === 'b' ? ordering + 1n : ordering).toString();
 }
 
 function parseToken(token: string): string {

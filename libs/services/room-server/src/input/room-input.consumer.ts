@@ -19,7 +19,7 @@ const MAX_BATCH = 128;
 /**
  * Consumes `hs.room.input.v1` in batches (group commit): every input queued in a
  * partition goes through the writer together, each room strictly in order, in one
- * transaction; then the outbox relay is kicked for the shards written and every waiting
+ * transaction; then the outbox relay publishes the shards written and every waiting
  * caller is woken with its outcome. A refused input is an outcome, acknowledged like an
  * accepted one; an unexpected failure (the database went away) is thrown, so the bus
  * retries the batch (or, for anything but an outage, its inputs one at a time) and holds
@@ -66,7 +66,11 @@ export class RoomInputConsumer {
     const outcomes = await this.writer.handleBatch(messages.map((message) => ({ input: message.value, traceContext: message.traceHeaders })));
     const shards = new Set<number>();
     for (const outcome of outcomes) if (outcome.ok) shards.add(outboxShard(outcome.roomId));
-    if (shards.size > 0) void this.relay.kick([...shards]);
+    // The outputs are published before the callers hear of the outcome: a write's 200 then
+    // means its output is on the bus, which is what `/sync` waits for to show a client its
+    // own writes (read-your-writes, `SyncService`). A failed drain is retried by the relay
+    // itself; the outcome stands either way.
+    if (shards.size > 0) await this.relay.kick([...shards]);
     await Promise.all(
       messages.map((message, index) => {
         const outcome = outcomes[index]!;

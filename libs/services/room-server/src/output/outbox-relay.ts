@@ -50,6 +50,10 @@ export class OutboxRelay {
   private running: Promise<void> | undefined;
   /** What was asked for while a drain was running; the next drain does it. */
   private queued: DrainRequest | undefined;
+  /** Resolves when the drain of `queued` ends (what a queued caller awaits). */
+  private queuedDone: Promise<void> | undefined;
+  /** The drain started for the last `queued` request, once it started. */
+  private queuedDrain: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private unsubscribe: Unsubscribe | undefined;
@@ -79,7 +83,9 @@ export class OutboxRelay {
   /**
    * Publishes the rows of `shards` (after a commit that wrote to them). A shard another
    * relay is publishing is asked to be published again by whoever holds it then. Concurrent
-   * calls coalesce; resolves when the current drain ends.
+   * calls coalesce; resolves when a drain that read the outbox after the call ends (the
+   * rows are then on the bus, unless another relay held their shard's lease: it publishes
+   * them when its round ends).
    */
   kick(shards: readonly number[]): Promise<void> {
     return this.run({ shards: new Set(shards), nudge: true });
@@ -101,14 +107,18 @@ export class OutboxRelay {
   private run(request: DrainRequest): Promise<void> {
     if (this.stopped) return Promise.resolve();
     if (this.running !== undefined) {
+      // The running drain may have read its rows before the caller's were committed: the
+      // caller is answered when the next drain, which reads after, ends.
       this.queued = this.queued === undefined ? request : mergeRequests(this.queued, request);
-      return this.running;
+      this.queuedDone ??= this.running.then(() => this.queuedDrain);
+      return this.queuedDone;
     }
     this.running = this.drain(request).finally(() => {
       this.running = undefined;
       const next = this.queued;
       this.queued = undefined;
-      if (next !== undefined && !this.stopped) void this.run(next);
+      this.queuedDone = undefined;
+      this.queuedDrain = next !== undefined && !this.stopped ? this.run(next) : Promise.resolve();
     });
     return this.running;
   }

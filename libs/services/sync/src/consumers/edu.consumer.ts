@@ -4,7 +4,7 @@ import type { UserId } from '@axon/matrix-identifiers';
 import type { Wakeups } from '@axon/platform-cache';
 import type { SyncRepositories } from '../storage/sync-repositories';
 import { syncChannel } from '../sync-channel';
-import { SYNC_GROUP, SYNC_SUBSCRIBE_OPTIONS } from './sync-group';
+import { SYNC_GROUP, syncSubscribeOptions } from './sync-group';
 
 /** How presence ends for a user whose clients stopped syncing. */
 export interface PresenceExpiry {
@@ -27,7 +27,7 @@ export class EduConsumer {
 
   constructor(
     private readonly bus: MessageBus,
-    private readonly store: Pick<SyncRepositories, 'receipts' | 'typing' | 'presence' | 'toDevice' | 'deviceLists'>,
+    private readonly store: Pick<SyncRepositories, 'receipts' | 'typing' | 'presence' | 'toDevice' | 'deviceLists' | 'positions'>,
     private readonly wakeups: Wakeups,
     private readonly presence: PresenceExpiry,
   ) {}
@@ -39,7 +39,7 @@ export class EduConsumer {
         await Promise.all(users.map((user) => this.wakeups.publish(syncChannel(user), topic.name)));
         return ack;
       };
-      this.subscriptions.push(await this.bus.subscribe(topic, SYNC_GROUP, handler, SYNC_SUBSCRIBE_OPTIONS));
+      this.subscriptions.push(await this.bus.subscribe(topic, SYNC_GROUP, handler, syncSubscribeOptions(topic, this.store.positions)));
     };
     await subscribe(receiptTopic, (value, partition, offset) => this.store.receipts.apply(value, partition, offset));
     await subscribe(typingTopic, async (value, partition, offset) => {

@@ -5,9 +5,10 @@ import type { Wakeups } from '@axon/platform-cache';
 import { GroupCommit } from '@axon/platform-database';
 import type { AccountDataRepository } from '../storage/account-data.repository';
 import { RoomEventsRepository, type MessageRun } from '../storage/room-events.repository';
+import type { StreamPositionsRepository } from '../storage/stream-positions.repository';
 import type { PublicOf } from '../storage/sync-repositories';
 import { syncChannel } from '../sync-channel';
-import { SYNC_GROUP, SYNC_SUBSCRIBE_OPTIONS } from './sync-group';
+import { SYNC_GROUP, syncSubscribeOptions } from './sync-group';
 
 /** Outputs per batch (one partition's consecutive messages). */
 const MAX_BATCH = 128;
@@ -32,6 +33,7 @@ export class RoomOutputConsumer {
     private readonly roomEvents: PublicOf<RoomEventsRepository>,
     private readonly accountData: PublicOf<AccountDataRepository>,
     private readonly wakeups: Wakeups,
+    private readonly positions: Pick<PublicOf<StreamPositionsRepository>, 'passDeadLettered'>,
   ) {
     this.messageRuns = new GroupCommit(
       async (runs: readonly MessageRun[]) => {
@@ -43,8 +45,8 @@ export class RoomOutputConsumer {
   }
 
   async start(): Promise<void> {
-    this.subscription = await this.bus.subscribeBatches(roomOutputTopic, SYNC_GROUP, (messages) => this.handle(messages), { ...SYNC_SUBSCRIBE_OPTIONS, maxBatch: MAX_BATCH });
-    this.accountDataSubscription = await this.bus.subscribe(accountDataTopic, SYNC_GROUP, (message) => this.handleAccountData(message), SYNC_SUBSCRIBE_OPTIONS);
+    this.subscription = await this.bus.subscribeBatches(roomOutputTopic, SYNC_GROUP, (messages) => this.handle(messages), { ...syncSubscribeOptions(roomOutputTopic, this.positions), maxBatch: MAX_BATCH });
+    this.accountDataSubscription = await this.bus.subscribe(accountDataTopic, SYNC_GROUP, (message) => this.handleAccountData(message), syncSubscribeOptions(accountDataTopic, this.positions));
   }
 
   async stop(): Promise<void> {

@@ -180,4 +180,25 @@ export class SyncEdus1765300000000 implements MigrationInterface {
   }
 }
 
-export const SYNC_MIGRATIONS = [SyncInitial1765100000000, SyncAccountData1765200000000, SyncEdus1765300000000] as const;
+/**
+ * Beside each applied offset of `hs.room.output.v1`, the highest room stream ordering
+ * applied in that partition: sync tokens carry it so `/messages` can start from one
+ * (`SyncToken.roomOrderings`). Filled from the events already applied.
+ */
+export class SyncRoomOrderings1765400000000 implements MigrationInterface {
+  readonly name = 'SyncRoomOrderings1765400000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`ALTER TABLE stream_heads ADD COLUMN stream_ordering bigint NOT NULL DEFAULT -1`);
+    await queryRunner.query(`
+      UPDATE stream_heads h SET stream_ordering = COALESCE(
+        (SELECT max(e.stream_ordering) FROM room_events e WHERE e.partition = h.partition AND e."offset" <= h."offset"), -1)
+      WHERE h.topic = 'hs.room.output.v1'`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`ALTER TABLE stream_heads DROP COLUMN stream_ordering`);
+  }
+}
+
+export const SYNC_MIGRATIONS = [SyncInitial1765100000000, SyncAccountData1765200000000, SyncEdus1765300000000, SyncRoomOrderings1765400000000] as const;

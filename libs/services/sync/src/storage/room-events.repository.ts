@@ -2,7 +2,7 @@ import { roomOutputTopic, type RoomOutput } from '@axon/contracts-kafka';
 import type { VisibilityEvent } from '@axon/matrix-events';
 import type { EventId, RoomId, UserId } from '@axon/matrix-identifiers';
 import type { DataSource } from '@axon/platform-database';
-import { advanceHeadSql } from './stream-positions.repository';
+import { advanceRoomHeadSql } from './stream-positions.repository';
 
 /** Consecutive plain messages of one partition, in offset order (`RoomEventsRepository.applyMessages`). */
 export interface MessageRun {
@@ -66,7 +66,7 @@ export class RoomEventsRepository {
       `WITH inserted AS (
          INSERT INTO room_events (room_id, room_seq, partition, "offset", event_id, room_version, stream_ordering, type, state_key, sender, pdu_json)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING RETURNING event_id),
-       head AS (${advanceHeadSql('$12', '$3', '$4')}),
+       head AS (${advanceRoomHeadSql('$12', '$3', '$4', '$7::bigint')}),
        redacted AS (
          UPDATE room_events SET redacted_by = $5 WHERE event_id = $13::text AND room_id = $1 AND redacted_by IS NULL AND EXISTS (SELECT 1 FROM inserted)),
        removed AS (
@@ -137,9 +137,10 @@ export class RoomEventsRepository {
            AS t(room_id, room_seq, partition, "offset", event_id, room_version, stream_ordering, type, sender, pdu_json)
          ON CONFLICT DO NOTHING RETURNING room_id),
        head AS (
-         INSERT INTO stream_heads (topic, partition, "offset")
-         SELECT $11, p, max(o) FROM unnest($3::int[], $4::bigint[]) AS h(p, o) GROUP BY p ORDER BY p
-         ON CONFLICT (topic, partition) DO UPDATE SET "offset" = GREATEST(stream_heads."offset", EXCLUDED."offset"))
+         INSERT INTO stream_heads (topic, partition, "offset", stream_ordering)
+         SELECT $11, p, max(o), max(s) FROM unnest($3::int[], $4::bigint[], $7::bigint[]) AS h(p, o, s) GROUP BY p ORDER BY p
+         ON CONFLICT (topic, partition) DO UPDATE SET "offset" = GREATEST(stream_heads."offset", EXCLUDED."offset"),
+           stream_ordering = GREATEST(stream_heads.stream_ordering, EXCLUDED.stream_ordering))
        SELECT DISTINCT m.room_id, m.user_id FROM memberships m
        WHERE m.room_id IN (SELECT room_id FROM inserted) AND m.membership IN ('join', 'invite', 'knock')`,
       [

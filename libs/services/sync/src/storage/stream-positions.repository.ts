@@ -1,3 +1,4 @@
+import { roomOutputTopic } from '@axon/contracts-kafka';
 import type { DataSource, EntityManager } from '@axon/platform-database';
 import { emptySyncToken, SYNC_STREAMS, type StreamName, type SyncToken } from '../sync-token';
 
@@ -17,6 +18,17 @@ export function advanceHeadSql(topic = '$1', partition = '$2', offset = '$3'): s
      ON CONFLICT (topic, partition) DO UPDATE SET "offset" = GREATEST(stream_heads."offset", EXCLUDED."offset")`;
 }
 
+/**
+ * SQL recording an offset of a partition of `hs.room.output.v1` as applied, with the
+ * highest room stream ordering applied in that partition (`SyncToken.roomOrderings`);
+ * neither ever moves back (a redelivered output is older on both counts).
+ */
+export function advanceRoomHeadSql(topic: string, partition: string, offset: string, ordering: string): string {
+  return `INSERT INTO stream_heads (topic, partition, "offset", stream_ordering) VALUES (${topic}, ${partition}, ${offset}, ${ordering})
+     ON CONFLICT (topic, partition) DO UPDATE SET "offset" = GREATEST(stream_heads."offset", EXCLUDED."offset"),
+       stream_ordering = GREATEST(stream_heads.stream_ordering, EXCLUDED.stream_ordering)`;
+}
+
 /** Records that `offset` of `partition` of `topic` is applied (in the transaction that applies it). */
 export async function advanceHead(tx: EntityManager, topic: string, partition: number, offset: string): Promise<void> {
   await tx.query(advanceHeadSql(), [topic, partition, offset]);
@@ -34,6 +46,19 @@ export class StreamPositionsRepository {
   private following: Promise<SyncToken> | undefined;
 
   constructor(private readonly db: DataSource) {}
+
+  /**
+   * Records that `offset` of `partition` of `topic` was dead-lettered by the sync group: it
+   * will never be applied, and the partition's position moves past it as if it had been
+   * (the room stream ordering stays: nothing of it is in the read model). Without this the
+   * head would stay below the bus's end offset until the partition's next message, and
+   * every `/sync` meanwhile would wait out `CatchUp` for a message that is not coming.
+   * Sync applies each partition in offset order, one message at a time, so everything
+   * before a dead-lettered message is finished: the head is still a low-water mark.
+   */
+  async passDeadLettered(topic: string, partition: number, offset: string): Promise<void> {
+    await this.db.query(advanceHeadSql(), [topic, partition, offset]);
+  }
 
   /**
    * How far every partition of every sync stream has been applied: the newest token.
@@ -70,12 +95,16 @@ export class StreamPositionsRepository {
   }
 
   private async read(): Promise<SyncToken> {
-    const rows = await this.db.query<Array<{ topic: string; partition: number; offset: string }>>(`SELECT topic, partition, "offset"::text AS "offset" FROM stream_heads`);
-    const token = emptySyncToken() as Record<StreamName, number[]>;
+    const rows = await this.db.query<Array<{ topic: string; partition: number; offset: string; stream_ordering: string }>>(
+      `SELECT topic, partition, "offset"::text AS "offset", stream_ordering::text AS stream_ordering FROM stream_heads`,
+    );
+    const token = emptySyncToken() as Record<StreamName, number[]> & { roomOrderings: number[] };
     const byTopic = new Map<string, number[]>(SYNC_STREAMS.map(([name, topic]) => [topic.name, token[name]]));
     for (const row of rows) {
       const positions = byTopic.get(row.topic);
-      if (positions !== undefined && row.partition < positions.length) positions[row.partition] = Number(row.offset);
+      if (positions === undefined || row.partition >= positions.length) continue;
+      positions[row.partition] = Number(row.offset);
+      if (row.topic === roomOutputTopic.name) token.roomOrderings[row.partition] = Number(row.stream_ordering);
     }
     return token;
   }

@@ -23,7 +23,7 @@ function between(row: Positioned, since: StreamPositions | undefined, upTo: Stre
  * meaning as their SQL.
  */
 export class InMemorySyncStore {
-  private readonly heads = emptySyncToken() as Record<StreamName, number[]>;
+  private readonly heads = emptySyncToken() as Record<StreamName, number[]> & { roomOrderings: number[] };
   private readonly events: SyncEvent[] = [];
   private readonly state = new Map<RoomId, Map<string, EventId>>();
   private readonly memberships = new Map<UserId, Map<RoomId, string>>();
@@ -42,6 +42,8 @@ export class InMemorySyncStore {
   /** A room event as the room output consumer applies it; returns its ID. */
   send(roomId: RoomId, event: { type: string; sender: UserId; state_key?: string; content: Record<string, unknown> }): EventId {
     const position = this.advance('rooms');
+    // The stream ordering is the offset here: one partition, one writer.
+    this.heads.roomOrderings[0] = Number(position.offset);
     const roomSeq = this.events.filter((e) => e.room_id === roomId).length + 1;
     const eventId = `$${roomSeq}-${roomId}` as EventId;
     const pdu = { ...event, room_id: roomId, origin_server_ts: 1_700_000_000_000 + Number(position.offset) };
@@ -123,7 +125,7 @@ export class InMemorySyncStore {
       throw new Error(`${what} writes the read model: the in-memory store is written with its own helpers`);
     };
     return {
-      positions: { heads: async (): Promise<SyncToken> => structuredClone(this.heads) },
+      positions: { heads: async (): Promise<SyncToken> => structuredClone(this.heads), passDeadLettered: unused('positions.passDeadLettered') },
       roomEvents: {
         apply: unused('roomEvents.apply'),
         applyMessages: unused('roomEvents.applyMessages'),
