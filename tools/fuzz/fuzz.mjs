@@ -106,7 +106,7 @@ class Tally {
 async function send(agent, baseUrl, req) {
   const started = performance.now();
   const limit = req.waitMs + MARGIN_MS;
-  const signal = AbortSignal.timeout(limit);
+  const signal = AbortSignal.timeout(Math.ceil(limit));
   try {
     const res = await agent.request({ origin: baseUrl, path: req.path, method: req.method, headers: req.headers, body: req.body, signal });
     const text = await res.body.text();
@@ -192,6 +192,7 @@ async function main() {
   }
   log(`${served.length} of ${ops.length} operations served; idle memory before the run...`);
   const before = await idleRssKb(hs.proc.pid, 5);
+  if (keep) writeFileSync(join(dir, 'smaps-before.txt'), readFileSync(`/proc/${hs.proc.pid}/smaps`));
   log(`idle RSS before: ${(before.kb / 1024).toFixed(1)} MB${before.settled ? '' : ' (CPU never settled)'}`);
 
   // The requests: operation, validity and content from request i's own generator, so the
@@ -201,18 +202,31 @@ async function main() {
   let done = 0;
   const progressEvery = Math.max(1000, Math.floor(total / 20));
   const fuzzStarted = performance.now();
+  let broken;
   const worker = async () => {
-    while (next < total && !crashed) {
+    while (next < total && !crashed && !broken) {
       const index = next++;
       const rng = makeRng((seed ^ Math.imul(index + 1, 0x9e3779b1)) >>> 0);
       const op = rng.pick(served);
-      const req = { ...buildRequest(op, world, rng, rng.chance(0.65)), index };
+      let req;
+      try {
+        req = { ...buildRequest(op, world, rng, rng.chance(0.65)), index };
+      } catch (err) {
+        // A fault of the fuzzer, not of the server: stop, and say which request.
+        broken = new Error(`generating request #${index} (${operationKey(op)}): ${err.stack}`);
+        break;
+      }
+      const failed = (err) => {
+        broken ??= new Error(`request #${index} (${operationKey(op)}): ${err.stack}`);
+      };
       if (req.waitMs > 2000 && parked.size < MAX_PARKED) {
         // A long-poll waits for its own timeout: it holds a connection, not a worker.
-        const p = exchange(op, req).finally(() => parked.delete(p));
+        const p = exchange(op, req)
+          .catch(failed)
+          .finally(() => parked.delete(p));
         parked.add(p);
       } else {
-        await exchange(op, req);
+        await exchange(op, req).catch(failed);
       }
       done++;
       if (done % progressEvery === 0) log(`${done}/${total} (${((done / (performance.now() - fuzzStarted)) * 1000).toFixed(0)} req/s, ${parked.size} long-polls waiting, RSS now ${(vmRssKb(hs.proc.pid) / 1024).toFixed(0)} MB, 5xx ${tally.failures.filter((f) => f.kind === '5xx').length})`);
@@ -220,6 +234,7 @@ async function main() {
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
+  if (broken) throw broken;
   if (parked.size > 0) log(`waiting for ${parked.size} long-polls (each within its own timeout + ${MARGIN_MS / 1000} s)`);
   await Promise.all(parked);
   const fuzzSeconds = (performance.now() - fuzzStarted) / 1000;
@@ -228,6 +243,7 @@ async function main() {
   if (!crashed) {
     log('idle memory after the run...');
     after = await idleRssKb(hs.proc.pid, 5);
+    if (keep) writeFileSync(join(dir, 'smaps-after.txt'), readFileSync(`/proc/${hs.proc.pid}/smaps`));
   }
   extra.push(`seed ${seed}; ${done} generated requests in ${fuzzSeconds.toFixed(0)} s (${(done / fuzzSeconds).toFixed(0)} req/s) at concurrency ${concurrency}, after ${served.length * 3} probes`);
   extra.push(`world: ${world.users.length} users (${world.heals.relogins} re-logins after a valid logout, ${world.heals.replaced} accounts replaced), ${world.heals.rooms} rooms rotated in`);

@@ -186,7 +186,7 @@ export function buildRequest(op, world, rng, mutate) {
     const t = query.find(([k]) => k === 'timeout')?.[1];
     if (t !== undefined) {
       const n = typeof t === 'string' ? Number(t) : NaN;
-      waitMs = Number.isFinite(n) && n >= 0 ? Math.min(n, MAX_LONG_POLL_MS) : MAX_LONG_POLL_MS;
+      waitMs = Number.isFinite(n) && n >= 0 ? Math.ceil(Math.min(n, MAX_LONG_POLL_MS)) : MAX_LONG_POLL_MS;
     }
   }
   return { method: op.method, path, headers, body, user, mutated: mutate, notes, waitMs };

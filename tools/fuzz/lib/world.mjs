@@ -198,7 +198,8 @@ export class World {
           case 'after':
             return token();
           case 'timeout':
-            return rng.range(0, 300);
+            // Mostly short; sometimes a long-poll that a room event or its timeout ends.
+            return rng.chance(0.1) ? rng.range(2000, 30_000) : rng.range(0, 300);
           case 'limit':
             return rng.range(0, 20);
           case 'dir':
