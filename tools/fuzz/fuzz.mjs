@@ -4,10 +4,15 @@
 // Matrix spec's OpenAPI (and Synapse's admin endpoints) that the server routes, built from
 // the operation's schemas and mostly mutated with hostile input. It fails on any 5xx, a
 // crash, an answer later than the request's own timeout plus a margin, or resident memory
-// after the run, once idle, more than 10% above what it was once idle before the run.
+// after the run, once idle, more than 10% above what it was once idle after the warm-up
+// (the first requests of the run: the first few thousand requests grow an idle server by
+// 20-25 MB, native heap, thread arenas, code, once; what a leak adds grows with every
+// segment after it, which the readings between segments show).
 //
 //   FUZZ_REQUESTS (default 100000)  FUZZ_SEED (default random; printed)
 //   FUZZ_CONCURRENCY (default 4)    FUZZ_KEEP=1 keeps tmp/fuzz/<run>/ (data and server log)
+//   FUZZ_SEGMENTS (default 4): idle memory is also read between that many segments of the run
+//   FUZZ_WARMUP (default a tenth of the requests, at least 2,000, at most 5,000)
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -26,7 +31,7 @@ const { freePort } = require(join(ROOT, 'dist/libs/testing/src/ports.js'));
 const SERVER_NAME = 'fuzz.localhost';
 /** How long any answer may take beyond the request's own timeout before it counts as a hang. */
 const MARGIN_MS = 30_000;
-/** Resident memory after the run, idle, may be at most this much above the idle reading before it. */
+/** Resident memory after the run, idle, may be at most this much above the idle reading after the warm-up. */
 const RSS_BOUND = 1.1;
 /** Long-polls waiting at once beside the workers (each holds a connection, not a worker). */
 const MAX_PARKED = 40;
@@ -35,6 +40,8 @@ const total = Number(process.env.FUZZ_REQUESTS ?? 100_000);
 const concurrency = Number(process.env.FUZZ_CONCURRENCY ?? 4);
 const seed = seedFrom(process.env.FUZZ_SEED);
 const keep = process.env.FUZZ_KEEP === '1';
+const segments = Math.max(1, Number(process.env.FUZZ_SEGMENTS ?? 4));
+const warmup = Math.min(total, Number(process.env.FUZZ_WARMUP ?? Math.min(5000, Math.max(2000, Math.round(total / 10)))));
 if (!Number.isInteger(total) || total < 0) throw new Error(`FUZZ_REQUESTS must be a non-negative integer, not ${process.env.FUZZ_REQUESTS}`);
 
 const log = (msg) => process.stderr.write(`[fuzz] ${msg}\n`);
@@ -126,6 +133,17 @@ async function send(agent, baseUrl, req) {
 
 const pad = (s, n) => String(s).padStart(n);
 
+/** Resident kB of the process's malloc heap (the [heap] mapping): native memory, not V8's. */
+function nativeHeapKb(pid) {
+  try {
+    const smaps = readFileSync(`/proc/${pid}/smaps`, 'utf8');
+    const m = /\[heap\]\n(?:.*\n)*?Rss:\s+(\d+) kB/.exec(smaps);
+    return m ? Number(m[1]) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
 function printReport(tally, ops, served, extra) {
   const rows = [...tally.byOp.entries()].sort(([a], [b]) => a.localeCompare(b));
   console.log(`\n${'operation'.padEnd(78)} ${pad('tried', 6)} ${pad('valid', 6)} ${pad('mutated', 7)} ${pad('2xx', 6)} ${pad('3xx', 4)} ${pad('4xx', 6)} ${pad('5xx', 4)} ${pad('hang', 4)} ${pad('error', 5)}`);
@@ -191,9 +209,9 @@ async function main() {
     else tally.byOp.delete(operationKey(op));
   }
   log(`${served.length} of ${ops.length} operations served; idle memory before the run...`);
-  const before = await idleRssKb(hs.proc.pid, 5);
-  if (keep) writeFileSync(join(dir, 'smaps-before.txt'), readFileSync(`/proc/${hs.proc.pid}/smaps`));
-  log(`idle RSS before: ${(before.kb / 1024).toFixed(1)} MB${before.settled ? '' : ' (CPU never settled)'}`);
+  const cold = await idleRssKb(hs.proc.pid, 5);
+  log(`idle RSS before the run: ${(cold.kb / 1024).toFixed(1)} MB${cold.settled ? '' : ' (CPU never settled)'}`);
+  let before = cold;
 
   // The requests: operation, validity and content from request i's own generator, so the
   // same seed gives the same inputs (identifiers taken from the run's world may differ).
@@ -203,8 +221,9 @@ async function main() {
   const progressEvery = Math.max(1000, Math.floor(total / 20));
   const fuzzStarted = performance.now();
   let broken;
+  let segmentEnd = 0;
   const worker = async () => {
-    while (next < total && !crashed && !broken) {
+    while (next < segmentEnd && !crashed && !broken) {
       const index = next++;
       const rng = makeRng((seed ^ Math.imul(index + 1, 0x9e3779b1)) >>> 0);
       const op = rng.pick(served);
@@ -233,11 +252,31 @@ async function main() {
       if (done % 5000 === 0) await world.maintain();
     }
   };
-  await Promise.all(Array.from({ length: concurrency }, worker));
+  // In segments, with the idle memory read between them: growth that levels off is the
+  // server warming up, growth with every segment a leak.
+  const checkpoints = [];
+  let idleSeconds = 0;
+  const ends = [warmup, ...Array.from({ length: segments }, (_, i) => warmup + Math.round(((total - warmup) * (i + 1)) / segments))];
+  for (const [segment, end] of [...new Set(ends)].entries()) {
+    if (crashed || broken) break;
+    segmentEnd = end;
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    if (parked.size > 0) log(`waiting for ${parked.size} long-polls (each within its own timeout + ${MARGIN_MS / 1000} s)`);
+    await Promise.all(parked);
+    if (end < total && !crashed && !broken) {
+      const idleStarted = performance.now();
+      const reading = await idleRssKb(hs.proc.pid, 5);
+      idleSeconds += (performance.now() - idleStarted) / 1000;
+      if (segment === 0) {
+        before = reading;
+        if (keep) writeFileSync(join(dir, 'smaps-before.txt'), readFileSync(`/proc/${hs.proc.pid}/smaps`));
+      }
+      checkpoints.push(`${done}: ${(reading.kb / 1024).toFixed(1)} MB`);
+      log(`idle RSS after ${done} requests${segment === 0 ? ' (the warm-up)' : ''}: ${(reading.kb / 1024).toFixed(1)} MB (native heap ${(nativeHeapKb(hs.proc.pid) / 1024).toFixed(1)} MB)`);
+    }
+  }
   if (broken) throw broken;
-  if (parked.size > 0) log(`waiting for ${parked.size} long-polls (each within its own timeout + ${MARGIN_MS / 1000} s)`);
-  await Promise.all(parked);
-  const fuzzSeconds = (performance.now() - fuzzStarted) / 1000;
+  const fuzzSeconds = (performance.now() - fuzzStarted) / 1000 - idleSeconds;
 
   let after;
   if (!crashed) {
@@ -248,9 +287,10 @@ async function main() {
   extra.push(`seed ${seed}; ${done} generated requests in ${fuzzSeconds.toFixed(0)} s (${(done / fuzzSeconds).toFixed(0)} req/s) at concurrency ${concurrency}, after ${served.length * 3} probes`);
   extra.push(`world: ${world.users.length} users (${world.heals.relogins} re-logins after a valid logout, ${world.heals.replaced} accounts replaced), ${world.heals.rooms} rooms rotated in`);
   const rssLine = after
-    ? `idle RSS: before ${(before.kb / 1024).toFixed(1)} MB, after ${(after.kb / 1024).toFixed(1)} MB (${((after.kb / before.kb - 1) * 100).toFixed(1)}%, bound +${((RSS_BOUND - 1) * 100).toFixed(0)}%)${after.settled ? '' : ' (CPU never settled)'}`
+    ? `idle RSS: after the warm-up of ${Math.min(warmup, done)} requests ${(before.kb / 1024).toFixed(1)} MB, after the run ${(after.kb / 1024).toFixed(1)} MB (${((after.kb / before.kb - 1) * 100).toFixed(1)}%, bound +${((RSS_BOUND - 1) * 100).toFixed(0)}%)${after.settled ? '' : ' (CPU never settled)'}; before the run ${(cold.kb / 1024).toFixed(1)} MB (${((after.kb / cold.kb - 1) * 100).toFixed(1)}%)`
     : 'idle RSS: no reading (the server exited)';
   extra.push(rssLine);
+  if (checkpoints.length > 0) extra.push(`idle RSS between segments (after N requests): ${checkpoints.join(', ')}`);
 
   const problems = [];
   if (crashed) {
@@ -264,7 +304,7 @@ async function main() {
 
   extra.push(`wall time ${((performance.now() - started) / 1000).toFixed(0)} s`);
   printReport(tally, ops, served, extra);
-  writeFileSync(join(ROOT, 'tmp/fuzz', `report-${runId}.json`), JSON.stringify({ seed, total, served: served.map(operationKey), byOp: Object.fromEntries(tally.byOp), statuses: Object.fromEntries(tally.byStatus), before, after, failures: tally.failures }, null, 1));
+  writeFileSync(join(ROOT, 'tmp/fuzz', `report-${runId}.json`), JSON.stringify({ seed, total, served: served.map(operationKey), byOp: Object.fromEntries(tally.byOp), statuses: Object.fromEntries(tally.byStatus), cold, before, after, checkpoints, failures: tally.failures }, null, 1));
   if (problems.length > 0) {
     if (!keep) cleanups.splice(0, 1); // keep the data dir and the server log for a failure
     console.log(`\nFAILED (${problems.length}${tally.failures.length >= 200 ? '+' : ''}):`);
