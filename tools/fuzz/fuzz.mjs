@@ -304,7 +304,7 @@ async function main() {
 
   extra.push(`wall time ${((performance.now() - started) / 1000).toFixed(0)} s`);
   printReport(tally, ops, served, extra);
-  writeFileSync(join(ROOT, 'tmp/fuzz', `report-${runId}.json`), JSON.stringify({ seed, total, served: served.map(operationKey), byOp: Object.fromEntries(tally.byOp), statuses: Object.fromEntries(tally.byStatus), cold, before, after, checkpoints, failures: tally.failures }, null, 1));
+  writeFileSync(join(ROOT, 'tmp/fuzz', `report-${runId}.json`), JSON.stringify({ seed, total, served: served.map(operationKey), notServed: ops.filter((op) => !served.includes(op)).map(operationKey), byOp: Object.fromEntries(tally.byOp), statuses: Object.fromEntries(tally.byStatus), cold, before, after, checkpoints, failures: tally.failures }, null, 1));
   if (problems.length > 0) {
     if (!keep) cleanups.splice(0, 1); // keep the data dir and the server log for a failure
     console.log(`\nFAILED (${problems.length}${tally.failures.length >= 200 ? '+' : ''}):`);

@@ -8,10 +8,21 @@ export const MAX_LONG_POLL_MS = 120_000;
 /** Operations whose answer may wait for their `timeout` query parameter. */
 const LONG_POLLS = new Set(['GET /_matrix/client/v3/sync', 'GET /_matrix/client/v3/events']);
 
+const SERVER_NOTICE_BODY = {
+  mediaType: 'application/json',
+  required: true,
+  schema: {
+    type: 'object',
+    required: ['user_id', 'content'],
+    properties: { user_id: { type: 'string', format: 'mx-user-id' }, content: { type: 'object', properties: { msgtype: { enum: ['m.text'] }, body: { type: 'string' } } }, type: { type: 'string' }, state_key: { type: 'string' } },
+  },
+};
+
 /**
  * Endpoints Axon serves that the Matrix specification does not describe: Synapse's admin
  * API (https://element-hq.github.io/synapse/latest/admin_api/register_api.html and
- * server_notices.html) and the operations endpoints. Schemas written from those pages.
+ * server_notices.html), Synapse's send without a transaction ID, and the operations
+ * endpoints. Schemas written from those pages.
  */
 export const EXTRA_OPERATIONS = [
   { api: 'synapse-admin', method: 'GET', path: '/_synapse/admin/v1/register', auth: 'none', parameters: [] },
@@ -27,21 +38,15 @@ export const EXTRA_OPERATIONS = [
       schema: { type: 'object', required: ['nonce', 'username', 'password', 'mac'], properties: { nonce: { type: 'string' }, username: { type: 'string' }, displayname: { type: 'string' }, password: { type: 'string' }, admin: { type: 'boolean' }, mac: { type: 'string' } } },
     },
   },
+  { api: 'synapse-admin', method: 'POST', path: '/_synapse/admin/v1/send_server_notice', auth: 'user', parameters: [], body: SERVER_NOTICE_BODY },
+  { api: 'synapse-admin', method: 'PUT', path: '/_synapse/admin/v1/send_server_notice/{txnId}', auth: 'user', parameters: [], body: SERVER_NOTICE_BODY },
   {
-    api: 'synapse-admin',
+    api: 'synapse',
     method: 'POST',
-    path: '/_synapse/admin/v1/send_server_notice',
+    path: '/_matrix/client/v3/rooms/{roomId}/send/{eventType}',
     auth: 'user',
     parameters: [],
-    body: {
-      mediaType: 'application/json',
-      required: true,
-      schema: {
-        type: 'object',
-        required: ['user_id', 'content'],
-        properties: { user_id: { type: 'string', format: 'mx-user-id' }, content: { type: 'object', properties: { msgtype: { enum: ['m.text'] }, body: { type: 'string' } } }, type: { type: 'string' }, state_key: { type: 'string' } },
-      },
-    },
+    body: { mediaType: 'application/json', required: true, schema: { type: 'object', example: { msgtype: 'm.text', body: 'hello' } } },
   },
   { api: 'operations', method: 'GET', path: '/health', auth: 'none', parameters: [] },
   { api: 'operations', method: 'GET', path: '/ready', auth: 'none', parameters: [] },
@@ -169,6 +174,8 @@ export function buildRequest(op, world, rng, mutate) {
   let path = op.path.replace(/\{([^}]+)\}/g, (_, name) => segments[name]);
   if (version) path = version + path.slice('/_matrix/client/v3/'.length);
   if (segments['~suffix']) path += `/${segments['~suffix']}`;
+  // An empty last parameter (the state key "") is also sent without its slash, as clients do.
+  else if (path.endsWith('/') && op.path.endsWith('}') && rng.chance(0.5)) path = path.slice(0, -1);
   path += queryString(query);
 
   const headers = {};
