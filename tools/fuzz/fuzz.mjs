@@ -66,6 +66,8 @@ async function startHomeserver(dir) {
     AXON_REGISTRATION_SHARED_SECRET: SHARED_SECRET,
     // The fuzzer is one client sending as fast as it can: rate limits would answer most of it 429.
     AXON_RATE_LIMITS_ENABLED: 'false',
+    // Server notices on, so /_synapse/admin/v1/send_server_notice runs past its "not enabled".
+    AXON_SERVER_NOTICES_LOCALPART: 'notices',
     AXON_LOG_LEVEL: 'warn',
   };
   const logFile = join(dir, 'homeserver.log');
@@ -83,7 +85,7 @@ class Tally {
   }
   op(key) {
     let t = this.byOp.get(key);
-    if (!t) this.byOp.set(key, (t = { tried: 0, valid: 0, mutated: 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0, hang: 0, error: 0 }));
+    if (!t) this.byOp.set(key, (t = { tried: 0, valid: 0, mutated: 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0, hang: 0, error: 0, answers: {} }));
     return t;
   }
   record(key, req, outcome) {
@@ -94,6 +96,8 @@ class Tally {
       const cls = `${Math.floor(outcome.status / 100)}xx`;
       t[cls] = (t[cls] ?? 0) + 1;
       this.byStatus.set(outcome.status, (this.byStatus.get(outcome.status) ?? 0) + 1);
+      const code = `${outcome.status} ${outcome.json?.errcode ?? ''}`.trim();
+      t.answers[code] = (t.answers[code] ?? 0) + 1;
       if (outcome.status >= 500) this.fail('5xx', key, req, outcome);
     } else if (outcome.hang) {
       t.hang++;

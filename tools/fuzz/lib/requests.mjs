@@ -38,8 +38,8 @@ export const EXTRA_OPERATIONS = [
       schema: { type: 'object', required: ['nonce', 'username', 'password', 'mac'], properties: { nonce: { type: 'string' }, username: { type: 'string' }, displayname: { type: 'string' }, password: { type: 'string' }, admin: { type: 'boolean' }, mac: { type: 'string' } } },
     },
   },
-  { api: 'synapse-admin', method: 'POST', path: '/_synapse/admin/v1/send_server_notice', auth: 'user', parameters: [], body: SERVER_NOTICE_BODY },
-  { api: 'synapse-admin', method: 'PUT', path: '/_synapse/admin/v1/send_server_notice/{txnId}', auth: 'user', parameters: [], body: SERVER_NOTICE_BODY },
+  { api: 'synapse-admin', method: 'POST', path: '/_synapse/admin/v1/send_server_notice', auth: 'admin', operationId: 'sendServerNotice', parameters: [], body: SERVER_NOTICE_BODY },
+  { api: 'synapse-admin', method: 'PUT', path: '/_synapse/admin/v1/send_server_notice/{txnId}', auth: 'admin', operationId: 'sendServerNotice', parameters: [], body: SERVER_NOTICE_BODY },
   {
     api: 'synapse',
     method: 'POST',
@@ -52,6 +52,23 @@ export const EXTRA_OPERATIONS = [
   { api: 'operations', method: 'GET', path: '/ready', auth: 'none', parameters: [] },
   { api: 'operations', method: 'GET', path: '/metrics', auth: 'none', parameters: [] },
 ];
+
+/**
+ * Bodies a schema alone rarely makes valid (the right password, a server admin's call), by
+ * operation: used for some requests of these operations, mutated or not, so the code
+ * behind their checks runs too.
+ */
+const RECIPES = {
+  login: (world, rng) => ({
+    type: 'm.login.password',
+    identifier: { type: 'm.id.user', user: rng.pick(world.users).localpart },
+    password: world.password,
+    ...(rng.chance(0.5) ? { initial_device_display_name: `fuzz ${rng.int(100)}` } : {}),
+    ...(rng.chance(0.3) ? { refresh_token: true } : {}),
+  }),
+  register: (world, rng) => ({ username: `fz${rng.int(1_000_000)}`, password: world.password, auth: { type: 'm.login.dummy' }, ...(rng.chance(0.3) ? { inhibit_login: true } : {}) }),
+  sendServerNotice: (world, rng) => ({ user_id: rng.pick(world.users).userId, content: { msgtype: 'm.text', body: `notice ${rng.int(100)}` } }),
+};
 
 export const operationKey = (op) => `${op.method} ${op.path}${op.variant ? ` (${op.variant})` : ''}`;
 
@@ -70,7 +87,8 @@ function queryValues(value) {
  * some of it. Returns what to send and a short description of what was mutated.
  */
 export function buildRequest(op, world, rng, mutate) {
-  const user = op.auth === 'user' || (op.auth === 'optional' && rng.chance(0.6)) ? rng.pick(world.users) : undefined;
+  const admin = world.users.find((u) => u.admin);
+  const user = op.auth === 'admin' && rng.chance(0.8) ? admin : op.auth === 'user' || op.auth === 'admin' || (op.auth === 'optional' && rng.chance(0.6)) ? rng.pick(world.users) : undefined;
   const ids = world.idsFor(user, rng);
   const notes = [];
   const params = Object.fromEntries(op.parameters.map((p) => [`${p.in}:${p.name}`, p]));
@@ -90,7 +108,9 @@ export function buildRequest(op, world, rng, mutate) {
   let bodyBytes;
   let contentType;
   if (op.body?.mediaType === 'application/json') {
-    bodyValue = op.body.example !== undefined && rng.chance(0.25) ? structuredClone(op.body.example) : fromSchema(rng, op.body.schema, '', ids);
+    const recipe = RECIPES[op.operationId];
+    if (recipe && rng.chance(0.5)) bodyValue = recipe(world, rng);
+    else bodyValue = op.body.example !== undefined && rng.chance(0.25) ? structuredClone(op.body.example) : fromSchema(rng, op.body.schema, '', ids);
     contentType = 'application/json';
   } else if (op.body) {
     bodyBytes = Buffer.from(Array.from({ length: rng.range(0, 64) }, () => rng.int(256)));

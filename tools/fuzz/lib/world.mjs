@@ -15,6 +15,7 @@ export class World {
   constructor(client, serverName) {
     this.client = client;
     this.serverName = serverName;
+    this.password = PASSWORD;
     this.users = [];
     this.rooms = [];
     this.aliases = [];
