@@ -13,6 +13,9 @@
 //   FUZZ_CONCURRENCY (default 4)    FUZZ_KEEP=1 keeps tmp/fuzz/<run>/ (data and server log)
 //   FUZZ_SEGMENTS (default 4): idle memory is also read between that many segments of the run
 //   FUZZ_WARMUP (default a tenth of the requests, at least 2,000, at most 5,000)
+//   FUZZ_ONLY=<regex>: only the served operations whose "METHOD /path" matches
+//   FUZZ_NODE_ARGS: more Node flags for the server; with --heapsnapshot-signal=SIGUSR2 and
+//   FUZZ_HEAP_SNAPSHOTS=1 it writes a heap snapshot at each idle reading (into the repository root)
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -41,6 +44,8 @@ const concurrency = Number(process.env.FUZZ_CONCURRENCY ?? 4);
 const seed = seedFrom(process.env.FUZZ_SEED);
 const keep = process.env.FUZZ_KEEP === '1';
 const segments = Math.max(1, Number(process.env.FUZZ_SEGMENTS ?? 4));
+const only = process.env.FUZZ_ONLY ? new RegExp(process.env.FUZZ_ONLY) : undefined;
+const snapshots = process.env.FUZZ_HEAP_SNAPSHOTS === '1';
 const warmup = Math.min(total, Number(process.env.FUZZ_WARMUP ?? Math.min(5000, Math.max(2000, Math.round(total / 10)))));
 if (!Number.isInteger(total) || total < 0) throw new Error(`FUZZ_REQUESTS must be a non-negative integer, not ${process.env.FUZZ_REQUESTS}`);
 
@@ -55,8 +60,14 @@ async function startHomeserver(dir) {
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   const start = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start;
-  // The Node flags `npm start` runs the homeserver with, so the memory read is npm start's.
-  const flags = (/\bnode((?:\s+--\S+)*)\s+dist\/apps\/homeserver\/src\/main\.js/.exec(start)?.[1] ?? '').trim().split(/\s+/).filter(Boolean);
+  // The environment settings and Node flags `npm start` runs the homeserver with, so the
+  // memory read is npm start's.
+  const launch = /((?:\b[A-Z_]+=\S+\s+)*)node((?:\s+--\S+)*)\s+dist\/apps\/homeserver\/src\/main\.js/.exec(start);
+  const startEnv = Object.fromEntries((launch?.[1] ?? '').trim().split(/\s+/).filter(Boolean).map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]));
+  const flags = [
+    ...(launch?.[2] ?? '').trim().split(/\s+/),
+    ...(process.env.FUZZ_NODE_ARGS ?? '').split(/\s+/),
+  ].filter(Boolean);
   const env = {
     PATH: process.env.PATH ?? '',
     AXON_DATA_DIR: join(dir, 'data'),
@@ -69,11 +80,12 @@ async function startHomeserver(dir) {
     // Server notices on, so /_synapse/admin/v1/send_server_notice runs past its "not enabled".
     AXON_SERVER_NOTICES_LOCALPART: 'notices',
     AXON_LOG_LEVEL: 'warn',
+    ...startEnv,
   };
   const logFile = join(dir, 'homeserver.log');
   const proc = startProcess(cleanupRun, 'homeserver', process.execPath, [...flags, join(ROOT, 'dist/apps/homeserver/src/main.js')], { env, cwd: ROOT, logFile });
   await waitReady(baseUrl, proc, 'homeserver', 60_000);
-  return { baseUrl, proc, logFile, flags };
+  return { baseUrl, proc, logFile, flags: [...Object.entries(startEnv).map(([k, v]) => `${k}=${v}`), ...flags] };
 }
 
 /** Per-operation counts. */
@@ -137,6 +149,12 @@ async function send(agent, baseUrl, req) {
 
 const pad = (s, n) => String(s).padStart(n);
 
+/** Waits for a heap snapshot the server writes on a signal: its CPU settles again. */
+async function settleAfterSnapshot(pid) {
+  await sleep(1000);
+  await idleRssKb(pid, 0);
+}
+
 /** Resident kB of the process's malloc heap (the [heap] mapping): native memory, not V8's. */
 function nativeHeapKb(pid) {
   try {
@@ -174,7 +192,7 @@ async function main() {
   const spec = JSON.parse(readFileSync(join(ROOT, 'tools/fuzz/openapi-requests.json'), 'utf8'));
   const ops = [...spec.operations, ...EXTRA_OPERATIONS];
   const hs = await startHomeserver(dir);
-  log(`homeserver pid ${hs.proc.pid} at ${hs.baseUrl} (node ${hs.flags.join(' ')}), data in ${dir}`);
+  log(`homeserver pid ${hs.proc.pid} at ${hs.baseUrl} (${hs.flags.join(' ')}), data in ${dir}`);
   const client = makeClient(hs.baseUrl);
   cleanups.push(() => client.close());
   const agent = new Agent({ keepAliveTimeout: 10_000, connections: null, pipelining: 1, headersTimeout: 0, bodyTimeout: 0 });
@@ -209,7 +227,7 @@ async function main() {
       const outcome = await exchange(op, req);
       if (outcome.status === undefined || !((outcome.status === 404 || outcome.status === 405) && outcome.json?.errcode === 'M_UNRECOGNIZED')) routed = true;
     }
-    if (routed) served.push(op);
+    if (routed && (only === undefined || only.test(operationKey(op)))) served.push(op);
     else tally.byOp.delete(operationKey(op));
   }
   log(`${served.length} of ${ops.length} operations served; idle memory before the run...`);
@@ -270,6 +288,10 @@ async function main() {
     if (end < total && !crashed && !broken) {
       const idleStarted = performance.now();
       const reading = await idleRssKb(hs.proc.pid, 5);
+      if (snapshots) {
+        process.kill(hs.proc.pid, 'SIGUSR2');
+        await settleAfterSnapshot(hs.proc.pid);
+      }
       idleSeconds += (performance.now() - idleStarted) / 1000;
       if (segment === 0) {
         before = reading;
