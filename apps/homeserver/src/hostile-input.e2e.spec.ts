@@ -243,6 +243,20 @@ describe('hostile input at the HTTP edge', () => {
     expect(await call(alice.token, 'GET', `${V3}/sync?filter=${enc(nestedObject(101))}`)).toMatchObject(refused('M_BAD_JSON'));
   });
 
+  it('answers an unknown endpoint M_UNRECOGNIZED whatever its body, and does not parse it', async () => {
+    // Found by `npm run fuzz`: a body that was not JSON made an unrouted path answer
+    // 400 M_NOT_JSON, so an endpoint Axon does not serve (media upload) looked served.
+    for (const [method, path, status] of [
+      ['POST', '/_matrix/media/v3/upload', 404],
+      ['PUT', `${V3}/no-such-endpoint/x`, 404],
+      ['PUT', `${V3}/account/whoami`, 405],
+    ] as const) {
+      for (const raw of ['not json', `{"a":${'['.repeat(1000)}`, '{"a":"\\ud800"}']) {
+        expect([method, path, await call(alice.token, method, path, undefined, raw)]).toMatchObject([method, path, { status, body: { errcode: 'M_UNRECOGNIZED' } }]);
+      }
+    }
+  });
+
   it('logged nothing a request carried, and no internal error', () => {
     const lines = hs.logs.map((line) => JSON.stringify(line));
     expect(lines.filter((line) => line.includes(MARKER))).toEqual([]);

@@ -105,6 +105,12 @@ export async function createHttpApp(
   // Content-Type: clients "should" send application/json, "but this is not required"
   // (spec: "API standards").
   const parseBody = (request: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void): void => {
+    // A request no route takes is 404 (or 405) M_UNRECOGNIZED whatever its body: a body
+    // that is not JSON must not make an unknown endpoint look like a known one (M_NOT_JSON).
+    if (request.is404) {
+      done(null, undefined);
+      return;
+    }
     let text: string;
     try {
       // JSON is UTF-8 (RFC 8259): malformed bytes are refused, not replaced.

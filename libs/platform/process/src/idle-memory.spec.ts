@@ -10,8 +10,8 @@ describe('IdleMemoryReducer', () => {
       idleMs,
       checkMs: 500,
       minGrowthBytes: 100,
-      // Every sample of work grows the heap past the threshold.
-      heapUsed: () => heap,
+      // Every sample of work grows the footprint past the threshold.
+      footprint: () => heap,
       sample: () => {
         const value = samples.shift() ?? 0;
         if (value > 0.05) heap += 1000;
@@ -56,10 +56,10 @@ describe('IdleMemoryReducer', () => {
     expect(r.reductions()).toBe(1);
   });
 
-  it('does not reduce after work that left the heap as it was', async () => {
+  it('does not reduce after work that left the footprint as it was', async () => {
     let reductions = 0;
     const samples = [0.5, 0, 0, 0, 0];
-    const reducer = new IdleMemoryReducer({ idleMs: 1000, heapUsed: () => 5_000_000, sample: () => samples.shift() ?? 0, reduce: async () => void reductions++ });
+    const reducer = new IdleMemoryReducer({ idleMs: 1000, footprint: () => 5_000_000, sample: () => samples.shift() ?? 0, reduce: async () => void reductions++ });
     for (let i = 0; i < 5; i++) await reducer.check();
     expect(reductions).toBe(0);
   });
