@@ -104,12 +104,20 @@ function startFlagsOf(root) {
   return match === null ? [] : match[1].trim().split(/\s+/).filter(Boolean);
 }
 
+/** The environment `npm start` sets before `node` (`NAME=value node ...`, e.g. MALLOC_MMAP_THRESHOLD_). */
+function startEnvOf(root) {
+  const start = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts?.start ?? '';
+  const match = /((?:[A-Z_][A-Z0-9_]*=\S+\s+)+)node\b/.exec(start);
+  return match === null ? {} : Object.fromEntries(match[1].trim().split(/\s+/).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+}
+
 function axonLauncher(run, target, dir, port, databaseUrl, nodeArgs) {
   const main = join(target.root, MAIN);
   nodeArgs = [...startFlagsOf(target.root), ...nodeArgs];
   if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` in ${target.root} first`);
   const env = {
     PATH: process.env.PATH ?? '',
+    ...startEnvOf(target.root),
     AXON_DATA_DIR: join(dir, 'data'),
     AXON_CLIENT_LISTEN: `127.0.0.1:${port}`,
     AXON_SERVER_NAME: SERVER_NAME,
