@@ -1,4 +1,5 @@
 import type { MessageBus } from '@axon/platform-bus';
+import { NextRead } from './next-read';
 import type { StreamPositionsRepository } from './storage/stream-positions.repository';
 import type { SyncMetrics } from './sync.metrics';
 import { SYNC_STREAMS, type SyncToken } from './sync-token';
@@ -21,12 +22,11 @@ type Ends = ReadonlyArray<readonly bigint[]>;
  * stuck consumer delays syncs, never stops them; the answer is then as of the heads.
  *
  * The end offsets are read once for all the syncs that arrive while a read runs (as
- * `StreamPositionsRepository.heads`: a caller that comes while one runs gets the next),
+ * `StreamPositionsRepository.heads`, through `NextRead`: a caller that comes while one runs gets the next),
  * so a burst of syncs costs about two reads, not one each.
  */
 export class CatchUp {
-  private running: Promise<Ends> | undefined;
-  private following: Promise<Ends> | undefined;
+  private readonly ends = new NextRead<Ends>(() => Promise.all(SYNC_STREAMS.map(([, topic]) => this.bus.endOffsets(topic))));
 
   constructor(
     private readonly bus: Pick<MessageBus, 'endOffsets'>,
@@ -44,7 +44,7 @@ export class CatchUp {
     const started = this.now();
     const deadline = started + MAX_CATCH_UP_MS;
     let timedOut: 'lag' | 'bus' | undefined;
-    const ends = await beforeDeadline(this.ends(), MAX_CATCH_UP_MS).catch(() => undefined);
+    const ends = await beforeDeadline(this.ends.get(), MAX_CATCH_UP_MS).catch(() => undefined);
     if (ends === undefined) timedOut = 'bus';
     while (ends !== undefined && !caughtUp(await this.positions.heads(), ends)) {
       if (this.now() >= deadline) {
@@ -55,30 +55,6 @@ export class CatchUp {
     }
     if (timedOut !== undefined) this.metrics?.catchUpTimeouts.inc({ cause: timedOut });
     this.metrics?.catchUpWait.observe(Math.max(0, this.now() - started) / 1000);
-  }
-
-  private ends(): Promise<Ends> {
-    if (this.running === undefined) return this.start();
-    this.following ??= this.running.then(
-      () => this.startFollowing(),
-      () => this.startFollowing(),
-    );
-    return this.following;
-  }
-
-  private startFollowing(): Promise<Ends> {
-    this.following = undefined;
-    return this.start();
-  }
-
-  private start(): Promise<Ends> {
-    const read = Promise.all(SYNC_STREAMS.map(([, topic]) => this.bus.endOffsets(topic)));
-    this.running = read;
-    const done = (): void => {
-      if (this.running === read) this.running = undefined;
-    };
-    read.then(done, done);
-    return read;
   }
 }
 

@@ -1,5 +1,6 @@
 import { roomOutputTopic } from '@axon/contracts-kafka';
 import type { DataSource, EntityManager } from '@axon/platform-database';
+import { NextRead } from '../next-read';
 import { emptySyncToken, SYNC_STREAMS, type StreamName, type SyncToken } from '../sync-token';
 
 /**
@@ -40,10 +41,8 @@ export async function advanceHead(tx: EntityManager, topic: string, partition: n
  * message, so the heads are a low-water mark a sync token may be built from.
  */
 export class StreamPositionsRepository {
-  /** The read of the heads in flight, if any. */
-  private running: Promise<SyncToken> | undefined;
-  /** The read that starts when `running` ends, shared by every caller that came meanwhile. */
-  private following: Promise<SyncToken> | undefined;
+  /** Concurrent callers share the read of the heads (`NextRead`). */
+  private readonly shared = new NextRead(() => this.read());
 
   constructor(private readonly db: DataSource) {}
 
@@ -71,27 +70,7 @@ export class StreamPositionsRepository {
    * per poll, and a lone caller waits for nothing. The token is shared: callers only read it.
    */
   heads(): Promise<SyncToken> {
-    if (this.running === undefined) return this.start();
-    this.following ??= this.running.then(
-      () => this.startFollowing(),
-      () => this.startFollowing(),
-    );
-    return this.following;
-  }
-
-  private startFollowing(): Promise<SyncToken> {
-    this.following = undefined;
-    return this.start();
-  }
-
-  private start(): Promise<SyncToken> {
-    const read = this.read();
-    this.running = read;
-    const done = (): void => {
-      if (this.running === read) this.running = undefined;
-    };
-    read.then(done, done);
-    return read;
+    return this.shared.get();
   }
 
   private async read(): Promise<SyncToken> {
