@@ -57,6 +57,8 @@ async function main() {
   console.log(`quick-start: fresh clone of ${execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: clone, encoding: 'utf8' }).trim()} in ${clone}`);
   const password = randomBytes(12).toString('base64url');
   let server;
+  /** Resolves with the server's exit code and signal. */
+  let serverExited;
   let serverLog = '';
   const t0 = Date.now();
   try {
@@ -69,7 +71,7 @@ async function main() {
         server.stdout.on('data', (c) => (serverLog += c));
         server.stderr.on('data', (c) => (serverLog += c));
         const exited = new Promise((res) => server.once('exit', (code, signal) => res({ code, signal })));
-        server.exitedPromise = exited;
+        serverExited = exited;
         while (!(await reachable(url))) {
           const done = await Promise.race([exited, new Promise((res) => setTimeout(() => res(undefined), 500))]);
           if (done) fail(`"${line}" exited (${JSON.stringify(done)}) before ${url} answered:\n${serverLog.slice(-4000)}`);
@@ -105,7 +107,7 @@ async function main() {
       const node = execFileSync('pgrep', ['-g', String(server.pid), '-f', String.raw`^\S*node .*dist/apps/homeserver/src/main\.js`], { encoding: 'utf8' }).trim().split('\n')[0];
       process.kill(Number(node), 'SIGTERM');
       const timer = setTimeout(() => process.kill(-server.pid, 'SIGKILL'), 30_000);
-      const { code, signal } = await server.exitedPromise;
+      const { code, signal } = await serverExited;
       clearTimeout(timer);
       if (code !== 0 && process.exitCode !== 1) fail(`the server exited with ${code ?? signal} on SIGTERM:\n${serverLog.slice(-4000)}`);
     }
