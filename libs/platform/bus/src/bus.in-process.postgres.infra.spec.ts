@@ -7,7 +7,7 @@ import { ack } from './bus';
 import { BUS_SCHEMA, IN_PROCESS_LOCK, InProcessBus } from './in-process/in-process-bus';
 import { BUS_MIGRATIONS } from './in-process/migrations';
 import { describeBusContract } from './testing/bus-contract';
-import { describeCoalescedPublishContract } from './testing/in-process-publish-contract';
+import { describeCoalescedPublishContract, describeTransactionalPublishContract } from './testing/in-process-publish-contract';
 import { eventually, quietLogger, TestNames } from './testing/contract-helpers';
 
 const sharedUrl = process.env['AXON_DATABASE_URL'];
@@ -54,6 +54,7 @@ afterAll(async () => {
 jest.setTimeout(120_000);
 describeBusContract('in-process log on Postgres', () => ({ kind: 'in-process', dataDir, url }));
 describeCoalescedPublishContract('in-process log on Postgres', () => ({ kind: 'in-process', dataDir, url }));
+describeTransactionalPublishContract('in-process log on Postgres', () => ({ kind: 'in-process', dataDir, url }));
 
 describe('in-process log on Postgres: one process per database', () => {
   const open = (): Promise<Database> => Database.open({ url, dataDir, poolSize: 2 });

@@ -6,7 +6,7 @@ import { ack, retry, type HandlerOutcome } from './bus';
 import { InProcessBus } from './in-process/in-process-bus';
 import { LogStore } from './in-process/log-store';
 import { describeBusContract } from './testing/bus-contract';
-import { describeCoalescedPublishContract } from './testing/in-process-publish-contract';
+import { describeCoalescedPublishContract, describeTransactionalPublishContract } from './testing/in-process-publish-contract';
 import { CommitLog, deferred, eventually, messages, quietLogger, TestNames } from './testing/contract-helpers';
 
 // The in-process log on embedded PGlite, in a data directory of its own.
@@ -16,6 +16,7 @@ afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 jest.setTimeout(120_000);
 describeBusContract('in-process log on PGlite', () => ({ kind: 'in-process', dataDir }));
 describeCoalescedPublishContract('in-process log on PGlite', () => ({ kind: 'in-process', dataDir }));
+describeTransactionalPublishContract('in-process log on PGlite', () => ({ kind: 'in-process', dataDir }));
 
 describe('in-process log retention', () => {
   const DAY = 24 * 60 * 60 * 1000;

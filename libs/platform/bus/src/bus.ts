@@ -80,8 +80,46 @@ export interface MessageBus {
   /** One round trip to the backing store (the broker, or the database): for `/ready`. */
   ping(): Promise<void>;
 
+  /**
+   * Publishing inside the caller's own transaction, where the bus can: the in-process bus
+   * keeps its log in a schema of the process's database, so a service whose data lives in
+   * the same database (`database`, the object its DataSources come from) can append to
+   * the log in the transaction that writes its data, and the messages are on the bus
+   * exactly when that transaction commits (no outbox, no relay). `undefined` otherwise
+   * (Kafka; another database): publish through an outbox.
+   */
+  transactionalPublisher?(database: object): TransactionalPublisher | undefined;
+
   /** Stops every subscription (draining, as `Subscription.stop`), then disconnects. */
   close(): Promise<void>;
+}
+
+/** SQL in a transaction the caller holds (a TypeORM `EntityManager` fits). */
+export interface TransactionSql {
+  query(sql: string, params?: unknown[]): Promise<unknown>;
+}
+
+/** Messages appended in a transaction, handed to `TransactionalPublisher.committed` once it committed. */
+export interface StagedMessages {
+  readonly topic: string;
+  readonly count: number;
+}
+
+/** See `MessageBus.transactionalPublisher`. */
+export interface TransactionalPublisher {
+  /**
+   * Appends `messages` to `topic` in `tx`: they commit or roll back with it, as `publish`
+   * would write them otherwise (partitions, order, headers, trace spans). Until `tx`
+   * commits, the log's offsets of the partitions written stay locked: other publishers to
+   * them wait, so commit early. `topic` must exist (`ensureTopics`) before the transaction.
+   */
+  stage<T>(tx: TransactionSql, topic: Topic<T>, messages: readonly T[], options?: PublishOptions): Promise<StagedMessages>;
+  /**
+   * After the commit of the transaction that staged them: hands the messages to this
+   * process's subscribers at once. A process that dies between the commit and this call
+   * loses nothing: after its restart, subscriptions read the messages from the log.
+   */
+  committed(staged: StagedMessages): void;
 }
 
 /** Header values are UTF-8 strings, one value per name. Names starting `x-axon-` are the bus's own. */

@@ -16,6 +16,7 @@ export function withSubscribeDefaults(bus: MessageBus, defaults: SubscribeOption
     subscribeBatches: (topic, groupId, handler, options) => bus.subscribeBatches(topic, groupId, handler, { ...defaults, ...options }),
     endOffsets: (topic) => bus.endOffsets(topic),
     ping: () => bus.ping(),
+    transactionalPublisher: (database) => bus.transactionalPublisher?.(database),
     close: () => bus.close(),
   };
 }

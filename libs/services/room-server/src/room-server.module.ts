@@ -11,6 +11,7 @@ import { createRoomDirectory } from './directory/room-directory';
 import { RoomInputConsumer } from './input/room-input.consumer';
 import { RoomWriter } from './input/room-writer';
 import { OutboxRelay } from './output/outbox-relay';
+import { relayedOutputs, transactionalOutputs } from './output/output-channel';
 import { createRoomQuery } from './query/room-query';
 import { createRoomServerMetrics } from './room-server.metrics';
 import { ROOM_SERVER_MIGRATIONS } from './storage/migrations';
@@ -49,19 +50,23 @@ export class RoomServerModule implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     const signer = { serverName: this.config.server_name, key: this.keys.signingKey, backend: this.keys.backend };
     const metrics = createRoomServerMetrics(this.metrics);
-    const writer = new RoomWriter(roomStorageForWriter(this.storage), signer, { metrics });
     // Embedded PGlite has one connection, whose scans mark dead index entries as they pass:
     // a vacuum there costs more than it saves (measured: 12% fewer sends at 50 senders).
     const relay = new OutboxRelay(this.storage, this.bus, this.logger, this.cache.wakeups, {
       vacuumAfterRows: this.database.kind === 'postgres' ? undefined : false,
     });
+    // The in-process bus's log is in this database: outputs go into it with the events.
+    const publisher = this.bus.transactionalPublisher?.(this.database);
+    const outputs = publisher === undefined ? relayedOutputs(this.storage, relay) : transactionalOutputs(this.bus, publisher, relay);
+    this.logger.info({ outputs: publisher === undefined ? 'outbox' : 'bus log, in the appending transaction' }, 'room server outputs');
+    const writer = new RoomWriter(roomStorageForWriter(this.storage, outputs.writeOutputs), signer, { metrics });
     this.rpc.serve(RoomQueryDefinition, createRoomQuery(this.storage));
     this.rpc.serve(RoomDirectoryDefinition, createRoomDirectory(this.storage));
-    const consumer = new RoomInputConsumer(this.bus, writer, relay, this.cache.wakeups, metrics);
+    const consumer = new RoomInputConsumer(this.bus, writer, outputs, this.cache.wakeups, metrics);
+    if (publisher !== undefined) await outputs.start();
     await consumer.start();
-    await relay.start();
-    void relay.poll();
+    if (publisher === undefined) await outputs.start();
     this.shutdown.add(STAGE.consumers, 'room input consumer', () => consumer.stop());
-    this.shutdown.add(STAGE.producers, 'room outbox relay', () => relay.stop());
+    this.shutdown.add(STAGE.producers, 'room outputs', () => outputs.stop());
   }
 }

@@ -7,8 +7,11 @@ import type {
   MessageHandler,
   MessageHeaders,
   PublishOptions,
+  StagedMessages,
   SubscribeOptions,
   Subscription,
+  TransactionalPublisher,
+  TransactionSql,
 } from '../bus';
 import type { BusMetrics } from '../bus-metrics';
 import { checkPublisherHeaders } from '../headers';
@@ -21,7 +24,7 @@ import type { RawMessage } from '../worker/raw-message';
 import { GroupCoordinator } from './group-coordinator';
 import { InProcessSubscription } from './in-process-subscription';
 import { AppendQueue } from './append-queue';
-import { LogStore, type AppendRecord } from './log-store';
+import { BUS_SCHEMA, LogStore, type AppendRecord, type PartitionAppend } from './log-store';
 import { BUS_MIGRATIONS } from './migrations';
 import { PublishNotifier } from './notifier';
 
@@ -64,8 +67,24 @@ interface LockClient {
   removeListener(event: 'error' | 'end', listener: (err?: unknown) => void): void;
 }
 
-/** Postgres schema of the in-process log. */
-export const BUS_SCHEMA = 'bus';
+export { BUS_SCHEMA };
+
+/** A publish's messages as log records: each in its key's partition, with the caller's headers and its trace headers. */
+function encodeRecords<T>(topic: Topic<T>, messages: readonly T[], options: PublishOptions, traceHeadersOf: (index: number) => MessageHeaders): AppendRecord[] {
+  return messages.map((message, index) => {
+    const key = topic.key(message);
+    return { key, value: topic.codec.encode(message), partition: partitionForKey(key, topic.partitions), headers: { ...options.headers, ...traceHeadersOf(index) } };
+  });
+}
+
+/** What a staged publish wrote: handed back to `committed`, which notifies the subscribers. */
+class StagedAppend implements StagedMessages {
+  constructor(
+    readonly topic: string,
+    readonly count: number,
+    readonly appended: ReadonlyMap<number, PartitionAppend>,
+  ) {}
+}
 
 /**
  * Name of the session-level advisory lock (`pg_try_advisory_lock(hashtext(name))`) an
@@ -118,7 +137,11 @@ export class InProcessBus implements MessageBus {
   private lockLost: Error | undefined;
   private readonly unwatchLock: () => void;
 
+  private transactional: TransactionalPublisher | undefined;
+
   private constructor(
+    /** The database the log lives in (`transactionalPublisher` answers for it only). */
+    private readonly database: Database,
     dataSource: DataSource,
     /** Postgres: the connection holding IN_PROCESS_LOCK. */
     private readonly lock: QueryRunner | undefined,
@@ -167,7 +190,7 @@ export class InProcessBus implements MessageBus {
       ephemeralMs: options.retention?.ephemeralMs ?? 60 * 60 * 1000,
       intervalMs: options.retention?.intervalMs ?? 10 * 60 * 1000,
     };
-    return new InProcessBus(dataSource, lock, options.logger ?? stderrLogger(), options.pollIntervalMs ?? 5000, options.fetchBatchSize ?? 500, retention, options.metrics);
+    return new InProcessBus(database, dataSource, lock, options.logger ?? stderrLogger(), options.pollIntervalMs ?? 5000, options.fetchBatchSize ?? 500, retention, options.metrics);
   }
 
   /**
@@ -219,13 +242,39 @@ export class InProcessBus implements MessageBus {
     checkPublisherHeaders(options.headers);
     if (messages.length === 0) return;
     await this.ensureTopics([topic]);
-    const encoded = messages.map((message) => {
-      const key = topic.key(message);
-      return { key, value: topic.codec.encode(message), partition: partitionForKey(key, topic.partitions) };
-    });
     await withPublishSpans(topic.name, 'axon-in-process', messages.length, options.traceContexts, async (traceHeadersOf) => {
-      await this.append(topic.name, encoded.map((m, index) => ({ ...m, headers: { ...options.headers, ...traceHeadersOf(index) } })));
+      await this.append(topic.name, encodeRecords(topic, messages, options, traceHeadersOf));
     });
+  }
+
+  /**
+   * For the services whose DataSources come from the database the log is in: their
+   * transactions can append to it (`bus.messages`, named with its schema, so no
+   * `search_path` change). The same offsets, row locks and notifications as `publish`.
+   */
+  transactionalPublisher(database: object): TransactionalPublisher | undefined {
+    if (database !== this.database) return undefined;
+    this.transactional ??= {
+      stage: async <T>(tx: TransactionSql, topic: Topic<T>, messages: readonly T[], options: PublishOptions = {}): Promise<StagedMessages> => {
+        this.checkOpen();
+        checkPublisherHeaders(options.headers);
+        if (messages.length === 0) return new StagedAppend(topic.name, 0, new Map());
+        // Not created here: on PGlite the caller's transaction holds the only connection.
+        const registered = this.registered.get(topic.name);
+        if (registered === undefined) throw new Error(`${topic.name}: call ensureTopics before publishing to it in a transaction`);
+        await registered;
+        return withPublishSpans(topic.name, 'axon-in-process', messages.length, options.traceContexts, async (traceHeadersOf) => {
+          const records = encodeRecords(topic, messages, options, traceHeadersOf);
+          const appended = await this.store.append([{ topic: topic.name, records }], Date.now(), tx);
+          return new StagedAppend(topic.name, messages.length, appended.get(topic.name) ?? new Map());
+        });
+      },
+      committed: (staged: StagedMessages): void => {
+        if (!(staged instanceof StagedAppend)) throw new TypeError('committed() takes what stage() returned');
+        if (staged.count > 0 && !this.closed) this.notifier.notify(staged.topic, staged.appended);
+      },
+    };
+    return this.transactional;
   }
 
   async subscribe<T>(topic: Topic<T>, groupId: string, handler: MessageHandler<T>, options?: SubscribeOptions): Promise<Subscription> {

@@ -1,4 +1,4 @@
-import type { DataSource, EntityManager } from '@axon/platform-database';
+import type { DataSource } from '@axon/platform-database';
 import type { MessageHeaders } from '../bus';
 import { headersFromJson } from '../headers';
 import type { RawMessage } from '../worker/raw-message';
@@ -8,6 +8,18 @@ export interface AppendRecord {
   readonly key: string;
   readonly value: Uint8Array;
   readonly headers: MessageHeaders;
+}
+
+/** Postgres schema of the in-process log. */
+export const BUS_SCHEMA = 'bus';
+
+/**
+ * Something that runs SQL: the log's own DataSource, or a transaction of another schema's
+ * DataSource on the same database (a staged publish), which is why the append statements
+ * name the log's tables with their schema.
+ */
+export interface SqlExecutor {
+  query(sql: string, params?: unknown[]): Promise<unknown>;
 }
 
 /** Records of one publish to one topic. */
@@ -22,7 +34,7 @@ const INSERT_CHUNK = 1000;
 const SINGLE_STATEMENT_ROWS = 5000;
 
 /** Reserves offsets: $1 topics, $2 partitions, $3 counts, in ascending (topic, partition) order. */
-const UPSERT_HEADS = `INSERT INTO partition_heads (topic, partition, next_offset)
+const UPSERT_HEADS = `INSERT INTO ${BUS_SCHEMA}.partition_heads (topic, partition, next_offset)
   SELECT t, p, n FROM unnest($1::text[], $2::int[], $3::bigint[]) AS s(t, p, n)
   ON CONFLICT (topic, partition) DO UPDATE SET next_offset = partition_heads.next_offset + EXCLUDED.next_offset
   RETURNING topic, partition, next_offset`;
@@ -87,8 +99,12 @@ export class LogStore {
    * another gets the higher offsets. Up to `SINGLE_STATEMENT_ROWS` records, the upsert
    * and the insert are one statement (atomic by itself: no BEGIN/COMMIT round trips);
    * beyond, one transaction with the insert chunked.
+   *
+   * With `tx` (a transaction the caller holds on this database), the statements run in it
+   * and commit or roll back with it: the offsets' row locks are then held until the
+   * caller's commit, so partitions still commit in offset order.
    */
-  async append(writes: readonly TopicWrite[], publishedAt: number): Promise<Map<string, Map<number, PartitionAppend>>> {
+  async append(writes: readonly TopicWrite[], publishedAt: number, tx?: SqlExecutor): Promise<Map<string, Map<number, PartitionAppend>>> {
     const counts = new Map<string, Map<number, number>>();
     for (const { topic, records } of writes) {
       let partitions = counts.get(topic);
@@ -101,7 +117,13 @@ export class LogStore {
       for (const partition of [...partitions.keys()].sort((a, b) => a - b)) slots.push({ topic, partition, count: partitions.get(partition)! });
     }
     const rows = writes.flatMap(({ topic, records }) => records.map((record) => ({ topic, record })));
-    const heads = rows.length <= SINGLE_STATEMENT_ROWS ? await this.appendInOneStatement(slots, rows, publishedAt) : await this.appendInTransaction(slots, rows, publishedAt);
+    const on = tx ?? this.dataSource;
+    const heads =
+      rows.length <= SINGLE_STATEMENT_ROWS
+        ? await this.appendInOneStatement(on, slots, rows, publishedAt)
+        : tx !== undefined
+          ? await this.appendChunked(tx, slots, rows, publishedAt)
+          : await this.dataSource.transaction((em) => this.appendChunked(em, slots, rows, publishedAt));
     // The offsets the database assigned: each partition's records, in order, end at its new head.
     const appended = new Map<string, Map<number, PartitionAppend>>();
     const next = new Map<string, bigint>();
@@ -121,8 +143,8 @@ export class LogStore {
     return appended;
   }
 
-  private async appendInOneStatement(slots: readonly Slot[], rows: readonly Row[], publishedAt: number): Promise<HeadRow[]> {
-    if (slots.length === 1) return this.appendToOnePartition(slots[0]!, rows, publishedAt);
+  private async appendInOneStatement(on: SqlExecutor, slots: readonly Slot[], rows: readonly Row[], publishedAt: number): Promise<HeadRow[]> {
+    if (slots.length === 1) return this.appendToOnePartition(on, slots[0]!, rows, publishedAt);
     const params: unknown[] = [slots.map((slot) => slot.topic), slots.map((slot) => slot.partition), slots.map((slot) => slot.count), publishedAt];
     const index = new Map<string, number>();
     const tuples: string[] = [];
@@ -135,11 +157,11 @@ export class LogStore {
       tuples.push(`($${n + 1}::text, $${n + 2}::int, $${n + 3}::bigint, $${n + 4}::text, $${n + 5}::bytea, $${n + 6}::jsonb)`);
     }
     // A message's offset: its partition's new head, minus the records written there, plus its index among them.
-    return (await this.dataSource.query(
+    return (await on.query(
       `WITH heads AS (${UPSERT_HEADS}),
        input(topic, partition, idx, key, value, headers) AS (VALUES ${tuples.join(', ')}),
        written AS (
-         INSERT INTO messages (topic, partition, "offset", key, value, headers, published_at)
+         INSERT INTO ${BUS_SCHEMA}.messages (topic, partition, "offset", key, value, headers, published_at)
          SELECT i.topic, i.partition, h.next_offset - s.n + i.idx, i.key, i.value, i.headers, $4
          FROM input i
          JOIN heads h ON h.topic = i.topic AND h.partition = i.partition
@@ -156,19 +178,19 @@ export class LogStore {
    * partition, so no join to find each row's head. About half the cost of the general
    * statement on PGlite (0.19 against 0.41 ms a single-record append, measured).
    */
-  private async appendToOnePartition(slot: Slot, rows: readonly Row[], publishedAt: number): Promise<HeadRow[]> {
+  private async appendToOnePartition(on: SqlExecutor, slot: Slot, rows: readonly Row[], publishedAt: number): Promise<HeadRow[]> {
     const params: unknown[] = [slot.topic, slot.partition, slot.count, publishedAt];
     const tuples = rows.map(({ record: r }, i) => {
       const n = params.length;
       params.push(i, r.key, Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength), JSON.stringify(r.headers));
       return `($${n + 1}::bigint, $${n + 2}::text, $${n + 3}::bytea, $${n + 4}::jsonb)`;
     });
-    const written = (await this.dataSource.query(
+    const written = (await on.query(
       `WITH head AS (
-         INSERT INTO partition_heads (topic, partition, next_offset) VALUES ($1, $2, $3)
+         INSERT INTO ${BUS_SCHEMA}.partition_heads (topic, partition, next_offset) VALUES ($1, $2, $3)
          ON CONFLICT (topic, partition) DO UPDATE SET next_offset = partition_heads.next_offset + EXCLUDED.next_offset
          RETURNING next_offset)
-       INSERT INTO messages (topic, partition, "offset", key, value, headers, published_at)
+       INSERT INTO ${BUS_SCHEMA}.messages (topic, partition, "offset", key, value, headers, published_at)
        SELECT $1, $2, head.next_offset - $3 + v.idx, v.key, v.value, v.headers, $4 FROM head, (VALUES ${tuples.join(', ')}) AS v(idx, key, value, headers)
        RETURNING "offset"::text AS "offset"`,
       params,
@@ -177,19 +199,18 @@ export class LogStore {
     return [{ topic: slot.topic, partition: slot.partition, next_offset: (last + 1n).toString() }];
   }
 
-  private async appendInTransaction(slots: readonly Slot[], rows: readonly Row[], publishedAt: number): Promise<HeadRow[]> {
-    return this.dataSource.transaction(async (em) => {
-      const heads = (await em.query(UPSERT_HEADS, [slots.map((slot) => slot.topic), slots.map((slot) => slot.partition), slots.map((slot) => slot.count)])) as HeadRow[];
-      const nextOffset = new Map<string, bigint>();
-      for (const head of heads) nextOffset.set(`${head.topic}\0${head.partition}`, BigInt(head.next_offset) - BigInt(slots.find((s) => s.topic === head.topic && s.partition === head.partition)!.count));
-      for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
-        await this.insertChunk(em, rows.slice(start, start + INSERT_CHUNK), nextOffset, publishedAt);
-      }
-      return heads;
-    });
+  /** The upsert, then the insert in chunks, in the transaction `tx`. */
+  private async appendChunked(tx: SqlExecutor, slots: readonly Slot[], rows: readonly Row[], publishedAt: number): Promise<HeadRow[]> {
+    const heads = (await tx.query(UPSERT_HEADS, [slots.map((slot) => slot.topic), slots.map((slot) => slot.partition), slots.map((slot) => slot.count)])) as HeadRow[];
+    const nextOffset = new Map<string, bigint>();
+    for (const head of heads) nextOffset.set(`${head.topic}\0${head.partition}`, BigInt(head.next_offset) - BigInt(slots.find((s) => s.topic === head.topic && s.partition === head.partition)!.count));
+    for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
+      await this.insertChunk(tx, rows.slice(start, start + INSERT_CHUNK), nextOffset, publishedAt);
+    }
+    return heads;
   }
 
-  private async insertChunk(em: EntityManager, rows: readonly Row[], nextOffset: Map<string, bigint>, publishedAt: number): Promise<void> {
+  private async insertChunk(em: SqlExecutor, rows: readonly Row[], nextOffset: Map<string, bigint>, publishedAt: number): Promise<void> {
     const params: unknown[] = [publishedAt];
     const tuples: string[] = [];
     for (const { topic, record: r } of rows) {
@@ -200,7 +221,7 @@ export class LogStore {
       params.push(topic, r.partition, offset.toString(), r.key, Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength), JSON.stringify(r.headers));
       tuples.push(`($${i + 1}, $${i + 2}, $${i + 3}, $${i + 4}, $${i + 5}, $${i + 6}::jsonb, $1)`);
     }
-    await em.query(`INSERT INTO messages (topic, partition, "offset", key, value, headers, published_at) VALUES ${tuples.join(', ')}`, params);
+    await em.query(`INSERT INTO ${BUS_SCHEMA}.messages (topic, partition, "offset", key, value, headers, published_at) VALUES ${tuples.join(', ')}`, params);
   }
 
   async fetch(topic: string, partition: number, fromOffset: bigint, limit: number): Promise<RawMessage[]> {

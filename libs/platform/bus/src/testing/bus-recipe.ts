@@ -15,6 +15,8 @@ export type BusRecipe =
 
 export interface OpenedBus {
   readonly bus: MessageBus;
+  /** The in-process bus's database (its log is a schema of it); none for Kafka. */
+  readonly database?: Database;
   /** Closes the bus and whatever it was opened on (the database). */
   close(): Promise<void>;
 }
@@ -32,6 +34,7 @@ export async function openBus(recipe: BusRecipe, logger: BusLogger, clientId = '
     const bus = await InProcessBus.open(database, { logger, pollIntervalMs: 500, lockWaitMs: 10_000 });
     return {
       bus,
+      database,
       close: async () => {
         try {
           await bus.close();

@@ -8,6 +8,7 @@ import { createInProcessCache, type CacheClient } from '@axon/platform-cache';
 import { Database } from '@axon/platform-database';
 import { createNativeEd25519Backend, generateSigningKey } from '@axon/matrix-signing';
 import { OutboxRelay } from '../output/outbox-relay';
+import { relayedOutputs, transactionalOutputs, type OutputChannel } from '../output/output-channel';
 import { createRoomQuery } from '../query/room-query';
 import { ROOM_SERVER_MIGRATIONS } from '../storage/migrations';
 import { RoomStorage } from '../storage/room-storage';
@@ -18,14 +19,20 @@ const ALICE = '@alice:hs.test';
 const silent = { warn: () => undefined };
 
 // The whole write path on the embedded transports: input through the in-process bus, the
-// consumer and writer, the outbox relay to hs.room.output.v1, the wake-up for the waiter.
-describe('room input → room output on the in-process bus', () => {
+// consumer and writer, the outputs to hs.room.output.v1 (through the outbox and its relay,
+// as with Kafka, or into the bus's log in the appending transaction, as the embedded
+// default does), the wake-up for the waiter.
+describe.each([
+  ['through the outbox', 'outbox'],
+  ['in the appending transaction', 'transactional'],
+] as const)('room input → room output on the in-process bus, outputs %s', (_name, channel) => {
   let database: Database;
   let bus: InProcessBus;
   let cache: CacheClient;
   let storage: RoomStorage;
   let consumer: RoomInputConsumer;
   let relay: OutboxRelay;
+  let channelOf: OutputChannel;
   const outputs: RoomOutput[] = [];
 
   beforeAll(async () => {
@@ -36,11 +43,14 @@ describe('room input → room output on the in-process bus', () => {
     const backend = await createNativeEd25519Backend();
     const key = backend === undefined ? undefined : generateSigningKey(backend, 'k');
     if (backend === undefined || key === undefined || !key.ok) throw new Error('no Ed25519');
-    const writer = new RoomWriter(roomStorageForWriter(storage), { serverName: 'hs.test', key: key.value, backend });
     relay = new OutboxRelay(storage, bus, silent);
-    consumer = new RoomInputConsumer(bus, writer, relay, cache.wakeups);
+    const publisher = bus.transactionalPublisher(database);
+    if (publisher === undefined) throw new Error('the in-process bus offers transactions on its own database');
+    channelOf = channel === 'outbox' ? relayedOutputs(storage, relay) : transactionalOutputs(bus, publisher, relay);
+    const writer = new RoomWriter(roomStorageForWriter(storage, channelOf.writeOutputs), { serverName: 'hs.test', key: key.value, backend });
+    consumer = new RoomInputConsumer(bus, writer, channelOf, cache.wakeups);
+    await channelOf.start();
     await consumer.start();
-    await relay.start();
     await bus.subscribe(roomOutputTopic, 'test-output', (message) => {
       outputs.push(message.value);
       return ack;
@@ -49,7 +59,7 @@ describe('room input → room output on the in-process bus', () => {
 
   afterAll(async () => {
     await consumer.stop();
-    await relay.stop();
+    await channelOf.stop();
     await bus.close();
     await cache.close();
     await database.close();
@@ -107,5 +117,16 @@ describe('room input → room output on the in-process bus', () => {
     const next = await query.paginate({ roomId, from: page.next, direction: 'b', limit: 100, to: '' }, ctx);
     expect(next.events.length).toBe(24);
     expect(next.next).toBe('');
+  });
+
+  it('a woken caller finds its output on the bus already (read-your-writes)', async () => {
+    const roomId = (await storage.inputResults.get(storage.db, 'create-1'))!.room_id!;
+    for (let index = 0; index < 5; index++) {
+      const before = (await bus.endOffsets(roomOutputTopic)).reduce((sum, offset) => sum + offset, 0n);
+      const eventId = await submit({ kind: 'new_event', request_id: `ryw-${index}`, room_id: roomId, event: { type: 'm.room.message', sender: ALICE, content: { body: 'ryw' } } });
+      expect(eventId).toMatch(/^\$/);
+      // Nothing else writes to the room: the log holds exactly one more output.
+      expect((await bus.endOffsets(roomOutputTopic)).reduce((sum, offset) => sum + offset, 0n)).toBe(before + 1n);
+    }
   });
 });

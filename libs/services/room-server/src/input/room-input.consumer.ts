@@ -1,8 +1,8 @@
 import { encodeRoomInputOutcome, roomInputResultChannel, roomInputTopic, type RoomInput } from '@axon/contracts-kafka';
 import { ack, type DeliveredMessage, type HandlerOutcome, type MessageBus, type Subscription } from '@axon/platform-bus';
 import type { Wakeups } from '@axon/platform-cache';
-import { outboxShard } from '../output/outbox-shard';
-import type { OutboxRelay } from '../output/outbox-relay';
+import type { RoomId } from '@axon/matrix-identifiers';
+import type { OutputChannel } from '../output/output-channel';
 import type { RoomServerMetrics } from '../room-server.metrics';
 import type { RoomWriter } from './room-writer';
 
@@ -19,8 +19,8 @@ const MAX_BATCH = 128;
 /**
  * Consumes `hs.room.input.v1` in batches (group commit): every input queued in a
  * partition goes through the writer together, each room strictly in order, in one
- * transaction; then the outbox relay publishes the shards written and every waiting
- * caller is woken with its outcome. A refused input is an outcome, acknowledged like an
+ * transaction; once the outputs are on the bus (`OutputChannel`), every waiting caller is
+ * woken with its outcome. A refused input is an outcome, acknowledged like an
  * accepted one; an unexpected failure (the database went away) is thrown, so the bus
  * retries the batch (or, for anything but an outage, its inputs one at a time) and holds
  * back the rooms' later inputs.
@@ -33,7 +33,7 @@ export class RoomInputConsumer {
   constructor(
     private readonly bus: MessageBus,
     private readonly writer: RoomWriter,
-    private readonly relay: OutboxRelay,
+    private readonly outputs: OutputChannel,
     private readonly wakeups: Wakeups,
     private readonly metrics?: Pick<RoomServerMetrics, 'inputBacklog'>,
   ) {}
@@ -68,17 +68,18 @@ export class RoomInputConsumer {
 
   private async handle(messages: readonly DeliveredMessage<RoomInput>[]): Promise<HandlerOutcome> {
     const outcomes = await this.writer.handleBatch(messages.map((message) => ({ input: message.value, traceContext: message.traceHeaders })));
-    const shards = new Set<number>();
-    for (const outcome of outcomes) if (outcome.ok) shards.add(outboxShard(outcome.roomId));
-    // The outputs are published before the callers hear of the outcome: a write's 200 then
+    const rooms = new Set<RoomId>();
+    for (const outcome of outcomes) if (outcome.ok) rooms.add(outcome.roomId);
+    // The outputs are on the bus before the callers hear of the outcome: a write's 200 then
     // means its output is on the bus, which is what `/sync` waits for to show a client its
-    // own writes (read-your-writes, `SyncService`). The partition does not wait for that:
-    // the batch is committed, so the next one starts while the relay publishes this one
-    // (bench:send, 50 rooms on PGlite at 10 senders: 96 msg/s with the partition waiting
-    // for the drain, against 143 before the relay was awaited at all). A failed drain is
-    // retried by the relay itself; a lost wake-up is a hint lost, which callers make up
-    // for by reading the outcome back (`RoomInputClient`).
-    const answered = (shards.size > 0 ? this.relay.kick([...shards]) : Promise.resolve())
+    // own writes (read-your-writes, `SyncService`). Through the outbox the partition does
+    // not wait for the relay: the batch is committed, so the next one starts while the
+    // relay publishes this one (bench:send, 50 rooms on PGlite at 10 senders: 96 msg/s
+    // with the partition waiting for the drain, against 143 before the relay was awaited
+    // at all). A failed drain is retried by the relay itself; a lost wake-up is a hint
+    // lost, which callers make up for by reading the outcome back (`RoomInputClient`).
+    const answered = this.outputs
+      .published(rooms)
       .then(() =>
         Promise.all(
           messages.map((message, index) => {

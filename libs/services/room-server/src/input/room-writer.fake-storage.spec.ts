@@ -93,7 +93,7 @@ class FakeStorage implements WriterStorage {
       });
       const row: RoomRow = { ...plan.room, head_seq: seq, latest_nid: appended.at(-1)?.nid ?? plan.room.latest_nid };
       this.rooms.set(roomId, { row, extremities });
-      for (const result of appended) this.outputs.push(JSON.parse(batch.output(row, result).payload) as RoomOutput);
+      for (const result of appended) this.outputs.push(batch.output(row, result).output);
       committed.push({ room: row, extremities, appended });
     }
     for (const r of batch.results) {

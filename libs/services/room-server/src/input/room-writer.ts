@@ -61,7 +61,7 @@ function outputOf(room: RoomRow, appended: AppendResult): OutboxEntry {
     state_removed: appended.stateRemoved,
     ...(event.redacts === undefined ? {} : { redacted_event_id: event.redacts }),
   };
-  return { roomId: room.room_id, payload: JSON.stringify(output), traceContext: event.traceContext };
+  return { roomId: room.room_id, output, traceContext: event.traceContext };
 }
 
 function appendEventOf(proto: ProtoEvent, built: BuiltEvent, prev: readonly EventId[], redacts: EventId | undefined, traceContext: Readonly<Record<string, string>>): AppendEvent {

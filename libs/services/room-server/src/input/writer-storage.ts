@@ -1,7 +1,7 @@
 import type { EventId, RoomId } from '@axon/matrix-identifiers';
 import { isTransientFailure } from '@axon/platform-bus';
 import { GroupCommit } from '@axon/platform-database';
-import { AppendRepository, type AppendBatch, type CommittedRoom } from '../storage/append.repository';
+import { AppendRepository, type AppendBatch, type CommittedRoom, type OutputWriter } from '../storage/append.repository';
 import type { InputResultRow, RoomRow, StoredEvent } from '../storage/rows';
 import type { RoomStorage } from '../storage/room-storage';
 
@@ -32,9 +32,9 @@ const MAX_EVENTS_PER_COMMIT = 512;
  * A shared commit that fails for a batch's own reason (a moved head, a statement one
  * input breaks) is retried batch by batch; an outage fails them all, and the bus retries.
  */
-export function roomStorageForWriter(storage: RoomStorage): WriterStorage {
+export function roomStorageForWriter(storage: RoomStorage, writeOutputs?: OutputWriter): WriterStorage {
   const { db } = storage;
-  const appender = new AppendRepository(storage);
+  const appender = new AppendRepository(storage, writeOutputs);
   const commits = new GroupCommit((batches: readonly AppendBatch[]) => appender.commitAll(batches), {
     maxWeight: MAX_EVENTS_PER_COMMIT,
     weight: (batch) => Math.max(1, batch.rooms.reduce((sum, plan) => sum + plan.events.length, 0)),

@@ -18,31 +18,48 @@ import { createRoomServerMetrics } from '../room-server.metrics';
 import { ROOM_SERVER_MIGRATIONS } from '../storage/migrations';
 import { RoomStorage } from '../storage/room-storage';
 import { OutboxRelay } from './outbox-relay';
+import { relayedOutputs, transactionalOutputs, type OutputChannel } from './output-channel';
 
 const ALICE = '@alice:hs.test';
 const silent = { warn: () => undefined };
 
 // One trace per send: the client's request span → the room server's consume span of the
-// input → (outbox, relay) → the consume span of the output. Embedded transports, a real
-// tracer provider with an in-memory exporter.
-describe('trace context through the room server and its outbox', () => {
-  const exporter = new InMemorySpanExporter();
-  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-  const contextManager = new AsyncLocalStorageContextManager();
+// input → (outbox and relay, or the bus's log in the appending transaction) → the consume
+// span of the output. Embedded transports, a real tracer provider with an in-memory exporter.
+// The tracer provider is global and the bus's tracer is taken once, at load: one for the
+// file, shared by both cases (their spans are told apart by trace ID).
+const exporter = new InMemorySpanExporter();
+const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+const contextManager = new AsyncLocalStorageContextManager();
+
+beforeAll(() => {
+  context.setGlobalContextManager(contextManager.enable());
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  trace.setGlobalTracerProvider(provider);
+});
+
+afterAll(async () => {
+  await provider.shutdown();
+  trace.disable();
+  propagation.disable();
+  context.disable();
+});
+
+describe.each([
+  ['its outbox', 'outbox'],
+  ['its appending transaction', 'transactional'],
+] as const)('trace context through the room server and %s', (_name, channel) => {
   let database: Database;
   let bus: InProcessBus;
   let cache: CacheClient;
   let storage: RoomStorage;
   let consumer: RoomInputConsumer;
-  let relay: OutboxRelay;
+  let outputs: OutputChannel;
   const metrics = new Metrics('roomtest');
   /** Per output event ID: the trace its consumer's handler ran in, and the headers it came with. */
   const consumed = new Map<string, { traceId: string | undefined; traceparent: string | undefined }>();
 
   beforeAll(async () => {
-    context.setGlobalContextManager(contextManager.enable());
-    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-    trace.setGlobalTracerProvider(provider);
     database = await Database.open({ dataDir: mkdtempSync(joinPath(tmpdir(), 'axon-rs-trace-')), inMemory: true });
     bus = await InProcessBus.open(database, { pollIntervalMs: 50 });
     cache = createInProcessCache();
@@ -51,11 +68,13 @@ describe('trace context through the room server and its outbox', () => {
     const key = backend === undefined ? undefined : generateSigningKey(backend, 'k');
     if (backend === undefined || key === undefined || !key.ok) throw new Error('no Ed25519');
     const roomMetrics = createRoomServerMetrics(metrics);
-    const writer = new RoomWriter(roomStorageForWriter(storage), { serverName: 'hs.test', key: key.value, backend }, { metrics: roomMetrics });
-    relay = new OutboxRelay(storage, bus, silent);
-    consumer = new RoomInputConsumer(bus, writer, relay, cache.wakeups, roomMetrics);
+    const relay = new OutboxRelay(storage, bus, silent);
+    const publisher = bus.transactionalPublisher(database)!;
+    outputs = channel === 'outbox' ? relayedOutputs(storage, relay) : transactionalOutputs(bus, publisher, relay);
+    const writer = new RoomWriter(roomStorageForWriter(storage, outputs.writeOutputs), { serverName: 'hs.test', key: key.value, backend }, { metrics: roomMetrics });
+    consumer = new RoomInputConsumer(bus, writer, outputs, cache.wakeups, roomMetrics);
+    await outputs.start();
     await consumer.start();
-    await relay.start();
     await bus.subscribe(roomOutputTopic, 'test-output', (message) => {
       consumed.set(message.value.event_id, { traceId: trace.getActiveSpan()?.spanContext().traceId, traceparent: message.headers['traceparent'] });
       return ack;
@@ -64,14 +83,10 @@ describe('trace context through the room server and its outbox', () => {
 
   afterAll(async () => {
     await consumer.stop();
-    await relay.stop();
+    await outputs.stop();
     await bus.close();
     await cache.close();
     await database.close();
-    await provider.shutdown();
-    trace.disable();
-    propagation.disable();
-    context.disable();
   });
 
   /** Publishes `input` inside a SERVER span (as client-api does inside its HTTP request) and waits for its outcome. */

@@ -1,3 +1,4 @@
+import type { RoomOutput } from '@axon/contracts-kafka';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
@@ -57,7 +58,7 @@ describe('AppendRepository', () => {
     return appender.commit({
       rooms: [{ room, extremities, events }],
       results: events.map((event) => ({ requestId: `req${event.eventId}`, roomId, eventId: event.eventId })),
-      output: (_room, appended) => ({ roomId, payload: JSON.stringify({ event_id: appended.event.eventId, room_seq: appended.roomSeq }), traceContext: {} }),
+      output: (_room, appended) => ({ roomId, output: { event_id: appended.event.eventId, room_seq: appended.roomSeq } as unknown as RoomOutput, traceContext: {} }),
     });
   };
   const extremities = async (roomId = ROOM): Promise<EventId[]> => (await storage.rooms.forwardExtremities(storage.db, roomId)).map((event) => event.event_id).sort();
@@ -88,7 +89,7 @@ describe('AppendRepository', () => {
       appender.commit({
         rooms: [{ room: stale, extremities: [id('$first')], events: [message('$loser', ['$first'], 2)] }],
         results: [{ requestId: 'req$loser', roomId, eventId: id('$loser') }],
-        output: () => ({ roomId, payload: '{}', traceContext: {} }),
+        output: () => ({ roomId, output: {} as RoomOutput, traceContext: {} }),
       }),
     ).rejects.toBeInstanceOf(StaleRoomHeadError);
     expect(await extremities(roomId)).toEqual(['$winner']);
@@ -107,7 +108,7 @@ describe('AppendRepository', () => {
         rooms: [{ room, extremities: [id('$once')], events: [message('$again', ['$once'], 2)] }],
         // The first input's request again (redelivered), built anew.
         results: [{ requestId: 'req$once', roomId, eventId: id('$again') }],
-        output: () => ({ roomId, payload: '{}', traceContext: {} }),
+        output: () => ({ roomId, output: {} as RoomOutput, traceContext: {} }),
       }),
     ).rejects.toBeInstanceOf(RequestSeenError);
     expect(await extremities(roomId)).toEqual(['$once']);
@@ -129,7 +130,7 @@ describe('AppendRepository', () => {
         { room: (await storage.rooms.get(storage.db, b))!, extremities: [], events: [message('$b1', [], 1), message('$b2', ['$b1'], 2)] },
       ],
       results: [{ requestId: 'refused', roomId: a, errcode: 'M_FORBIDDEN', error: 'no' }],
-      output: (room, appended) => ({ roomId: room.room_id, payload: JSON.stringify({ event_id: appended.event.eventId, room_seq: appended.roomSeq }), traceContext: {} }),
+      output: (room, appended) => ({ roomId: room.room_id, output: { event_id: appended.event.eventId, room_seq: appended.roomSeq } as unknown as RoomOutput, traceContext: {} }),
     });
     expect(committed.map((room) => [room.room.room_id, room.room.head_seq, room.extremities])).toEqual([
       [a, 4, ['$a4']],

@@ -47,6 +47,13 @@ export interface AppendBatch {
   readonly output: (room: RoomRow, appended: AppendResult) => OutboxEntry;
 }
 
+/**
+ * Writes the output messages of an append in its transaction (the outbox, or the
+ * in-process bus's log: `output/output-channel.ts`); returns what to run once the
+ * transaction committed, if anything.
+ */
+export type OutputWriter = (tx: EntityManager, entries: readonly OutboxEntry[]) => Promise<(() => void) | void>;
+
 /** A room after its appends. */
 export interface CommittedRoom {
   readonly room: RoomRow;
@@ -76,7 +83,11 @@ function advanceExtremities(extremities: readonly EventId[], event: AppendEvent)
  * each room's order.
  */
 export class AppendRepository {
-  constructor(private readonly storage: RoomStorage) {}
+  constructor(
+    private readonly storage: RoomStorage,
+    /** Default: the outbox, published by the relay. */
+    private readonly writeOutputs: OutputWriter = (tx, entries) => storage.outbox.insert(tx, entries),
+  ) {}
 
   async commit(batch: AppendBatch): Promise<CommittedRoom[]> {
     return (await this.commitAll([batch]))[0]!;
@@ -86,12 +97,14 @@ export class AppendRepository {
    * Several batches (of different rooms: each writer's batch of its partition) in one
    * transaction, their statements shared; the committed rooms of each batch, in order.
    */
-  commitAll(batches: readonly AppendBatch[]): Promise<CommittedRoom[][]> {
-    return this.storage.transaction((tx) => this.write(tx, batches));
+  async commitAll(batches: readonly AppendBatch[]): Promise<CommittedRoom[][]> {
+    const { committed, afterCommit } = await this.storage.transaction((tx) => this.write(tx, batches));
+    afterCommit?.();
+    return committed;
   }
 
-  private async write(tx: EntityManager, batches: readonly AppendBatch[]): Promise<CommittedRoom[][]> {
-    const { rooms, events, state, memberships, outbox, inputResults } = this.storage;
+  private async write(tx: EntityManager, batches: readonly AppendBatch[]): Promise<{ committed: CommittedRoom[][]; afterCommit: (() => void) | void }> {
+    const { rooms, events, state, memberships, inputResults } = this.storage;
     const plans = batches.flatMap((batch, index) => batch.rooms.map((plan) => ({ plan, batch: index })));
     for (const { plan } of plans) if (plan.create) await rooms.insert(tx, plan.room.room_id, plan.room.room_version);
     // Every room's new head is known before anything is written: fence first.
@@ -159,11 +172,13 @@ export class AppendRepository {
       tx,
       written.filter((w) => w.stateGroup !== w.plan.room.state_group).map((w) => ({ roomId: w.plan.room.room_id, stateGroup: w.stateGroup })),
     );
-    await outbox.insert(tx, outputs);
     const records = batches.flatMap((batch) => batch.results);
     // Inputs are built without first asking whether they were handled before (nearly
     // never: a redelivery after a crash): a recorded outcome shows here and undoes it all.
+    // Before the outputs: on the in-process bus they lock their partitions' offsets until
+    // the commit, so they go last.
     if ((await inputResults.record(tx, records, Date.now())) < new Set(records.map((record) => record.requestId)).size) throw new RequestSeenError();
-    return committed;
+    const afterCommit = outputs.length === 0 ? undefined : await this.writeOutputs(tx, outputs);
+    return { committed, afterCommit };
   }
 }

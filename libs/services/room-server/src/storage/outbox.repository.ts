@@ -1,3 +1,4 @@
+import type { RoomOutput } from '@axon/contracts-kafka';
 import type { RoomId } from '@axon/matrix-identifiers';
 import { outboxShard } from '../output/outbox-shard';
 import type { Queryable } from './rows';
@@ -9,10 +10,10 @@ export interface OutboxRow {
   readonly traceContext: Record<string, string>;
 }
 
-/** An output message to write into the outbox in the appending transaction. */
+/** An output message of an appended event, written in the appending transaction (into the outbox, or the in-process bus's log). */
 export interface OutboxEntry {
   readonly roomId: RoomId;
-  readonly payload: string;
+  readonly output: RoomOutput;
   /** The headers `currentTraceHeaders()` gave, or the input's consume span (empty without a trace). */
   readonly traceContext: Readonly<Record<string, string>>;
 }
@@ -57,7 +58,7 @@ export class OutboxRepository {
       [
         entries.map((e) => e.roomId),
         entries.map((e) => outboxShard(e.roomId)),
-        entries.map((e) => e.payload),
+        entries.map((e) => JSON.stringify(e.output)),
         entries.map((e) => (Object.keys(e.traceContext).length === 0 ? null : JSON.stringify(e.traceContext))),
       ],
     );
