@@ -99,8 +99,21 @@ export const configSchema = z
       .object({
         /** Per-call deadline for gRPC clients, in milliseconds. */
         deadline_ms: z.number().int().min(1).default(5000),
-        /** Where each gRPC service is reached (`host:port`); absent means in-process. */
+        /**
+         * Where each gRPC service is reached; absent means in-process. Any gRPC target:
+         * `host:port`, `dns:///name:port` (every address the name resolves to: a headless
+         * Service), `ipv4:a:p,b:q`, or `file:///path` (the `host:port` lines of a file,
+         * followed as it changes: the local launcher's replica registry).
+         */
         targets: z.record(z.string(), z.string()).default({}),
+        /**
+         * A gRPC server closes each client connection after about this long (GOAWAY; its
+         * running calls get `max_connection_age_grace_ms` more), so clients resolve their
+         * target again and spread over the replicas there are now: a replica added behind a
+         * DNS name gets calls within this time. 0 never.
+         */
+        max_connection_age_ms: z.number().int().min(0).default(30_000),
+        max_connection_age_grace_ms: z.number().int().min(0).default(10_000),
       })
       .prefault({}),
     registration: z

@@ -47,6 +47,7 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly string[], E
   ['AXON_GRPC_LISTEN', ['listen', 'grpc'], asString],
   ['AXON_METRICS_LISTEN', ['listen', 'metrics'], asString],
   ['AXON_GRPC_TARGETS', ['grpc', 'targets'], asMap],
+  ['AXON_GRPC_MAX_CONNECTION_AGE_MS', ['grpc', 'max_connection_age_ms'], asInt],
   ['AXON_PUBLIC_BASEURL', ['public_baseurl'], asString],
   ['AXON_DATABASE_URL', ['database', 'url'], asString],
   ['AXON_DATABASE_POOL_SIZE', ['database', 'pool_size'], asInt],

@@ -28,3 +28,4 @@ export { type ProcessDescription, diagnosticsImplementation } from './diagnostic
 export { GrpcServer, type GrpcServerOptions } from './grpc-server';
 export { GrpcChannel, type GrpcChannelOptions, createGrpcClient } from './grpc-client';
 export { InProcessServer, type InProcessServerOptions, createInProcessClient } from './in-process';
+export { parseTargetsFile } from './file-resolver';

@@ -12,9 +12,12 @@ import {
 
 /**
  * Every channel spreads calls over all the addresses its target resolves to (several
- * replicas: `dns:///room-server-grpc:50051` on Kubernetes, `ipv4:127.0.0.1:50061,127.0.0.1:50062`
- * locally) and retries a call that found a replica gone (UNAVAILABLE) on another one.
- * Every Axon RPC is a query, so a retry is always safe.
+ * replicas: `dns:///room-server-grpc:50051` on Kubernetes, `file:///…/room-server.targets`
+ * from the local launcher) and retries a call that found a replica gone (UNAVAILABLE) on
+ * another one. Every Axon RPC is a query, so a retry is always safe. The target is
+ * resolved again whenever a connection closes, which servers make happen every
+ * `grpc.max_connection_age_ms` (a DNS name's new replicas), and a `file:` target
+ * whenever its file changes.
  */
 const SERVICE_CONFIG = JSON.stringify({
   loadBalancingConfig: [{ round_robin: {} }],
@@ -76,7 +79,13 @@ export class RpcHost {
   /** Serves every service (those added so far and later) over gRPC; resolves with the port. */
   async listenGrpc(address: string): Promise<number> {
     if (this.grpc) throw new Error('the gRPC listener is already started');
-    const server = new GrpcServer({ logger: this.logger, shutdownTimeoutMs: this.config.shutdown.grace_ms });
+    const { max_connection_age_ms: age, max_connection_age_grace_ms: grace } = this.config.grpc;
+    const server = new GrpcServer({
+      logger: this.logger,
+      shutdownTimeoutMs: this.config.shutdown.grace_ms,
+      // Clients reconnect (and resolve their target again) once a connection is this old.
+      channelOptions: age > 0 ? { 'grpc.max_connection_age_ms': age, 'grpc.max_connection_age_grace_ms': grace } : {},
+    });
     for (const { definition, implementation } of this.served) server.add(definition, implementation);
     this.grpc = server;
     return server.listen(address);
