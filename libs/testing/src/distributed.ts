@@ -155,12 +155,17 @@ export async function startDistributed(options: DistributedOptions = {}): Promis
       slots.push({ name: `${service}-${i}`, service, httpPort: await freePort(), grpcPort: GRPC_SERVED[service] ? await freePort() : undefined });
     }
   }
-  // Each gRPC service is reached at every replica of its app, round-robin.
+  // Each gRPC service is reached at every replica of its app, round-robin, through the
+  // app's registry file (a `file:` target, followed as it changes).
   const targets: Record<string, string> = {};
+  const registry = join(dataDir, 'grpc-targets');
+  mkdirSync(registry, { recursive: true });
   for (const [service, names] of Object.entries(GRPC_SERVED) as [ServiceName, readonly string[]][]) {
     const addresses = slots.filter((s) => s.service === service).map((s) => `127.0.0.1:${s.grpcPort}`);
     if (addresses.length === 0) continue;
-    for (const name of names) targets[name] = `ipv4:${addresses.join(',')}`;
+    const file = join(registry, `${service}.targets`);
+    writeFileSync(file, `${addresses.join('\n')}\n`);
+    for (const name of names) targets[name] = `file://${file}`;
   }
 
   const logs: Record<string, unknown>[] = [];
