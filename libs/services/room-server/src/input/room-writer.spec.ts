@@ -239,6 +239,30 @@ describe('the write path', () => {
     expect(outputs[6]!.state_removed).toEqual([['m.room.name', '', sent.eventId]]);
   });
 
+  it("keeps a sending device's transaction beside its event, out of the signed PDU, for RoomQuery and the output", async () => {
+    const roomId = await createRoom('10');
+    const phone = { device_id: 'PHONE', txn_id: 'm1.1' };
+    const laptop = { device_id: 'LAPTOP', txn_id: 'm1.2' };
+    // In one batch: a message and a state event go through the two insert paths (a run of
+    // messages in one statement, a state event alone).
+    const outcomes = await writer.handleBatch(
+      [
+        { kind: 'new_event', request_id: requestId(), room_id: roomId, event: message(ALICE, 'from the phone'), transaction: phone },
+        { kind: 'new_event', request_id: requestId(), room_id: roomId, event: { type: 'm.room.topic', state_key: '', sender: ALICE, content: { topic: 't' } }, transaction: laptop },
+        { kind: 'new_event', request_id: requestId(), room_id: roomId, event: message(ALICE, 'without one') },
+      ].map((input) => ({ input: input satisfies RoomInput, traceContext: {} })),
+    );
+    const ids = outcomes.map((outcome) => (outcome.ok ? outcome.eventId : ''));
+    expect(ids.every((id) => id !== '')).toBe(true);
+
+    const stored = await storage.events.byIds(storage.db, ids);
+    for (const event of stored) expect(event.pdu_json).not.toMatch(/PHONE|LAPTOP|m1\.[12]|transaction/);
+    const { events } = await createRoomQuery(storage).getEvents({ eventIds: ids }, {} as never);
+    expect(events.map((event) => event.transaction)).toEqual([{ deviceId: 'PHONE', txnId: 'm1.1' }, { deviceId: 'LAPTOP', txnId: 'm1.2' }, undefined]);
+    const outputs = (await storage.outbox.peek(storage.db, 10_000)).map((row) => JSON.parse(row.payload) as RoomOutput).filter((output) => ids.includes(output.event_id));
+    expect(outputs.map((output) => output.transaction)).toEqual([phone, laptop, undefined]);
+  });
+
   it('refuses unknown rooms and unsupported room versions with the spec\'s errors', async () => {
     const unknown = await send('!nope:hs.test', message(ALICE, 'x'));
     expect(!unknown.ok && unknown.error.errcode).toBe('M_NOT_FOUND');
