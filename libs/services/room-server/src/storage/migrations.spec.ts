@@ -4,7 +4,7 @@ import { join as joinPath } from 'node:path';
 import type { EventId, RoomId } from '@axon/matrix-identifiers';
 import { Database } from '@axon/platform-database';
 import { outboxShard } from '../output/outbox-shard';
-import { ROOM_SERVER_MIGRATIONS } from './migrations';
+import { EventTransactions1764500000000, ROOM_SERVER_MIGRATIONS } from './migrations';
 import { RoomStorage } from './room-storage';
 
 describe('room server migrations', () => {
@@ -69,12 +69,13 @@ describe('room server migrations', () => {
   it('EventTransactions leaves the events before it without a transaction, and drops the columns on the way down', async () => {
     const database = await Database.open({ dataDir: mkdtempSync(joinPath(tmpdir(), 'axon-rs-migrate-')), inMemory: true });
     try {
-      const before = await database.dataSource({ schema: 'room_server', migrations: ROOM_SERVER_MIGRATIONS.slice(0, 5) });
+      const index = ROOM_SERVER_MIGRATIONS.indexOf(EventTransactions1764500000000);
+      const before = await database.dataSource({ schema: 'room_server', migrations: ROOM_SERVER_MIGRATIONS.slice(0, index) });
       await before.query(
         `INSERT INTO events (event_id, room_id, room_seq, type, sender, depth, origin_server_ts, pdu_json) VALUES ('$old', '!r:hs.test', 1, 'm.room.message', '@a:hs.test', 1, 0, '{}')`,
       );
 
-      const after = await database.dataSource({ schema: 'room_server', migrations: [...ROOM_SERVER_MIGRATIONS] });
+      const after = await database.dataSource({ schema: 'room_server', migrations: ROOM_SERVER_MIGRATIONS.slice(0, index + 1) });
       const storage = new RoomStorage(after);
       expect(await storage.events.byIds(storage.db, ['$old' as EventId])).toMatchObject([{ event_id: '$old', txn_device_id: null, txn_id: null }]);
 
