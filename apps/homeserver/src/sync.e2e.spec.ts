@@ -35,6 +35,12 @@ async function register(hs: HomeserverProcess, username: string): Promise<Sessio
   return done.body as unknown as Session;
 }
 
+async function login(hs: HomeserverProcess, user: string): Promise<Session> {
+  const res = await call(hs, 'POST', '/_matrix/client/v3/login', { body: { type: 'm.login.password', identifier: { type: 'm.id.user', user }, password: 'pw pw pw' } });
+  expect(res.status).toBe(200);
+  return res.body as unknown as Session;
+}
+
 async function sync(hs: HomeserverProcess, session: Session, query: Record<string, string> = {}): Promise<Json> {
   const res = await call(hs, 'GET', `/_matrix/client/v3/sync?${new URLSearchParams(query).toString()}`, { token: session.access_token });
   expect(res.status).toBe(200);
@@ -193,6 +199,100 @@ describe('/sync', () => {
       if (seen.includes(afterRestart)) break;
     }
     expect(seen.slice(-2)).toEqual([beforeRestart, afterRestart]);
+  }, 60_000);
+
+  it('gives unsigned.transaction_id to the sending device only: in initial and incremental syncs and /messages, not to its other device nor to others', async () => {
+    const { room_id: roomId } = await aliceClient.createRoom({ preset: sdk.Preset.PublicChat });
+    await call(hs, 'POST', `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`, { token: bob.access_token, body: {} });
+    const laptop = await login(hs, 'alice');
+    const devices = { phone: alice, laptop, bob };
+    const filter = JSON.stringify({ room: { timeline: { limit: 50 } } });
+    const since = new Map<Session, string>();
+    for (const session of Object.values(devices)) since.set(session, (await sync(hs, session, { filter }))['next_batch'] as string);
+
+    const path = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}`;
+    const put = async (suffix: string, body: Json): Promise<string> => (await call(hs, 'PUT', `${path}/${suffix}`, { token: alice.access_token, body })).body['event_id'] as string;
+    const sent = await put('send/m.room.message/txn-sync-1', { msgtype: 'm.text', body: 'with a transaction ID' });
+    const redacted = await put('send/m.room.message/txn-sync-2', { msgtype: 'm.text', body: 'to be redacted' });
+    const redaction = await put(`redact/${encodeURIComponent(redacted)}/txn-sync-3`, {});
+    // The pre-v1 POST has no transaction ID: none is shown, not even to the sender.
+    const posted = (await call(hs, 'POST', `${path}/send/m.room.message`, { token: alice.access_token, body: { msgtype: 'm.text', body: 'posted' } })).body['event_id'] as string;
+    const ids = [sent, redaction, posted];
+
+    /** The transaction ID each of `ids` carries in a sync's timeline of the room (null: the event is there without one). */
+    const transactionIds = (body: Json): Array<unknown> => {
+      const room = ((body['rooms'] as Json | undefined)?.['join'] as Json | undefined)?.[roomId] as Json | undefined;
+      const timeline = room === undefined ? [] : timelineOf(room);
+      return ids.map((id) => {
+        const event = timeline.find((candidate) => candidate['event_id'] === id);
+        return event === undefined ? undefined : (((event['unsigned'] as Json | undefined)?.['transaction_id'] as string | undefined) ?? null);
+      });
+    };
+    const incremental = async (session: Session): Promise<Json> => {
+      // Sync applies the room server's output asynchronously: wait until the last event is in.
+      for (let tries = 0; ; tries++) {
+        const body = await sync(hs, session, { since: since.get(session)!, filter, timeout: '2000' });
+        if (transactionIds(body)[2] !== undefined || tries === 20) return body;
+      }
+    };
+    const phoneSees = ['txn-sync-1', 'txn-sync-3', null];
+    const nobodyElseSees = [null, null, null];
+    expect(transactionIds(await incremental(alice))).toEqual(phoneSees);
+    expect(transactionIds(await sync(hs, alice, { filter }))).toEqual(phoneSees);
+    for (const other of [laptop, bob]) {
+      expect(transactionIds(await incremental(other))).toEqual(nobodyElseSees);
+      expect(transactionIds(await sync(hs, other, { filter }))).toEqual(nobodyElseSees);
+    }
+
+    const messages = async (session: Session): Promise<unknown[]> => {
+      const chunk = (await call(hs, 'GET', `${path}/messages?dir=b&limit=50`, { token: session.access_token })).body['chunk'] as Json[];
+      return ids.map((id) => (chunk.find((event) => event['event_id'] === id)?.['unsigned'] as Json | undefined)?.['transaction_id'] ?? null);
+    };
+    expect(await messages(alice)).toEqual(phoneSees);
+    expect(await messages(laptop)).toEqual(nobodyElseSees);
+    expect(await messages(bob)).toEqual(nobodyElseSees);
+  }, 60_000);
+
+  it("matches a matrix-js-sdk client's local echo to the event its own sync brings back by transaction ID", async () => {
+    const { room_id: roomId } = await aliceClient.createRoom({ preset: sdk.Preset.PublicChat });
+    const laptop = await login(hs, 'alice');
+    // What each client's /sync responses carried for an event, before the SDK touches it.
+    const seen = new Map<string, Array<{ device: string; unsigned: Json | undefined }>>();
+    const recording = (device: string): typeof fetch => async (input, init) => {
+      const response = await fetch(input, init);
+      if (String(input instanceof Request ? input.url : input).includes('/_matrix/client/v3/sync')) {
+        const body = (await response.clone().json()) as Json;
+        const room = ((body['rooms'] as Json | undefined)?.['join'] as Json | undefined)?.[roomId] as Json | undefined;
+        for (const event of room === undefined ? [] : timelineOf(room)) {
+          const id = event['event_id'] as string;
+          seen.set(id, [...(seen.get(id) ?? []), { device, unsigned: event['unsigned'] as Json | undefined }]);
+        }
+      }
+      return response;
+    };
+    const started = async (session: Session, device: string): Promise<MatrixClient> => {
+      const client = sdk.createClient({ baseUrl: hs.baseUrl, accessToken: session.access_token, userId: session.user_id, deviceId: session.device_id, fetchFn: recording(device) });
+      const prepared = new Promise<void>((resolve) => client.on(sdk.ClientEvent.Sync, (state: string) => state === 'PREPARED' && resolve()));
+      await client.startClient({ initialSyncLimit: 1 });
+      await prepared;
+      return client;
+    };
+    const phone = await started(alice, 'phone');
+    const other = await started(laptop, 'laptop');
+    try {
+      const { event_id: eventId } = await phone.sendEvent(roomId, 'm.room.message' as never, { msgtype: 'm.text', body: 'echo' } as never, 'sdk-txn-1');
+      const deadline = Date.now() + 10_000;
+      while ((seen.get(eventId)?.length ?? 0) < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      // Each device's own sync: the sending one carries the SDK's transaction ID, the other none.
+      expect(Object.fromEntries((seen.get(eventId) ?? []).map(({ device, unsigned }) => [device, unsigned?.['transaction_id']]))).toEqual({ phone: 'sdk-txn-1', laptop: undefined });
+      // The sender's local echo became that event, once.
+      const timeline = phone.getRoom(roomId)!.getLiveTimeline().getEvents();
+      expect(timeline.filter((event) => event.getContent()['body'] === 'echo').map((event) => [event.getId(), event.status])).toEqual([[eventId, null]]);
+      expect(other.getRoom(roomId)!.getLiveTimeline().getEvents().find((event) => event.getId() === eventId)?.getUnsigned().transaction_id).toBeUndefined();
+    } finally {
+      phone.stopClient();
+      other.stopClient();
+    }
   }, 60_000);
 
   it('serves the server-default push rules (which matrix-js-sdk needs before it syncs)', async () => {

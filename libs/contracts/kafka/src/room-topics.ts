@@ -15,13 +15,28 @@ export interface ProtoEvent {
 }
 
 /**
+ * The device a local client sent an event from and the transaction ID it chose
+ * (`PUT /rooms/{roomId}/send/{eventType}/{txnId}`, `PUT /rooms/{roomId}/redact/{eventId}/{txnId}`).
+ * The room server keeps it beside the event, never in the PDU (it is not signed and never
+ * leaves this server), so that this device, and no other, sees it back as
+ * `unsigned.transaction_id`. The user is the event's sender.
+ *
+ * Spec: https://spec.matrix.org/v1.19/client-server-api/#transaction-identifiers
+ */
+export interface SentTransaction {
+  readonly device_id: string;
+  readonly txn_id: string;
+}
+
+/**
  * `hs.room.input.v1`: what the room server is asked to do to a room. Every message has a
  * `request_id`, unique per intended outcome: a redelivered or repeated message with the
  * same ID has the outcome of the first (client-api derives it from the user, device and
  * transaction ID for sends, which makes `PUT /send/{txnId}` idempotent), and the outcome
  * can be read back with `RoomQuery.GetInputResult`.
  *
- * - `new_event`: build, authorise and append one event to an existing room;
+ * - `new_event`: build, authorise and append one event to an existing room; `transaction`
+ *   when a client sent it with a transaction ID;
  * - `create_room`: create a room of `room_version` with its initial events, in order (the
  *   first being the `m.room.create` content); keyed by the request ID, since the room ID
  *   (from room version 12 the create event's hash) does not exist yet.
@@ -32,6 +47,7 @@ export type RoomInput =
       readonly request_id: string;
       readonly room_id: string;
       readonly event: ProtoEvent;
+      readonly transaction?: SentTransaction;
     }
   | {
       readonly kind: 'create_room';
@@ -61,6 +77,8 @@ export interface RoomOutput {
   readonly state_removed: ReadonlyArray<readonly [string, string, string]>;
   /** For an `m.room.redaction` that applies (the room server checked who may redact): the redacted event. */
   readonly redacted_event_id?: string;
+  /** The sending device's transaction, when its input had one (`RoomInput`'s `new_event`). */
+  readonly transaction?: SentTransaction;
 }
 
 function requireObject(value: unknown, what: string): Record<string, unknown> {
@@ -84,6 +102,13 @@ function validateProtoEvent(value: unknown, what: string): ProtoEvent {
   return event as unknown as ProtoEvent;
 }
 
+function validateTransaction(value: unknown, what: string): SentTransaction {
+  const transaction = requireObject(value, what);
+  requireString(transaction, 'device_id', what);
+  requireString(transaction, 'txn_id', what);
+  return transaction as unknown as SentTransaction;
+}
+
 /** Checks the shape of a `hs.room.input.v1` payload (a malformed one is poison). */
 export function validateRoomInput(value: unknown): RoomInput {
   const input = requireObject(value, 'room input');
@@ -92,6 +117,7 @@ export function validateRoomInput(value: unknown): RoomInput {
     case 'new_event':
       requireString(input, 'room_id', 'room input');
       validateProtoEvent(input['event'], 'room input.event');
+      if (input['transaction'] !== undefined) validateTransaction(input['transaction'], 'room input.transaction');
       break;
     case 'create_room': {
       requireString(input, 'room_version', 'room input');

@@ -34,7 +34,6 @@ import { ClientApiStorage } from './storage/client-api-storage';
 import { DevicesRepository } from './storage/devices.repository';
 import { FiltersRepository } from './storage/filters.repository';
 import { ForgottenRoomsRepository } from './storage/forgotten-rooms.repository';
-import { SentTransactionsRepository } from './storage/sent-transactions.repository';
 import { ToDeviceTxnsRepository } from './storage/to-device-txns.repository';
 import { CLIENT_API_MIGRATIONS } from './storage/migrations';
 import { RegistrationTokensRepository } from './storage/registration-tokens.repository';
@@ -87,7 +86,6 @@ const repository = <T>(type: new (storage: ClientApiStorage) => T) => ({ provide
     repository(ToDeviceTxnsRepository),
     repository(RegistrationTokensRepository),
     repository(ForgottenRoomsRepository),
-    repository(SentTransactionsRepository),
     repository(ServerNoticeRoomsRepository),
     repository(OpenIdTokensRepository),
     repository(ReportsRepository),
@@ -109,10 +107,10 @@ const repository = <T>(type: new (storage: ClientApiStorage) => T) => ({ provide
     DeviceListsProducer,
     ToDeviceService,
   ],
-  // The room endpoints (RoomsApiModule) share the room server clients, forgotten rooms and sent transaction IDs;
+  // The room endpoints (RoomsApiModule) share the room server clients and forgotten rooms;
   // profiles and deactivation here change memberships through them too; read markers set
   // room account data; server notices keep each user's notices room; reports are stored here.
-  exports: [AccessTokenGuard, SessionsService, RateLimits, UsersRepository, ReportsRepository, FiltersRepository, RoomQueryClient, RoomInputClient, ForgottenRoomsRepository, SentTransactionsRepository, ServerNoticeRoomsRepository, AccountDataService],
+  exports: [AccessTokenGuard, SessionsService, RateLimits, UsersRepository, ReportsRepository, FiltersRepository, RoomQueryClient, RoomInputClient, ForgottenRoomsRepository, ServerNoticeRoomsRepository, AccountDataService],
 })
 export class ClientApiModule implements OnModuleInit {
   constructor(

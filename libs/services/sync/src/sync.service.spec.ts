@@ -110,6 +110,31 @@ describe('SyncService over an in-memory read model', () => {
     expect(gappy['prev_batch']).toMatch(/^t\d+$/);
   });
 
+  it('gives unsigned.transaction_id only to the device that sent the event, in initial and incremental syncs', async () => {
+    roomWithMessages(store, 0);
+    const txnOf = (response: Json, body: string): unknown => {
+      const event = events(response, ['rooms', 'join', ROOM, 'timeline', 'events']).find((candidate) => (candidate['content'] as Json)['body'] === body);
+      expect(event).toBeDefined();
+      return (event!['unsigned'] as Json | undefined)?.['transaction_id'];
+    };
+    const since = (await service.sync(base))['next_batch'] as string;
+    store.send(ROOM, { type: 'm.room.message', sender: ALICE, content: { msgtype: 'm.text', body: 'from the phone' } }, { device_id: PHONE, txn_id: 'txn-1' });
+    // Bob's device bears the same name: the user must match too.
+    store.send(ROOM, { type: 'm.room.message', sender: BOB, content: { msgtype: 'm.text', body: 'from bob' } }, { device_id: PHONE, txn_id: 'txn-2' });
+    const laptop = { ...base, deviceId: 'LAPTOP' as DeviceId };
+    const bob = { ...base, userId: BOB };
+    for (const query of [{}, { since }]) {
+      expect(txnOf(await service.sync({ ...base, ...query }), 'from the phone')).toBe('txn-1');
+      expect(txnOf(await service.sync({ ...base, ...query }), 'from bob')).toBeUndefined();
+      expect(txnOf(await service.sync({ ...laptop, ...query }), 'from the phone')).toBeUndefined();
+      expect(txnOf(await service.sync({ ...bob, ...query }), 'from the phone')).toBeUndefined();
+      expect(txnOf(await service.sync({ ...bob, deviceId: PHONE, ...query }), 'from bob')).toBe('txn-2');
+    }
+    // Cut by the filter's event_fields like any other field.
+    const cut = await service.sync({ ...base, filter: parseFilter({ event_fields: ['content.body', 'unsigned.transaction_id'] }) });
+    expect(events(cut, ['rooms', 'join', ROOM, 'timeline', 'events'])).toContainEqual({ content: { body: 'from the phone' }, unsigned: { transaction_id: 'txn-1' } });
+  });
+
   it('shows an invite with stripped state, but not an invite from an ignored user', async () => {
     store.send(ROOM, { type: 'm.room.create', sender: BOB, state_key: '', content: { creator: BOB } });
     store.send(ROOM, { type: 'm.room.name', sender: BOB, state_key: '', content: { name: 'Tea' } });

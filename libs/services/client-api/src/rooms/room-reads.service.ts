@@ -10,7 +10,6 @@ import { FiltersRepository } from '../storage/filters.repository';
 import { contentOf, toClientEvent, type ClientEvent } from './client-event';
 import { visibilityStateOf, VisibilityWalker } from './history-visibility';
 import { ForgottenRoomsRepository } from '../storage/forgotten-rooms.repository';
-import { SentTransactionsRepository } from '../storage/sent-transactions.repository';
 import { RoomQueryClient } from './room-query.client';
 
 /**
@@ -54,7 +53,6 @@ export class RoomReadsService {
     private readonly roomQuery: RoomQueryClient,
     private readonly filters: FiltersRepository,
     private readonly forgottenRooms: ForgottenRoomsRepository,
-    private readonly sentTransactions: SentTransactionsRepository,
   ) {}
 
   async stateEvent(requester: Requester, roomId: RoomId, type: string, stateKey: string): Promise<ClientEvent> {
@@ -330,16 +328,18 @@ export class RoomReadsService {
     return parseFilter(stored).room.timeline;
   }
 
-  /** Formats events for the requester: redactions applied, and the transaction IDs their device sent them with. */
+  /**
+   * Formats events for the requester: redactions applied, and `unsigned.transaction_id` on
+   * those the requester's own device sent with one (the room server keeps it beside each).
+   */
   private async format(requester: Requester, events: readonly RoomEvent[]): Promise<ClientEvent[]> {
     const redactionIds = [...new Set(events.map((event) => event.redactedBy).filter((id) => id !== ''))];
     const redactions = new Map((redactionIds.length === 0 ? [] : (await this.roomQuery.getEvents({ eventIds: redactionIds })).events).map((event) => [event.eventId, event]));
-    const own = events.filter((event) => (JSON.parse(event.pduJson) as { sender?: string }).sender === requester.userId).map((event) => event.eventId);
-    const transactions = await this.sentTransactions.transactionIds(requester.userId, requester.deviceId, own);
     return events.map((event) => {
       const formatted = toClientEvent(event, redactions);
-      const txnId = transactions.get(event.eventId);
-      if (txnId !== undefined) formatted.unsigned = { ...formatted.unsigned, transaction_id: txnId };
+      if (event.transaction !== undefined && event.transaction.deviceId === requester.deviceId && formatted.sender === requester.userId) {
+        formatted.unsigned = { ...formatted.unsigned, transaction_id: event.transaction.txnId };
+      }
       return formatted;
     });
   }

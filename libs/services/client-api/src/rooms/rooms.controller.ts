@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { MatrixError } from '@axon/matrix-errors';
 import { Body, Controller, Get, HttpCode, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
 import type { RoomId } from '@axon/matrix-identifiers';
@@ -108,7 +107,7 @@ export class RoomsController {
   @ContentBody()
   @HttpCode(200)
   async sendWithoutTxn(@Requester() requester: Requester, @Param('roomId', RoomIdParam) roomId: RoomId, @Param('eventType') eventType: string, @Body() body: unknown): Promise<{ event_id: string }> {
-    return { event_id: await this.rooms.sendMessage(requester, roomId, eventType, `post-${randomUUID()}`, objectBody(body)) };
+    return { event_id: await this.rooms.sendMessage(requester, roomId, eventType, undefined, objectBody(body)) };
   }
 
   @Put('rooms/:roomId/send/:eventType/:txnId')

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { createHash, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import type { ProtoEvent } from '@axon/contracts-kafka';
+import type { ProtoEvent, SentTransaction } from '@axon/contracts-kafka';
 import { MatrixError } from '@axon/matrix-errors';
 import { parseRoomAlias, parseUserId, type EventId, type RoomId, type UserId } from '@axon/matrix-identifiers';
 import type { AxonConfig } from '@axon/platform-config';
@@ -10,7 +10,6 @@ import { noticesUserIdOf } from '../admin/notices-user';
 import type { Requester } from '../auth/requester';
 import { DirectoryService } from '../directory/directory.service';
 import { ForgottenRoomsRepository } from '../storage/forgotten-rooms.repository';
-import { SentTransactionsRepository } from '../storage/sent-transactions.repository';
 import { ServerNoticeRoomsRepository } from '../storage/server-notice-rooms.repository';
 import { UsersRepository } from '../storage/users.repository';
 import { contentOf } from './client-event';
@@ -23,6 +22,11 @@ type Json = Readonly<Record<string, unknown>>;
 /** A room input request ID derived from what makes a client request unique, so a retry submits the same input. */
 export function requestId(...parts: string[]): string {
   return createHash('sha256').update(parts.join('\0')).digest('base64url');
+}
+
+/** The requester's device and a transaction ID it sent an event with. */
+function transactionOf(requester: Requester, txnId: string): SentTransaction {
+  return { device_id: requester.deviceId, txn_id: txnId };
 }
 
 /**
@@ -38,7 +42,6 @@ export class RoomsService {
     private readonly users: UsersRepository,
     private readonly directory: DirectoryService,
     private readonly forgottenRooms: ForgottenRoomsRepository,
-    private readonly sentTransactions: SentTransactionsRepository,
     private readonly noticeRooms: ServerNoticeRoomsRepository,
     @InjectConfig() private readonly config: AxonConfig,
   ) {}
@@ -81,13 +84,17 @@ export class RoomsService {
     return this.send(roomId, { type: 'm.room.member', state_key: target, sender: requester.userId, content }, randomUUID());
   }
 
-  /** `PUT /rooms/{roomId}/send/{eventType}/{txnId}`: idempotent per device and path. */
-  async sendMessage(requester: Requester, roomId: RoomId, type: string, txnId: string, content: Json): Promise<EventId> {
+  /**
+   * `PUT /rooms/{roomId}/send/{eventType}/{txnId}`: idempotent per device and path, and
+   * the event carries the transaction to the room server, which keeps it beside the event
+   * for `unsigned.transaction_id`. Without a transaction ID (the older `POST`), each
+   * request is a new event, and none is shown.
+   */
+  async sendMessage(requester: Requester, roomId: RoomId, type: string, txnId: string | undefined, content: Json): Promise<EventId> {
     if (type === 'm.room.redaction') throw new MatrixError('M_BAD_JSON', 'send redactions with /redact', 400);
-    const eventId = await this.send(roomId, { type, sender: requester.userId, content }, requestId('send', requester.userId, requester.deviceId, roomId, type, txnId));
-    // Remembered for `unsigned.transaction_id`; a retried send records the same row again.
-    await this.sentTransactions.record(requester.userId, requester.deviceId, eventId, txnId);
-    return eventId;
+    const event = { type, sender: requester.userId, content };
+    if (txnId === undefined) return this.send(roomId, event, randomUUID());
+    return this.send(roomId, event, requestId('send', requester.userId, requester.deviceId, roomId, type, txnId), transactionOf(requester, txnId));
   }
 
   /**
@@ -114,13 +121,12 @@ export class RoomsService {
 
   async redact(requester: Requester, roomId: RoomId, eventId: string, txnId: string, reason: string | undefined): Promise<EventId> {
     const content = reason === undefined ? {} : { reason };
-    const redactionId = await this.send(
+    return this.send(
       roomId,
       { type: 'm.room.redaction', sender: requester.userId, content, redacts: eventId },
       requestId('redact', requester.userId, requester.deviceId, roomId, eventId, txnId),
+      transactionOf(requester, txnId),
     );
-    await this.sentTransactions.record(requester.userId, requester.deviceId, redactionId, txnId);
-    return redactionId;
   }
 
   /**
@@ -191,8 +197,8 @@ export class RoomsService {
     throw new MatrixError('M_CANNOT_LEAVE_SERVER_NOTICE_ROOM', 'You cannot reject this invite', 403);
   }
 
-  private async send(roomId: RoomId, event: ProtoEvent, id: string): Promise<EventId> {
-    return (await this.input.submit({ kind: 'new_event', request_id: id, room_id: roomId, event })).eventId;
+  private async send(roomId: RoomId, event: ProtoEvent, id: string, transaction?: SentTransaction): Promise<EventId> {
+    return (await this.input.submit({ kind: 'new_event', request_id: id, room_id: roomId, event, ...(transaction === undefined ? {} : { transaction }) })).eventId;
   }
 
   private async memberProfile(userId: UserId): Promise<Record<string, string>> {

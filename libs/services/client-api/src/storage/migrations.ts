@@ -297,6 +297,33 @@ export class ClientApiUserDirectory1767200000000 implements MigrationInterface {
   }
 }
 
+/**
+ * Drops `sent_transactions`: the room server keeps each event's sending device and
+ * transaction ID beside it (`RoomQuery`'s `RoomEvent.transaction`), written by the append
+ * that stores the event instead of a statement of its own per send. The IDs recorded here
+ * are not carried over (they are in another service's schema): events sent before the
+ * upgrade lose their `unsigned.transaction_id`, which a client needs only to match the
+ * remote echo of a send it has just made. `down` brings the table back empty.
+ */
+export class ClientApiDropSentTransactions1767300000000 implements MigrationInterface {
+  readonly name = 'ClientApiDropSentTransactions1767300000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`DROP TABLE sent_transactions`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`
+      CREATE TABLE sent_transactions (
+        user_id text NOT NULL,
+        device_id text NOT NULL,
+        event_id text NOT NULL,
+        txn_id text NOT NULL,
+        PRIMARY KEY (user_id, device_id, event_id)
+      )`);
+  }
+}
+
 export const CLIENT_API_MIGRATIONS = [
   ClientApiAccounts1764000000000,
   ClientApiRooms1765000000000,
@@ -307,4 +334,5 @@ export const CLIENT_API_MIGRATIONS = [
   ClientApiOpenIdTokens1767000000000,
   ClientApiReports1767100000000,
   ClientApiUserDirectory1767200000000,
+  ClientApiDropSentTransactions1767300000000,
 ] as const;

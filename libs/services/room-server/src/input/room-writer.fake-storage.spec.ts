@@ -82,6 +82,8 @@ class FakeStorage implements WriterStorage {
           depth: event.depth,
           pdu_json: event.pduJson,
           redacted_by: null,
+          txn_device_id: event.transaction?.device_id ?? null,
+          txn_id: event.transaction?.txn_id ?? null,
         });
         if (event.stateKey !== undefined) {
           const state = this.current.get(roomId) ?? new Map<string, string>();

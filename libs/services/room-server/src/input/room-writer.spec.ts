@@ -2,9 +2,9 @@ import { roomStorageForWriter } from './writer-storage';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
-import type { ProtoEvent, RoomInput, RoomOutput } from '@axon/contracts-kafka';
+import type { ProtoEvent, RoomInput, RoomOutput, SentTransaction } from '@axon/contracts-kafka';
 import type { JsonObject } from '@axon/matrix-canonical-json';
-import type { RoomId } from '@axon/matrix-identifiers';
+import type { EventId, RoomId } from '@axon/matrix-identifiers';
 import { getRoomVersionRules, type RoomVersionRules } from '@axon/matrix-room-versions';
 import { checkContentHash, computeEventId, createNativeEd25519Backend, encodeVerifyKey, generateSigningKey, verifyEventSignatures } from '@axon/matrix-signing';
 import { Database } from '@axon/platform-database';
@@ -13,7 +13,7 @@ import { createRoomQuery } from '../query/room-query';
 import { ROOM_SERVER_MIGRATIONS } from '../storage/migrations';
 import { RoomStorage } from '../storage/room-storage';
 import { STATE_GROUP_MAX_DEPTH } from '../storage/state.repository';
-import { RoomWriter } from './room-writer';
+import { RoomWriter, type WriterInput } from './room-writer';
 
 const SERVER = 'hs.test';
 const ALICE = '@alice:hs.test';
@@ -237,6 +237,34 @@ describe('the write path', () => {
     expect(outputs.map((output) => output.prev_room_seq)).toEqual([0, 1, 2, 3, 4, 5, 6]);
     expect(outputs[6]!.state_added).toEqual([['m.room.name', '', renamed.eventId]]);
     expect(outputs[6]!.state_removed).toEqual([['m.room.name', '', sent.eventId]]);
+  });
+
+  it("keeps a sending device's transaction beside its event, out of the signed PDU, for RoomQuery and the output", async () => {
+    const roomId = await createRoom('10');
+    const phone = { device_id: 'PHONE', txn_id: 'm1.1' };
+    const laptop = { device_id: 'LAPTOP', txn_id: 'm1.2' };
+    // In one batch: a message and a state event go through the two insert paths (a run of
+    // messages in one statement, a state event alone).
+    const input = (event: ProtoEvent, transaction?: SentTransaction): WriterInput => ({
+      input: { kind: 'new_event', request_id: requestId(), room_id: roomId, event, ...(transaction === undefined ? {} : { transaction }) },
+      traceContext: {},
+    });
+    const outcomes = await writer.handleBatch([
+      input(message(ALICE, 'from the phone'), phone),
+      input({ type: 'm.room.topic', state_key: '', sender: ALICE, content: { topic: 't' } }, laptop),
+      input(message(ALICE, 'without one')),
+    ]);
+    const ids = outcomes.map((outcome) => {
+      if (!outcome.ok) throw outcome.error;
+      return outcome.eventId;
+    });
+
+    const stored = await storage.events.byIds(storage.db, ids);
+    for (const event of stored) expect(event.pdu_json).not.toMatch(/PHONE|LAPTOP|m1\.[12]|transaction/);
+    const { events } = await createRoomQuery(storage).getEvents({ eventIds: ids }, {} as never);
+    expect(events.map((event) => event.transaction)).toEqual([{ deviceId: 'PHONE', txnId: 'm1.1' }, { deviceId: 'LAPTOP', txnId: 'm1.2' }, undefined]);
+    const outputs = (await storage.outbox.peek(storage.db, 10_000)).map((row) => JSON.parse(row.payload) as RoomOutput).filter((output) => ids.includes(output.event_id as EventId));
+    expect(outputs.map((output) => output.transaction)).toEqual([phone, laptop, undefined]);
   });
 
   it('refuses unknown rooms and unsupported room versions with the spec\'s errors', async () => {

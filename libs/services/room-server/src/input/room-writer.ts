@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { currentTraceHeaders, isPermanentFailure } from '@axon/platform-bus';
-import type { ProtoEvent, RoomInput, RoomOutput } from '@axon/contracts-kafka';
+import type { ProtoEvent, RoomInput, RoomOutput, SentTransaction } from '@axon/contracts-kafka';
 import { encodeUrlSafeUnpaddedBase64 } from '@axon/matrix-canonical-json';
 import { MatrixError } from '@axon/matrix-errors';
 import { getNamedPowerLevel, getUserPowerLevel, type AuthEvent, type AuthState } from '@axon/matrix-event-auth';
@@ -60,11 +60,19 @@ function outputOf(room: RoomRow, appended: AppendResult): OutboxEntry {
     state_added: appended.stateAdded,
     state_removed: appended.stateRemoved,
     ...(event.redacts === undefined ? {} : { redacted_event_id: event.redacts }),
+    ...(event.transaction === undefined ? {} : { transaction: event.transaction }),
   };
   return { roomId: room.room_id, output, traceContext: event.traceContext };
 }
 
-function appendEventOf(proto: ProtoEvent, built: BuiltEvent, prev: readonly EventId[], redacts: EventId | undefined, traceContext: Readonly<Record<string, string>>): AppendEvent {
+function appendEventOf(
+  proto: ProtoEvent,
+  built: BuiltEvent,
+  prev: readonly EventId[],
+  redacts: EventId | undefined,
+  traceContext: Readonly<Record<string, string>>,
+  transaction?: SentTransaction,
+): AppendEvent {
   const membership = proto.type === 'm.room.member' ? proto.content['membership'] : undefined;
   return {
     eventId: built.eventId,
@@ -79,6 +87,7 @@ function appendEventOf(proto: ProtoEvent, built: BuiltEvent, prev: readonly Even
     membership: typeof membership === 'string' ? membership : undefined,
     redacts,
     traceContext,
+    ...(transaction === undefined ? {} : { transaction }),
   };
 }
 
@@ -214,8 +223,9 @@ export class RoomWriter {
         const events: AppendEvent[] = [];
         for (const index of indices) {
           const { input, traceContext } = items[index]!;
+          const { event: proto, transaction } = input as Extract<RoomInput, { kind: 'new_event' }>;
           try {
-            const event = await this.buildNext(draft, (input as Extract<RoomInput, { kind: 'new_event' }>).event, traceContext);
+            const event = await this.buildNext(draft, proto, traceContext, transaction);
             events.push(event);
             outcomes[index] = { ok: true, roomId, eventId: event.eventId };
             results.push({ requestId: input.request_id, roomId, eventId: event.eventId });
@@ -254,7 +264,7 @@ export class RoomWriter {
   }
 
   /** Builds and authorises the next event of a draft, which then follows it. */
-  private async buildNext(draft: RoomDraft, proto: ProtoEvent, traceContext: Readonly<Record<string, string>>): Promise<AppendEvent> {
+  private async buildNext(draft: RoomDraft, proto: ProtoEvent, traceContext: Readonly<Record<string, string>>, transaction: SentTransaction | undefined): Promise<AppendEvent> {
     const authState = await draft.authStateFor(proto);
     const authEvents = authEventsFor(proto, draft.rules, authState).map(([type, stateKey]) => referenceOf(draft.stateEvent(type, stateKey)!));
     const prev = draft.prevEvents();
@@ -270,6 +280,8 @@ export class RoomWriter {
       depth: built.authEvent.depth,
       pdu_json: built.pduJson,
       redacted_by: null,
+      txn_device_id: transaction?.device_id ?? null,
+      txn_id: transaction?.txn_id ?? null,
     });
     return appendEventOf(
       proto,
@@ -277,6 +289,7 @@ export class RoomWriter {
       prev.map((event) => event.event_id),
       redacts,
       traceContext,
+      transaction,
     );
   }
 

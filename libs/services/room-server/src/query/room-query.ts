@@ -34,6 +34,7 @@ export function createRoomQuery(storage: RoomStorage): ServiceImplementation<Roo
         streamOrdering: event.nid,
         redactedBy: event.redacted_by ?? '',
         roomVersion: await versionOf(event.room_id),
+        ...(event.txn_device_id === null || event.txn_id === null ? {} : { transaction: { deviceId: event.txn_device_id, txnId: event.txn_id } }),
       });
     }
     return out;

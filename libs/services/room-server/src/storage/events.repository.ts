@@ -1,3 +1,4 @@
+import type { SentTransaction } from '@axon/contracts-kafka';
 import type { EventId, RoomId, UserId } from '@axon/matrix-identifiers';
 import { EVENT_COLUMNS, type Queryable, type StoredEvent } from './rows';
 
@@ -10,6 +11,11 @@ export interface EventFields {
   readonly depth: number;
   readonly originServerTs: number;
   readonly pduJson: string;
+  /**
+   * The sending device's transaction (`SentTransaction`): absent for an event sent without
+   * one (state, memberships, the events of a new room, server notices).
+   */
+  readonly transaction?: SentTransaction;
 }
 
 /** One event row to insert. */
@@ -24,7 +30,7 @@ export interface EventRow extends EventFields {
 }
 
 /** Columns per row of the multi-row insert (Postgres allows 65,535 parameters a statement). */
-const EVENT_PARAMS = 11;
+const EVENT_PARAMS = 13;
 /** Rows per statement: under Postgres's 65,535 parameters with room for the auth edges' two arrays. */
 const INSERT_CHUNK = 2000;
 
@@ -42,12 +48,12 @@ export class EventsRepository {
       const params: unknown[] = [edges.map(([event]) => event), edges.map(([, auth]) => auth)];
       const tuples = chunk.map((e) => {
         const i = params.length;
-        params.push(e.eventId, e.roomId, e.roomSeq, e.type, e.stateKey ?? null, e.sender, e.depth, e.originServerTs, e.pduJson, e.stateGroupBefore, e.stateGroupAfter);
+        params.push(e.eventId, e.roomId, e.roomSeq, e.type, e.stateKey ?? null, e.sender, e.depth, e.originServerTs, e.pduJson, e.stateGroupBefore, e.stateGroupAfter, e.transaction?.device_id ?? null, e.transaction?.txn_id ?? null);
         return `(${Array.from({ length: EVENT_PARAMS }, (_, k) => `$${i + k + 1}`).join(', ')})`;
       });
       const rows = (await tx.query(
         `WITH inserted AS (
-           INSERT INTO events (event_id, room_id, room_seq, type, state_key, sender, depth, origin_server_ts, pdu_json, state_group_before, state_group_after)
+           INSERT INTO events (event_id, room_id, room_seq, type, state_key, sender, depth, origin_server_ts, pdu_json, state_group_before, state_group_after, txn_device_id, txn_id)
            VALUES ${tuples.join(', ')} RETURNING event_id, room_id, nid),
          -- An auth event inserted by this same statement is not in the snapshot of events:
          -- looked up in both (two index lookups; a UNION of the two made it a scan of events).

@@ -1,10 +1,10 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
-import type { RoomId } from '@axon/matrix-identifiers';
+import type { EventId, RoomId } from '@axon/matrix-identifiers';
 import { Database } from '@axon/platform-database';
 import { outboxShard } from '../output/outbox-shard';
-import { ROOM_SERVER_MIGRATIONS } from './migrations';
+import { EventTransactions1764500000000, ROOM_SERVER_MIGRATIONS } from './migrations';
 import { RoomStorage } from './room-storage';
 
 describe('room server migrations', () => {
@@ -47,7 +47,7 @@ describe('room server migrations', () => {
         await before.query(`INSERT INTO forward_extremities (room_id, event_id) VALUES ($1, $2)`, [roomId, eventId]);
       }
 
-      const after = await database.dataSource({ schema: 'room_server', migrations: [...ROOM_SERVER_MIGRATIONS] });
+      const after = await database.dataSource({ schema: 'room_server', migrations: ROOM_SERVER_MIGRATIONS.slice(0, 5) });
       expect(await after.query(`SELECT room_id, forward_extremities FROM rooms ORDER BY room_id`)).toEqual([
         { room_id: '!empty:hs.test', forward_extremities: [] },
         { room_id: '!forked:hs.test', forward_extremities: ['$a', '$b'] },
@@ -61,6 +61,26 @@ describe('room server migrations', () => {
         { room_id: '!forked:hs.test', event_id: '$b' },
         { room_id: '!linear:hs.test', event_id: '$c' },
       ]);
+    } finally {
+      await database.close();
+    }
+  });
+
+  it('EventTransactions leaves the events before it without a transaction, and drops the columns on the way down', async () => {
+    const database = await Database.open({ dataDir: mkdtempSync(joinPath(tmpdir(), 'axon-rs-migrate-')), inMemory: true });
+    try {
+      const index = ROOM_SERVER_MIGRATIONS.indexOf(EventTransactions1764500000000);
+      const before = await database.dataSource({ schema: 'room_server', migrations: ROOM_SERVER_MIGRATIONS.slice(0, index) });
+      await before.query(
+        `INSERT INTO events (event_id, room_id, room_seq, type, sender, depth, origin_server_ts, pdu_json) VALUES ('$old', '!r:hs.test', 1, 'm.room.message', '@a:hs.test', 1, 0, '{}')`,
+      );
+
+      const after = await database.dataSource({ schema: 'room_server', migrations: ROOM_SERVER_MIGRATIONS.slice(0, index + 1) });
+      const storage = new RoomStorage(after);
+      expect(await storage.events.byIds(storage.db, ['$old' as EventId])).toMatchObject([{ event_id: '$old', txn_device_id: null, txn_id: null }]);
+
+      await after.undoLastMigration();
+      expect(await after.query(`SELECT column_name FROM information_schema.columns WHERE table_schema = 'room_server' AND table_name = 'events' AND column_name LIKE 'txn%'`)).toEqual([]);
     } finally {
       await database.close();
     }

@@ -223,10 +223,29 @@ export class ForwardExtremitiesOnRooms1764400000000 implements MigrationInterfac
   }
 }
 
+/**
+ * `events.txn_device_id` / `events.txn_id`: the device a local client sent the event from
+ * and its transaction ID (`SentTransaction`), NULL for events sent without one. Kept beside
+ * the PDU, never in it; `RoomQuery` returns them for `unsigned.transaction_id`. Nullable
+ * columns without a default: adding them rewrites no row.
+ */
+export class EventTransactions1764500000000 implements MigrationInterface {
+  readonly name = 'EventTransactions1764500000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`ALTER TABLE events ADD COLUMN txn_device_id text, ADD COLUMN txn_id text`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`ALTER TABLE events DROP COLUMN txn_id, DROP COLUMN txn_device_id`);
+  }
+}
+
 export const ROOM_SERVER_MIGRATIONS = [
   RoomServerInitial1764000000000,
   RoomDirectory1764100000000,
   OutboxTraceContext1764200000000,
   OutboxShards1764300000000,
   ForwardExtremitiesOnRooms1764400000000,
+  EventTransactions1764500000000,
 ] as const;

@@ -33,6 +33,9 @@ export interface StoredEvent {
   readonly depth: number;
   readonly pdu_json: string;
   readonly redacted_by: EventId | null;
+  /** The sending device's transaction (`EventFields.transaction`), both NULL without one. */
+  readonly txn_device_id: string | null;
+  readonly txn_id: string | null;
 }
 
 /** The outcome recorded for an input request. */
@@ -77,6 +80,8 @@ export function eventColumns(alias?: string): string {
     `${p}depth::float8 AS depth`,
     `${p}pdu_json AS pdu_json`,
     `${p}redacted_by AS redacted_by`,
+    `${p}txn_device_id AS txn_device_id`,
+    `${p}txn_id AS txn_id`,
   ].join(', ');
 }
 

@@ -95,8 +95,8 @@ export class RoomTimelineBuilder {
     return {
       timeline,
       body: {
-        timeline: { events: await this.formatter.format(request.filter, timeline), limited, ...(timeline[0] !== undefined ? { prev_batch: `t${timeline[0].stream_ordering}` } : {}) },
-        state: { events: await this.formatter.format(request.filter, state) },
+        timeline: { events: await this.formatter.format(request, timeline), limited, ...(timeline[0] !== undefined ? { prev_batch: `t${timeline[0].stream_ordering}` } : {}) },
+        state: { events: await this.formatter.format(request, state) },
       },
     };
   }

@@ -201,4 +201,22 @@ export class SyncRoomOrderings1765400000000 implements MigrationInterface {
   }
 }
 
-export const SYNC_MIGRATIONS = [SyncInitial1765100000000, SyncAccountData1765200000000, SyncEdus1765300000000, SyncRoomOrderings1765400000000] as const;
+/**
+ * `room_events.txn_device_id` / `txn_id`: the device a local client sent the event from
+ * and its transaction ID (`hs.room.output.v1`'s `transaction`), NULL for events sent
+ * without one and for those applied before this: only that device is shown it, as
+ * `unsigned.transaction_id`. Nullable columns without a default: adding them rewrites no row.
+ */
+export class SyncEventTransactions1765500000000 implements MigrationInterface {
+  readonly name = 'SyncEventTransactions1765500000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`ALTER TABLE room_events ADD COLUMN txn_device_id text, ADD COLUMN txn_id text`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`ALTER TABLE room_events DROP COLUMN txn_id, DROP COLUMN txn_device_id`);
+  }
+}
+
+export const SYNC_MIGRATIONS = [SyncInitial1765100000000, SyncAccountData1765200000000, SyncEdus1765300000000, SyncRoomOrderings1765400000000, SyncEventTransactions1765500000000] as const;

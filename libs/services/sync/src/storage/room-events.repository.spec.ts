@@ -110,4 +110,20 @@ describe('RoomEventsRepository.apply (embedded Postgres)', () => {
     expect(await storage.roomEvents.applyMessages([{ partition: 5, outputs: batch }])).toEqual(new Map());
     expect(await storage.roomEvents.timeline(ROOM, 5, 0, 100, 10)).toHaveLength(1);
   });
+
+  it("keeps the sending device's transaction of a message applied alone or in a run, and none for an output without one", async () => {
+    const phone = { device_id: 'PHONE', txn_id: 'txn-alone' };
+    const redaction = output({ type: 'm.room.redaction', sender: ALICE, content: {} }, { redacted_event_id: '$unknown', transaction: phone });
+    expect(RoomEventsRepository.isPlainMessage(redaction)).toBe(false);
+    await storage.roomEvents.apply(redaction, 7, '1');
+    const inRun = output({ type: 'm.room.message', sender: ALICE, content: { body: 'run' } }, { transaction: { device_id: 'LAPTOP', txn_id: 'txn-run' } });
+    const without = output({ type: 'm.room.message', sender: ALICE, content: { body: 'plain' } });
+    await storage.roomEvents.applyMessages([{ partition: 7, outputs: [{ output: inRun, offset: '2' }, { output: without, offset: '3' }] }]);
+    const stored = await storage.roomEvents.eventsByIds([redaction.event_id, inRun.event_id, without.event_id] as never);
+    expect(Object.fromEntries(stored.map((event) => [event.event_id, [event.txn_device_id, event.txn_id]]))).toEqual({
+      [redaction.event_id]: ['PHONE', 'txn-alone'],
+      [inRun.event_id]: ['LAPTOP', 'txn-run'],
+      [without.event_id]: [null, null],
+    });
+  });
 });

@@ -24,11 +24,14 @@ export interface SyncEvent {
   readonly sender: UserId;
   readonly pdu_json: string;
   readonly redacted_by: EventId | null;
+  /** The sending device's transaction (`RoomOutput.transaction`), both NULL without one. */
+  readonly txn_device_id: string | null;
+  readonly txn_id: string | null;
 }
 
 function columns(alias?: string): string {
   const p = alias === undefined ? '' : `${alias}.`;
-  return `${p}room_id, ${p}room_seq, ${p}partition, ${p}"offset"::text AS "offset", ${p}event_id, ${p}room_version, ${p}stream_ordering::text AS stream_ordering, ${p}type, ${p}state_key, ${p}sender, ${p}pdu_json, ${p}redacted_by`;
+  return `${p}room_id, ${p}room_seq, ${p}partition, ${p}"offset"::text AS "offset", ${p}event_id, ${p}room_version, ${p}stream_ordering::text AS stream_ordering, ${p}type, ${p}state_key, ${p}sender, ${p}pdu_json, ${p}redacted_by, ${p}txn_device_id, ${p}txn_id`;
 }
 
 const EVENT_COLUMNS = columns();
@@ -64,8 +67,8 @@ export class RoomEventsRepository {
     const membership = own === undefined ? null : typeof pdu.content?.['membership'] === 'string' ? pdu.content['membership'] : 'leave';
     const rows = await this.db.query<Array<{ user_id: UserId }>>(
       `WITH inserted AS (
-         INSERT INTO room_events (room_id, room_seq, partition, "offset", event_id, room_version, stream_ordering, type, state_key, sender, pdu_json)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING RETURNING event_id),
+         INSERT INTO room_events (room_id, room_seq, partition, "offset", event_id, room_version, stream_ordering, type, state_key, sender, pdu_json, txn_device_id, txn_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $21, $22) ON CONFLICT DO NOTHING RETURNING event_id),
        head AS (${advanceRoomHeadSql('$12', '$3', '$4', '$7::bigint')}),
        redacted AS (
          UPDATE room_events SET redacted_by = $5 WHERE event_id = $13::text AND room_id = $1 AND redacted_by IS NULL AND EXISTS (SELECT 1 FROM inserted)),
@@ -105,6 +108,8 @@ export class RoomEventsRepository {
         [...added.values()].map(([, , eventId]) => eventId),
         own?.[1] ?? null,
         membership,
+        output.transaction?.device_id ?? null,
+        output.transaction?.txn_id ?? null,
       ],
     );
     return rows.map((row) => row.user_id);
@@ -131,10 +136,10 @@ export class RoomEventsRepository {
     const pdus = rows.map(({ output }) => JSON.parse(output.pdu_json) as { type: string; sender: string });
     const result = await this.db.query<Array<{ room_id: RoomId; user_id: UserId }>>(
       `WITH inserted AS (
-         INSERT INTO room_events (room_id, room_seq, partition, "offset", event_id, room_version, stream_ordering, type, state_key, sender, pdu_json)
-         SELECT room_id, room_seq, partition, "offset", event_id, room_version, stream_ordering, type, NULL, sender, pdu_json
-         FROM unnest($1::text[], $2::int[], $3::int[], $4::bigint[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[], $10::text[])
-           AS t(room_id, room_seq, partition, "offset", event_id, room_version, stream_ordering, type, sender, pdu_json)
+         INSERT INTO room_events (room_id, room_seq, partition, "offset", event_id, room_version, stream_ordering, type, state_key, sender, pdu_json, txn_device_id, txn_id)
+         SELECT room_id, room_seq, partition, "offset", event_id, room_version, stream_ordering, type, NULL, sender, pdu_json, txn_device_id, txn_id
+         FROM unnest($1::text[], $2::int[], $3::int[], $4::bigint[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[], $10::text[], $12::text[], $13::text[])
+           AS t(room_id, room_seq, partition, "offset", event_id, room_version, stream_ordering, type, sender, pdu_json, txn_device_id, txn_id)
          ON CONFLICT DO NOTHING RETURNING room_id),
        head AS (
          INSERT INTO stream_heads (topic, partition, "offset", stream_ordering)
@@ -155,6 +160,8 @@ export class RoomEventsRepository {
         pdus.map((pdu) => pdu.sender),
         rows.map(({ output }) => output.pdu_json),
         roomOutputTopic.name,
+        rows.map(({ output }) => output.transaction?.device_id ?? null),
+        rows.map(({ output }) => output.transaction?.txn_id ?? null),
       ],
     );
     const woken = new Map<RoomId, UserId[]>();

@@ -40,7 +40,11 @@ export class InMemorySyncStore {
   }
 
   /** A room event as the room output consumer applies it; returns its ID. */
-  send(roomId: RoomId, event: { type: string; sender: UserId; state_key?: string; content: Record<string, unknown> }): EventId {
+  send(
+    roomId: RoomId,
+    event: { type: string; sender: UserId; state_key?: string; content: Record<string, unknown> },
+    transaction?: { readonly device_id: string; readonly txn_id: string },
+  ): EventId {
     const position = this.advance('rooms');
     // The stream ordering is the offset here: one partition, one writer.
     this.heads.roomOrderings[0] = Number(position.offset);
@@ -59,6 +63,8 @@ export class InMemorySyncStore {
       sender: event.sender,
       pdu_json: JSON.stringify(pdu),
       redacted_by: null,
+      txn_device_id: transaction?.device_id ?? null,
+      txn_id: transaction?.txn_id ?? null,
     });
     if (event.state_key !== undefined) {
       (this.state.get(roomId) ?? this.state.set(roomId, new Map()).get(roomId)!).set(`${event.type}\u0000${event.state_key}`, eventId);

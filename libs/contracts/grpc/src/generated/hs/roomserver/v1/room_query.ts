@@ -49,6 +49,17 @@ export interface RoomEvent {
   /** The ID of the redaction that applies to this event, if one does. */
   redactedBy: string;
   roomVersion: string;
+  /**
+   * The device a local client sent the event from and its transaction ID, when it sent it
+   * with one (PUT /send/{txnId}, /redact/{eventId}/{txnId}): only that device (of the
+   * event's sender) is shown it, as unsigned.transaction_id. Never part of the PDU.
+   */
+  transaction?: SentTransaction | undefined;
+}
+
+export interface SentTransaction {
+  deviceId: string;
+  txnId: string;
 }
 
 export interface GetCurrentStateResponse {
@@ -556,7 +567,15 @@ export const GetRoomInfoResponse: MessageFns<GetRoomInfoResponse> = {
 };
 
 function createBaseRoomEvent(): RoomEvent {
-  return { eventId: "", roomId: "", pduJson: "", streamOrdering: "0", redactedBy: "", roomVersion: "" };
+  return {
+    eventId: "",
+    roomId: "",
+    pduJson: "",
+    streamOrdering: "0",
+    redactedBy: "",
+    roomVersion: "",
+    transaction: undefined,
+  };
 }
 
 export const RoomEvent: MessageFns<RoomEvent> = {
@@ -578,6 +597,9 @@ export const RoomEvent: MessageFns<RoomEvent> = {
     }
     if (message.roomVersion !== "") {
       writer.uint32(50).string(message.roomVersion);
+    }
+    if (message.transaction !== undefined) {
+      SentTransaction.encode(message.transaction, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -643,6 +665,14 @@ export const RoomEvent: MessageFns<RoomEvent> = {
             message.roomVersion = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.transaction = SentTransaction.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -687,6 +717,7 @@ export const RoomEvent: MessageFns<RoomEvent> = {
         : isSet(object.room_version)
         ? globalThis.String(object.room_version)
         : "",
+      transaction: isSet(object.transaction) ? SentTransaction.fromJSON(object.transaction) : undefined,
     };
   },
 
@@ -710,6 +741,9 @@ export const RoomEvent: MessageFns<RoomEvent> = {
     if (message.roomVersion !== "") {
       obj.roomVersion = message.roomVersion;
     }
+    if (message.transaction !== undefined) {
+      obj.transaction = SentTransaction.toJSON(message.transaction);
+    }
     return obj;
   },
 
@@ -724,6 +758,102 @@ export const RoomEvent: MessageFns<RoomEvent> = {
     message.streamOrdering = object.streamOrdering ?? "0";
     message.redactedBy = object.redactedBy ?? "";
     message.roomVersion = object.roomVersion ?? "";
+    message.transaction = (object.transaction !== undefined && object.transaction !== null)
+      ? SentTransaction.fromPartial(object.transaction)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSentTransaction(): SentTransaction {
+  return { deviceId: "", txnId: "" };
+}
+
+export const SentTransaction: MessageFns<SentTransaction> = {
+  encode(message: SentTransaction, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.deviceId !== "") {
+      writer.uint32(10).string(message.deviceId);
+    }
+    if (message.txnId !== "") {
+      writer.uint32(18).string(message.txnId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SentTransaction {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSentTransaction();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.deviceId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.txnId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SentTransaction {
+    return {
+      deviceId: isSet(object.deviceId)
+        ? globalThis.String(object.deviceId)
+        : isSet(object.device_id)
+        ? globalThis.String(object.device_id)
+        : "",
+      txnId: isSet(object.txnId)
+        ? globalThis.String(object.txnId)
+        : isSet(object.txn_id)
+        ? globalThis.String(object.txn_id)
+        : "",
+    };
+  },
+
+  toJSON(message: SentTransaction): unknown {
+    const obj: any = {};
+    if (message.deviceId !== "") {
+      obj.deviceId = message.deviceId;
+    }
+    if (message.txnId !== "") {
+      obj.txnId = message.txnId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SentTransaction>): SentTransaction {
+    return SentTransaction.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SentTransaction>): SentTransaction {
+    const message = createBaseSentTransaction();
+    message.deviceId = object.deviceId ?? "";
+    message.txnId = object.txnId ?? "";
     return message;
   },
 };
