@@ -94,6 +94,18 @@ describe('IdleMemoryReducer', () => {
     expect(freeHeapBytes()).toBeLessThanOrEqual(process.memoryUsage().heapTotal);
   });
 
+  it('reduces once after start-up whatever the footprint did, then only after growth', async () => {
+    let reductions = 0;
+    const samples = [0, 0, 0, 0, 0.5, 0, 0, 0];
+    const reducer = new IdleMemoryReducer({ idleMs: 1000, footprint: () => 5_000_000, heapSlack: () => 0, sample: () => samples.shift() ?? 0, reduce: async () => void reductions++ });
+    reducer.start();
+    reducer.stop();
+    for (let i = 0; i < 2; i++) await reducer.check();
+    expect(reductions).toBe(1);
+    for (let i = 0; i < 6; i++) await reducer.check();
+    expect(reductions).toBe(1);
+  });
+
   it('never reduces with idleMs 0', async () => {
     const reducer = new IdleMemoryReducer({ idleMs: 0, reduce: () => Promise.reject(new Error('must not run')) });
     reducer.start();
