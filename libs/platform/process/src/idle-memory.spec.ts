@@ -1,4 +1,4 @@
-import { IdleMemoryReducer, reduceHeap } from './idle-memory';
+import { freeHeapBytes, IdleMemoryReducer, reduceHeap } from './idle-memory';
 
 describe('IdleMemoryReducer', () => {
   /** A reducer over scripted utilization samples, checked by hand. */
@@ -12,6 +12,7 @@ describe('IdleMemoryReducer', () => {
       minGrowthBytes: 100,
       // Every sample of work grows the footprint past the threshold.
       footprint: () => heap,
+      heapSlack: () => 0,
       sample: () => {
         const value = samples.shift() ?? 0;
         if (value > 0.05) heap += 1000;
@@ -59,9 +60,50 @@ describe('IdleMemoryReducer', () => {
   it('does not reduce after work that left the footprint as it was', async () => {
     let reductions = 0;
     const samples = [0.5, 0, 0, 0, 0];
-    const reducer = new IdleMemoryReducer({ idleMs: 1000, footprint: () => 5_000_000, sample: () => samples.shift() ?? 0, reduce: async () => void reductions++ });
+    const reducer = new IdleMemoryReducer({ idleMs: 1000, footprint: () => 5_000_000, heapSlack: () => 0, sample: () => samples.shift() ?? 0, reduce: async () => void reductions++ });
     for (let i = 0; i < 5; i++) await reducer.check();
     expect(reductions).toBe(0);
+  });
+
+  it('reduces after work that left the footprint as it was but the heap holding freed pages, once', async () => {
+    let reductions = 0;
+    let slack = 1_000_000;
+    const samples = [0.5, 0, 0, 0.5, 0, 0];
+    const reducer = new IdleMemoryReducer({
+      idleMs: 1000,
+      minGrowthBytes: 16_000_000,
+      footprint: () => 5_000_000,
+      heapSlack: () => slack,
+      sample: () => samples.shift() ?? 0,
+      reduce: async () => {
+        reductions++;
+        slack = 2_000_000;
+      },
+    });
+    // V8's own full collection freed a burst's garbage and kept its 30 MB of pages.
+    slack = 31_000_000;
+    for (let i = 0; i < 3; i++) await reducer.check();
+    expect(reductions).toBe(1);
+    // After the reduction, new work that frees nothing more is not reduced again.
+    for (let i = 0; i < 3; i++) await reducer.check();
+    expect(reductions).toBe(1);
+  });
+
+  it('freeHeapBytes counts committed but unused heap outside the young generation', () => {
+    expect(freeHeapBytes()).toBeGreaterThanOrEqual(0);
+    expect(freeHeapBytes()).toBeLessThanOrEqual(process.memoryUsage().heapTotal);
+  });
+
+  it('reduces once after start-up whatever the footprint did, then only after growth', async () => {
+    let reductions = 0;
+    const samples = [0, 0, 0, 0, 0.5, 0, 0, 0];
+    const reducer = new IdleMemoryReducer({ idleMs: 1000, footprint: () => 5_000_000, heapSlack: () => 0, sample: () => samples.shift() ?? 0, reduce: async () => void reductions++ });
+    reducer.start();
+    reducer.stop();
+    for (let i = 0; i < 2; i++) await reducer.check();
+    expect(reductions).toBe(1);
+    for (let i = 0; i < 6; i++) await reducer.check();
+    expect(reductions).toBe(1);
   });
 
   it('never reduces with idleMs 0', async () => {

@@ -12,7 +12,7 @@ export const MAX_TIMEOUT_MS = 120_000;
  * needed (each costs an EventTarget and its listeners per waiting poll).
  */
 export interface ClientConnection {
-  once(event: 'close', listener: () => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
   removeListener(event: 'close', listener: () => void): unknown;
 }
 
@@ -84,7 +84,9 @@ export class LongPolls<T> {
     return new Promise<T>((resolve, reject) => {
       const waiter = new Waiter<T>(this, request, Date.now() + Math.min(request.timeoutMs, MAX_TIMEOUT_MS), resolve, reject);
       // At once, not after the subscription: a client leaving meanwhile must not be missed.
-      request.client?.once('close', waiter.onClose);
+      // `on`, not `once`: `finish` removes it anyway, and `once` wraps each listener in a
+      // closure of its own (about 180 bytes a waiting poll).
+      request.client?.on('close', waiter.onClose);
       void this.start(waiter);
     });
   }

@@ -6,7 +6,7 @@ import { Database } from '@axon/platform-database';
 import { Metrics } from '@axon/platform-telemetry';
 import { BUS, CACHE, CONFIG, InjectBus, InjectCache, InjectConfig, ShutdownSequence, STAGE } from '@axon/platform-runtime';
 import { PresenceController } from './api/presence.controller';
-import { SyncController } from './api/sync.controller';
+import { SyncRoute } from './api/sync.route';
 import { EduConsumer } from './consumers/edu.consumer';
 import { RoomOutputConsumer } from './consumers/room-output.consumer';
 import { PresenceService } from './presence.service';
@@ -21,8 +21,9 @@ import { SyncService } from './sync.service';
  * and the account data and EDU topics, serves `/sync` long-polls and presence.
  */
 @Module({
-  controllers: [SyncController, PresenceController],
+  controllers: [PresenceController],
   providers: [
+    SyncRoute,
     {
       provide: SyncStorage,
       inject: [Database],

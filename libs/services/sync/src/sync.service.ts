@@ -80,18 +80,24 @@ export class SyncService {
     // once the read model holds what the bus held when it arrived (`CatchUp`).
     const caughtUp = this.catchUp?.wait() ?? Promise.resolve();
     if (since === undefined || request.timeoutMs <= 0) return caughtUp.then(() => this.compute(request, since)).then(response);
-    // Not an async function: a waiting poll holds no frame or extra promise of it, and the
-    // token is parsed again per computation rather than kept parsed (a vector per stream).
-    const text = request.since!;
-    // The poll starts now, so a client leaving or a release during the catch-up is heard;
-    // it computes once caught up.
+    return this.longPoll(request, request.since!, caughtUp);
+  }
+
+  /**
+   * Not an async function, and apart from `sync`: a waiting poll holds no frame or extra
+   * promise of it, and its closure holds the token as text, parsed again per computation,
+   * rather than parsed (a vector per stream, about 1 KB a poll, which a closure in `sync`
+   * kept alive, as closures share their scope's variables). The poll starts now, so a
+   * client leaving or a release during the catch-up is heard; it computes once caught up.
+   */
+  private longPoll(request: SyncRequest, since: string, caughtUp: Promise<void>): Promise<Json> {
     return this.longPolls
       .poll({
         userId: request.userId,
         timeoutMs: request.timeoutMs,
         ...(request.client === undefined ? {} : { client: request.client }),
         ready: caughtUp,
-        compute: () => this.compute(request, parseSyncToken(text)),
+        compute: () => this.compute(request, parseSyncToken(since)),
         isEmpty,
       })
       .then(response);

@@ -1,5 +1,6 @@
-import { Controller, Get, Query, Req } from '@nestjs/common';
-import type { FastifyRequest } from 'fastify';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AccountsDefinition } from '@axon/contracts-grpc';
 import type { PresenceState } from '@axon/contracts-kafka';
 import { MatrixError } from '@axon/matrix-errors';
@@ -13,17 +14,37 @@ import { resolveRequester } from './requester';
 
 type Json = Record<string, unknown>;
 
+interface SyncQuery {
+  since?: string;
+  timeout?: string;
+  full_state?: string;
+  filter?: string;
+  set_presence?: string;
+}
+
+/** Where the route is mounted; `r0` reaches it too (the listener rewrites legacy paths). */
+export const SYNC_PATH = '/_matrix/client/v3/sync';
+
 /**
  * `GET /_matrix/client/v3/sync`. `set_presence` (default `online`) updates the caller's
  * presence before the sync is computed.
  *
+ * A Fastify route of its own rather than a Nest controller: a long-poll waits up to two
+ * minutes, thousands at once, and Nest's router keeps two suspended async frames, their
+ * promises and argument arrays for every request until it is answered (about 1 KB a
+ * waiting poll in heap snapshots, `docs/benchmarks.md`). Everything else is as for the
+ * controllers: the listener's hooks (CORS, parameter checks, metrics) are Fastify's and
+ * apply to every route, and an error goes to Fastify's error handler, which Nest points at
+ * the same global `MatrixExceptionFilter`.
+ *
  * Spec: https://spec.matrix.org/v1.19/client-server-api/#get_matrixclientv3sync
  */
-@Controller('_matrix/client/v3')
-export class SyncController {
+@Injectable()
+export class SyncRoute implements OnModuleInit {
   private readonly accounts: ServiceClient<typeof AccountsDefinition>;
 
   constructor(
+    private readonly adapter: HttpAdapterHost,
     private readonly sync: SyncService,
     private readonly presence: PresenceService,
     rpc: RpcHost,
@@ -31,8 +52,14 @@ export class SyncController {
     this.accounts = rpc.client(AccountsDefinition);
   }
 
-  @Get('sync')
-  async get(@Req() request: FastifyRequest, @Query() query: { since?: string; timeout?: string; full_state?: string; filter?: string; set_presence?: string }): Promise<Json> {
+  /** Mounted while the application initialises, before it listens (as Nest mounts its controllers). */
+  onModuleInit(): void {
+    const fastify = this.adapter.httpAdapter.getInstance<FastifyInstance>();
+    fastify.get(SYNC_PATH, (request) => this.get(request));
+  }
+
+  async get(request: FastifyRequest): Promise<Json> {
+    const query = request.query as SyncQuery;
     const caller = await resolveRequester(this.accounts, request);
     const timeout = query.timeout === undefined ? 0 : Number(query.timeout);
     if (!Number.isFinite(timeout) || timeout < 0) throw new MatrixError('M_INVALID_PARAM', 'timeout must be a non-negative number of milliseconds', 400);
