@@ -2,6 +2,7 @@ import { presenceTopic, type PresenceState } from '@axon/contracts-kafka';
 import { MatrixError } from '@axon/matrix-errors';
 import type { UserId } from '@axon/matrix-identifiers';
 import type { MessageBus } from '@axon/platform-bus';
+import type { CatchUp } from './catch-up';
 import { presenceEvent } from './sections/presence.builder';
 import type { SyncRepositories } from './storage/sync-repositories';
 
@@ -25,6 +26,7 @@ export class PresenceService {
     private readonly bus: MessageBus,
     private readonly repositories: Pick<SyncRepositories, 'presence' | 'memberships'>,
     readonly enabled: boolean,
+    private readonly catchUp?: Pick<CatchUp, 'wait'>,
   ) {}
 
   /**
@@ -71,6 +73,9 @@ export class PresenceService {
   async get(requester: UserId, userId: UserId): Promise<Record<string, unknown>> {
     if (requester !== userId && !(await this.repositories.memberships.shareRoom(requester, userId))) throw new MatrixError('M_FORBIDDEN', "You are not allowed to see this user's presence", 403);
     if (!this.enabled) return { presence: 'offline' };
+    // Read-your-writes, as for /sync: a `PUT` answered before this request is applied
+    // (the read model applies the bus asynchronously; on Kafka that is not at once).
+    await this.catchUp?.wait();
     // A user who never set presence nor synced is offline (not 404: the user may exist).
     const row = await this.repositories.presence.of(userId);
     if (row === undefined) return { presence: 'offline' };

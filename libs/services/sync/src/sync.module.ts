@@ -12,7 +12,9 @@ import { RoomOutputConsumer } from './consumers/room-output.consumer';
 import { PresenceService } from './presence.service';
 import { SYNC_MIGRATIONS } from './storage/migrations';
 import { SyncStorage } from './storage/sync-repositories';
-import { createSyncMetrics } from './sync.metrics';
+import { createSyncMetrics, type SyncMetrics } from './sync.metrics';
+
+const SYNC_METRICS = Symbol('SyncMetrics');
 import { CatchUp } from './catch-up';
 import { SyncService } from './sync.service';
 
@@ -29,18 +31,22 @@ import { SyncService } from './sync.service';
       inject: [Database],
       useFactory: async (database: Database): Promise<SyncStorage> => new SyncStorage(await database.dataSource({ schema: 'sync', migrations: [...SYNC_MIGRATIONS] })),
     },
+    { provide: SYNC_METRICS, inject: [Metrics], useFactory: createSyncMetrics },
+    {
+      provide: CatchUp,
+      inject: [BUS, SyncStorage, SYNC_METRICS],
+      useFactory: (bus: MessageBus, storage: SyncStorage, metrics: SyncMetrics): CatchUp => new CatchUp(bus, storage.positions, metrics),
+    },
     {
       provide: SyncService,
-      inject: [SyncStorage, CACHE, CONFIG, Metrics, BUS],
-      useFactory: (storage: SyncStorage, cache: CacheClient, config: AxonConfig, metrics: Metrics, bus: MessageBus): SyncService => {
-        const syncMetrics = createSyncMetrics(metrics);
-        return new SyncService(storage, cache.wakeups, config.presence.enabled, syncMetrics, new CatchUp(bus, storage.positions, syncMetrics));
-      },
+      inject: [SyncStorage, CACHE, CONFIG, SYNC_METRICS, CatchUp],
+      useFactory: (storage: SyncStorage, cache: CacheClient, config: AxonConfig, metrics: SyncMetrics, catchUp: CatchUp): SyncService =>
+        new SyncService(storage, cache.wakeups, config.presence.enabled, metrics, catchUp),
     },
     {
       provide: PresenceService,
-      inject: [BUS, SyncStorage, CONFIG],
-      useFactory: (bus: MessageBus, storage: SyncStorage, config: AxonConfig): PresenceService => new PresenceService(bus, storage, config.presence.enabled),
+      inject: [BUS, SyncStorage, CONFIG, CatchUp],
+      useFactory: (bus: MessageBus, storage: SyncStorage, config: AxonConfig, catchUp: CatchUp): PresenceService => new PresenceService(bus, storage, config.presence.enabled, catchUp),
     },
   ],
 })
