@@ -8,19 +8,44 @@
 // idle users (m.login.dummy UIA flow). Then:
 //  0. Initial sync, see 3 (first, then the server is restarted on the same data, so that the
 //     memory in 2 is measured on a fresh process, not on a heap the setup already grew).
-//  1. Incremental sync with N idle long-polls (N in BENCH_SYNC_POLLS, cumulative: the polls
-//     of one step stay open for the next). Idle polls are `GET /sync?since=..&timeout=110000`
-//     of the idle users, who are in no room; with more polls than idle users a user has
-//     several polls open at once (poll i uses idle user i mod IDLE_USERS). A poll that returns
-//     (timeout, presence) is re-issued at once and counted in `idle returns`. After opening,
-//     the bench waits until the server's CPU is quiet, reads VmRSS, then the measurer (in one
-//     room with the sender) long-polls in a loop while the sender sends BENCH_SYNC_MESSAGES
-//     messages, one at a time, 50 ms after the measurer's poll went out. Latency = from the
-//     send's 200 response to the measurer's /sync response that contains the event (it can be
-//     slightly negative if the sync answer arrives before the send's own response).
-//     (20 unmeasured messages warm this path up first.)
-//  2. Memory per idle poll = (VmRSS with N polls open - VmRSS with none) / N, of the server
-//     process only (PostgreSQL backends not counted; the pool sizes are fixed).
+//  1. Incremental sync with N idle long-polls (N in BENCH_SYNC_POLLS), each N on the server
+//     restarted on the same data (until 2026-12-08 the counts were cumulative on one process:
+//     a slow server's earlier polls then timed out, 110 s after they opened, while it opened
+//     and measured the next ones, and a server answering a steady stream of timed-out polls
+//     never went idle). Idle polls are `GET /sync?since=..&timeout=110000` of the idle users,
+//     who are in no room and sync with `set_presence=offline` (as a bot or a background
+//     client does), so that nothing happens to them while their polls wait. (With the
+//     default, `online`, each user's first poll after a restart marked them online and
+//     answered every poll of theirs, and the server's presence timers later marked them
+//     unavailable or offline and answered them all again: Synapse answered 27,114 idle polls
+//     during one 5,000-poll step, and embedded Axon, whose every answer costs more CPU, kept
+//     answering and taking back 5,000 polls for over 300 s before they were read.) With more
+//     polls than idle users a user has several polls open at once (poll i uses idle user
+//     i mod IDLE_USERS). Each poll has a connection of its own, which it re-issues on when it
+//     returns (timeout; counted in `idle returns`), as a client's sync loop does: N polls are
+//     N connections. After opening, the bench waits until the server holds them all (every
+//     connection accepted: none left in the listener's queue, see `waitHeld`) and no poll
+//     came back during a quiet stretch of the server's CPU, reads its idle VmRSS
+//     (`idleRssKb`: BENCH_IDLE_WAIT s after its CPU settled), then the measurer (in one room
+//     with the sender) long-polls in a loop
+//     while the sender sends BENCH_SYNC_MESSAGES messages, one at a time, 50 ms after the
+//     measurer's poll went out. Latency = from the send's 200 response to the measurer's
+//     /sync response that contains the event (it can be slightly negative if the sync answer
+//     arrives before the send's own response). (20 unmeasured messages warm this path up
+//     first.)
+//  2. Memory per idle poll = (idle VmRSS with N polls open - idle VmRSS with none) / N, of the
+//     server process only (PostgreSQL backends not counted; the pool sizes are fixed). Both
+//     readings are taken the same way for every target, BENCH_IDLE_WAIT s after the CPU
+//     settled: an idle server is one nobody has used for a while, and reading the moment the
+//     CPU calms down measured whatever the last request left behind, which differs by when
+//     that is. (Until 2026-12-08 the bench read half a second after the CPU settled: before
+//     or after Axon's idle memory reduction, which comes 1 s after its last work, by chance;
+//     one probe read 20.9 KB a poll at once and 14.0 KB two seconds later. The polls shared
+//     an undici Agent's connections, which opened a new one when a re-issued poll raced the
+//     previous answer: up to 12% more connections than polls, each holding what a poll's
+//     connection holds. And it waited only until the kernel had established every
+//     connection: one embedded run was read with about 2,300 of its 5,000 polls accepted,
+//     the rest still queued in the listener's backlog.)
 //  3. Initial sync (the idle polls closed first): the roomy user creates public rooms, each with BENCH_SYNC_ROOM_MESSAGES
 //     messages, up to each of BENCH_SYNC_ROOMS in turn (10, then 90 more, then 400 more);
 //     at each size, GET /sync without `since` BENCH_SYNC_INITIAL_RUNS times (median). The
@@ -29,13 +54,14 @@
 //
 // Environment:
 //   BENCH_SYNC_TARGETS         axon-pglite,axon-postgres,synapse   (any subset)
-//   BENCH_SYNC_POLLS           0,100,1000,5000   idle long-polls (ascending, cumulative)
+//   BENCH_SYNC_POLLS           0,100,1000,5000   idle long-polls (one step each, on the server restarted)
 //   BENCH_SYNC_IDLE_USERS      1000  users the idle polls belong to (5,000 polls: 5 per user)
 //   BENCH_SYNC_MESSAGES        100   measured messages per poll count
 //   BENCH_SYNC_ROOMS           10,100,500   room counts for the initial sync (ascending)
 //   BENCH_SYNC_ROOM_MESSAGES   3     messages per room (initial sync)
 //   BENCH_SYNC_INITIAL_RUNS    3     initial syncs per room count (median reported)
 //   BENCH_SYNC_KEEP            1 keeps data dirs, logs and databases (printed)
+//   BENCH_IDLE_WAIT            10    seconds an idle RSS reading waits after the CPU settled (lib/process.mjs idleRssKb)
 //   BENCH_SYNC_AXON_NODE_ARGS  extra node flags for Axon
 //   BENCH_AXON_BASELINE        path of another checkout with a built dist/: adds axon-pglite@base
 //                              and axon-postgres@base (its homeserver) to the default targets
@@ -47,13 +73,13 @@ import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeClient, must, pool, register, sendPath } from './lib/http.mjs';
 import { PgCluster } from './lib/postgres.mjs';
-import { settle, vmRssKb } from './lib/process.mjs';
+import { idleRssKb, settle } from './lib/process.mjs';
 import { fmt, median, percentile, printTable, ratio } from './lib/report.mjs';
 import { BenchRun, list, machineLine } from './lib/run.mjs';
 import { createTargetDatabase, parseTargets, startServer, synapseInfo } from './lib/servers.mjs';
 
 const require = createRequire(import.meta.url);
-const { Agent, request } = require('undici');
+const { Client } = require('undici');
 
 const run = new BenchRun('sync', { keep: process.env.BENCH_SYNC_KEEP === '1' });
 const TARGETS = parseTargets(process.env.BENCH_SYNC_TARGETS);
@@ -64,7 +90,11 @@ const ROOMS = list(process.env.BENCH_SYNC_ROOMS, '10,100,500').map(Number).sort(
 const ROOM_MESSAGES = Number(process.env.BENCH_SYNC_ROOM_MESSAGES ?? 3);
 const INITIAL_RUNS = Number(process.env.BENCH_SYNC_INITIAL_RUNS ?? 3);
 const NODE_ARGS = (process.env.BENCH_SYNC_AXON_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const IDLE_WAIT_S = Number(process.env.BENCH_IDLE_WAIT ?? 10);
 const IDLE_TIMEOUT_MS = 110_000; // under Axon's 120 s cap; no idle poll times out during the steps
+// How long the server may take to accept every poll's connection and go quiet (embedded
+// Axon took 110 s for 5,000 polls on a loaded 2-core machine).
+const HOLD_DEADLINE_MS = 300_000;
 const cluster = new PgCluster(run);
 
 // ---------------------------------------------------------------------------------------
@@ -110,6 +140,18 @@ function connCount(port) {
   return n;
 }
 
+// Connections completed by the kernel but not yet accepted by the server: the rx_queue of
+// the listening socket on `port` (/proc/net/tcp, state 0A).
+function acceptQueue(port) {
+  const hex = `:${Number(port).toString(16).toUpperCase().padStart(4, '0')}`;
+  let n = 0;
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const cols = line.trim().split(/\s+/);
+    if (cols.length > 4 && cols[3] === '0A' && cols[1].endsWith(hex)) n += parseInt(cols[4].split(':')[1], 16);
+  }
+  return n;
+}
+
 function openFilesLimit() {
   try {
     const m = /^Max open files\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
@@ -119,10 +161,11 @@ function openFilesLimit() {
   }
 }
 
-const syncPath = ({ since, timeout, filter }) => {
+const syncPath = ({ since, timeout, filter, presence }) => {
   const q = new URLSearchParams();
   if (since !== undefined) q.set('since', since);
   if (timeout !== undefined) q.set('timeout', String(timeout));
+  if (presence !== undefined) q.set('set_presence', presence);
   if (filter !== undefined) q.set('filter', typeof filter === 'string' ? filter : JSON.stringify(filter));
   return `/_matrix/client/v3/sync?${q}`;
 };
@@ -131,7 +174,8 @@ async function sendMessage(client, user, roomId, body) {
   return must(client.call('PUT', sendPath(roomId, `${run.id}-${++txnCounter}`), { token: user.token, body: { msgtype: 'm.text', body } }), 'send');
 }
 
-// Idle long-polls on their own Agent (a connection each), re-issued when they return.
+// Idle long-polls, each on a connection of its own (an undici Client), re-issued on it when
+// they return.
 class IdlePolls {
   constructor(baseUrl, users) {
     this.baseUrl = baseUrl;
@@ -141,17 +185,19 @@ class IdlePolls {
     this.errors = 0;
     this.firstError = undefined;
     this.stopped = false;
-    this.agent = new Agent({ connections: null, pipelining: 1, headersTimeout: 0, bodyTimeout: 0, keepAliveTimeout: 120_000, keepAliveMaxTimeout: 600_000, localAddress: IDLE_SOURCE, connect: { timeout: 60_000 } });
+    this.clients = [];
   }
 
   startOne() {
     const user = this.users[this.started % this.users.length];
     this.started++;
+    const client = new Client(this.baseUrl, { pipelining: 1, headersTimeout: 0, bodyTimeout: 0, keepAliveTimeout: 120_000, keepAliveMaxTimeout: 600_000, localAddress: IDLE_SOURCE, connect: { timeout: 60_000 } });
+    this.clients.push(client);
     void (async () => {
       let since = user.since;
       while (!this.stopped) {
         try {
-          const res = await request(this.baseUrl + syncPath({ since, timeout: IDLE_TIMEOUT_MS }), { headers: { authorization: `Bearer ${user.token}` }, dispatcher: this.agent });
+          const res = await client.request({ method: 'GET', path: syncPath({ since, timeout: IDLE_TIMEOUT_MS, presence: 'offline' }), headers: { authorization: `Bearer ${user.token}` } });
           const text = await res.body.text();
           if (this.stopped) break;
           if (res.statusCode === 200) {
@@ -183,7 +229,25 @@ class IdlePolls {
 
   async close() {
     this.stopped = true;
-    await this.agent.destroy().catch(() => {});
+    await Promise.all(this.clients.map((client) => client.destroy().catch(() => {})));
+  }
+}
+
+// Waits until the server holds `n` idle polls: as many established connections from the
+// polls' address, none of them left in the listener's accept queue (a busy server leaves
+// thousands there, and the kernel counts them established), then until no poll came back
+// while the server's CPU settled. Returns whether it got there before the deadline.
+async function waitHeld(pid, port, polls, n, conns0) {
+  const deadline = performance.now() + HOLD_DEADLINE_MS;
+  while (connCount(port) < conns0 + n || acceptQueue(port) > 0) {
+    if (performance.now() > deadline) return false;
+    await sleep(250);
+  }
+  for (;;) {
+    const returns = polls.returns;
+    await settle(pid);
+    if (polls.returns === returns) return true;
+    if (performance.now() > deadline) return false;
   }
 }
 
@@ -242,7 +306,7 @@ async function runWorkload(target, baseUrl, server) {
     await sendMessage(client, sender, roomId, 'hello');
     measurer.since = (await must(client.call('GET', syncPath({ timeout: 0 }), { token: measurer.token }), 'measurer initial sync')).next_batch;
     await pool(IDLE_USERS, 10, async (i) => {
-      idle[i].since = (await must(client.call('GET', syncPath({ timeout: 0 }), { token: idle[i].token }), `idle${i} initial sync`)).next_batch;
+      idle[i].since = (await must(client.call('GET', syncPath({ timeout: 0, presence: 'offline' }), { token: idle[i].token }), `idle${i} initial sync`)).next_batch;
     });
 
     // 3. Initial sync of a user in 10, 100, 500 rooms (done first; the polls come after a restart).
@@ -280,32 +344,32 @@ async function runWorkload(target, baseUrl, server) {
       if (errors) run.note(`${target} initial sync ${rooms} rooms: ${errors} errors, first: ${firstError}`);
     }
 
-    // 1./2. Incremental latency and memory with N idle long-polls (cumulative), on the server
-    // restarted (same data): a heap grown by registrations and initial syncs would hide what
-    // the polls add to the resident set.
-    t = performance.now();
-    await client.close();
-    await server.restart();
-    client = makeClient(baseUrl);
-    run.log(`${target}: restarted in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-    const pid = server.pid;
-    await measureLatency(client, server, measurer, sender, roomId, 20).then((w) => w.errors && run.log(`${target}: warm-up errors: ${w.firstError}`));
-    await settle(pid);
-    const rss0 = vmRssKb(pid);
+    // 1./2. Incremental latency and memory with N idle long-polls, each N on the server
+    // restarted (same data): a heap grown by registrations, initial syncs or the previous
+    // step's polls would hide what the polls add to the resident set, and polls left open
+    // from a previous step would time out (110 s) during this one.
     const port = new URL(baseUrl).port;
-    const conns0 = connCount(port);
-    polls = new IdlePolls(baseUrl, idle);
     const incremental = [];
-    let prev = { n: 0, rss: rss0 };
     for (const n of POLLS) {
       t = performance.now();
+      await client.close();
+      await server.restart();
+      client = makeClient(baseUrl);
+      run.log(`${target}: restarted in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+      const pid = server.pid;
+      await measureLatency(client, server, measurer, sender, roomId, 20).then((w) => w.errors && run.log(`${target}: warm-up errors: ${w.firstError}`));
+      const idle0 = await idleRssKb(pid, IDLE_WAIT_S);
+      if (!idle0.settled) run.note(`${target} ${n} polls: CPU did not settle before the reading with no poll`);
+      const rss0 = idle0.kb;
+      const conns0 = connCount(port);
+      t = performance.now();
+      polls = new IdlePolls(baseUrl, idle);
       await polls.openTo(n);
-      // Every poll's connection accepted (a server with a short listen backlog takes a while).
-      const acceptDeadline = performance.now() + 60_000;
-      while (connCount(port) < conns0 + n && performance.now() < acceptDeadline) await sleep(250);
-      await settle(pid);
+      if (!(await waitHeld(pid, port, polls, n, conns0))) run.note(`${target} ${n} polls: not all held and quiet after ${HOLD_DEADLINE_MS / 1000} s (${connCount(port) - conns0} connections, ${acceptQueue(port)} unaccepted)`);
       const opened = (performance.now() - t) / 1000;
-      const rss = vmRssKb(pid);
+      const idleN = n > 0 ? await idleRssKb(pid, IDLE_WAIT_S) : idle0;
+      if (!idleN.settled) run.note(`${target} ${n} polls: CPU did not settle before the reading`);
+      const rss = idleN.kb;
       const sockets = socketCount(pid);
       const conns = connCount(port) - conns0;
       const returns0 = polls.returns;
@@ -323,22 +387,23 @@ async function runWorkload(target, baseUrl, server) {
         p50: percentile(sorted, 50),
         p99: percentile(sorted, 99),
         max: sorted.length ? sorted[sorted.length - 1] : NaN,
+        rss0Mb: rss0 / 1024,
         rssMb: rss / 1024,
         kbPerPoll: n > 0 ? (rss - rss0) / n : NaN,
-        kbPerAddedPoll: n > prev.n ? (rss - prev.rss) / (n - prev.n) : NaN,
       };
-      prev = { n, rss };
       incremental.push(row);
       run.log(
-        `${target}: ${n} idle polls (open+settle ${opened.toFixed(1)} s, ${sockets} server sockets, RSS ${row.rssMb.toFixed(0)} MB): p50 ${row.p50.toFixed(1)} ms, p99 ${row.p99.toFixed(1)} ms` +
+        `${target}: ${n} idle polls (held and quiet after ${opened.toFixed(1)} s, ${sockets} server sockets, idle RSS ${(rss0 / 1024).toFixed(0)} -> ${row.rssMb.toFixed(0)} MB): p50 ${row.p50.toFixed(1)} ms, p99 ${row.p99.toFixed(1)} ms` +
           (r.errors ? `, ${r.errors} message errors (first: ${r.firstError})` : '') +
           (row.pollErrors ? `, ${row.pollErrors} idle poll errors (first: ${polls.firstError})` : ''),
       );
       if (r.errors) run.note(`${target} ${n} polls: ${r.errors} latency errors, first: ${r.firstError}`);
       if (row.pollErrors) run.note(`${target} ${n} polls: ${row.pollErrors} idle poll errors, first: ${polls.firstError}`);
+      await polls.close();
+      polls = undefined;
       if (server.gone()) break;
     }
-    return { initial, incremental, rss0Mb: rss0 / 1024 };
+    return { initial, incremental };
   } finally {
     await polls?.close();
     await client.close();
@@ -362,13 +427,13 @@ async function benchTarget(target) {
 const nofile = openFilesLimit();
 console.log(`${machineLine()}; open files limit ${nofile}`);
 console.log(
-  `idle long-polls ${POLLS.join(', ')} (cumulative, timeout ${IDLE_TIMEOUT_MS / 1000} s, spread over ${IDLE_USERS} idle users in no room); ${MESSAGES} measured messages per step; ` +
+  `idle long-polls ${POLLS.join(', ')} (each count on the server restarted, timeout ${IDLE_TIMEOUT_MS / 1000} s, spread over ${IDLE_USERS} idle users in no room); ${MESSAGES} measured messages per step; ` +
     `initial sync in ${ROOMS.join(', ')} rooms (${ROOM_MESSAGES} messages each, median of ${INITIAL_RUNS}); targets run one after another`,
 );
 const maxPolls = Math.max(...POLLS);
 if (Number.isFinite(nofile) && nofile < maxPolls + 500) run.note(`open files limit ${nofile} is below ${maxPolls} polls + headroom: raise it (ulimit -n) or expect connection errors`);
 
-const results = { initial: [], incremental: [], rss0: {} };
+const results = { initial: [], incremental: [] };
 try {
   const havePg = TARGETS.some((t) => t.postgres) ? await cluster.ensure() : false;
   for (const target of TARGETS) {
@@ -379,7 +444,6 @@ try {
       const r = await benchTarget(target);
       results.initial.push(...r.initial);
       results.incremental.push(...r.incremental);
-      results.rss0[target.name] = r.rss0Mb;
     } catch (err) {
       run.fail(target.name, err);
     }
@@ -397,12 +461,12 @@ if (synapseInfo()) versions.push(synapseInfo());
 console.log(versions.join('; '));
 const tw = Math.max(13, ...TARGETS.map((t) => t.name.length));
 printTable(
-  ['target', 'idle polls', 'conns', 'msgs', 'msg errors', 'poll errors', 'idle returns', 'p50 ms', 'p99 ms', 'max ms', 'RSS MB', 'KB/poll', 'KB/added'],
-  [tw, 10, 5, 5, 10, 11, 12, 7, 7, 7, 6, 7, 8],
-  results.incremental.map((r) => [r.target, r.n, r.conns, r.msgs, r.msgErrors, r.pollErrors, r.idleReturns, fmt(r.p50), fmt(r.p99), fmt(r.max), fmt(r.rssMb, 0), fmt(r.kbPerPoll, 1), fmt(r.kbPerAddedPoll, 1)]),
+  ['target', 'idle polls', 'conns', 'msgs', 'msg errors', 'poll errors', 'idle returns', 'p50 ms', 'p99 ms', 'max ms', 'RSS0 MB', 'RSS MB', 'KB/poll'],
+  [tw, 10, 5, 5, 10, 11, 12, 7, 7, 7, 7, 6, 7],
+  results.incremental.map((r) => [r.target, r.n, r.conns, r.msgs, r.msgErrors, r.pollErrors, r.idleReturns, fmt(r.p50), fmt(r.p99), fmt(r.max), fmt(r.rss0Mb, 0), fmt(r.rssMb, 0), fmt(r.kbPerPoll, 1)]),
 );
-console.log('(incremental sync: send response -> measurer\'s /sync response with the event; conns = established TCP connections of the idle polls at the server;');
-console.log(' KB/poll = (server VmRSS with the polls open - with none) / polls; KB/added = RSS growth since the previous step / polls added;');
+console.log("(incremental sync: send response -> measurer's /sync response with the event; each poll count on the server restarted; conns = established TCP connections of the idle polls at the server;");
+console.log(` RSS0, RSS = server's idle VmRSS with none and with the polls open, each read ${IDLE_WAIT_S} s after its CPU settled; KB/poll = (RSS - RSS0) / polls;`);
 console.log(' idle returns = idle polls that came back during the step)');
 printTable(
   ['target', 'rooms', 'runs', 'median ms', 'min ms', 'max ms', 'rooms returned'],
