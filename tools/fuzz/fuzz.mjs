@@ -16,6 +16,9 @@
 //   FUZZ_ONLY=<regex>: only the served operations whose "METHOD /path" matches
 //   FUZZ_NODE_ARGS: more Node flags for the server; with --heapsnapshot-signal=SIGUSR2 and
 //   FUZZ_HEAP_SNAPSHOTS=1 it writes a heap snapshot at each idle reading (into the repository root)
+//   FUZZ_MEMORY_DETAIL=1: at each idle reading, where the memory is (smaps by kind of mapping;
+//   V8's heap spaces and code through the server's inspector, which it then opens)
+//   FUZZ_SERVER_ENV='NAME=value ...': more environment for the server, after npm start's
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -23,6 +26,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { makeClient, waitReady } from '../bench/lib/http.mjs';
 import { idleRssKb, startProcess, vmRssKb } from '../bench/lib/process.mjs';
 import { ROOT, tail } from '../bench/lib/run.mjs';
+import { describeMemory, Inspector, smapsSummary } from './lib/memory.mjs';
 import { makeRng, seedFrom } from './lib/prng.mjs';
 import { buildRequest, EXTRA_OPERATIONS, operationKey } from './lib/requests.mjs';
 import { SHARED_SECRET, World } from './lib/world.mjs';
@@ -48,6 +52,7 @@ const keep = process.env.FUZZ_KEEP === '1';
 const segments = Math.max(1, Number(process.env.FUZZ_SEGMENTS ?? 4));
 const only = process.env.FUZZ_ONLY ? new RegExp(process.env.FUZZ_ONLY) : undefined;
 const snapshots = process.env.FUZZ_HEAP_SNAPSHOTS === '1';
+const detail = process.env.FUZZ_MEMORY_DETAIL === '1';
 const warmup = Math.min(total, Number(process.env.FUZZ_WARMUP ?? Math.min(5000, Math.max(2000, Math.round(total / 10)))));
 if (!Number.isInteger(total) || total < 0) throw new Error(`FUZZ_REQUESTS must be a non-negative integer, not ${process.env.FUZZ_REQUESTS}`);
 
@@ -66,9 +71,11 @@ async function startHomeserver(dir) {
   // memory read is npm start's.
   const launch = /((?:\b[A-Z_]+=\S+\s+)*)node((?:\s+--\S+)*)\s+dist\/apps\/homeserver\/src\/main\.js/.exec(start);
   const startEnv = Object.fromEntries((launch?.[1] ?? '').trim().split(/\s+/).filter(Boolean).map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]));
+  const inspectPort = detail ? await freePort() : undefined;
   const flags = [
     ...(launch?.[2] ?? '').trim().split(/\s+/),
     ...(process.env.FUZZ_NODE_ARGS ?? '').split(/\s+/),
+    ...(inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : []),
   ].filter(Boolean);
   const env = {
     PATH: process.env.PATH ?? '',
@@ -83,11 +90,13 @@ async function startHomeserver(dir) {
     AXON_SERVER_NOTICES_LOCALPART: 'notices',
     AXON_LOG_LEVEL: 'warn',
     ...startEnv,
+    // More settings for this run's server, after npm start's (an allocator's, to compare).
+    ...Object.fromEntries((process.env.FUZZ_SERVER_ENV ?? '').split(/\s+/).filter(Boolean).map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)])),
   };
   const logFile = join(dir, 'homeserver.log');
   const proc = startProcess(cleanupRun, 'homeserver', process.execPath, [...flags, join(ROOT, 'dist/apps/homeserver/src/main.js')], { env, cwd: ROOT, logFile });
   await waitReady(baseUrl, proc, 'homeserver', 60_000);
-  return { baseUrl, proc, logFile, flags: [...Object.entries(startEnv).map(([k, v]) => `${k}=${v}`), ...flags] };
+  return { baseUrl, proc, logFile, inspectPort, flags: [...Object.entries(startEnv).map(([k, v]) => `${k}=${v}`), ...flags] };
 }
 
 /** Per-operation counts. */
@@ -239,7 +248,21 @@ async function main() {
     else tally.byOp.delete(operationKey(op));
   }
   log(`${served.length} of ${ops.length} operations served; idle memory before the run...`);
-  const cold = await idleRssKb(hs.proc.pid, 5);
+  const inspector = hs.inspectPort ? await Inspector.connect(hs.inspectPort) : undefined;
+  if (inspector) cleanups.push(async () => inspector.close());
+  // An idle reading, then (when asked) where the memory is and a heap snapshot, in that
+  // order: neither is in the reading.
+  const readIdle = async (label) => {
+    const reading = await idleRssKb(hs.proc.pid, 5);
+    if (keep) writeFileSync(join(dir, `smaps ${label}.txt`.replace(/ /g, '-')), readFileSync(`/proc/${hs.proc.pid}/smaps`));
+    if (detail) log(`memory ${label}: ${describeMemory(smapsSummary(hs.proc.pid), inspector ? await inspector.breakdown() : undefined)}`);
+    if (snapshots) {
+      process.kill(hs.proc.pid, 'SIGUSR2');
+      await settleAfterSnapshot(hs.proc.pid);
+    }
+    return reading;
+  };
+  const cold = await readIdle('before the run');
   log(`idle RSS before the run: ${(cold.kb / 1024).toFixed(1)} MB${cold.settled ? '' : ' (CPU never settled)'}`);
   let before = cold;
 
@@ -295,16 +318,9 @@ async function main() {
     await Promise.all(parked);
     if (end < total && !crashed && !broken) {
       const idleStarted = performance.now();
-      const reading = await idleRssKb(hs.proc.pid, 5);
-      if (snapshots) {
-        process.kill(hs.proc.pid, 'SIGUSR2');
-        await settleAfterSnapshot(hs.proc.pid);
-      }
+      const reading = await readIdle(`after ${done} requests`);
       idleSeconds += (performance.now() - idleStarted) / 1000;
-      if (segment === 0) {
-        before = reading;
-        if (keep) writeFileSync(join(dir, 'smaps-before.txt'), readFileSync(`/proc/${hs.proc.pid}/smaps`));
-      }
+      if (segment === 0) before = reading;
       checkpoints.push(`${done}: ${(reading.kb / 1024).toFixed(1)} MB`);
       log(`idle RSS after ${done} requests${segment === 0 ? ' (the warm-up)' : ''}: ${(reading.kb / 1024).toFixed(1)} MB (native heap ${(nativeHeapKb(hs.proc.pid) / 1024).toFixed(1)} MB)`);
     }
@@ -315,8 +331,7 @@ async function main() {
   let after;
   if (!crashed) {
     log('idle memory after the run...');
-    after = await idleRssKb(hs.proc.pid, 5);
-    if (keep) writeFileSync(join(dir, 'smaps-after.txt'), readFileSync(`/proc/${hs.proc.pid}/smaps`));
+    after = await readIdle('after the run');
   }
   extra.push(`seed ${seed}; ${done} generated requests in ${fuzzSeconds.toFixed(0)} s (${(done / fuzzSeconds).toFixed(0)} req/s) at concurrency ${concurrency}, after ${served.length * 3} probes`);
   extra.push(`world: ${world.users.length} users (${world.heals.relogins} re-logins after a valid logout, ${world.heals.replaced} accounts replaced), ${world.heals.rooms} rooms rotated in`);
@@ -348,6 +363,8 @@ async function main() {
   } else {
     console.log('\nOK: no 5xx, no crash, no hang, idle memory within bound');
   }
+  // An inspector session still attached would hold the server's exit ("Waiting for the debugger to disconnect").
+  inspector?.close();
   await hs.proc.stop();
   await sleep(0);
 }

@@ -36,6 +36,23 @@ describe('OffsetTracker', () => {
     expect(t.finish(5n)).toBe(false);
   });
 
+  it('keeps nothing once everything tracked is finished, and only what is above an unfinished offset otherwise', () => {
+    const t = new OffsetTracker();
+    for (let o = 0n; o < 100n; o++) t.track(o);
+    for (let o = 0n; o < 100n; o++) t.finish(o);
+    expect(t.retained).toBe(0);
+    expect(t.lowWaterMark()).toBe(100n);
+    t.track(100n);
+    for (let o = 101n; o < 3000n; o++) {
+      t.track(o);
+      t.finish(o);
+    }
+    expect(t.retained).toBe(2900);
+    t.finish(100n);
+    expect(t.retained).toBe(0);
+    expect(t.lowWaterMark()).toBe(3000n);
+  });
+
   it('holds up over long runs finished out of order', () => {
     const t = new OffsetTracker();
     for (let o = 0n; o < 5000n; o++) t.track(o);

@@ -148,6 +148,14 @@ describe('RoomInputClient', () => {
     });
   });
 
+  it('refuses an event whose content cannot fit in a PDU without publishing it, and sends one that fits', async () => {
+    await expect(client.submit(message('huge-1', 'x'.repeat(70_000)))).rejects.toMatchObject({ errcode: 'M_TOO_LARGE', status: 413 });
+    const room: RoomInput = { kind: 'create_room', request_id: 'huge-2', room_version: '12', events: [{ type: 'm.room.create', sender: '@alice:hs.test', content: { junk: 'é'.repeat(33_000) } }] };
+    await expect(client.submit(room)).rejects.toMatchObject({ errcode: 'M_TOO_LARGE', status: 413 });
+    await client.submit(message('fits-1', 'x'.repeat(60_000)));
+    expect(server.handled).toEqual(['fits-1']);
+  });
+
   it('reads the outcome of an input already submitted, and nothing for an unknown one', async () => {
     const sent = await client.submit(message('known-1', 'x'));
     expect(await client.outcome('known-1')).toEqual(sent);

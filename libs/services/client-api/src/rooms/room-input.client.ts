@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { decodeRoomInputOutcome, roomInputResultChannel, roomInputTopic, type RoomInput, type RoomInputOutcome } from '@axon/contracts-kafka';
 import { MatrixError } from '@axon/matrix-errors';
+import { MAX_PDU_BYTES } from '@axon/matrix-events';
 import type { EventId, RoomId } from '@axon/matrix-identifiers';
 import type { MessageBus } from '@axon/platform-bus';
 import type { CacheClient } from '@axon/platform-cache';
@@ -81,6 +82,7 @@ export class RoomInputClient {
   ) {}
 
   async submit(input: RoomInput): Promise<SubmittedEvent> {
+    refuseOversized(input);
     const inbox = new WakeupInbox();
     // Subscribed before publishing: the outcome's wake-up cannot come before we listen.
     const unsubscribe = await this.cache.wakeups.subscribe(roomInputResultChannel(input.request_id), (payload) => inbox.deliver(payload));
@@ -125,6 +127,20 @@ export class RoomInputClient {
     if (!result.found) return undefined;
     if (result.errcode !== '') return { ok: false, errcode: result.errcode, error: result.error };
     return { ok: true, room_id: result.roomId, event_id: result.eventId };
+  }
+}
+
+/**
+ * An event whose content alone is larger than a whole PDU may be (65,536 bytes) is refused
+ * here, as the room server would refuse it (413 M_TOO_LARGE), instead of travelling the bus
+ * first: a 1 MiB body published to the embedded bus is a 2 MB hex parameter to PGlite,
+ * which grew its WebAssembly memory, never handed back, by 4.5 MB (`npm run fuzz`). The
+ * content's JSON is never longer than its canonical JSON, so nothing that fits is refused.
+ */
+function refuseOversized(input: RoomInput): void {
+  for (const event of input.kind === 'new_event' ? [input.event] : input.events) {
+    const bytes = Buffer.byteLength(JSON.stringify(event.content) ?? '');
+    if (bytes > MAX_PDU_BYTES) throw new MatrixError('M_TOO_LARGE', `the content of a ${event.type} event is ${bytes} bytes, more than a whole event may be (${MAX_PDU_BYTES})`, 413);
   }
 }
 
