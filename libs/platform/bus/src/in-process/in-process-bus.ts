@@ -24,6 +24,7 @@ import type { RawMessage } from '../worker/raw-message';
 import { GroupCoordinator } from './group-coordinator';
 import { InProcessSubscription } from './in-process-subscription';
 import { AppendQueue } from './append-queue';
+import { OffsetCommitQueue } from './offset-commit-queue';
 import { BUS_SCHEMA, LogStore, type AppendRecord, type PartitionAppend } from './log-store';
 import { BUS_MIGRATIONS } from './migrations';
 import { PublishNotifier } from './notifier';
@@ -131,6 +132,7 @@ export class InProcessBus implements MessageBus {
   private readonly registered = new Map<string, Promise<void>>();
   private readonly store: LogStore;
   private readonly appends: AppendQueue;
+  private readonly commits: OffsetCommitQueue;
   private readonly trimmer: NodeJS.Timeout | undefined;
   private closed = false;
   /** Set once the connection holding IN_PROCESS_LOCK failed or ended: the lock is gone. */
@@ -152,6 +154,7 @@ export class InProcessBus implements MessageBus {
     private readonly metrics: BusMetrics | undefined,
   ) {
     this.store = new LogStore(dataSource);
+    this.commits = new OffsetCommitQueue(this.store);
     this.appends = new AppendQueue(this.store, (heads) => {
       for (const [topic, partitions] of heads) this.notifier.notify(topic, partitions);
     });
@@ -292,6 +295,7 @@ export class InProcessBus implements MessageBus {
     await this.ensureTopics([topic]);
     const subscription = new InProcessSubscription<T>({
       store: this.store,
+      commits: this.commits,
       notifier: this.notifier,
       coordinator: this.coordinator,
       topic,

@@ -10,11 +10,14 @@ import type { RawMessage } from '../worker/raw-message';
 import type { GroupCoordinator, GroupMember } from './group-coordinator';
 import type { LogStore } from './log-store';
 import type { PublishNotifier } from './notifier';
+import type { OffsetCommitQueue } from './offset-commit-queue';
 
 export type InProcessSubscriptionDeps<T> = InProcessSubscriptionBase<T> & WorkerHandlers<T>;
 
 interface InProcessSubscriptionBase<T> {
   readonly store: LogStore;
+  /** Where the low-water marks are committed (shared by every subscription of the bus). */
+  readonly commits: Pick<OffsetCommitQueue, 'commit'>;
   readonly notifier: PublishNotifier;
   readonly coordinator: GroupCoordinator;
   readonly topic: Topic<T>;
@@ -352,12 +355,19 @@ export class InProcessSubscription<T> implements Subscription, GroupMember {
     if (feed.active) this.lag.update(feed.partition, feed.worker.lowWaterMark() ?? feed.nextFetch);
   }
 
+  /**
+   * Commits at the next multiple of the commit interval on the clock (at most one interval
+   * away, as before): every subscription's timer for the same interval fires together, so
+   * the OffsetCommitQueue writes their commits in one statement.
+   */
   private scheduleCommit(): void {
     if (this.commitTimer || this.halted) return;
+    const interval = this.deps.options.commitIntervalMs;
+    const delay = interval > 0 ? interval - (Date.now() % interval) : 0;
     this.commitTimer = setTimeout(() => {
       this.commitTimer = undefined;
       void this.commitNow();
-    }, this.deps.options.commitIntervalMs);
+    }, delay);
   }
 
   /** Serial commits; a failure is logged and retried by the next one (the messages stay uncommitted meanwhile). */
@@ -381,7 +391,7 @@ export class InProcessSubscription<T> implements Subscription, GroupMember {
     }
     if (marks.size === 0) return;
     try {
-      await this.deps.store.commit(this.groupId, this.topic, marks);
+      await this.deps.commits.commit({ groupId: this.groupId, topic: this.topic, offsets: marks });
     } catch (err) {
       this.deps.logger.log('error', 'bus: offset commit to the in-process log failed', { topic: this.topic, groupId: this.groupId, ...errorFields(err) });
       if (!this.stopping) this.scheduleCommit();

@@ -3,6 +3,13 @@ import type { MessageHeaders } from '../bus';
 import { headersFromJson } from '../headers';
 import type { RawMessage } from '../worker/raw-message';
 
+/** Offsets a consumer group commits for partitions of one topic. */
+export interface OffsetCommit {
+  readonly groupId: string;
+  readonly topic: string;
+  readonly offsets: ReadonlyMap<number, bigint>;
+}
+
 export interface AppendRecord {
   readonly partition: number;
   readonly key: string;
@@ -262,14 +269,31 @@ export class LogStore {
    * committed offset never moves backwards.
    */
   async commit(groupId: string, topic: string, offsets: ReadonlyMap<number, bigint>): Promise<void> {
-    if (offsets.size === 0) return;
-    const partitions = [...offsets.keys()];
+    await this.commitMany([{ groupId, topic, offsets }]);
+  }
+
+  /**
+   * Commits the offsets of any groups and topics in one statement (OffsetCommitQueue), as
+   * monotonic as `commit`. Where several name the same partition of a group, the highest wins
+   * (one upsert may not touch a row twice).
+   */
+  async commitMany(commits: readonly OffsetCommit[]): Promise<void> {
+    const highest = new Map<string, { groupId: string; topic: string; partition: number; offset: bigint }>();
+    for (const { groupId, topic, offsets } of commits) {
+      for (const [partition, offset] of offsets) {
+        const key = JSON.stringify([groupId, topic, partition]);
+        const seen = highest.get(key);
+        if (seen === undefined || seen.offset < offset) highest.set(key, { groupId, topic, partition, offset });
+      }
+    }
+    if (highest.size === 0) return;
+    const rows = [...highest.values()];
     await this.dataSource.query(
       `INSERT INTO committed_offsets (group_id, topic, partition, "offset")
-       SELECT $1, $2, p, o FROM unnest($3::int[], $4::bigint[]) AS t(p, o)
+       SELECT g, t, p, o FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[]) AS c(g, t, p, o)
        ON CONFLICT (group_id, topic, partition) DO UPDATE SET "offset" = EXCLUDED."offset", committed_at = now()
        WHERE committed_offsets."offset" < EXCLUDED."offset"`,
-      [groupId, topic, partitions, partitions.map((p) => offsets.get(p)!.toString())],
+      [rows.map((r) => r.groupId), rows.map((r) => r.topic), rows.map((r) => r.partition), rows.map((r) => r.offset.toString())],
     );
   }
 
