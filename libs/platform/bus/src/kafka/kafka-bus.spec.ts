@@ -63,6 +63,8 @@ describe('KafkaBus (fake kafkajs)', () => {
     const metrics: BusMetrics = {
       consumerLag: (topicName, group, partition, lag) => labels.push(`${topicName} ${group} ${partition} ${lag}`),
       forgetPartition: () => undefined,
+      groupLag: () => undefined,
+      forgetGroupPartition: () => undefined,
     };
     const bus = await KafkaBus.fromClient(kafka.asKafka(), { timing: KAFKA_TEST_TIMING, logger: { log: () => undefined }, namespace: 't1.', metrics });
     try {

@@ -11,6 +11,7 @@ import type {
   Subscription,
 } from '../bus';
 import type { BusMetrics } from '../bus-metrics';
+import { GroupLagExporter } from './group-lag';
 import { checkPublisherHeaders } from '../headers';
 import { stderrLogger, type BusLogger } from '../logger';
 import { checkGroupId, resolveBatchSubscribeOptions, resolveSubscribeOptions, type ResolvedSubscribeOptions } from '../options';
@@ -46,6 +47,7 @@ export class KafkaBus implements MessageBus {
   private readonly topics: KafkaTopicRegistry;
   private readonly subscriptions = new Set<Subscription & Pick<KafkaSubscription<never>, 'describeFailure'>>();
   private admin: Promise<Admin> | undefined;
+  private readonly groupLag: GroupLagExporter | undefined;
   private closed = false;
 
   private constructor(
@@ -58,6 +60,7 @@ export class KafkaBus implements MessageBus {
     private readonly metrics: BusMetrics | undefined,
   ) {
     this.topics = new KafkaTopicRegistry(() => this.connectAdmin(), replicationFactor, logger);
+    this.groupLag = metrics && new GroupLagExporter(() => this.connectAdmin(), metrics, logger);
   }
 
   static async connect(options: KafkaBusOptions): Promise<KafkaBus> {
@@ -151,6 +154,7 @@ export class KafkaBus implements MessageBus {
     // members whatever topic each member subscribed to (README, "Groups").
     const groupId = `${this.namespace}${logicalGroupId}.${logicalTopic.name}`;
     await this.topics.ensure([topic]);
+    const watched = { topic: topic.name, groupId, labels: { topic: logicalTopic.name, group: logicalGroupId } };
     const subscription = new KafkaSubscription<T>({
       kafka: this.kafka,
       topic,
@@ -160,11 +164,15 @@ export class KafkaBus implements MessageBus {
       timing: this.timing,
       logger: this.logger,
       deadLetter: (source, message, headers) => this.deadLetter(source, message, headers),
-      onStopped: (s) => this.subscriptions.delete(s),
+      onStopped: (s) => {
+        this.subscriptions.delete(s);
+        this.groupLag?.unwatch(watched, logicalTopic.partitions);
+      },
       metrics: this.metrics,
-      metricLabels: { topic: logicalTopic.name, group: logicalGroupId },
+      metricLabels: watched.labels,
     });
     this.subscriptions.add(subscription);
+    this.groupLag?.watch(watched);
     try {
       await subscription.start();
     } catch (err) {
@@ -178,6 +186,7 @@ export class KafkaBus implements MessageBus {
     if (this.closed) return;
     this.closed = true;
     await Promise.all([...this.subscriptions].map((s) => s.stop()));
+    await this.groupLag?.close();
     await this.producer.disconnect();
     if (this.admin) await (await this.admin).disconnect();
   }

@@ -87,6 +87,8 @@ describe('KafkaSubscription (fake kafkajs)', () => {
         lag.set(partition, value);
       },
       forgetPartition: (_topic, _group, partition) => lag.delete(partition),
+      groupLag: () => undefined,
+      forgetGroupPartition: () => undefined,
     };
     // Six messages fetched of ten in the partition; 0, 2 and 3 running.
     const t = await withGap({}, metrics, 10);
