@@ -1,27 +1,27 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { GRPC_SERVICES, SERVICE_NAMES, renderNginxConfig, type ServiceName } from '@axon/contracts-routes';
+import { SERVICE_NAMES, type ServiceName } from '@axon/contracts-routes';
 import { freePort } from './ports';
+import { GRPC_SERVED, ReplicaRegistry, type Replica } from './replica-registry';
+import { spawnService, waitForHttp, type ExitStatus, type ServiceProcess } from './service-process';
+import { writeDeploymentState } from './distributed-state';
 import { destroyTestResources, ensureTestDatabase, recordTestResources, type TestResources } from './test-resources';
 
+export type { ExitStatus, ServiceProcess } from './service-process';
+
 /** The repository: from the sources (Jest) or from dist/ (the launcher and benches). */
-const ROOT = ((): string => {
+export const ROOT = ((): string => {
   let dir = __dirname;
   while (!existsSync(join(dir, 'nx.json')) && dirname(dir) !== dir) dir = dirname(dir);
   return dir;
 })();
-const NGINX = process.env['AXON_NGINX'] ?? '/usr/sbin/nginx';
+export const NGINX = process.env['AXON_NGINX'] ?? '/usr/sbin/nginx';
 
 /** The services of a distributed deployment, each a separate process (`apps/<service>`), the room server first. */
 export const DISTRIBUTED_SERVICES: readonly ServiceName[] = ['room-server', ...SERVICE_NAMES.filter((s) => s !== 'room-server')];
-
-/** The gRPC services each app serves, by full name (the routing table's): the others reach them through `grpc.targets`. */
-const GRPC_SERVED: Partial<Record<ServiceName, readonly string[]>> = {};
-for (const [name, service] of Object.entries(GRPC_SERVICES)) GRPC_SERVED[service] = [...(GRPC_SERVED[service] ?? []), name];
 
 export interface DistributedInfra {
   /** A Postgres server URL; the deployment gets its own database on it. */
@@ -63,26 +63,8 @@ export interface DistributedOptions {
    * hook). Creating the database before, and nginx after, take a little more.
    */
   readonly startTimeoutMs?: number;
-  /** A crashed replica's partitions move after this long (default 6 s, the broker's minimum). */
+  /** A crashed replica's partitions move after this long (default 3 s: deploy/local's broker allows down to 1 s). */
   readonly sessionTimeoutMs?: number;
-}
-
-export interface ExitStatus {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-/** One service process of the deployment. */
-export interface ServiceProcess {
-  /** `room-server-1`, `sync-2`, `client-api-1`... */
-  readonly name: string;
-  readonly service: ServiceName;
-  readonly httpPort: number;
-  readonly grpcPort: number | undefined;
-  readonly child: ChildProcess;
-  readonly logs: Record<string, unknown>[];
-  readonly exited: Promise<ExitStatus>;
-  stop(signal?: NodeJS.Signals): Promise<ExitStatus>;
 }
 
 export interface DistributedDeployment {
@@ -102,20 +84,57 @@ export interface DistributedDeployment {
   replicasOf(service: ServiceName): ServiceProcess[];
   /** Starts `old`'s replacement on the same ports (after a crash or a stop). */
   restart(old: ServiceProcess): Promise<ServiceProcess>;
+  /**
+   * Starts one more replica of `service` on ports of its own and, once it is ready,
+   * registers it: its gRPC address in the service's targets file, its HTTP port in
+   * nginx's upstreams (reloaded), its `/metrics` in the scrape targets.
+   */
+  addReplica(service: ServiceName): Promise<ServiceProcess>;
+  /**
+   * Removes a replica. `SIGTERM` is a graceful removal: the replica leaves discovery
+   * first (targets file, nginx reloaded), then is stopped and drains. Any other signal
+   * is a crash: the process dies first and leaves discovery after, as a Kubernetes pod's
+   * endpoint goes once the pod is gone.
+   */
+  removeReplica(replica: ServiceProcess, signal?: NodeJS.Signals): Promise<ExitStatus>;
   /** SIGTERM to every process (then nginx); resolves with the first failure, or success. */
   stop(signal?: NodeJS.Signals): Promise<ExitStatus>;
   /** `stop`, then removes the deployment's database, Kafka topics and Redis keys: it cannot be restarted. */
   destroy(): Promise<ExitStatus>;
 }
 
+/** After nginx's reload, before a removed replica is stopped: the new workers take the new connections. */
+export const NGINX_RELOAD_SETTLE_MS = 300;
+
 const digest = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 12);
 
-/** Creates the database `name` on the server if it does not exist; returns its URL. */
-interface Slot {
-  readonly name: string;
-  readonly service: ServiceName;
-  readonly httpPort: number;
-  readonly grpcPort: number | undefined;
+/** A replica's name and ports, on free ports; named after the highest of `existing` of its service. */
+export async function nextSlot(service: ServiceName, existing: readonly Replica[]): Promise<Replica> {
+  const taken = existing.filter((r) => r.service === service).map((r) => Number(r.name.slice(service.length + 1)));
+  const index = Math.max(0, ...taken) + 1;
+  return { name: `${service}-${index}`, service, httpPort: await freePort(), grpcPort: GRPC_SERVED[service] ? await freePort() : undefined };
+}
+
+/** The environment every process of the deployment shares (its own ports and data directory come on top: `replicaEnv`). */
+export interface SharedEnv {
+  readonly [name: string]: string;
+}
+
+/** One replica's environment: the shared one, its own listeners and data directory, and the gRPC targets of every service but its own. */
+export function replicaEnv(shared: SharedEnv, dataDir: string, slot: Replica, targets: Record<string, string>): Record<string, string> {
+  const own = new Set(GRPC_SERVED[slot.service] ?? []);
+  const grpcTargets = Object.entries(targets)
+    .filter(([name]) => !own.has(name))
+    .map(([name, target]) => `${name}=${target}`)
+    .join(';');
+  return {
+    ...shared,
+    AXON_DATA_DIR: join(dataDir, slot.name),
+    AXON_CLIENT_LISTEN: `127.0.0.1:${slot.httpPort}`,
+    AXON_GRPC_LISTEN: `127.0.0.1:${slot.grpcPort ?? 0}`,
+    AXON_GRPC_TARGETS: grpcTargets,
+    AXON_SERVICE_NAME: shared['AXON_SERVICE_NAME'] ?? `axon-${slot.service}`,
+  };
 }
 
 /**
@@ -124,7 +143,8 @@ interface Slot {
  * on real Postgres (a database of its own), Kafka (a topic prefix of its own) and Redis
  * (a key prefix of its own), talking gRPC to each other, with nginx in front rendered
  * from the routing table (`@axon/contracts-routes`). Resolves when every process logged
- * `<app> ready` and nginx answers.
+ * `<app> ready` and nginx answers. Replicas can be added and removed while it runs
+ * (`addReplica`, `removeReplica`); discovery follows through the `ReplicaRegistry`.
  */
 export async function startDistributed(options: DistributedOptions = {}): Promise<DistributedDeployment> {
   const infra = options.infra ?? distributedInfra();
@@ -148,53 +168,35 @@ export async function startDistributed(options: DistributedOptions = {}): Promis
   if (!existsSync(NGINX)) throw new Error(`nginx is not installed at ${NGINX} (apt-get install nginx-light, or set AXON_NGINX)`);
 
   const replicas: Partial<Record<ServiceName, number>> = { 'room-server': 2, sync: 2, ...options.replicas };
-  const slots: Slot[] = [];
+  const slots: Replica[] = [];
   for (const service of DISTRIBUTED_SERVICES) {
-    const count = replicas[service] ?? 1;
-    for (let i = 1; i <= count; i++) {
-      slots.push({ name: `${service}-${i}`, service, httpPort: await freePort(), grpcPort: GRPC_SERVED[service] ? await freePort() : undefined });
-    }
+    for (let i = 0; i < (replicas[service] ?? 1); i++) slots.push(await nextSlot(service, slots));
   }
-  // Each gRPC service is reached at every replica of its app, round-robin, through the
-  // app's registry file (a `file:` target, followed as it changes).
-  const targets: Record<string, string> = {};
-  const registry = join(dataDir, 'grpc-targets');
-  mkdirSync(registry, { recursive: true });
-  for (const [service, names] of Object.entries(GRPC_SERVED) as [ServiceName, readonly string[]][]) {
-    const addresses = slots.filter((s) => s.service === service).map((s) => `127.0.0.1:${s.grpcPort}`);
-    if (addresses.length === 0) continue;
-    const file = join(registry, `${service}.targets`);
-    writeFileSync(file, `${addresses.join('\n')}\n`);
-    for (const name of names) targets[name] = `file://${file}`;
-  }
+  const listen = options.listen ?? { host: '127.0.0.1', port: await freePort() };
+  // Each gRPC service is reached at every registered replica of its app, round-robin,
+  // through the app's targets file (a `file:` target, followed as it changes).
+  const registry = new ReplicaRegistry(dataDir, NGINX, listen);
+  registry.add(...slots);
+  const targets = registry.grpcTargets();
+  const shared: SharedEnv = {
+    PATH: process.env['PATH'] ?? '',
+    AXON_LOG_LEVEL: 'info',
+    ...options.env,
+    AXON_DATABASE_URL: databaseUrl,
+    AXON_KAFKA_BROKERS: infra.kafkaBrokers,
+    AXON_KAFKA_TOPIC_PREFIX: resources.kafka!.prefix,
+    AXON_KAFKA_SESSION_TIMEOUT_MS: String(options.sessionTimeoutMs ?? 3000),
+    AXON_REDIS_URL: infra.redis,
+    AXON_REDIS_KEY_PREFIX: resources.redis!.prefix,
+    AXON_SIGNING_KEY_PATH: join(dataDir, 'signing.key'),
+  };
 
   const logs: Record<string, unknown>[] = [];
   // Every process ever spawned, ready or not: a failed start, or a stop, kills them all.
   const spawned: ServiceProcess[] = [];
-  const launch = (slot: Slot, deadline: number): Promise<ServiceProcess> => {
-    const own = new Set(GRPC_SERVED[slot.service] ?? []);
-    const grpcTargets = Object.entries(targets)
-      .filter(([name]) => !own.has(name))
-      .map(([name, target]) => `${name}=${target}`)
-      .join(';');
-    const env: Record<string, string> = {
-      PATH: process.env['PATH'] ?? '',
-      AXON_LOG_LEVEL: 'info',
-      ...options.env,
-      AXON_DATA_DIR: join(dataDir, slot.name),
-      AXON_CLIENT_LISTEN: `127.0.0.1:${slot.httpPort}`,
-      AXON_GRPC_LISTEN: `127.0.0.1:${slot.grpcPort ?? 0}`,
-      AXON_DATABASE_URL: databaseUrl,
-      AXON_KAFKA_BROKERS: infra.kafkaBrokers,
-      AXON_KAFKA_TOPIC_PREFIX: resources.kafka!.prefix,
-      AXON_KAFKA_SESSION_TIMEOUT_MS: String(options.sessionTimeoutMs ?? 6000),
-      AXON_REDIS_URL: infra.redis,
-      AXON_REDIS_KEY_PREFIX: resources.redis!.prefix,
-      AXON_SIGNING_KEY_PATH: join(dataDir, 'signing.key'),
-      AXON_GRPC_TARGETS: grpcTargets,
-      AXON_SERVICE_NAME: options.env?.['AXON_SERVICE_NAME'] ?? `axon-${slot.service}`,
-    };
-    const { proc, ready } = spawnService(slot, env, join(dataDir, 'logs', `${slot.name}.log`), logs, options.detached ?? false, deadline);
+  const launch = (slot: Replica, deadline: number): Promise<ServiceProcess> => {
+    const env = replicaEnv(shared, dataDir, slot, targets);
+    const { proc, ready } = spawnService(ROOT, slot, env, join(dataDir, 'logs', `${slot.name}.log`), logs, options.detached ?? false, deadline);
     spawned.push(proc);
     return ready.then(() => proc);
   };
@@ -202,9 +204,17 @@ export async function startDistributed(options: DistributedOptions = {}): Promis
 
   const processes: ServiceProcess[] = [];
   let nginx: ChildProcess | undefined;
+  const persist = (): void =>
+    writeDeploymentState(dataDir, {
+      listen,
+      shared,
+      targets,
+      replicas: processes.map((p) => ({ name: p.name, service: p.service, httpPort: p.httpPort, grpcPort: p.grpcPort, pid: p.child.pid! })),
+      nginxPid: nginx?.pid,
+    });
   const stopAll = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<ExitStatus> => {
     await Promise.all(spawned.map((p) => p.stop(signal)));
-    // The outcome is that of the current processes (not of replicas a restart replaced).
+    // The outcome is that of the current processes (not of replicas a restart replaced or removed).
     const statuses = await Promise.all(processes.map((p) => p.exited));
     if (nginx && nginx.exitCode === null && nginx.signalCode === null) {
       const gone = new Promise((r) => nginx!.once('exit', r));
@@ -220,21 +230,13 @@ export async function startDistributed(options: DistributedOptions = {}): Promis
     processes.push(await launch(first!, deadline));
     processes.push(...(await Promise.all(rest.map((slot) => launch(slot, deadline)))));
 
-    const listen = options.listen ?? { host: '127.0.0.1', port: await freePort() };
-    const upstreams = {} as Record<ServiceName, string[]>;
-    for (const slot of slots) (upstreams[slot.service] ??= []).push(`127.0.0.1:${slot.httpPort}`);
-    const nginxDir = join(dataDir, 'nginx');
-    mkdirSync(nginxDir, { recursive: true });
-    const confPath = join(nginxDir, 'nginx.conf');
-    writeFileSync(confPath, renderNginxConfig({ listen: `${listen.host}:${listen.port}`, upstreams, prefix: nginxDir }));
-    const check = spawnSync(NGINX, ['-t', '-p', nginxDir, '-c', confPath], { encoding: 'utf8' });
-    if (check.status !== 0) throw new Error(`nginx refused ${confPath}:\n${check.stderr}`);
-    nginx = spawn(NGINX, ['-p', nginxDir, '-c', confPath, '-g', 'daemon off;'], {
+    nginx = spawn(NGINX, ['-p', registry.nginxDir, '-c', registry.confPath, '-g', 'daemon off;'], {
       stdio: options.detached ? ['ignore', openSync(join(dataDir, 'logs', 'nginx.log'), 'a'), openSync(join(dataDir, 'logs', 'nginx.log'), 'a')] : ['ignore', 'ignore', 'pipe'],
       detached: options.detached ?? false,
     });
     const baseUrl = `http://${listen.host}:${listen.port}`;
     await waitForHttp(`${baseUrl}/_matrix/client/versions`, Math.max(deadline - Date.now(), 1_000), nginx);
+    persist();
 
     const deployment: DistributedDeployment = {
       baseUrl,
@@ -250,12 +252,39 @@ export async function startDistributed(options: DistributedOptions = {}): Promis
       },
       replicasOf: (service) => processes.filter((p) => p.service === service),
       async restart(old) {
-        const slot = slots.find((s) => s.name === old.name);
-        if (!slot) throw new Error(`${old.name} is not a process of this deployment`);
+        if (!processes.includes(old)) throw new Error(`${old.name} is not a process of this deployment`);
         await old.stop('SIGKILL');
-        const next = await launch(slot, Date.now() + startTimeoutMs);
+        const next = await launch({ name: old.name, service: old.service, httpPort: old.httpPort, grpcPort: old.grpcPort }, Date.now() + startTimeoutMs);
         processes.splice(processes.indexOf(old), 1, next);
+        persist();
         return next;
+      },
+      async addReplica(service) {
+        const slot = await nextSlot(service, [...processes, ...spawned]);
+        const next = await launch(slot, Date.now() + startTimeoutMs);
+        processes.push(next);
+        registry.add(slot);
+        registry.reloadNginx();
+        persist();
+        return next;
+      },
+      async removeReplica(replica, signal = 'SIGTERM') {
+        if (!processes.includes(replica)) throw new Error(`${replica.name} is not a running replica of this deployment`);
+        if (processes.filter((p) => p.service === replica.service).length < 2) throw new Error(`${replica.name} is the last ${replica.service}`);
+        let status: ExitStatus;
+        if (signal === 'SIGTERM') {
+          registry.remove(replica.name);
+          registry.reloadNginx();
+          await new Promise((r) => setTimeout(r, NGINX_RELOAD_SETTLE_MS));
+          status = await replica.stop('SIGTERM');
+        } else {
+          status = await replica.stop(signal);
+          registry.remove(replica.name);
+          registry.reloadNginx();
+        }
+        processes.splice(processes.indexOf(replica), 1);
+        persist();
+        return status;
       },
       stop: stopAll,
       async destroy() {
@@ -268,102 +297,5 @@ export async function startDistributed(options: DistributedOptions = {}): Promis
   } catch (err) {
     await stopAll('SIGKILL');
     throw err;
-  }
-}
-
-async function waitForHttp(url: string, timeoutMs: number, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`nginx exited (code ${child.exitCode})`);
-    try {
-      const res = await fetch(url);
-      if (res.ok) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** Spawns one service process; `ready` settles when it is ready, exits, or `deadline` passes. */
-function spawnService(
-  slot: Slot,
-  env: Record<string, string>,
-  logFile: string,
-  all: Record<string, unknown>[],
-  detached: boolean,
-  deadline: number,
-): { proc: ServiceProcess; ready: Promise<void> } {
-  const main = join(ROOT, `dist/apps/${slot.service}/src/main.js`);
-  const child = spawn(process.execPath, [main], {
-    cwd: ROOT,
-    env,
-    stdio: detached ? ['ignore', openSync(logFile, 'a'), openSync(logFile, 'a')] : ['ignore', 'pipe', 'pipe'],
-    detached,
-  });
-  const logs: Record<string, unknown>[] = [];
-  const stderr: string[] = [];
-  const exited = new Promise<ExitStatus>((r) => child.once('exit', (code, signal) => r({ code, signal })));
-  const ready = new Promise<void>((resolveReady, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${slot.name} did not start in time\n${stderr.join('')}`)), Math.max(deadline - Date.now(), 0));
-    const onEntry = (entry: Record<string, unknown>): void => {
-      logs.push(entry);
-      all.push({ ...entry, process: slot.name });
-      if (entry['msg'] === `${slot.service} ready`) {
-        clearTimeout(timer);
-        resolveReady();
-      }
-    };
-    // Ready once /ready answers 200 (whatever the log level), or at the ready log line.
-    void pollReady(`http://127.0.0.1:${slot.httpPort}/ready`, exited).then(() => {
-      clearTimeout(timer);
-      resolveReady();
-    }, reject);
-    if (!detached) {
-      // Kept in memory for the tests and in the log file for a post-mortem.
-      const file = createWriteStream(logFile, { flags: 'a' });
-      child.stdout!.pipe(file);
-      child.stderr!.on('data', (c: Buffer) => {
-        stderr.push(c.toString());
-        file.write(c);
-      });
-      createInterface({ input: child.stdout! }).on('line', (line) => {
-        try {
-          onEntry(JSON.parse(line) as Record<string, unknown>);
-        } catch (err) {
-          onEntry({ unparsed: line, error: (err as Error).message });
-        }
-      });
-    }
-    void exited.then(({ code, signal }) => {
-      clearTimeout(timer);
-      reject(new Error(`${slot.name} exited early (code ${code}, signal ${signal})\n${stderr.join('')}`));
-    });
-  });
-  if (detached) child.unref();
-  const proc: ServiceProcess = {
-    ...slot,
-    child,
-    logs,
-    exited,
-    async stop(signal: NodeJS.Signals = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
-    },
-  };
-  return { proc, ready };
-}
-
-async function pollReady(url: string, exited: Promise<ExitStatus>): Promise<void> {
-  let gone = false;
-  void exited.then(() => (gone = true));
-  while (!gone) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
   }
 }

@@ -6,3 +6,5 @@ export * from './test-resources';
 export * from './ports';
 export * from './nest-routes';
 export * from './spec-client';
+export * from './distributed-launcher';
+export * from './distributed-state';
