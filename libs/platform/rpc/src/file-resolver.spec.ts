@@ -148,3 +148,28 @@ describe('max connection age', () => {
     }
   });
 });
+
+describe('observeCall', () => {
+  it('is told of every finished call, with its status', async () => {
+    const seen: string[] = [];
+    let fail = false;
+    const recorder = new ProbeRecorder();
+    recorder.beforeEcho = () => {
+      if (fail) throw new Error('broken');
+    };
+    const server = new GrpcServer({ logger: quiet, observeCall: (method, status) => seen.push(`${method} ${status}`) });
+    server.add(ProbeDefinition, probeImplementation(recorder));
+    const port = await server.listen('127.0.0.1:0');
+    const channel = new GrpcChannel(`127.0.0.1:${port}`);
+    const probe = createGrpcClient(ProbeDefinition, channel, { deadlineMs: 2_000, logger: quiet });
+    try {
+      await probe.echo({ payload: undefined });
+      fail = true;
+      await expect(probe.echo({ payload: undefined })).rejects.toThrow();
+      expect(seen).toEqual(['/axon.rpctest.v1.Probe/Echo OK', '/axon.rpctest.v1.Probe/Echo INTERNAL']);
+    } finally {
+      channel.close();
+      await server.shutdown();
+    }
+  });
+});

@@ -5,7 +5,7 @@ import type { ServiceDefinition, ServiceImplementation } from './definition';
 import { fromGrpcMetadata, passThrough, toGrpcMetadata } from './grpc-metadata';
 import { HealthRegistry, ServingStatus, healthImplementation } from './health';
 import { type RpcLogger, stderrLogger } from './logger';
-import { Dispatcher, type IncomingCall, MethodTable, type RegisteredMethod } from './server-core';
+import { type CallObserver, Dispatcher, type IncomingCall, MethodTable, type RegisteredMethod } from './server-core';
 import { RpcStatus, RpcStatusError } from './status';
 
 /**
@@ -27,6 +27,8 @@ export interface GrpcServerOptions {
   readonly credentials?: grpc.ServerCredentials;
   /** grpc-js channel options, e.g. `grpc.max_receive_message_length`. */
   readonly channelOptions?: grpc.ServerOptions;
+  /** Told of every finished call (a per-method call counter, for one). */
+  readonly observeCall?: CallObserver;
 }
 
 /**
@@ -49,7 +51,7 @@ export class GrpcServer {
 
   constructor(options: GrpcServerOptions = {}) {
     this.logger = options.logger ?? stderrLogger;
-    this.dispatcher = new Dispatcher('grpc', this.logger);
+    this.dispatcher = new Dispatcher('grpc', this.logger, options.observeCall);
     this.credentials = options.credentials ?? grpc.ServerCredentials.createInsecure();
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
     this.server = new grpc.Server(options.channelOptions);

@@ -79,10 +79,14 @@ interface Started {
   finish(failure: RpcStatusError | undefined): void;
 }
 
+/** Told of every call a server finished: its method path and status (`OK` or the failure's). */
+export type CallObserver = (method: string, status: string) => void;
+
 export class Dispatcher {
   constructor(
     private readonly system: RpcSystem,
     private readonly logger: RpcLogger,
+    private readonly observe?: CallObserver,
   ) {}
 
   async unary(method: RegisteredMethod, requestBytes: Uint8Array, call: IncomingCall): Promise<Uint8Array> {
@@ -183,6 +187,7 @@ export class Dispatcher {
         clearDeadline();
         call.cancelled.removeEventListener('abort', onCancel);
         endSpan(span, failure);
+        this.observe?.(method.path, failure === undefined ? 'OK' : (RpcStatus[failure.code] ?? String(failure.code)));
       },
     };
   }

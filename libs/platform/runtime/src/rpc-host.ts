@@ -1,4 +1,5 @@
 import type { AxonConfig } from '@axon/platform-config';
+import type { Metrics } from '@axon/platform-telemetry';
 import {
   GrpcChannel,
   GrpcServer,
@@ -54,6 +55,7 @@ export class RpcHost {
   constructor(
     private readonly config: AxonConfig,
     private readonly logger: RpcLogger,
+    private readonly metrics?: Metrics,
   ) {
     this.local = new InProcessServer({ logger, shutdownTimeoutMs: config.shutdown.grace_ms });
   }
@@ -80,8 +82,13 @@ export class RpcHost {
   async listenGrpc(address: string): Promise<number> {
     if (this.grpc) throw new Error('the gRPC listener is already started');
     const { max_connection_age_ms: age, max_connection_age_grace_ms: grace } = this.config.grpc;
+    // `hs_<app>_rpc_server_calls_total{method,status}`: which replicas take calls (a new
+    // one should within seconds of starting), and what they answer. Method paths come
+    // from the contracts, so the series are bounded.
+    const calls = this.metrics?.counter('rpc', 'server_calls', 'gRPC calls served by this process, by method path and status', ['method', 'status']);
     const server = new GrpcServer({
       logger: this.logger,
+      ...(calls ? { observeCall: (method: string, status: string) => calls.inc({ method, status }) } : {}),
       shutdownTimeoutMs: this.config.shutdown.grace_ms,
       // Clients reconnect (and resolve their target again) once a connection is this old.
       channelOptions: age > 0 ? { 'grpc.max_connection_age_ms': age, 'grpc.max_connection_age_grace_ms': grace } : {},

@@ -138,7 +138,7 @@ export class RuntimeModule {
           provide: RpcHost,
           inject: [ShutdownSequence, Database, CACHE, BUS],
           useFactory: (shutdown: ShutdownSequence, db: Database, cache: CacheClient, bus: MessageBus): RpcHost => {
-            const rpc = new RpcHost(config, logger);
+            const rpc = new RpcHost(config, logger, metrics);
             rpc.serve(
               DiagnosticsDefinition,
               diagnosticsImplementation({
