@@ -210,7 +210,7 @@ async function timedShape(client, server, target, users, rooms, shape, counters)
     rows.push(row);
     run.log(
       `${target.name} ${shape} c=${c}: ${row.msgPerSec.toFixed(1)} msg/s, p50 ${row.p50.toFixed(1)} ms, p99 ${row.p99.toFixed(1)} ms` +
-        (target.postgres ? `, ${fmt(row.xactsPerMsg)} xacts/msg` : '') +
+        (target.postgres ? `, ${fmt(row.xactsPerMsg, 2)} xacts/msg` : '') +
         (r.errors ? `, ${r.errors} errors (first: ${r.firstError})` : ''),
     );
     if (r.errors) run.note(`${target.name} ${shape} c=${c}: ${r.errors} failed sends, first: ${r.firstError}`);
@@ -347,7 +347,7 @@ for (const shape of SHAPES) {
     [tw, 7, 6, 6, 7, 7, 7, 7, 10, 6, 10, 8, 8, 12, 9, 6],
     results
       .filter((r) => r.shape === shape)
-      .map((r) => [r.target, r.c, r.sent, r.errors, fmt(r.msgPerSec), fmt(r.p50), fmt(r.p99), fmt(r.max), fmt(r.cpuPerMsg, 2), fmt(r.dbPerMsg, 2), fmt(r.clientPerMsg, 2), fmt(r.xactsPerMsg, 1), fmt(r.stmtsPerMsg, 1), fmt(r.writtenPerMsg, 1), fmt(r.readPerMsg, 0), fmt(r.rssMb, 0)]),
+      .map((r) => [r.target, r.c, r.sent, r.errors, fmt(r.msgPerSec), fmt(r.p50), fmt(r.p99), fmt(r.max), fmt(r.cpuPerMsg, 2), fmt(r.dbPerMsg, 2), fmt(r.clientPerMsg, 2), fmt(r.xactsPerMsg, 2), fmt(r.stmtsPerMsg, 2), fmt(r.writtenPerMsg, 1), fmt(r.readPerMsg, 0), fmt(r.rssMb, 0)]),
   );
 }
 console.log('(server/db/client CPU in ms per message; db xacts, rows written, rows read per message from pg_stat_database, read when complete;');

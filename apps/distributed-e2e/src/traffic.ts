@@ -1,5 +1,20 @@
 import { Client } from 'pg';
 
+/**
+ * Requests that failed on a kept-alive connection the server side closed before any
+ * answer, and were sent again at once (what browsers and HTTP libraries do for idempotent
+ * methods: RFC 9112 §9.3.1, RFC 9110 §9.2.2). nginx closes its idle keep-alive connections
+ * when it reloads its configuration, so a test that rescales sees a few.
+ */
+export const connectionRetries: string[] = [];
+
+const IDEMPOTENT = new Set(['GET', 'PUT', 'DELETE']);
+
+function closedBeforeAnswer(err: unknown): boolean {
+  const code = (err as { cause?: { code?: string } }).cause?.code;
+  return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET';
+}
+
 /** A JSON call to the deployment; `undefined` status when the connection failed. */
 export async function call(
   baseUrl: string,
@@ -9,23 +24,29 @@ export async function call(
   body?: unknown,
   timeoutMs = 45_000,
 ): Promise<{ status: number | undefined; body: Record<string, unknown> }> {
-  try {
-    const res = await fetch(`${baseUrl}${path}`, {
-      method,
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const text = await res.text();
-    let parsed: Record<string, unknown> = {};
+  for (let attempt = 1; ; attempt++) {
     try {
-      parsed = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      parsed = { raw: text };
+      const res = await fetch(`${baseUrl}${path}`, {
+        method,
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      const text = await res.text();
+      let parsed: Record<string, unknown> = {};
+      try {
+        parsed = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        parsed = { raw: text };
+      }
+      return { status: res.status, body: parsed };
+    } catch (err) {
+      if (attempt === 1 && IDEMPOTENT.has(method) && closedBeforeAnswer(err)) {
+        connectionRetries.push(`${method} ${path.slice(0, 80)}: ${String((err as { cause?: unknown }).cause)}`);
+        continue;
+      }
+      return { status: undefined, body: { error: (err as Error).message } };
     }
-    return { status: res.status, body: parsed };
-  } catch (err) {
-    return { status: undefined, body: { error: (err as Error).message } };
   }
 }
 
@@ -59,6 +80,8 @@ export interface SentMessage {
  */
 export class Senders {
   readonly acked: SentMessage[] = [];
+  /** Every attempt that was not acknowledged: when, and what came back. */
+  readonly failures: { readonly at: number; readonly txnId: string; readonly answer: string }[] = [];
   private running = true;
   private readonly loops: Promise<void>[] = [];
   private counter = 0;
@@ -101,12 +124,54 @@ export class Senders {
           this.acked.push({ roomId, txnId, startedAt, ackedAt: Date.now(), eventId: res.body['event_id'] as string, attempts });
           break;
         }
+        this.failures.push({ at: Date.now(), txnId, answer: `${res.status}: ${JSON.stringify(res.body).slice(0, 200)}` });
         if (res.status !== undefined && res.status < 500 && res.status !== 429) {
           throw new Error(`send ${txnId} refused: ${res.status} ${JSON.stringify(res.body)}`);
         }
         if (Date.now() - startedAt > 180_000) throw new Error(`send ${txnId} not acknowledged in 180 s: ${JSON.stringify(res.body)}`);
         await sleep(200);
       }
+      await sleep(this.pauseMs);
+    }
+  }
+}
+
+/**
+ * Clients reading as clients do between syncs (the rooms they are in, a room's members),
+ * one request after another per reader: requests client-api answers with gRPC queries to
+ * the room server, so that every room-server replica has calls to take. Any answer but
+ * 200 is a failure; none is retried.
+ */
+export class Readers {
+  readonly failures: string[] = [];
+  count = 0;
+  private running = true;
+  private readonly loops: Promise<void>[] = [];
+
+  constructor(
+    private readonly baseUrl: string,
+    private readonly readers: readonly Session[],
+    private readonly roomIds: readonly string[],
+    private readonly pauseMs = 100,
+  ) {}
+
+  start(): this {
+    for (const reader of this.readers) this.loops.push(this.loop(reader));
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.all(this.loops);
+  }
+
+  private async loop(reader: Session): Promise<void> {
+    for (let i = 0; this.running; i++) {
+      const roomId = this.roomIds[i % this.roomIds.length]!;
+      const path = i % 2 === 0 ? '/_matrix/client/v3/joined_rooms' : `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/joined_members`;
+      const res = await call(this.baseUrl, 'GET', path, reader.token);
+      this.count++;
+      if (res.status !== 200) this.failures.push(`GET ${path}: ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
       await sleep(this.pauseMs);
     }
   }

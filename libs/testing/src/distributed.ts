@@ -234,6 +234,7 @@ export async function startDistributed(options: DistributedOptions = {}): Promis
       stdio: options.detached ? ['ignore', openSync(join(dataDir, 'logs', 'nginx.log'), 'a'), openSync(join(dataDir, 'logs', 'nginx.log'), 'a')] : ['ignore', 'ignore', 'pipe'],
       detached: options.detached ?? false,
     });
+    registry.nginxStarted();
     const baseUrl = `http://${listen.host}:${listen.port}`;
     await waitForHttp(`${baseUrl}/_matrix/client/versions`, Math.max(deadline - Date.now(), 1_000), nginx);
     persist();

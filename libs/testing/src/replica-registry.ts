@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GRPC_SERVICES, renderNginxConfig, type ServiceName } from '@axon/contracts-routes';
 
@@ -35,6 +35,8 @@ export interface Replica {
  */
 export class ReplicaRegistry {
   private readonly replicas = new Map<string, Replica>();
+  /** The configuration nginx runs with, when known: reloading the same one is skipped. */
+  private loaded: string | undefined;
   readonly nginxDir: string;
   readonly confPath: string;
 
@@ -92,10 +94,24 @@ export class ReplicaRegistry {
     writeAtomically(join(this.dataDir, 'scrape-targets', 'axon-local.json'), `${JSON.stringify(targets, null, 2)}\n`);
   }
 
-  /** Has the running nginx (its pid file in the prefix) load the current configuration. */
+  /** nginx was started on the configuration written last. */
+  nginxStarted(): void {
+    this.loaded = readFileSync(this.confPath, 'utf8');
+  }
+
+  /**
+   * Has the running nginx (its pid file in the prefix) load the current configuration,
+   * unless it runs that one already (a room-server, which has no HTTP routes, changes
+   * nothing there). A reload is not free for clients: the old workers close their idle
+   * keep-alive connections, and a request a client sends on one at that moment fails
+   * before any answer (the race HTTP/1.1 leaves clients to retry, RFC 9112 §9.3.1).
+   */
   reloadNginx(): void {
+    const config = readFileSync(this.confPath, 'utf8');
+    if (config === this.loaded) return;
     const reload = spawnSync(this.nginxBin, ['-s', 'reload', '-p', this.nginxDir, '-c', this.confPath], { encoding: 'utf8' });
     if (reload.status !== 0) throw new Error(`nginx -s reload failed:\n${reload.stderr}`);
+    this.loaded = config;
   }
 
   private targetsFile(service: ServiceName): string {

@@ -9,7 +9,7 @@ import {
 } from '@nestjs/common';
 import type { AxonConfig } from '@axon/platform-config';
 import { Database } from '@axon/platform-database';
-import { InProcessBus, KafkaBus, createBusMetrics, type BusLogger, type KafkaTiming, type MessageBus } from '@axon/platform-bus';
+import { InProcessBus, KAFKA_DEFAULT_TIMING, KafkaBus, createBusMetrics, type BusLogger, type KafkaTiming, type MessageBus } from '@axon/platform-bus';
 import { createCache, createInProcessBackend, type CacheClient } from '@axon/platform-cache';
 import { Metrics, type Logger } from '@axon/platform-telemetry';
 import { hostname } from 'node:os';
@@ -29,9 +29,16 @@ export interface RuntimeOptions {
   readonly version: string;
 }
 
-/** Heartbeats well inside the session timeout (kafkajs heartbeats between fetches). */
+/**
+ * Heartbeats well inside the session timeout. kafkajs heartbeats between fetches, so an
+ * idle consumer learns of a rebalance only when its fetch long-poll returns: the long-poll
+ * is capped at the heartbeat interval too, or a replica's graceful leave waited up to a
+ * second for each remaining member to notice (1 s fetches; the launcher's 3 s timeout
+ * heartbeats every 500 ms).
+ */
 function kafkaTiming(sessionTimeoutMs: number): Partial<KafkaTiming> {
-  return { sessionTimeoutMs, heartbeatIntervalMs: Math.min(3000, Math.floor(sessionTimeoutMs / 6)) };
+  const heartbeatIntervalMs = Math.min(3000, Math.floor(sessionTimeoutMs / 6));
+  return { sessionTimeoutMs, heartbeatIntervalMs, maxWaitTimeMs: Math.min(KAFKA_DEFAULT_TIMING.maxWaitTimeMs, heartbeatIntervalMs) };
 }
 
 /**

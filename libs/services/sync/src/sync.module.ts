@@ -62,11 +62,10 @@ export class SyncModule implements OnApplicationBootstrap, BeforeApplicationShut
 
   async onApplicationBootstrap(): Promise<void> {
     const consumer = new RoomOutputConsumer(this.bus, this.storage.roomEvents, this.storage.accountData, this.cache.wakeups, this.storage.positions);
-    await consumer.start();
-    this.shutdown.add(STAGE.consumers, 'sync room output consumer', () => consumer.stop());
     const edus = new EduConsumer(this.bus, this.storage, this.cache.wakeups, { enabled: this.config.presence.enabled, offlineAfterMs: this.config.presence.offline_after_ms });
-    await edus.start();
+    this.shutdown.add(STAGE.consumers, 'sync room output consumer', () => consumer.stop());
     this.shutdown.add(STAGE.consumers, 'sync EDU consumer', () => edus.stop());
+    await Promise.all([consumer.start(), edus.start()]);
   }
 
   /** Long-polls answer now, so the HTTP listener's drain does not wait out their timeouts. */

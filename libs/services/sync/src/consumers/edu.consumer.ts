@@ -41,23 +41,27 @@ export class EduConsumer {
       };
       this.subscriptions.push(await this.bus.subscribe(topic, SYNC_GROUP, handler, syncSubscribeOptions(topic, this.store.positions)));
     };
-    await subscribe(receiptTopic, (value, partition, offset) => this.store.receipts.apply(value, partition, offset));
-    await subscribe(typingTopic, async (value, partition, offset) => {
-      const users = await this.store.typing.apply(value, partition, offset);
-      if (value.typing && users.length > 0) this.armTyping(value.room_id, value.user_id, value.expires_at);
-      return users;
-    });
-    await subscribe(presenceTopic, async (value, partition, offset) => {
-      const users = await this.store.presence.apply(value, partition, offset);
-      if (value.presence !== 'offline') this.armOffline(value.user_id, value.last_active_ts);
-      return users;
-    });
-    await subscribe(toDeviceTopic, async (value, partition, offset) => {
-      await this.store.toDevice.apply(value, partition, offset);
-      // client-api checked the recipient's ID before it published the message.
-      return [value.recipient as UserId];
-    });
-    await subscribe(deviceListTopic, (value, partition, offset) => this.store.deviceLists.apply(value, partition, offset));
+    // Together: each join is a rebalance of its group, and one after another they took
+    // an added sync replica about 4 s to become ready (issue 18's rescale test).
+    await Promise.all([
+      subscribe(receiptTopic, (value, partition, offset) => this.store.receipts.apply(value, partition, offset)),
+      subscribe(typingTopic, async (value, partition, offset) => {
+        const users = await this.store.typing.apply(value, partition, offset);
+        if (value.typing && users.length > 0) this.armTyping(value.room_id, value.user_id, value.expires_at);
+        return users;
+      }),
+      subscribe(presenceTopic, async (value, partition, offset) => {
+        const users = await this.store.presence.apply(value, partition, offset);
+        if (value.presence !== 'offline') this.armOffline(value.user_id, value.last_active_ts);
+        return users;
+      }),
+      subscribe(toDeviceTopic, async (value, partition, offset) => {
+        await this.store.toDevice.apply(value, partition, offset);
+        // client-api checked the recipient's ID before it published the message.
+        return [value.recipient as UserId];
+      }),
+      subscribe(deviceListTopic, (value, partition, offset) => this.store.deviceLists.apply(value, partition, offset)),
+    ]);
     for (const row of await this.store.typing.active()) this.armTyping(row.room_id, row.user_id, row.expires_at);
     if (this.presence.enabled) for (const row of await this.store.presence.present()) this.armOffline(row.user_id, Number(row.last_active_ts));
   }

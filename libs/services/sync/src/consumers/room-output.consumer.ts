@@ -45,8 +45,11 @@ export class RoomOutputConsumer {
   }
 
   async start(): Promise<void> {
-    this.subscription = await this.bus.subscribeBatches(roomOutputTopic, SYNC_GROUP, (messages) => this.handle(messages), { ...syncSubscribeOptions(roomOutputTopic, this.positions), maxBatch: MAX_BATCH });
-    this.accountDataSubscription = await this.bus.subscribe(accountDataTopic, SYNC_GROUP, (message) => this.handleAccountData(message), syncSubscribeOptions(accountDataTopic, this.positions));
+    // Both joins (each a rebalance of its group) at once.
+    [this.subscription, this.accountDataSubscription] = await Promise.all([
+      this.bus.subscribeBatches(roomOutputTopic, SYNC_GROUP, (messages) => this.handle(messages), { ...syncSubscribeOptions(roomOutputTopic, this.positions), maxBatch: MAX_BATCH }),
+      this.bus.subscribe(accountDataTopic, SYNC_GROUP, (message) => this.handleAccountData(message), syncSubscribeOptions(accountDataTopic, this.positions)),
+    ]);
   }
 
   async stop(): Promise<void> {
