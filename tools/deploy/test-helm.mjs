@@ -3,85 +3,15 @@
 // schemas (kubernetes-models); the rendered Deployments, Services, autoscalers,
 // disruption budgets, Ingress and Axon configuration checked against the routing table
 // (libs/contracts/routes) and Axon's own config schema; values.schema.json refusing bad
-// values. Needs helm: tools/deploy/install-helm.sh puts it in tmp/tools/bin.
+// values. The autoscalers and failover settings: test-helm-scaling.mjs. Needs helm:
+// tools/deploy/install-helm.sh puts it in tmp/tools/bin.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import * as models from 'kubernetes-models';
-import { parseAllDocuments } from 'yaml';
+import { join } from 'node:path';
+import { all, chart, dist, find, loadedConfigs, render, runHelm, svcName, validateAll } from './helm-chart.mjs';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const chart = join(root, 'helm/axon');
-const require = createRequire(import.meta.url);
-const dist = (path) => {
-  const file = join(root, 'dist', path);
-  if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` first`);
-  return require(file);
-};
 const routes = dist('libs/contracts/routes/src/index.js');
-const { loadConfig } = dist('libs/platform/config/src/index.js');
 const { parseSigningKey } = dist('libs/matrix/signing/src/index.js');
-
-const helm = [process.env.HELM, join(root, 'tmp/tools/bin/helm')].find((p) => p && existsSync(p)) ?? 'helm';
-if (spawnSync(helm, ['version', '--short']).status !== 0) {
-  console.error(`test-helm: no helm binary (${helm}); run tools/deploy/install-helm.sh`);
-  process.exit(1);
-}
-
-function runHelm(args) {
-  const result = spawnSync(helm, args, { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (result.error) throw result.error;
-  return result;
-}
-
-/** `helm template` with `--set` pairs; the rendered objects, or a thrown error with helm's message. */
-function render(sets = [], release = 'axon') {
-  const result = runHelm(['template', release, chart, '--namespace', 'matrix', ...sets.flatMap((s) => ['--set', s])]);
-  if (result.status !== 0) throw new Error(`helm template failed: ${result.stderr}`);
-  return parseAllDocuments(result.stdout)
-    .map((doc) => {
-      if (doc.errors.length > 0) throw new Error(`rendered YAML does not parse: ${doc.errors[0].message}`);
-      return doc.toJS();
-    })
-    .filter((obj) => obj !== null);
-}
-
-const find = (objects, kind, name) => objects.find((o) => o.kind === kind && o.metadata.name === name);
-const all = (objects, kind) => objects.filter((o) => o.kind === kind);
-
-/** The kubernetes-models class for an apiVersion and kind: `networking.k8s.io/v1` -> networkingK8sIo.v1. */
-function modelFor(apiVersion, kind) {
-  const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : [undefined, apiVersion];
-  const key = group === undefined ? undefined : group.split('.').map((part, i) => (i === 0 ? part : part[0].toUpperCase() + part.slice(1))).join('');
-  const versions = key === undefined ? models : models[key];
-  const model = versions?.[version]?.[kind];
-  if (typeof model !== 'function') throw new Error(`no Kubernetes model for ${apiVersion} ${kind}`);
-  return model;
-}
-
-function validateAll(objects) {
-  assert.ok(objects.length > 0, 'nothing rendered');
-  const seen = new Set();
-  for (const obj of objects) {
-    const id = `${obj.kind}/${obj.metadata?.name}`;
-    assert.ok(!seen.has(id), `${id} rendered twice`);
-    seen.add(id);
-    const Model = modelFor(obj.apiVersion, obj.kind);
-    try {
-      new Model(obj).validate();
-    } catch (err) {
-      throw new Error(`${id} is not a valid ${obj.apiVersion} ${obj.kind}: ${err.message}`);
-    }
-  }
-}
-
-/** The chart's name for a service's objects: the release name, with "-axon" unless it has it. */
-const svcName = (service, release = 'axon') => `${release.includes('axon') ? release : `${release}-axon`}-${service}`;
 
 test('helm lint passes, also with --strict', () => {
   for (const args of [['lint', chart], ['lint', '--strict', chart]]) {
@@ -148,40 +78,30 @@ test('the Secret holds a signing key Axon can read and the database URL', () => 
 
 test('the config file passes Axon\'s own config schema in every Deployment\'s environment', () => {
   const objects = render(['otel.endpoint=http://otel-collector:4318']);
-  const secret = find(objects, 'Secret', 'axon');
-  const dir = mkdtempSync(join(tmpdir(), 'axon-helm-'));
-  try {
-    const file = join(dir, 'axon.yaml');
-    writeFileSync(file, find(objects, 'ConfigMap', 'axon-config').data['axon.yaml']);
-    for (const deployment of all(objects, 'Deployment')) {
-      const env = { AXON_CONFIG: file };
-      for (const e of deployment.spec.template.spec.containers[0].env) {
-        if (e.name === 'AXON_CONFIG') continue;
-        const ref = e.valueFrom?.secretKeyRef;
-        env[e.name] = ref ? Buffer.from(find(objects, 'Secret', ref.name).data[ref.key], 'base64').toString('utf8') : e.value;
-      }
-      const config = loadConfig({ env });
-      assert.equal(config.server_name, 'example.org');
-      assert.equal(config.database.url, 'postgres://axon@postgres:5432/axon');
-      assert.deepEqual(config.kafka.brokers, ['kafka:9092']);
-      assert.equal(config.redis.url, 'redis://redis:6379');
-      assert.equal(config.telemetry.otlp_endpoint, 'http://otel-collector:4318');
-      assert.equal(config.telemetry.service_name, `axon-${deployment.metadata.labels['app.kubernetes.io/component']}`);
-      assert.deepEqual(config.listen.client, { host: '0.0.0.0', port: 8008 });
-      assert.deepEqual(config.listen.grpc, { host: '0.0.0.0', port: 50051 });
-      assert.deepEqual(config.listen.metrics, { host: '0.0.0.0', port: 9090 });
-      // Every gRPC service points at the headless Service of the process that serves it.
-      assert.deepEqual(Object.keys(config.grpc.targets).sort(), Object.keys(routes.GRPC_SERVICES).sort());
-      for (const [name, target] of Object.entries(config.grpc.targets)) {
-        const grpcService = find(objects, 'Service', `${svcName(routes.GRPC_SERVICES[name])}-grpc`);
-        assert.ok(grpcService, `no headless Service for ${name}`);
-        assert.equal(grpcService.spec.clusterIP, 'None');
-        assert.equal(target, `dns:///${grpcService.metadata.name}:${grpcService.spec.ports[0].port}`);
-      }
-      assert.ok(secret);
+  const configs = loadedConfigs(objects);
+  assert.equal(configs.length, routes.SERVICE_NAMES.length);
+  for (const { service, config } of configs) {
+    assert.equal(config.server_name, 'example.org');
+    assert.equal(config.database.url, 'postgres://axon@postgres:5432/axon');
+    assert.deepEqual(config.kafka.brokers, ['kafka:9092']);
+    assert.equal(config.redis.url, 'redis://redis:6379');
+    assert.equal(config.telemetry.otlp_endpoint, 'http://otel-collector:4318');
+    assert.equal(config.telemetry.service_name, `axon-${service}`);
+    assert.deepEqual(config.listen.client, { host: '0.0.0.0', port: 8008 });
+    assert.deepEqual(config.listen.grpc, { host: '0.0.0.0', port: 50051 });
+    assert.deepEqual(config.listen.metrics, { host: '0.0.0.0', port: 9090 });
+    // Every gRPC service points at the headless Service of the process that serves it.
+    assert.deepEqual(Object.keys(config.grpc.targets).sort(), Object.keys(routes.GRPC_SERVICES).sort());
+    for (const [name, target] of Object.entries(config.grpc.targets)) {
+      const grpcService = find(objects, 'Service', `${svcName(routes.GRPC_SERVICES[name])}-grpc`);
+      assert.ok(grpcService, `no headless Service for ${name}`);
+      assert.equal(grpcService.spec.clusterIP, 'None');
+      assert.equal(target, `dns:///${grpcService.metadata.name}:${grpcService.spec.ports[0].port}`);
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+    // The chart's failover defaults: a dead replica's partitions move after 10 s, not Axon's 30 s.
+    assert.equal(config.kafka.session_timeout_ms, 10000);
+    assert.equal(config.grpc.max_connection_age_ms, 30000);
+    assert.equal(config.grpc.max_connection_age_grace_ms, 10000);
   }
 });
 
@@ -326,6 +246,23 @@ test('values.schema.json refuses bad values', () => {
     ['serverName=not a name', /serverName/],
     ['metricsPort=8008', /metricsPort/],
     ['metricsPort=0', /metricsPort/],
+    ['kafka.sessionTimeoutMs=-1', /kafka\/sessionTimeoutMs/],
+    ['kafka.sessionTimeoutMs=999', /kafka\/sessionTimeoutMs/],
+    ['kafka.sessionTimeoutMs=300001', /kafka\/sessionTimeoutMs/],
+    ['kafka.sessionTimeoutMs=10s', /kafka\/sessionTimeoutMs/],
+    ['kafka.sessionTimeoutMs=null', /missing property 'sessionTimeoutMs'/],
+    ['grpc.maxConnectionAgeMs=-1', /grpc\/maxConnectionAgeMs/],
+    ['grpc.maxConnectionAgeMs=2147483648', /grpc\/maxConnectionAgeMs/],
+    ['grpc.maxConnectionAgeGraceMs=-1', /grpc\/maxConnectionAgeGraceMs/],
+    ['terminationGracePeriodSeconds=-1', /terminationGracePeriodSeconds/],
+    ['autoscaling.provider=prometheus-adapter', /autoscaling\/provider/],
+    ['autoscaling.keda.pollingInterval=0', /autoscaling\/keda\/pollingInterval/],
+    // Only sync serves long-polls.
+    ['services.room-server.autoscaling.longPolls.enabled=true', /services\/room-server\/autoscaling\/longPolls/],
+    ['services.sync.autoscaling.longPolls.perReplica=0', /services\/sync\/autoscaling\/longPolls\/perReplica/],
+    ['services.sync.autoscaling.consumerLag.lagPerReplica=-5', /services\/sync\/autoscaling\/consumerLag\/lagPerReplica/],
+    ['services.sync.autoscaling.consumerLag.groups[0].topic=room.output', /consumerLag\/groups\/0/],
+    ['services.sync.autoscaling.targetCPUUtilizationPercentage=0', /targetCPUUtilizationPercentage/],
   ];
   for (const [set, message] of bad) {
     for (const command of ['template', 'lint']) {
