@@ -566,8 +566,13 @@ describe('the first account from `npm run create-user`, on defaults', () => {
   const secretDir = () => (process.env['AXON_TEST_DISTRIBUTED'] === '1' ? join(hs.dataDir, 'client-api-1') : hs.dataDir);
 
   beforeAll(async () => {
-    // No registration settings at all: open registration is off, no shared secret is configured.
-    hs = await startHomeserver({ AXON_SERVER_NAME: SERVER });
+    // No registration settings at all: open registration is off, no shared secret is
+    // configured. Only the registration rate limit's refill is slowed (its burst stays the
+    // default 3): at the default 0.17 tokens a second, four CLI starts under a loaded CI
+    // took long enough that a token came back before the fourth attempt.
+    const config = join(mkdtempSync(join(tmpdir(), 'axon-create-user-')), 'axon.yaml');
+    writeFileSync(config, 'rate_limits:\n  registration: { per_second: 0.001, burst_count: 3 }\n');
+    hs = await startHomeserver({ AXON_SERVER_NAME: SERVER, AXON_CONFIG: config });
   });
   afterAll(async () => {
     await hs?.stop();
@@ -617,8 +622,8 @@ describe('the first account from `npm run create-user`, on defaults', () => {
     const taken = await createUser(['alice'], 'pw');
     expect(taken.code).toBe(1);
     expect(taken.stderr).toContain('M_USER_IN_USE');
-    // Each attempt took one token of the default registration burst (3, as Synapse's): the
-    // fourth in a row waits, whatever secret it brings (a wrong MAC is tested above).
+    // Each attempt took one token of the registration burst (3, as Synapse's): the fourth
+    // in a row waits, whatever secret it brings (a wrong MAC is tested above).
     const fourth = await createUser(['carol'], 'pw', { AXON_REGISTRATION_SHARED_SECRET: 'not-the-secret' });
     expect(fourth.code).toBe(1);
     expect(fourth.stderr).toContain('M_LIMIT_EXCEEDED');
