@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { resolve } from 'node:path';
 import { startDistributed, type DistributedDeployment } from '@axon/testing';
-import { Senders, SyncWatcher, call, checkRoomHistory, register, type Session } from './traffic';
+import { Senders, SyncWatcher, call, expectAckedStoredAndDelivered, register, type Session } from './traffic';
 
 const ROOT = resolve(__dirname, '../../..');
 const ROOMS = 8;
@@ -91,18 +91,7 @@ describe('distributed deployment under faults', () => {
         `${senders.acked.length} messages acknowledged, ${retried} needed a retry, ${watcher.failures.length} failed polls\n`,
     );
 
-    for (const roomId of roomIds) {
-      const sent = senders.acked.filter((m) => m.roomId === roomId);
-      const history = await checkRoomHistory(deployment.databaseUrl, roomId);
-      expect(history.problems).toEqual([]);
-      const stored = new Set(history.eventIds);
-      expect(sent.filter((m) => !stored.has(m.eventId))).toEqual([]);
-      // The syncing client: each acknowledged message exactly once, in send order.
-      const delivered = (watcher.seen.get(roomId) ?? []).map((e) => e.eventId);
-      const ackedIds = sent.map((m) => m.eventId);
-      expect(delivered.filter((id) => ackedIds.includes(id))).toEqual(ackedIds);
-      expect(new Set(delivered).size).toBe(delivered.length);
-    }
+    await expectAckedStoredAndDelivered(deployment.databaseUrl, roomIds, senders.acked, [watcher]);
     expect(watcher.gaps).toEqual([]);
   }
 

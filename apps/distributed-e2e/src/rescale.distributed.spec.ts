@@ -1,6 +1,6 @@
 import type { ServiceName } from '@axon/contracts-routes';
 import { startDistributed, type DistributedDeployment, type ServiceProcess } from '@axon/testing';
-import { Readers, Senders, SyncWatcher, call, checkRoomHistory, connectionRetries, register, type Session } from './traffic';
+import { Readers, Senders, SyncWatcher, call, connectionRetries, expectAckedStoredAndDelivered, register, type Session } from './traffic';
 
 const ROOMS = 5;
 const RECEIVERS = 3;
@@ -154,19 +154,7 @@ describe('rescaling under load', () => {
       expect(watcher.failures).toEqual([]);
       expect(watcher.gaps).toEqual([]);
     }
-    for (const roomId of roomIds) {
-      const sent = senders.acked.filter((m) => m.roomId === roomId);
-      const history = await checkRoomHistory(deployment.databaseUrl, roomId);
-      expect(history.problems).toEqual([]);
-      const stored = new Set(history.eventIds);
-      expect(sent.filter((m) => !stored.has(m.eventId))).toEqual([]);
-      const ackedIds = sent.map((m) => m.eventId);
-      for (const watcher of watchers) {
-        const delivered = (watcher.seen.get(roomId) ?? []).map((e) => e.eventId);
-        expect(delivered.filter((id) => ackedIds.includes(id))).toEqual(ackedIds);
-        expect(new Set(delivered).size).toBe(delivered.length);
-      }
-    }
+    await expectAckedStoredAndDelivered(deployment.databaseUrl, roomIds, senders.acked, watchers);
     expect(steps.filter((s) => s.kind === 'add').map((s) => ({ step: s.label, servingInTime: s.servingMs !== undefined && s.servingMs <= SERVING_WITHIN_MS }))).toEqual(
       steps.filter((s) => s.kind === 'add').map((s) => ({ step: s.label, servingInTime: true })),
     );

@@ -310,6 +310,27 @@ export async function checkRoomHistory(databaseUrl: string, roomId: string): Pro
   }
 }
 
+/**
+ * What every traffic test checks in the end, per room: the stored history is one linear
+ * chain holding every acknowledged message once, and each watcher received every
+ * acknowledged message exactly once, in send order.
+ */
+export async function expectAckedStoredAndDelivered(databaseUrl: string, roomIds: readonly string[], acked: readonly SentMessage[], watchers: readonly SyncWatcher[]): Promise<void> {
+  for (const roomId of roomIds) {
+    const sent = acked.filter((m) => m.roomId === roomId);
+    const history = await checkRoomHistory(databaseUrl, roomId);
+    expect(history.problems).toEqual([]);
+    const stored = new Set(history.eventIds);
+    expect(sent.filter((m) => !stored.has(m.eventId))).toEqual([]);
+    const ackedIds = sent.map((m) => m.eventId);
+    for (const watcher of watchers) {
+      const delivered = (watcher.seen.get(roomId) ?? []).map((e) => e.eventId);
+      expect(delivered.filter((id) => ackedIds.includes(id))).toEqual(ackedIds);
+      expect(new Set(delivered).size).toBe(delivered.length);
+    }
+  }
+}
+
 export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
