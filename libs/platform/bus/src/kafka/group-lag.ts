@@ -1,6 +1,7 @@
 import type { Admin } from 'kafkajs';
 import type { BusMetrics } from '../bus-metrics';
 import { errorFields, type BusLogger } from '../logger';
+import { isKafkaNotReady } from './kafka-errors';
 
 /** How often the groups' committed offsets are read. Two admin requests per topic and group each time. */
 export const GROUP_LAG_INTERVAL_MS = 5_000;
@@ -63,7 +64,10 @@ export class GroupLagExporter {
       const ends = new Map<string, Promise<Array<{ partition: number; high: string; low: string }>>>();
       for (const group of [...this.groups.values()]) {
         if (!ends.has(group.topic)) ends.set(group.topic, admin.fetchTopicOffsets(group.topic));
-        const [topicEnds, [committed]] = await Promise.all([ends.get(group.topic)!, admin.fetchOffsets({ groupId: group.groupId, topics: [group.topic] })]);
+        const [topicEnds, [committed]] = await Promise.all([
+          ends.get(group.topic)!,
+          whenReady(() => admin.fetchOffsets({ groupId: group.groupId, topics: [group.topic] })),
+        ]);
         const byPartition = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
         for (const { partition, high, low } of topicEnds) {
           const done = byPartition.get(partition) ?? -1n;
@@ -74,6 +78,22 @@ export class GroupLagExporter {
       }
     } catch (err) {
       this.logger.log('warn', 'bus: reading the consumer groups’ committed offsets failed; the group lag is reported again at the next reading', errorFields(err));
+    }
+  }
+}
+
+/**
+ * kafkajs does not retry an offset fetch the group coordinator answers with "loading" (it
+ * does on a fresh cluster for the first second or so, while it loads `__consumer_offsets`),
+ * so a reading would be lost to a warning and a five-second gap; a few short retries cover it.
+ */
+async function whenReady<T>(read: () => Promise<T>, attempts = 5, delayMs = 250): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await read();
+    } catch (err) {
+      if (attempt >= attempts || !isKafkaNotReady(err)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, delayMs * attempt));
     }
   }
 }
