@@ -14,6 +14,7 @@ import { parse } from 'yaml';
 import { all, chart, dist, find, helm, loadedConfigs, parseObjects, render, root, scaleTargets, svcName, validateAll, validateScaledObject } from './helm-chart.mjs';
 
 const routes = dist('libs/contracts/routes/src/index.js');
+const { registeredTopics } = dist('libs/contracts/kafka/src/index.js');
 const { Metrics } = dist('libs/platform/telemetry/src/index.js');
 const { KafkaBus, KAFKA_TEST_TIMING, ack, createBusMetrics } = dist('libs/platform/bus/src/index.js');
 const { FakeKafka } = dist('libs/platform/bus/src/testing/fake-kafka.js');
@@ -206,6 +207,19 @@ test('failover settings: in Axon\'s config as set, and pods that outlive Axon\'s
   validateAll(render([`terminationGracePeriodSeconds=${graceMs / 1000 + 1}`]));
   assert.throws(() => render(['config.shutdown.grace_ms=40000']), /terminationGracePeriodSeconds \(30\) must be longer than Axon's shutdown.grace_ms \(40000 ms\)/);
   assert.equal(loadedConfigs(render(['config.shutdown.grace_ms=40000', 'terminationGracePeriodSeconds=45']))[0].config.shutdown.grace_ms, 40000);
+});
+
+test('partition counts: in Axon\'s config as set, for the topics Axon has', () => {
+  assert.equal(loadedConfigs(render())[0].config.kafka.partitions['hs.room.input.v1'], undefined);
+  const objects = render(['kafka.partitions.hs\\.room\\.input\\.v1=64', 'kafka.partitions.hs\\.room\\.output\\.v1=48']);
+  validateAll(objects);
+  for (const { service, config } of loadedConfigs(objects)) assert.deepEqual(config.kafka.partitions, { 'hs.room.input.v1': 64, 'hs.room.output.v1': 48 }, service);
+  // The schema names exactly the topics Axon registers (the loader checks the names again at start).
+  const schema = JSON.parse(readFileSync(join(chart, 'values.schema.json'), 'utf8'));
+  assert.deepEqual([...schema.properties.kafka.properties.partitions.propertyNames.enum].sort(), registeredTopics().map((topic) => topic.name).sort());
+  for (const bad of ['kafka.partitions.hs\\.room\\.nope\\.v1=4', 'kafka.partitions.hs\\.room\\.input\\.v1=0', 'kafka.partitions.hs\\.room\\.input\\.v1=10001']) {
+    assert.throws(() => render([bad]), /values don't meet the specifications of the schema|partitions/, bad);
+  }
 });
 
 test('the chart refuses autoscalers it cannot render', () => {

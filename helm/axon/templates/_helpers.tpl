@@ -60,6 +60,13 @@ app.kubernetes.io/component: {{ .service }}
 {{- if .Values.kafka.topicPrefix -}}
 {{- $_ := set $kafka "topic_prefix" .Values.kafka.topicPrefix -}}
 {{- end -}}
+{{- if .Values.kafka.partitions -}}
+{{- $partitions := dict -}}
+{{- range $topic, $count := .Values.kafka.partitions -}}
+{{- $_ := set $partitions $topic (int $count) -}}
+{{- end -}}
+{{- $_ := set $kafka "partitions" $partitions -}}
+{{- end -}}
 {{- $redis := dict "url" .Values.redis.url -}}
 {{- if .Values.redis.keyPrefix -}}
 {{- $_ := set $redis "key_prefix" .Values.redis.keyPrefix -}}

@@ -1,6 +1,8 @@
 import { bytesCodec, jsonCodec } from './codec';
 import { deadLetterTopic, defineTopic, dlqTopicName, isValidTopicName, type Topic } from './topic';
-import { registeredTopics } from './topics';
+import { typingTopic } from './edu-topics';
+import { roomInputTopic, roomOutputTopic } from './room-topics';
+import { configurePartitionCounts, registeredTopics } from './topics';
 
 interface Greeting {
   readonly room_id: string;
@@ -76,5 +78,34 @@ describe('defineTopic', () => {
     const poison = Buffer.from('{not json');
     expect(dlq.codec.decode(poison)).toBe(poison);
     expect(() => dlq.key(poison)).toThrow(/written by the bus only/);
+  });
+});
+
+describe('the deployment’s partition counts (kafka.partitions)', () => {
+  afterEach(() => configurePartitionCounts({}));
+
+  it('replace the definitions’ counts of the topics they name, and their dead-letter twins’', () => {
+    const defaults = new Map(registeredTopics().map((topic) => [topic.name, topic.partitions]));
+    configurePartitionCounts({ 'hs.room.output.v1': 40, 'hs.edu.typing.v1': 5 });
+    expect(roomOutputTopic.partitions).toBe(40);
+    expect(deadLetterTopic(roomOutputTopic).partitions).toBe(40);
+    expect(typingTopic.partitions).toBe(5);
+    expect(roomInputTopic.partitions).toBe(defaults.get('hs.room.input.v1'));
+    expect(Object.isFrozen(roomOutputTopic)).toBe(true);
+    configurePartitionCounts({});
+    for (const topic of registeredTopics()) expect(topic.partitions).toBe(defaults.get(topic.name));
+  });
+
+  it.each([
+    [{ 'hs.room.nope.v1': 4 }, /not a topic/],
+    [{ 'hs.room.output.v1.dlq': 4 }, /not a topic/],
+    [{ 'hs.room.output.v1': 0 }, /1\.\.10000/],
+    [{ 'hs.room.output.v1': 10_001 }, /1\.\.10000/],
+    [{ 'hs.room.output.v1': 2.5 }, /1\.\.10000/],
+  ])('refuse %j, changing nothing', (counts, message) => {
+    configurePartitionCounts({ 'hs.room.output.v1': 24 });
+    expect(() => configurePartitionCounts({ 'hs.edu.typing.v1': 6, ...counts })).toThrow(message);
+    expect(roomOutputTopic.partitions).toBe(24);
+    expect(typingTopic.partitions).not.toBe(6);
   });
 });

@@ -19,7 +19,11 @@ export type TopicRetention = 'durable' | 'ephemeral';
 
 export interface TopicDefinition<T> {
   readonly name: string;
-  /** Partition count the topic is created with (the unit of parallelism per consumer group). */
+  /**
+   * Partition count the topic is created with (the unit of parallelism per consumer
+   * group), unless the deployment configures another (`kafka.partitions`,
+   * `configurePartitionCounts`): a topic's `partitions` is the deployment's count.
+   */
   readonly partitions: number;
   /**
    * The partition key: messages with the same key land in the same partition and are
@@ -47,19 +51,47 @@ export function dlqTopicName(topicName: string): string {
   return `${topicName}${DLQ_SUFFIX}`;
 }
 
+/** The largest partition count a topic may have. */
+export const MAX_PARTITIONS = 10_000;
+
+/**
+ * The deployment's partition counts, by topic name, where they differ from the topics'
+ * definitions. Every process of a deployment must use the same counts (producers pick a
+ * message's partition from its key and the count; sync tokens hold a position per
+ * partition), so they are configuration, set once at boot before the bus opens.
+ */
+const configuredCounts = new Map<string, number>();
+
+function checkPartitions(name: string, partitions: number): void {
+  if (!Number.isInteger(partitions) || partitions < 1 || partitions > MAX_PARTITIONS) {
+    throw new Error(`topic "${name}": partitions must be an integer in 1..${MAX_PARTITIONS}, got ${partitions}`);
+  }
+}
+
+/**
+ * Sets the deployment's partition counts (`kafka.partitions`), replacing earlier ones; a
+ * topic not named keeps its definition's count. `known` are the topics that may be named
+ * (the registry). Throws, changing nothing, on an unknown topic or a count out of range.
+ */
+export function setPartitionCounts(counts: Readonly<Record<string, number>>, known: readonly AnyTopic[]): void {
+  const names = new Set(known.map((topic) => topic.name));
+  for (const [name, partitions] of Object.entries(counts)) {
+    if (!names.has(name)) throw new Error(`kafka.partitions names "${name}", which is not a topic (topics: ${[...names].sort().join(', ')})`);
+    checkPartitions(name, partitions);
+  }
+  configuredCounts.clear();
+  for (const [name, partitions] of Object.entries(counts)) configuredCounts.set(name, partitions);
+}
+
 /** The one way to make a topic: checks the naming rule and the partition count. */
 export function defineTopic<T>(definition: TopicDefinition<T>): Topic<T> {
   if (!isValidTopicName(definition.name)) {
     throw new Error(`topic name "${definition.name}" does not match hs.<domain>[.<fact>].v<N>`);
   }
-  if (!Number.isInteger(definition.partitions) || definition.partitions < 1 || definition.partitions > 10_000) {
-    throw new Error(`topic "${definition.name}": partitions must be an integer in 1..10000, got ${definition.partitions}`);
-  }
-  return Object.freeze({
-    ...definition,
-    retention: definition.retention ?? 'durable',
-    dlqName: dlqTopicName(definition.name),
-  });
+  checkPartitions(definition.name, definition.partitions);
+  const topic = { ...definition, retention: definition.retention ?? 'durable', dlqName: dlqTopicName(definition.name) };
+  Object.defineProperty(topic, 'partitions', { enumerable: true, get: () => configuredCounts.get(definition.name) ?? definition.partitions });
+  return Object.freeze(topic);
 }
 
 /**
@@ -75,7 +107,9 @@ export function deadLetterTopic(topic: AnyTopic): Topic<Uint8Array> {
   if (name === undefined) throw new Error(`${topic.name} is a dead-letter topic: it has no dead-letter topic of its own`);
   return Object.freeze({
     name,
-    partitions: topic.partitions,
+    get partitions(): number {
+      return topic.partitions;
+    },
     key(): string {
       throw new Error(`${name} is written by the bus only`);
     },

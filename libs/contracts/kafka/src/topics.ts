@@ -1,7 +1,7 @@
 import { accountDataTopic } from './account-data-topic';
 import { deviceListTopic, presenceTopic, receiptTopic, toDeviceTopic, typingTopic } from './edu-topics';
 import { roomInputTopic, roomOutputTopic } from './room-topics';
-import type { AnyTopic } from './topic';
+import { setPartitionCounts, type AnyTopic } from './topic';
 
 /**
  * The registry of product topics: the only place a topic's name, partition count, key
@@ -27,4 +27,14 @@ export type TopicRegistry = typeof TOPICS;
 /** Every registered topic, e.g. for creating them all at boot. */
 export function registeredTopics(): readonly AnyTopic[] {
   return Object.values(TOPICS as Readonly<Record<string, AnyTopic>>);
+}
+
+/**
+ * The deployment's partition counts (`kafka.partitions`: topic name → count), for every
+ * registered topic and its dead-letter twin; topics not named keep their definitions'.
+ * Called once at boot, before the bus opens. Raising a count on a running deployment is
+ * `docs/deployment.md` "Raising a partition count".
+ */
+export function configurePartitionCounts(counts: Readonly<Record<string, number>>): void {
+  setPartitionCounts(counts, registeredTopics());
 }

@@ -14,6 +14,7 @@ import { createCache, createInProcessBackend, type CacheClient } from '@axon/pla
 import { Metrics, type Logger } from '@axon/platform-telemetry';
 import { hostname } from 'node:os';
 import { DiagnosticsDefinition } from '@axon/contracts-grpc';
+import { configurePartitionCounts, registeredTopics } from '@axon/contracts-kafka';
 import { diagnosticsImplementation } from '@axon/platform-rpc';
 import { Readiness, STAGE, ShutdownSequence } from './lifecycle';
 import { RpcHost } from './rpc-host';
@@ -73,6 +74,8 @@ class ShutdownHook implements BeforeApplicationShutdown, OnApplicationShutdown {
 export class RuntimeModule {
   static forRoot(options: RuntimeOptions): DynamicModule {
     const { config, logger, metrics } = options;
+    // Before anything reads a topic's count: producers, tokens and the bus's topics use it.
+    configurePartitionCounts(config.kafka.partitions);
     return {
       module: RuntimeModule,
       providers: [
@@ -129,6 +132,12 @@ export class RuntimeModule {
               : // On Postgres the in-process log admits one process: a restarting replacement
                 // waits for the old process to let go, as long as its shutdown may take.
                 await InProcessBus.open(db, { logger: busLogger, lockWaitMs: config.shutdown.grace_ms, metrics: busMetrics });
+            // Every topic at its configured count before any service uses one: a count below
+            // an existing topic's fails the start here, not a client's first request.
+            await bus.ensureTopics(registeredTopics()).catch(async (err: unknown) => {
+              await bus.close();
+              throw err;
+            });
             logger.info({ backend: bus.kind }, 'bus ready');
             readiness.register('bus', () => bus.ping());
             // After the producers: consumers drain and commit first (each its own

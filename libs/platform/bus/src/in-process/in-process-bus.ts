@@ -17,6 +17,7 @@ import type { BusMetrics } from '../bus-metrics';
 import { checkPublisherHeaders } from '../headers';
 import { describeError, errorFields, stderrLogger, type BusLogger } from '../logger';
 import { checkGroupId, resolveBatchSubscribeOptions, resolveSubscribeOptions, type ResolvedSubscribeOptions } from '../options';
+import { partitionCountMismatch } from '../partition-count';
 import { partitionForKey } from '../partitioner';
 import { withPublishSpans } from '../trace-context';
 import type { WorkerHandlers } from '../worker/batch';
@@ -129,7 +130,7 @@ export class InProcessBus implements MessageBus {
   private readonly notifier = new PublishNotifier();
   private readonly coordinator = new GroupCoordinator();
   private readonly subscriptions = new Set<Subscription & { halt(): void }>();
-  private readonly registered = new Map<string, Promise<void>>();
+  private readonly registered = new Map<string, { readonly partitions: number; readonly done: Promise<void> }>();
   private readonly store: LogStore;
   private readonly appends: AppendQueue;
   private readonly commits: OffsetCommitQueue;
@@ -263,7 +264,7 @@ export class InProcessBus implements MessageBus {
         checkPublisherHeaders(options.headers);
         if (messages.length === 0) return new StagedAppend(topic.name, 0, new Map());
         // Not created here: on PGlite the caller's transaction holds the only connection.
-        const registered = this.registered.get(topic.name);
+        const registered = this.registered.get(topic.name)?.done;
         if (registered === undefined) throw new Error(`${topic.name}: call ensureTopics before publishing to it in a transaction`);
         await registered;
         return withPublishSpans(topic.name, 'axon-in-process', messages.length, options.traceContexts, async (traceHeadersOf) => {
@@ -383,26 +384,18 @@ export class InProcessBus implements MessageBus {
     return this.appends.append({ topic, records });
   }
 
+  /** Registers a topic once per bus; a failure (a count the topic does not have) is forgotten, so the next use asks again. */
   private register(name: string, partitions: number, retention: string): Promise<void> {
-    let done = this.registered.get(name);
-    if (!done) {
-      done = this.store.registerTopic(name, partitions, retention).then(
-        (actual) => {
-          if (actual !== partitions) {
-            this.logger.log('warn', 'bus: topic registered with a different partition count than its definition', {
-              topic: name,
-              actual,
-              expected: partitions,
-            });
-          }
-        },
-        (err: unknown) => {
-          this.registered.delete(name);
-          throw err;
-        },
-      );
-      this.registered.set(name, done);
-    }
+    const known = this.registered.get(name);
+    if (known !== undefined && known.partitions === partitions) return known.done;
+    const done = this.store.registerTopic(name, partitions, retention).then((actual) => {
+      if (actual !== partitions) throw partitionCountMismatch(name, actual, partitions);
+    });
+    const entry = { partitions, done };
+    done.catch(() => {
+      if (this.registered.get(name) === entry) this.registered.delete(name);
+    });
+    this.registered.set(name, entry);
     return done;
   }
 

@@ -13,6 +13,7 @@ import type {
 import type { BusMetrics } from '../bus-metrics';
 import { GroupLagExporter } from './group-lag';
 import { checkPublisherHeaders } from '../headers';
+import { partitionForKey } from '../partitioner';
 import { stderrLogger, type BusLogger } from '../logger';
 import { checkGroupId, resolveBatchSubscribeOptions, resolveSubscribeOptions, type ResolvedSubscribeOptions } from '../options';
 import { withPublishSpans } from '../trace-context';
@@ -33,6 +34,12 @@ const MAX_REQUEST_MESSAGES = 1000;
 
 interface OutgoingMessage {
   readonly key: string;
+  /**
+   * The key's partition under the deployment's count for the topic (`partitionForKey`),
+   * never the broker's: a topic raised on the brokers before every process has the new
+   * count would otherwise see two mappings of its keys at once.
+   */
+  readonly partition: number;
   readonly value: Buffer;
   readonly headers: Record<string, string>;
 }
@@ -95,6 +102,7 @@ export class KafkaBus implements MessageBus {
     const producer = kafka.producer({
       idempotent: true,
       allowAutoTopicCreation: false,
+      // Unused (every message names its partition: OutgoingMessage); set so kafkajs does not warn.
       createPartitioner: Partitioners.DefaultPartitioner,
       retry: { retries: timing.retries, initialRetryTime: timing.initialRetryTimeMs, maxRetryTime: timing.maxRetryTimeMs },
     });
@@ -129,7 +137,10 @@ export class KafkaBus implements MessageBus {
     // Encode before the span: a codec failure is the caller's bug, not a publish failure.
     const encoded = messages.map((message) => ({ key: topic.key(message), value: toBuffer(topic.codec.encode(message)) }));
     await withPublishSpans(topic.name, 'kafka', messages.length, options.traceContexts, async (traceHeadersOf) => {
-      await this.send(topic.name, encoded.map((m, index) => ({ key: m.key, value: m.value, headers: { ...options.headers, ...traceHeadersOf(index) } })));
+      await this.send(
+        topic.name,
+        encoded.map((m, index) => ({ key: m.key, partition: partitionForKey(m.key, topic.partitions), value: m.value, headers: { ...options.headers, ...traceHeadersOf(index) } })),
+      );
     });
   }
 
@@ -194,7 +205,7 @@ export class KafkaBus implements MessageBus {
   private async deadLetter(source: AnyTopic, message: RawMessage, headers: MessageHeaders): Promise<void> {
     // The worker never dead-letters from a topic without a dead-letter topic (a .dlq itself).
     if (source.dlqName === undefined) throw new Error(`${source.name} has no dead-letter topic`);
-    await this.send(source.dlqName, [{ key: message.key, value: toBuffer(message.value), headers: { ...headers } }]);
+    await this.send(source.dlqName, [{ key: message.key, partition: partitionForKey(message.key, source.partitions), value: toBuffer(message.value), headers: { ...headers } }]);
   }
 
   private async send(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {

@@ -1,6 +1,7 @@
 import type { AnyTopic } from '@axon/contracts-kafka';
 import type { Admin, ITopicConfig } from 'kafkajs';
 import type { BusLogger } from '../logger';
+import { partitionCountMismatch } from '../partition-count';
 import { isKafkaNotReady } from './kafka-errors';
 
 /** Short retention of `ephemeral` topics (typing, presence): one hour. */
@@ -73,15 +74,7 @@ export class KafkaTopicRegistry {
     const metadata = await fetchMetadata(admin, wanted.map((t) => t.topic));
     for (const { name, partitions } of metadata.topics) {
       const expected = wanted.find((t) => t.topic === name)?.numPartitions;
-      if (expected !== undefined && partitions.length !== expected) {
-        // Not fatal: an operator may have added partitions on purpose. Per-key order
-        // only holds within one partition count, hence the warning.
-        this.logger.log('warn', 'bus: Kafka topic has a different partition count than its definition', {
-          topic: name,
-          actual: partitions.length,
-          expected,
-        });
-      }
+      if (expected !== undefined && partitions.length !== expected) throw partitionCountMismatch(name, partitions.length, expected);
     }
   }
 }

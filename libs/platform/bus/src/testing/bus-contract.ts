@@ -6,6 +6,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { describeBatchContract } from './bus-contract-batches';
 import { describeDeadLetterContract } from './bus-contract-dead-letters';
 import { describeFailoverContract } from './bus-contract-failover';
+import { describePartitionCountContract } from './bus-contract-partition-counts';
 import { openBus, type BusRecipe, type OpenedBus } from './bus-recipe';
 import { CommitLog, deferred, delivery, eventually, messages, quietLogger, TestNames, type Delivery, type TestMessage } from './contract-helpers';
 
@@ -264,5 +265,6 @@ export function describeBusContract(name: string, recipe: () => BusRecipe, optio
     describeDeadLetterContract(ctx);
     describeBatchContract(ctx);
     describeFailoverContract(ctx);
+    describePartitionCountContract(ctx);
   });
 }
