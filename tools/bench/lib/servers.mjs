@@ -2,12 +2,13 @@
 // homeserver main (what `npm start` runs: embedded PGlite by default, or PostgreSQL) of
 // this checkout or of a baseline checkout, and Synapse from PyPI (deploy/local/synapse.sh).
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { waitReady } from './http.mjs';
 import { startProcess } from './process.mjs';
 import { ROOT } from './run.mjs';
+import { startCommandOf } from './start-command.mjs';
 import { configureSynapse, synapsePython } from '../../lib/synapse.mjs';
 
 const require = createRequire(import.meta.url);
@@ -15,7 +16,6 @@ const require = createRequire(import.meta.url);
 const { freePort } = require(join(ROOT, 'dist/libs/testing/src/ports.js'));
 
 export const SERVER_NAME = 'bench.localhost';
-const MAIN = 'dist/apps/homeserver/src/main.js';
 
 /**
  * The targets of a run, from a comma-separated setting. `BENCH_AXON_BASELINE=<checkout
@@ -93,31 +93,15 @@ export async function startServer(run, target, { databaseUrl, nodeArgs = [] } = 
   return server;
 }
 
-/**
- * The Node flags the checkout's own `npm start` runs the homeserver with (its start
- * script's `node <flags> dist/apps/homeserver/src/main.js`), so each Axon target runs as
- * `npm start` runs it in that checkout: a baseline without flags, this one with its own.
- */
-function startFlagsOf(root) {
-  const start = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts?.start ?? '';
-  const match = /\bnode((?:\s+--\S+)*)\s+dist\/apps\/homeserver\/src\/main\.js/.exec(start);
-  return match === null ? [] : match[1].trim().split(/\s+/).filter(Boolean);
-}
-
-/** The environment `npm start` sets before `node` (`NAME=value node ...`, e.g. MALLOC_MMAP_THRESHOLD_). */
-function startEnvOf(root) {
-  const start = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts?.start ?? '';
-  const match = /((?:[A-Z_][A-Z0-9_]*=\S+\s+)+)node\b/.exec(start);
-  return match === null ? {} : Object.fromEntries(match[1].trim().split(/\s+/).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
-}
-
 function axonLauncher(run, target, dir, port, databaseUrl, nodeArgs) {
-  const main = join(target.root, MAIN);
-  nodeArgs = [...startFlagsOf(target.root), ...nodeArgs];
+  // As the checkout's own `npm start` runs it: a baseline without flags, this one with its own.
+  const start = startCommandOf(target.root);
+  const main = start.main;
+  nodeArgs = [...start.flags, ...nodeArgs];
   if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` in ${target.root} first`);
   const env = {
     PATH: process.env.PATH ?? '',
-    ...startEnvOf(target.root),
+    ...start.env,
     AXON_DATA_DIR: join(dir, 'data'),
     AXON_CLIENT_LISTEN: `127.0.0.1:${port}`,
     AXON_SERVER_NAME: SERVER_NAME,
