@@ -86,8 +86,8 @@ export function parseSyncToken(text: string): SyncToken {
     token[name] = positions(index + 1, topic.partitions);
   });
   const roomOrderings = version === VERSION ? positions(SYNC_STREAMS.length + 1, roomOutputTopic.partitions) : undefined;
-  const written = parts[SYNC_STREAMS.length + 1]!.split('.').length;
-  return { ...(token as Record<StreamName, StreamPositions>), roomOrderings, ...(version === VERSION && written < roomOutputTopic.partitions ? { roomPartitionsWritten: written } : {}) };
+  const written = version === VERSION ? parts[SYNC_STREAMS.length + 1]!.split('.').length : roomOutputTopic.partitions;
+  return { ...(token as Record<StreamName, StreamPositions>), roomOrderings, ...(written < roomOutputTopic.partitions ? { roomPartitionsWritten: written } : {}) };
 }
 
 /** The token with every position at -1: before anything. */

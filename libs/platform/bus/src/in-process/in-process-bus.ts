@@ -236,8 +236,12 @@ export class InProcessBus implements MessageBus {
 
   async ensureTopics(topics: readonly AnyTopic[]): Promise<void> {
     this.checkOpen();
+    // A topic before its dead-letter twin: a raise the topic's consumers hold up leaves the twin as it was.
     await Promise.all(
-      topics.flatMap((t) => [t.name, ...(t.dlqName === undefined ? [] : [t.dlqName])].map((name) => this.register(name, t.partitions, t.retention))),
+      topics.map(async (t) => {
+        await this.register(t.name, t.partitions, t.retention);
+        if (t.dlqName !== undefined) await this.register(t.dlqName, t.partitions, t.retention);
+      }),
     );
   }
 
