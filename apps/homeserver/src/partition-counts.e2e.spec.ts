@@ -25,7 +25,7 @@ describe('a deployment’s partition counts (kafka.partitions)', () => {
     hs = undefined;
   });
 
-  it('are the counts its topics are created with and its sync tokens carry, and a restart with another count is refused', async () => {
+  it('are the counts its topics are created with and its sync tokens carry, and a restart with a lower count is refused', async () => {
     const env = { AXON_SERVER_NAME: SERVER, AXON_ENABLE_REGISTRATION: 'true', AXON_RATE_LIMITS_ENABLED: 'false' };
     hs = await startHomeserver({ ...env, AXON_CONFIG: configWith({ 'hs.room.output.v1': 5, 'hs.edu.receipt.v1': 3 }) });
     const dataDir = hs.dataDir;
@@ -47,8 +47,8 @@ describe('a deployment’s partition counts (kafka.partitions)', () => {
     await hs.stop();
     hs = undefined;
 
-    await expect(startHomeserver({ ...env, AXON_CONFIG: configWith({ 'hs.room.output.v1': 8, 'hs.edu.receipt.v1': 3 }) }, { dataDir })).rejects.toThrow(
-      /hs\.room\.output\.v1 has 5 partitions but the configured count is 8; a topic keeps the count it was created with/,
+    await expect(startHomeserver({ ...env, AXON_CONFIG: configWith({ 'hs.room.output.v1': 4, 'hs.edu.receipt.v1': 3 }) }, { dataDir })).rejects.toThrow(
+      /hs\.room\.output\.v1 has 5 partitions but the configured count is 4: a count cannot go down/,
     );
     hs = await startHomeserver({ ...env, AXON_CONFIG: configWith({ 'hs.room.output.v1': 5, 'hs.edu.receipt.v1': 3 }) }, { dataDir });
     const again = await new SpecClient(hs.baseUrl).call<Json>('GET', '/_matrix/client/v3/sync', {}, { token: alice.access_token, query: { since: token } });

@@ -121,10 +121,13 @@ export class KafkaTopicRegistry {
     }
     for (let attempt = 1; ; attempt++) {
       const now = await fetchMetadata(admin, topics.map((t) => t.topic));
-      const ready = topics.every(({ topic, count }) => {
+      let ready = topics.every(({ topic, count }) => {
         const partitions = now.topics.find((t) => t.name === topic)?.partitions ?? [];
         return partitions.length === count && partitions.every((p) => p.leader >= 0);
       });
+      // Named as leader in the metadata is not yet leading: a broker answers "not the
+      // leader" to offset requests for a new partition for a moment after that.
+      if (ready) ready = await Promise.all(topics.map(({ topic }) => admin.fetchTopicOffsets(topic))).then(() => true, (err: unknown) => (isKafkaNotReady(err) ? false : Promise.reject(err)));
       if (ready) break;
       if (attempt >= 60) throw new Error(`the raised partitions of ${topics.map((t) => t.topic).join(', ')} have no leaders after 15 s`);
       await new Promise((r) => setTimeout(r, 250));
