@@ -37,7 +37,15 @@ export type StreamName = (typeof SYNC_STREAMS)[number][0];
  * Opaque to clients; written `s3_<rooms>_<account data>_<receipts>_<typing>_<presence>_
  * <to-device>_<device lists>_<room orderings>`, each a `.`-separated list in partition order.
  */
-export type SyncToken = Readonly<Record<StreamName, StreamPositions>> & { readonly roomOrderings: StreamPositions | undefined };
+export type SyncToken = Readonly<Record<StreamName, StreamPositions>> & {
+  readonly roomOrderings: StreamPositions | undefined;
+  /**
+   * A parsed token's count of `hs.room.output.v1` partitions when it was written, where it
+   * is below today's (the count was raised since): a room's events up to the token are in
+   * the room's partition under that count.
+   */
+  readonly roomPartitionsWritten?: number;
+};
 
 const VERSION = 's3';
 const PREVIOUS_VERSION = 's2';
@@ -54,7 +62,11 @@ export function isSyncToken(text: string): boolean {
   return text.startsWith(`${VERSION}_`) || text.startsWith(`${PREVIOUS_VERSION}_`);
 }
 
-/** Parses a sync token, or `M_INVALID_PARAM` (also for a token of another deployment's partition counts). */
+/**
+ * Parses a sync token, or `M_INVALID_PARAM` (also for a token with more partitions than a
+ * topic has: another deployment's). A token written before a partition count was raised
+ * has positions for the old partitions only; the new ones read as -1.
+ */
 export function parseSyncToken(text: string): SyncToken {
   const parts = text.split('_');
   const version = parts[0];
@@ -63,15 +75,19 @@ export function parseSyncToken(text: string): SyncToken {
   const positions = (index: number, partitions: number): number[] => {
     const list = parts[index]!.split('.');
     if (!list.every((n) => NUMBER.test(n))) throw new MatrixError('M_INVALID_PARAM', 'invalid since token', 400);
-    if (list.length !== partitions) throw new MatrixError('M_INVALID_PARAM', 'since token from another deployment', 400);
-    return list.map(Number);
+    // Fewer positions than partitions: the topic's partition count was raised since the
+    // token was written, and the new partitions' messages all came after it (-1: none
+    // applied). More: the count cannot go down, so the token is another deployment's.
+    if (list.length > partitions) throw new MatrixError('M_INVALID_PARAM', 'since token from another deployment', 400);
+    return [...list.map(Number), ...Array.from({ length: partitions - list.length }, () => -1)];
   };
   const token: Partial<Record<StreamName, StreamPositions>> = {};
   SYNC_STREAMS.forEach(([name, topic], index) => {
     token[name] = positions(index + 1, topic.partitions);
   });
   const roomOrderings = version === VERSION ? positions(SYNC_STREAMS.length + 1, roomOutputTopic.partitions) : undefined;
-  return { ...(token as Record<StreamName, StreamPositions>), roomOrderings };
+  const written = version === VERSION ? parts[SYNC_STREAMS.length + 1]!.split('.').length : roomOutputTopic.partitions;
+  return { ...(token as Record<StreamName, StreamPositions>), roomOrderings, ...(written < roomOutputTopic.partitions ? { roomPartitionsWritten: written } : {}) };
 }
 
 /** The token with every position at -1: before anything. */
@@ -82,18 +98,20 @@ export function emptySyncToken(): SyncToken {
 
 /**
  * Where a sync token stands in one room, as a room-server stream ordering: the room's
- * events the token covers are those at or below it. `partition` is the room's partition
- * of `hs.room.output.v1` (the bus's partitioner over the room ID). A room's outputs are in
- * one partition, in the room's order, and stream orderings grow along a room, so every
- * event of the room up to the partition's offset is at or below the partition's highest
- * ordering. A later event of the room is above it, unless its ordering was drawn before
- * that of an output of another room that reached the partition first: two writers
+ * events the token covers are those at or below it. `partitions` are the room's partitions
+ * of `hs.room.output.v1` (the bus's partitioner over the room ID) under today's count and,
+ * for a token written before the count was raised, under the count it was written with
+ * (`roomPartitionsWritten`): the highest of their orderings. A room's outputs are in one
+ * partition per count, in the room's order, and stream orderings grow along a room, so
+ * every event of the room up to the partition's offset is at or below the partition's
+ * highest ordering. A later event of the room is above it, unless its ordering was drawn
+ * before that of an output of another room that reached the partition first: two writers
  * appending to the same partition at once (`docs/architecture.md`, "Sync tokens in
- * `/messages`").
+ * `/messages`"), or, across a raise, an output of another room in the room's old partition.
  * `M_INVALID_PARAM` for a token without orderings (`s2`).
  */
-export function roomPositionOf(token: SyncToken, partition: number): number {
-  const ordering = token.roomOrderings?.[partition];
-  if (ordering === undefined) throw new MatrixError('M_INVALID_PARAM', 'this sync token predates room positions; sync again for a new one', 400);
-  return ordering;
+export function roomPositionOf(token: SyncToken, partitions: readonly number[]): number {
+  const orderings = token.roomOrderings;
+  if (orderings === undefined) throw new MatrixError('M_INVALID_PARAM', 'this sync token predates room positions; sync again for a new one', 400);
+  return Math.max(-1, ...partitions.map((partition) => orderings[partition] ?? -1));
 }

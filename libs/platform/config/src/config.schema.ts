@@ -91,8 +91,9 @@ export const configSchema = z
          * Partition counts by topic name (`hs.room.input.v1: 64`), for the topics whose count
          * should differ from Axon's: a consumer group's parallelism. Every process of a
          * deployment needs the same counts. Topics are created with them; a count above an
-         * existing topic's raises the topic at start, one below it is refused (Kafka cannot
-         * remove partitions). Raising one on a running deployment: `docs/deployment.md`.
+         * existing topic's raises the topic at start once its consumers have consumed
+         * everything in it, one below it is refused (Kafka cannot remove partitions).
+         * Raising one on a running deployment: `docs/deployment.md`.
          */
         partitions: z.record(z.string().regex(/^hs\.[a-z0-9.-]+\.v[1-9][0-9]*$/, 'must be a topic name such as hs.room.input.v1'), z.number().int().min(1).max(10_000)).default({}),
       })

@@ -17,7 +17,7 @@ import type { BusMetrics } from '../bus-metrics';
 import { checkPublisherHeaders } from '../headers';
 import { describeError, errorFields, stderrLogger, type BusLogger } from '../logger';
 import { checkGroupId, resolveBatchSubscribeOptions, resolveSubscribeOptions, type ResolvedSubscribeOptions } from '../options';
-import { partitionCountMismatch } from '../partition-count';
+import { partitionCountBelowTopic, raiseWaitsForConsumers, raiseWithLag } from '../partition-count';
 import { partitionForKey } from '../partitioner';
 import { withPublishSpans } from '../trace-context';
 import type { WorkerHandlers } from '../worker/batch';
@@ -236,8 +236,12 @@ export class InProcessBus implements MessageBus {
 
   async ensureTopics(topics: readonly AnyTopic[]): Promise<void> {
     this.checkOpen();
+    // A topic before its dead-letter twin: a raise the topic's consumers hold up leaves the twin as it was.
     await Promise.all(
-      topics.flatMap((t) => [t.name, ...(t.dlqName === undefined ? [] : [t.dlqName])].map((name) => this.register(name, t.partitions, t.retention))),
+      topics.map(async (t) => {
+        await this.register(t.name, t.partitions, t.retention);
+        if (t.dlqName !== undefined) await this.register(t.dlqName, t.partitions, t.retention);
+      }),
     );
   }
 
@@ -384,12 +388,21 @@ export class InProcessBus implements MessageBus {
     return this.appends.append({ topic, records });
   }
 
-  /** Registers a topic once per bus; a failure (a count the topic does not have) is forgotten, so the next use asks again. */
+  /**
+   * Registers a topic once per bus, raising its partition count to `partitions` once its
+   * consumer groups have consumed everything in it (`raiseWaitsForConsumers`); a failure (a
+   * count below the topic's, or a raise that must wait) is forgotten, so the next use asks again.
+   */
   private register(name: string, partitions: number, retention: string): Promise<void> {
     const known = this.registered.get(name);
     if (known !== undefined && known.partitions === partitions) return known.done;
-    const done = this.store.registerTopic(name, partitions, retention).then((actual) => {
-      if (actual !== partitions) throw partitionCountMismatch(name, actual, partitions);
+    const done = this.store.registerTopic(name, partitions, retention).then(async (actual) => {
+      if (actual > partitions) throw partitionCountBelowTopic(name, actual, partitions);
+      if (actual === partitions) return;
+      const lag = raiseWaitsForConsumers(name) ? await this.store.lagOf(name) : [];
+      if (lag.length > 0) throw raiseWithLag(name, partitions, lag);
+      await this.store.raiseTopic(name, partitions);
+      this.logger.log('info', 'bus: raised the partition count of a topic', { topic: name, from: actual, to: partitions });
     });
     const entry = { partitions, done };
     done.catch(() => {

@@ -97,6 +97,28 @@ export class LogStore {
     return rows[0]?.partitions ?? partitions;
   }
 
+  /** Raises a registered topic's partition count (never lowers it). */
+  async raiseTopic(name: string, partitions: number): Promise<void> {
+    await this.dataSource.query(`UPDATE topics SET partitions = $2 WHERE name = $1 AND partitions < $2`, [name, partitions]);
+  }
+
+  /**
+   * Per consumer group that has committed on `topic`, its partitions with messages past
+   * its committed offset (a group's partition it never committed counts from offset 0).
+   */
+  async lagOf(topic: string): Promise<Array<{ group: string; partition: number; lag: bigint }>> {
+    const rows: { group_id: string; partition: number; lag: string }[] = await this.dataSource.query(
+      `SELECT g.group_id, h.partition, (h.next_offset - COALESCE(c."offset", 0))::text AS lag
+       FROM (SELECT DISTINCT group_id FROM committed_offsets WHERE topic = $1) g
+       CROSS JOIN partition_heads h
+       LEFT JOIN committed_offsets c ON c.group_id = g.group_id AND c.topic = h.topic AND c.partition = h.partition
+       WHERE h.topic = $1 AND h.next_offset > COALESCE(c."offset", 0)
+       ORDER BY g.group_id, h.partition`,
+      [topic],
+    );
+    return rows.map((row) => ({ group: row.group_id, partition: row.partition, lag: BigInt(row.lag) }));
+  }
+
   /**
    * Appends the writes (several publishes, of any topics) atomically and returns, per
    * topic, the partitions written, each with its head after the append (one past its last

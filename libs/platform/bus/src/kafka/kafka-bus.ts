@@ -66,7 +66,7 @@ export class KafkaBus implements MessageBus {
     private readonly namespace: string,
     private readonly metrics: BusMetrics | undefined,
   ) {
-    this.topics = new KafkaTopicRegistry(() => this.connectAdmin(), replicationFactor, logger);
+    this.topics = new KafkaTopicRegistry(() => this.connectAdmin(), replicationFactor, logger, namespace);
     this.groupLag = metrics && new GroupLagExporter(() => this.connectAdmin(), metrics, logger);
   }
 

@@ -1,7 +1,7 @@
 import type { AnyTopic } from '@axon/contracts-kafka';
 import type { Admin, ITopicConfig } from 'kafkajs';
 import type { BusLogger } from '../logger';
-import { partitionCountMismatch } from '../partition-count';
+import { partitionCountBelowTopic, raiseWaitsForConsumers, raiseWithLag, type PartitionLag } from '../partition-count';
 import { isKafkaNotReady } from './kafka-errors';
 
 /** Short retention of `ephemeral` topics (typing, presence): one hour. */
@@ -19,6 +19,8 @@ export class KafkaTopicRegistry {
     private readonly admin: () => Promise<Admin>,
     private readonly replicationFactor: number,
     private readonly logger: BusLogger,
+    /** The bus's namespace: its topics are `<namespace><topic>`, its groups `<namespace><group>.<topic>`. */
+    private readonly namespace = '',
   ) {}
 
   ensure(topics: readonly AnyTopic[]): Promise<void> {
@@ -72,10 +74,65 @@ export class KafkaTopicRegistry {
       await admin.createTopics({ topics: toCreate, waitForLeaders: true });
     }
     const metadata = await fetchMetadata(admin, wanted.map((t) => t.topic));
+    const toRaise: Array<{ topic: string; count: number }> = [];
     for (const { name, partitions } of metadata.topics) {
       const expected = wanted.find((t) => t.topic === name)?.numPartitions;
-      if (expected !== undefined && partitions.length !== expected) throw partitionCountMismatch(name, partitions.length, expected);
+      if (expected === undefined || partitions.length === expected) continue;
+      if (partitions.length > expected) throw partitionCountBelowTopic(name, partitions.length, expected);
+      const lag = raiseWaitsForConsumers(name) ? await this.lagOf(admin, name) : [];
+      if (lag.length > 0) throw raiseWithLag(name, expected, lag);
+      toRaise.push({ topic: name, count: expected });
     }
+    if (toRaise.length > 0) await this.raise(admin, toRaise);
+  }
+
+  /** The partitions the bus's consumer groups of `topic` have not finished, from their committed offsets. */
+  private async lagOf(admin: Admin, topic: string): Promise<PartitionLag[]> {
+    const logical = topic.slice(this.namespace.length);
+    const { groups } = await admin.listGroups();
+    const ours = groups.map((g) => g.groupId).filter((id) => id.startsWith(this.namespace) && id.endsWith(`.${logical}`));
+    if (ours.length === 0) return [];
+    const ends = await admin.fetchTopicOffsets(topic);
+    const lag: PartitionLag[] = [];
+    for (const group of ours) {
+      const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+      const byPartition = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+      for (const { partition, high, low } of ends) {
+        const done = byPartition.get(partition) ?? -1n;
+        const left = BigInt(high) - (done >= 0n ? done : BigInt(low));
+        if (left > 0n) lag.push({ group, partition, lag: left });
+      }
+    }
+    return lag;
+  }
+
+  /**
+   * Adds partitions up to the configured counts (`kafka.partitions` raised), and waits until
+   * every new partition has a leader (a publish to one before that is refused). Replicas
+   * starting together all try: the broker refuses the later ones (INVALID_PARTITIONS, the
+   * count is already there), which is success if the topic now has the count.
+   */
+  private async raise(admin: Admin, topics: Array<{ topic: string; count: number }>): Promise<void> {
+    try {
+      await admin.createPartitions({ topicPartitions: topics, validateOnly: false });
+    } catch (err) {
+      const now = await fetchMetadata(admin, topics.map((t) => t.topic));
+      if (!topics.every(({ topic, count }) => now.topics.find((t) => t.name === topic)?.partitions.length === count)) throw err;
+    }
+    for (let attempt = 1; ; attempt++) {
+      const now = await fetchMetadata(admin, topics.map((t) => t.topic));
+      let ready = topics.every(({ topic, count }) => {
+        const partitions = now.topics.find((t) => t.name === topic)?.partitions ?? [];
+        return partitions.length === count && partitions.every((p) => p.leader >= 0);
+      });
+      // Named as leader in the metadata is not yet leading: a broker answers "not the
+      // leader" to offset requests for a new partition for a moment after that.
+      if (ready) ready = await Promise.all(topics.map(({ topic }) => admin.fetchTopicOffsets(topic))).then(() => true, (err: unknown) => (isKafkaNotReady(err) ? false : Promise.reject(err)));
+      if (ready) break;
+      if (attempt >= 60) throw new Error(`the raised partitions of ${topics.map((t) => t.topic).join(', ')} have no leaders after 15 s`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    for (const { topic, count } of topics) this.logger.log('info', 'bus: raised the partition count of a Kafka topic', { topic, to: count });
   }
 }
 

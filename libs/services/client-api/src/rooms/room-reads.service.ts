@@ -382,13 +382,15 @@ function parseLimit(raw: string | undefined): number | undefined {
  * pagination terms for `dir` (exclusive in the direction of travel for `from`, inclusive
  * for `to`): a pagination token `t<position>` as it is, or a `/sync` token (`next_batch`,
  * which the spec lets `from` take) mapped to the room through the highest stream ordering
- * it records for the room's partition (`roomPositionOf`): the room's events the sync
+ * it records for the room's partitions (`roomPositionOf`): the room's events the sync
  * covered are those at or below it, so backwards starts just above it and forwards just
  * after it.
  */
 function positionOf(token: string, roomId: RoomId, dir: 'b' | 'f'): string {
   if (!isSyncToken(token)) return parseToken(token);
-  const ordering = BigInt(roomPositionOf(parseSyncToken(token), partitionForKey(roomId, roomOutputTopic.partitions)));
+  const sync = parseSyncToken(token);
+  const counts = [roomOutputTopic.partitions, ...(sync.roomPartitionsWritten !== undefined ? [sync.roomPartitionsWritten] : [])];
+  const ordering = BigInt(roomPositionOf(sync, counts.map((count) => partitionForKey(roomId, count))));
   return (dir === 'b' ? ordering + 1n : ordering).toString();
 }
 

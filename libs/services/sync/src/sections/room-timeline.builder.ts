@@ -1,7 +1,7 @@
 import { VisibilityWalker, visibilityStateOf, type VisibilityEvent } from '@axon/matrix-events';
 import { roomEventFilterAllows, type RoomEventFilter } from '@axon/matrix-filters';
 import type { RoomId } from '@axon/matrix-identifiers';
-import type { RoomEventsRepository, SyncEvent } from '../storage/room-events.repository';
+import type { PartitionWindow, RoomEventsRepository, SyncEvent } from '../storage/room-events.repository';
 import type { PublicOf } from '../storage/sync-repositories';
 import type { EventFormatter } from './event-formatter';
 import type { Json, SyncRequest, SyncWindow } from './sync-window';
@@ -9,14 +9,17 @@ import type { Json, SyncRequest, SyncWindow } from './sync-window';
 const DEFAULT_TIMELINE_LIMIT = 10;
 const MAX_TIMELINE_LIMIT = 1000;
 
-/** Which events of a room's partition one sync covers, and how visible history is. */
+/**
+ * Which events of a room one sync covers, and how visible history is. A room's events are
+ * in one partition of `hs.room.output.v1` until its partition count is raised, and from
+ * then on in the partition the new count gives the room: `windows` has one entry per
+ * partition holding any of the room's events, ordered by the room's own sequence.
+ */
 export interface TimelineRange {
   readonly roomId: RoomId;
-  readonly partition: number;
-  /** Events after this offset of the partition (-1: from the start)... */
-  readonly after: number;
-  /** ...and at or before this one. */
-  readonly upTo: number;
+  readonly windows: readonly PartitionWindow[];
+  /** Only events before this room sequence (a left room's: up to the leave). */
+  readonly beforeSeq?: number;
   /** All the state before the timeline (initial, full or newly joined), not only its changes. */
   readonly full: boolean;
   /** The user's latest join, `now` while joined: what history visibility is decided against. */
@@ -38,20 +41,20 @@ export class RoomTimelineBuilder {
    * timeline holds only events the room's history visibility lets the user see.
    */
   async build(request: SyncRequest, window: SyncWindow, range: TimelineRange): Promise<{ timeline: SyncEvent[]; body: Json }> {
-    const { roomId, partition, after, upTo, full, lastJoin } = range;
+    const { roomId, windows, full, lastJoin } = range;
     const filter = request.filter.room.timeline;
     const limit = Math.min(filter.limit ?? DEFAULT_TIMELINE_LIMIT, MAX_TIMELINE_LIMIT);
     const matching: SyncEvent[] = [];
     const selective = filter.types !== undefined || filter.notTypes.length > 0 || filter.senders !== undefined || filter.notSenders.length > 0 || filter.containsUrl !== undefined;
     const page = selective ? Math.max(limit + 1, 100) : limit + 1;
-    let beforeSeq = Number.MAX_SAFE_INTEGER;
+    let beforeSeq = range.beforeSeq ?? Number.MAX_SAFE_INTEGER;
     // A full sync needs the whole state before the timeline anyway: the state before the
     // first page, read once, also gives the visibility walk its start (one query per room
     // instead of two), and the state before the timeline follows from it and the page.
     let pageState: { readonly rows: readonly SyncEvent[]; readonly state: readonly SyncEvent[] } | undefined;
     let pages = 0;
     for (;;) {
-      const rows = await this.roomEvents.timeline(roomId, partition, after, upTo, page - 1, [...window.ignored], beforeSeq);
+      const rows = await this.roomEvents.timeline(roomId, windows, page - 1, [...window.ignored], beforeSeq);
       pages++;
       // History visibility is decided walking forward from the state before the page.
       const visible = new Set<string>();
@@ -82,7 +85,7 @@ export class RoomTimelineBuilder {
     let state: SyncEvent[];
     if (full && pages === 1 && pageState !== undefined && timeline.length > 0) state = stateAt(pageState.state, pageState.rows, firstSeq);
     else if (full) state = await this.roomEvents.stateBefore(roomId, firstSeq);
-    else if (limited) state = await this.roomEvents.stateChanges(roomId, await this.seqAt(roomId, partition, after), firstSeq);
+    else if (limited) state = await this.roomEvents.stateChanges(roomId, await this.roomEvents.seqAt(roomId, windows), firstSeq);
     else state = [];
     const senders = new Set<string>(timeline.map((event) => event.sender));
     if (lazy && !full && timeline.length > 0) {
@@ -99,12 +102,6 @@ export class RoomTimelineBuilder {
         state: { events: await this.formatter.format(request, state) },
       },
     };
-  }
-
-  /** The room sequence of the room's last event at or before `offset` of its partition (0 for none). */
-  private async seqAt(roomId: RoomId, partition: number, offset: number): Promise<number> {
-    const rows = await this.roomEvents.timeline(roomId, partition, -1, offset, 0);
-    return rows[rows.length - 1]?.room_seq ?? 0;
   }
 }
 

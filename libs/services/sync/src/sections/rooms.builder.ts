@@ -1,6 +1,6 @@
 import type { JsonObject } from '@axon/matrix-canonical-json';
 import { roomAllowed } from '@axon/matrix-filters';
-import type { RoomId, UserId } from '@axon/matrix-identifiers';
+import type { EventId, RoomId, UserId } from '@axon/matrix-identifiers';
 import type { AccountDataRow } from '../storage/account-data.repository';
 import type { MembershipChange } from '../storage/memberships.repository';
 import type { SyncRepositories } from '../storage/sync-repositories';
@@ -47,8 +47,8 @@ export class RoomsBuilder {
     const ephemeral = await this.ephemeral.build(request.userId, joinedRooms, since, heads);
     for (const [roomId, membership] of memberships) {
       if (!roomAllowed(request.filter.room, roomId)) continue;
-      const partition = partitions.get(roomId);
-      if (partition === undefined) continue;
+      const roomPartitions = partitions.get(roomId);
+      if (roomPartitions === undefined) continue;
       const change = changedRooms.get(roomId);
       const full = since === undefined || request.fullState;
       if (membership === 'join') {
@@ -56,7 +56,7 @@ export class RoomsBuilder {
         const roomAccountData = this.accountData.events(request.filter.room.accountData, accountData, roomId, request.userId);
         // Ephemeral events have no sender; a `senders` list in their filter leaves them all out.
         const roomEphemeral = filtered(request.filter.room.ephemeral, ephemeral.get(roomId) ?? [], () => '');
-        const joined = await this.joinedRoom(request, window, roomId, partition, full || joinedNow, joinedNow);
+        const joined = await this.joinedRoom(request, window, roomId, roomPartitions, full || joinedNow, joinedNow);
         let section = joined?.section;
         if (section === undefined && (roomAccountData.length > 0 || roomEphemeral.length > 0)) {
           section = { kind: 'join', body: { timeline: { events: [], limited: false }, state: { events: [] }, ephemeral: { events: [] }, account_data: { events: [] } } };
@@ -74,7 +74,7 @@ export class RoomsBuilder {
         }
       } else if (membership === 'leave' || membership === 'ban') {
         if ((change !== undefined && since !== undefined) || (full && request.filter.room.includeLeave)) {
-          sections.push({ roomId, section: await this.leftRoom(request, window, roomId, partition, change?.offset, full) });
+          sections.push({ roomId, section: await this.leftRoom(request, window, roomId, roomPartitions, change?.event_id, full) });
         }
       }
     }
@@ -100,27 +100,31 @@ export class RoomsBuilder {
     request: SyncRequest,
     window: SyncWindow,
     roomId: RoomId,
-    partition: number,
+    partitions: readonly number[],
     full: boolean,
     newlyJoined: boolean,
   ): Promise<{ section: RoomSection; summarise: boolean } | undefined> {
     const since = window.since?.rooms;
-    const after = since === undefined || newlyJoined ? -1 : (since[partition] ?? -1);
-    const upTo = window.heads.rooms[partition] ?? -1;
-    // Nothing new in the room's partition: nothing new in the room.
-    if (!full && after === upTo) return undefined;
-    const room = await this.timelines.build(request, window, { roomId, partition, after, upTo, full, lastJoin: 'now' });
+    const windows = partitions.map((partition) => ({
+      partition,
+      after: since === undefined || newlyJoined ? -1 : (since[partition] ?? -1),
+      upTo: window.heads.rooms[partition] ?? -1,
+    }));
+    // Nothing new in the room's partitions: nothing new in the room.
+    if (!full && windows.every((w) => w.after === w.upTo)) return undefined;
+    const room = await this.timelines.build(request, window, { roomId, windows, full, lastJoin: 'now' });
     if (!full && room.timeline.length === 0) return undefined;
     const body: Json = { ...room.body, ephemeral: { events: [] }, account_data: { events: [] } };
     return { section: { kind: 'join', body }, summarise: full || room.timeline.some((event) => event.type === 'm.room.member') };
   }
 
-  private async leftRoom(request: SyncRequest, window: SyncWindow, roomId: RoomId, partition: number, leaveOffset: string | undefined, full: boolean): Promise<RoomSection> {
+  /** A left room's section: its events up to the leave (`leaveEventId`, the user's change in this sync), or all of them when there is none. */
+  private async leftRoom(request: SyncRequest, window: SyncWindow, roomId: RoomId, partitions: readonly number[], leaveEventId: EventId | undefined, full: boolean): Promise<RoomSection> {
     const since = window.since?.rooms;
-    const after = full || since === undefined ? -1 : (since[partition] ?? -1);
-    const upTo = leaveOffset !== undefined ? Number(leaveOffset) : Number.MAX_SAFE_INTEGER;
+    const windows = partitions.map((partition) => ({ partition, after: full || since === undefined ? -1 : (since[partition] ?? -1), upTo: Number.MAX_SAFE_INTEGER }));
+    const leaveSeq = leaveEventId === undefined ? undefined : await this.repositories.roomEvents.seqOf(leaveEventId);
     const lastJoin = await this.repositories.roomEvents.lastJoinSeq(roomId, request.userId);
-    const room = await this.timelines.build(request, window, { roomId, partition, after, upTo, full, lastJoin });
+    const room = await this.timelines.build(request, window, { roomId, windows, ...(leaveSeq !== undefined ? { beforeSeq: leaveSeq + 1 } : {}), full, lastJoin });
     return { kind: 'leave', body: { ...room.body, account_data: { events: [] } } };
   }
 

@@ -33,10 +33,11 @@ export class ToDeviceBuilder {
     if (unchanged(since, heads, 'toDevice')) return { events: [], next: heads.toDevice };
     const rows = await this.toDevice.inbox(request.userId, request.deviceId, since?.toDevice, heads.toDevice, TO_DEVICE_LIMIT);
     let next = heads.toDevice;
-    const last = rows[rows.length - 1];
-    if (rows.length === TO_DEVICE_LIMIT && last !== undefined) {
-      const positions = [...heads.toDevice];
-      positions[last.partition] = Number(last.offset);
+    if (rows.length === TO_DEVICE_LIMIT) {
+      // More are waiting: each partition only up to its last message delivered (the rest of a
+      // partition comes after it), the others where they were (they may hold later ones).
+      const positions = heads.toDevice.map((_, partition) => since?.toDevice[partition] ?? -1);
+      for (const row of rows) positions[row.partition] = Math.max(positions[row.partition] ?? -1, Number(row.offset));
       next = positions;
     }
     return { events: rows.map((row) => ({ sender: row.sender, type: row.type, content: JSON.parse(row.content) as Json })), next };

@@ -1,4 +1,4 @@
-import type { RoomId, UserId } from '@axon/matrix-identifiers';
+import type { EventId, RoomId, UserId } from '@axon/matrix-identifiers';
 import type { DataSource, EntityManager } from '@axon/platform-database';
 import type { StreamPositions } from '../sync-token';
 import { BETWEEN } from './stream-positions.repository';
@@ -7,7 +7,7 @@ import { BETWEEN } from './stream-positions.repository';
 export interface MembershipChange {
   readonly room_id: RoomId;
   readonly membership: string;
-  readonly event_id: string;
+  readonly event_id: EventId;
   readonly partition: number;
   readonly offset: string;
 }
@@ -45,11 +45,16 @@ export class MembershipsRepository {
     return new Map(rows.map((row) => [row.room_id, row.membership]));
   }
 
-  /** The user's membership changes after `since` and up to `upTo`, oldest first. */
+  /**
+   * The user's membership changes after `since` and up to `upTo`, each room's in the room's
+   * order (its events' sequence: a room's changes may be in two partitions once the
+   * partition count was raised, and offsets only order one partition).
+   */
   async changesOfUser(userId: UserId, since: StreamPositions, upTo: StreamPositions): Promise<MembershipChange[]> {
     return this.db.query<MembershipChange[]>(
-      `SELECT room_id, membership, event_id, partition, "offset"::text AS "offset" FROM membership_changes
-       WHERE user_id = $1 AND ${BETWEEN(2, 3)} ORDER BY partition, membership_changes."offset"`,
+      `SELECT m.room_id, m.membership, m.event_id, m.partition, m."offset"::text AS "offset"
+       FROM membership_changes m JOIN room_events e ON e.event_id = m.event_id
+       WHERE m.user_id = $1 AND ${BETWEEN(2, 3, 'm')} ORDER BY m.room_id, e.room_seq`,
       [userId, since, upTo],
     );
   }

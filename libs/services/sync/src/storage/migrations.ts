@@ -219,4 +219,38 @@ export class SyncEventTransactions1765500000000 implements MigrationInterface {
   }
 }
 
-export const SYNC_MIGRATIONS = [SyncInitial1765100000000, SyncAccountData1765200000000, SyncEdus1765300000000, SyncRoomOrderings1765400000000, SyncEventTransactions1765500000000] as const;
+/**
+ * `to_device.seq`: the order the read model received a device's messages in. The offset
+ * orders a recipient's messages only while they are all in one partition of
+ * `hs.todevice.v1`; once its partition count is raised, a recipient's later messages are in
+ * another partition, applied after the earlier ones. Existing rows are numbered in their
+ * inbox order.
+ */
+export class SyncToDeviceOrder1765600000000 implements MigrationInterface {
+  readonly name = 'SyncToDeviceOrder1765600000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`ALTER TABLE to_device ADD COLUMN seq bigint`);
+    await queryRunner.query(`UPDATE to_device t SET seq = n.seq FROM (SELECT ctid, row_number() OVER (ORDER BY "offset", message_id) AS seq FROM to_device) n WHERE t.ctid = n.ctid`);
+    await queryRunner.query(`CREATE SEQUENCE to_device_seq OWNED BY to_device.seq`);
+    await queryRunner.query(`SELECT setval('to_device_seq', COALESCE((SELECT max(seq) FROM to_device), 0) + 1, false)`);
+    await queryRunner.query(`ALTER TABLE to_device ALTER COLUMN seq SET DEFAULT nextval('to_device_seq'), ALTER COLUMN seq SET NOT NULL`);
+    await queryRunner.query(`DROP INDEX to_device_inbox`);
+    await queryRunner.query(`CREATE INDEX to_device_inbox ON to_device (user_id, device_id, seq)`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`DROP INDEX to_device_inbox`);
+    await queryRunner.query(`ALTER TABLE to_device DROP COLUMN seq`);
+    await queryRunner.query(`CREATE INDEX to_device_inbox ON to_device (user_id, device_id, "offset")`);
+  }
+}
+
+export const SYNC_MIGRATIONS = [
+  SyncInitial1765100000000,
+  SyncAccountData1765200000000,
+  SyncEdus1765300000000,
+  SyncRoomOrderings1765400000000,
+  SyncEventTransactions1765500000000,
+  SyncToDeviceOrder1765600000000,
+] as const;

@@ -104,11 +104,15 @@ describe('RoomEventsRepository.apply (embedded Postgres)', () => {
     expect(new Set(woken.keys())).toEqual(new Set([ROOM]));
     // Each partition's position is its run's last offset.
     expect((await storage.positions.heads()).rooms.slice(5, 7)).toEqual([41, 42]);
-    expect((await storage.roomEvents.timeline(ROOM, 5, 0, 100, 10)).map((event) => [event.event_id, event.offset, event.sender])).toEqual([['$m1', '40', ALICE]]);
-    expect((await storage.roomEvents.timeline(ROOM, 6, 0, 100, 10)).map((event) => [event.event_id, event.offset, event.sender])).toEqual([['$m3', '42', ALICE]]);
+    expect((await storage.roomEvents.timeline(ROOM, [{ partition: 5, after: 0, upTo: 100 }], 10)).map((event) => [event.event_id, event.offset, event.sender])).toEqual([['$m1', '40', ALICE]]);
+    expect((await storage.roomEvents.timeline(ROOM, [{ partition: 6, after: 0, upTo: 100 }], 10)).map((event) => [event.event_id, event.offset, event.sender])).toEqual([['$m3', '42', ALICE]]);
+    // A room in two partitions (its partition count raised): both windows, in the room's order.
+    expect((await storage.roomEvents.timeline(ROOM, [{ partition: 6, after: 0, upTo: 100 }, { partition: 5, after: 0, upTo: 100 }], 10)).map((event) => event.event_id)).toEqual(['$m1', '$m3']);
+    expect(await storage.roomEvents.seqAt(ROOM, [{ partition: 5, after: 40, upTo: 100 }, { partition: 6, after: 0, upTo: 100 }])).toBe(1001);
+    expect((await storage.roomEvents.partitionsOf([ROOM, other])).get(ROOM)).toEqual(expect.arrayContaining([5, 6]));
     // Redelivered: nothing is written twice and nobody is woken.
     expect(await storage.roomEvents.applyMessages([{ partition: 5, outputs: batch }])).toEqual(new Map());
-    expect(await storage.roomEvents.timeline(ROOM, 5, 0, 100, 10)).toHaveLength(1);
+    expect(await storage.roomEvents.timeline(ROOM, [{ partition: 5, after: 0, upTo: 100 }], 10)).toHaveLength(1);
   });
 
   it("keeps the sending device's transaction of a message applied alone or in a run, and none for an output without one", async () => {

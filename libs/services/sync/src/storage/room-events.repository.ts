@@ -169,16 +169,29 @@ export class RoomEventsRepository {
     return woken;
   }
 
-  /** A room's events in (`after`, `upTo`] of its partition, the newest `limit` (plus one, to tell `limited`), oldest first. */
-  async timeline(roomId: RoomId, partition: number, after: number, upTo: number, limit: number, ignoredSenders: readonly UserId[] = [], beforeSeq = Number.MAX_SAFE_INTEGER): Promise<SyncEvent[]> {
+  /**
+   * A room's events in its windows (`after`, `upTo`] of each of its partitions, before room
+   * sequence `beforeSeq`, the newest `limit` (plus one, to tell `limited`), oldest first.
+   */
+  async timeline(roomId: RoomId, windows: readonly PartitionWindow[], limit: number, ignoredSenders: readonly UserId[] = [], beforeSeq = Number.MAX_SAFE_INTEGER): Promise<SyncEvent[]> {
     // Ignored users' events are left out, except state events (the room's state is everyone's).
     const rows = await this.db.query<SyncEvent[]>(
-      `SELECT ${EVENT_COLUMNS} FROM room_events WHERE room_id = $1 AND partition = $2 AND "offset" > $3 AND "offset" <= $4
-         AND (state_key IS NOT NULL OR sender <> ALL($6::text[])) AND room_seq < $7::bigint
-       ORDER BY room_events.room_seq DESC LIMIT $5`,
-      [roomId, partition, after, upTo, limit + 1, ignoredSenders, beforeSeq],
+      `SELECT ${EVENT_COLUMNS} FROM room_events WHERE room_id = $1 AND ${IN_WINDOWS}
+         AND (state_key IS NOT NULL OR sender <> ALL($5::text[])) AND room_seq < $6::bigint
+       ORDER BY room_events.room_seq DESC LIMIT $7`,
+      [roomId, ...windowParams(windows), ignoredSenders, beforeSeq, limit + 1],
     );
     return rows.reverse();
+  }
+
+  /** The room sequence of the room's last event at or before each window's `after` (0 for none): where a token stands in the room. */
+  async seqAt(roomId: RoomId, windows: readonly PartitionWindow[]): Promise<number> {
+    const starts = windows.map((w) => ({ partition: w.partition, after: -1, upTo: w.after }));
+    const rows = await this.db.query<Array<{ seq: string | null }>>(`SELECT max(room_seq)::text AS seq FROM room_events WHERE room_id = $1 AND ${IN_WINDOWS}`, [
+      roomId,
+      ...windowParams(starts),
+    ]);
+    return Number(rows[0]?.seq ?? 0);
   }
 
   /** A room's state events in (`after`, `before`) by room sequence, newest per key. */
@@ -218,6 +231,12 @@ export class RoomEventsRepository {
    * from `membership_changes`, never from inside `pdu_json`: event content may hold
    * U+0000, which Postgres's JSON operators refuse to read.
    */
+  /** An event's room sequence, if the read model has it. */
+  async seqOf(eventId: EventId): Promise<number | undefined> {
+    const rows = await this.db.query<Array<{ room_seq: number }>>(`SELECT room_seq FROM room_events WHERE event_id = $1`, [eventId]);
+    return rows[0]?.room_seq;
+  }
+
   async lastJoinSeq(roomId: RoomId, userId: UserId): Promise<bigint | undefined> {
     const rows = await this.db.query<Array<{ seq: string | null }>>(
       `SELECT max(e.room_seq)::text AS seq FROM membership_changes m JOIN room_events e ON e.event_id = m.event_id
@@ -248,10 +267,31 @@ export class RoomEventsRepository {
     return this.db.query<SyncEvent[]>(`SELECT ${EVENT_COLUMNS} FROM room_events WHERE event_id = ANY($1)`, [eventIds]);
   }
 
-  /** The partition each room's events are in (from its events), for the rooms that have any, in one query. */
-  async partitionsOf(roomIds: readonly RoomId[]): Promise<Map<RoomId, number>> {
+  /**
+   * The partitions each room's events are in, for the rooms that have any, in one query:
+   * one until the partition count of `hs.room.output.v1` is raised, two (or more, after
+   * several raises) for a room whose events went on in another partition.
+   */
+  async partitionsOf(roomIds: readonly RoomId[]): Promise<Map<RoomId, number[]>> {
     if (roomIds.length === 0) return new Map();
-    const rows = await this.db.query<Array<{ room_id: RoomId; partition: number }>>(`SELECT DISTINCT ON (room_id) room_id, partition FROM room_events WHERE room_id = ANY($1)`, [roomIds]);
-    return new Map(rows.map((row) => [row.room_id, row.partition]));
+    const rows = await this.db.query<Array<{ room_id: RoomId; partition: number }>>(`SELECT DISTINCT room_id, partition FROM room_events WHERE room_id = ANY($1) ORDER BY room_id, partition`, [roomIds]);
+    const partitions = new Map<RoomId, number[]>();
+    for (const row of rows) partitions.set(row.room_id, [...(partitions.get(row.room_id) ?? []), row.partition]);
+    return partitions;
   }
+}
+
+/** A room's events of one partition in (`after`, `upTo`] by offset. */
+export interface PartitionWindow {
+  readonly partition: number;
+  readonly after: number;
+  readonly upTo: number;
+}
+
+/** Rows whose (partition, offset) is in one of the windows `$2` (partitions), `$3` (afters), `$4` (up-tos). */
+const IN_WINDOWS = `EXISTS (SELECT 1 FROM unnest($2::int[], $3::bigint[], $4::bigint[]) AS w(p, after, up_to)
+  WHERE room_events.partition = w.p AND room_events."offset" > w.after AND room_events."offset" <= w.up_to)`;
+
+function windowParams(windows: readonly PartitionWindow[]): [number[], number[], number[]] {
+  return [windows.map((w) => w.partition), windows.map((w) => w.after), windows.map((w) => w.upTo)];
 }

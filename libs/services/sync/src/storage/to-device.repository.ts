@@ -39,10 +39,14 @@ export class ToDeviceRepository {
     ]);
   }
 
-  /** The device's messages in (`after`, `upTo`], at most `limit`, oldest first. */
+  /**
+   * The device's messages in (`after`, `upTo`], at most `limit`, in the order they arrived
+   * (`seq`: the offsets order them only within one partition, and a recipient's messages
+   * are in two once the topic's partition count was raised).
+   */
   async inbox(userId: UserId, deviceId: DeviceId, after: StreamPositions | undefined, upTo: StreamPositions, limit: number): Promise<ToDeviceRow[]> {
     return this.db.query<ToDeviceRow[]>(
-      `SELECT partition, sender, type, content, "offset"::text AS "offset" FROM to_device WHERE user_id = $1 AND device_id = $2 AND ${BETWEEN(3, 4)} ORDER BY to_device."offset", message_id LIMIT $5`,
+      `SELECT partition, sender, type, content, "offset"::text AS "offset" FROM to_device WHERE user_id = $1 AND device_id = $2 AND ${BETWEEN(3, 4)} ORDER BY to_device.seq LIMIT $5`,
       [userId, deviceId, after ?? upTo.map(() => -1), upTo, limit],
     );
   }

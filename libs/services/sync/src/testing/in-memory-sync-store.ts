@@ -3,7 +3,7 @@ import type { DeviceId, EventId, RoomId, UserId } from '@axon/matrix-identifiers
 import type { AccountDataRow } from '../storage/account-data.repository';
 import type { MembershipChange } from '../storage/memberships.repository';
 import type { PresenceRow } from '../storage/presence.repository';
-import type { SyncEvent } from '../storage/room-events.repository';
+import type { PartitionWindow, SyncEvent } from '../storage/room-events.repository';
 import type { SyncRepositories } from '../storage/sync-repositories';
 import type { ToDeviceRow } from '../storage/to-device.repository';
 import { emptySyncToken, type StreamName, type StreamPositions, type SyncToken } from '../sync-token';
@@ -135,9 +135,9 @@ export class InMemorySyncStore {
       roomEvents: {
         apply: unused('roomEvents.apply'),
         applyMessages: unused('roomEvents.applyMessages'),
-        timeline: async (roomId, partition, after, upTo, limit, ignored = [], beforeSeq = Number.MAX_SAFE_INTEGER) =>
+        timeline: async (roomId, windows, limit, ignored = [], beforeSeq = Number.MAX_SAFE_INTEGER) =>
           this.events
-            .filter((e) => e.room_id === roomId && e.partition === partition && Number(e.offset) > after && Number(e.offset) <= upTo && e.room_seq < beforeSeq)
+            .filter((e) => e.room_id === roomId && inWindows(e, windows) && e.room_seq < beforeSeq)
             .filter((e) => e.state_key !== null || !ignored.includes(e.sender))
             .slice(-(limit + 1)),
         stateChanges: async (roomId, afterSeq, beforeSeq) => this.stateBefore(roomId, beforeSeq, (e) => e.room_seq > afterSeq),
@@ -158,7 +158,14 @@ export class InMemorySyncStore {
             [...(this.state.get(roomId)?.values() ?? [])].map((id) => this.events.find((e) => e.event_id === id)!).filter((e) => types === undefined || types.includes(e.type)),
           ),
         eventsByIds: async (ids) => this.events.filter((e) => ids.includes(e.event_id)),
-        partitionsOf: async (roomIds) => new Map(roomIds.flatMap((roomId) => (this.events.some((e) => e.room_id === roomId) ? [[roomId, 0] as const] : []))),
+        seqAt: async (roomId, windows) =>
+          Math.max(0, ...this.events.filter((e) => e.room_id === roomId && inWindows(e, windows.map((w) => ({ partition: w.partition, after: -1, upTo: w.after })))).map((e) => e.room_seq)),
+        seqOf: async (eventId) => this.events.find((e) => e.event_id === eventId)?.room_seq,
+        partitionsOf: async (roomIds) =>
+          new Map(roomIds.flatMap((roomId) => {
+            const partitions = [...new Set(this.events.filter((e) => e.room_id === roomId).map((e) => e.partition))].sort((a, b) => a - b);
+            return partitions.length > 0 ? [[roomId, partitions] as const] : [];
+          })),
       },
       memberships: {
         ofUser: async (userId) => new Map(this.memberships.get(userId) ?? []),
@@ -216,4 +223,8 @@ export class InMemorySyncStore {
       },
     };
   }
+}
+
+function inWindows(event: { partition: number; offset: string }, windows: readonly PartitionWindow[]): boolean {
+  return windows.some((w) => event.partition === w.partition && Number(event.offset) > w.after && Number(event.offset) <= w.upTo);
 }
