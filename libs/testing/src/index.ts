@@ -8,3 +8,4 @@ export * from './nest-routes';
 export * from './spec-client';
 export * from './distributed-launcher';
 export * from './distributed-state';
+export * from './test-ca';

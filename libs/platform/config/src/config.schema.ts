@@ -34,6 +34,35 @@ const rateLimitRule = z
   })
   .strict();
 
+/**
+ * Synapse's default `ip_range_blacklist`: where federation requests are never sent
+ * (loopback, private networks, link-local, CGNAT, documentation and reserved ranges).
+ */
+export const DEFAULT_IP_RANGE_BLACKLIST: string[] = [
+  '127.0.0.0/8',
+  '10.0.0.0/8',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  '100.64.0.0/10',
+  '192.0.0.0/24',
+  '169.254.0.0/16',
+  '192.88.99.0/24',
+  '198.18.0.0/15',
+  '192.0.2.0/24',
+  '198.51.100.0/24',
+  '203.0.113.0/24',
+  '224.0.0.0/4',
+  '0.0.0.0/8',
+  '255.255.255.255/32',
+  '::1/128',
+  'fe80::/10',
+  'fc00::/7',
+  '2001:db8::/32',
+  'ff00::/8',
+  'fec0::/10',
+  '::/128',
+];
+
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 export const configSchema = z
@@ -254,6 +283,39 @@ export const configSchema = z
         otlp_endpoint: z.url().optional(),
         /** Serve Prometheus metrics at `/metrics`. */
         metrics_enabled: z.boolean().default(true),
+      })
+      .prefault({}),
+    federation: z
+      .object({
+        /**
+         * TLS of the federation listener (`listen.federation`): PEM certificate chain and
+         * private key. Both or neither; neither serves plain HTTP (behind a TLS-terminating
+         * proxy or Ingress).
+         */
+        tls: z
+          .object({
+            certificate_path: z.string().min(1),
+            private_key_path: z.string().min(1),
+          })
+          .optional(),
+        /** Outbound requests to other homeservers. */
+        client: z
+          .object({
+            /** PEM files of CAs trusted for other servers' certificates, besides the system's. */
+            ca_files: z.array(z.string().min(1)).default([]),
+            /** Verify other servers' certificates (name and chain). Off only for tests. */
+            verify_certificates: z.boolean().default(true),
+            /**
+             * Address ranges (CIDR) outbound federation never connects to, as Synapse's
+             * `ip_range_blacklist`: private, loopback, link-local and reserved ranges.
+             */
+            ip_range_blacklist: z.array(z.string().min(1)).default(DEFAULT_IP_RANGE_BLACKLIST),
+            /** Ranges allowed although the blacklist names them (`127.0.0.1/8` for tests). */
+            ip_range_whitelist: z.array(z.string().min(1)).default([]),
+            /** Deadline of one outbound federation request, in milliseconds. */
+            request_timeout_ms: z.number().int().min(1000).default(60_000),
+          })
+          .prefault({}),
       })
       .prefault({}),
     signing: z
