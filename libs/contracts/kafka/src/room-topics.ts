@@ -40,6 +40,10 @@ export interface SentTransaction {
  * - `create_room`: create a room of `room_version` with its initial events, in order (the
  *   first being the `m.room.create` content); keyed by the request ID, since the room ID
  *   (from room version 12 the create event's hash) does not exist yet.
+ * - `remote_event`: a PDU another server sent (`RemoteEventInput`), to check against its
+ *   auth events, the state before it and the current state, and store: accepted,
+ *   soft-failed or rejected. The request ID is `remoteEventRequestId(event_id)`, so the
+ *   same PDU received twice (or from two servers) has one outcome.
  */
 export type RoomInput =
   | {
@@ -54,7 +58,43 @@ export type RoomInput =
       readonly request_id: string;
       readonly room_version: string;
       readonly events: readonly ProtoEvent[];
-    };
+    }
+  | RemoteEventInput;
+
+/**
+ * A PDU received over federation, after the receiver's checks (format and size for the
+ * room version, the signatures of every server that must sign, the content hash, the
+ * copy redacted on a mismatch): what is left is the room server's, the auth checks
+ * against the event's auth events, the state before it and the current state.
+ *
+ * Spec: https://spec.matrix.org/v1.19/server-server-api/#checks-performed-on-receipt-of-a-pdu
+ */
+export interface RemoteEventInput {
+  readonly kind: 'remote_event';
+  readonly request_id: string;
+  readonly room_id: string;
+  /** The server that sent it (logs and metrics; the PDU's signatures were checked already). */
+  readonly origin: string;
+  /** The PDU as canonical JSON, exactly as signed (or its redacted copy). */
+  readonly pdu_json: string;
+  /**
+   * Events it needs that this server did not have (its auth chain, the events of
+   * `state_before`), fetched and checked as `pdu_json` was, in an order where each
+   * event's auth events come before it: stored as outliers (no place in the timeline).
+   */
+  readonly outliers?: readonly string[];
+  /**
+   * The state before the event as event IDs, when its prev events are not all known
+   * here (a gap the receiver filled with `/state_ids`); otherwise the room server
+   * computes it from the prev events.
+   */
+  readonly state_before?: readonly string[];
+}
+
+/** The request ID of a received PDU: one outcome per event, however often it arrives. */
+export function remoteEventRequestId(eventId: string): string {
+  return `pdu:${eventId}`;
+}
 
 /**
  * `hs.room.output.v1`: one event appended to a room, with the state it changed, so that
@@ -124,6 +164,16 @@ export function validateRoomInput(value: unknown): RoomInput {
       const events = input['events'];
       if (!Array.isArray(events) || events.length === 0) throw new TypeError('room input.events is not a non-empty array');
       events.forEach((event, index) => validateProtoEvent(event, `room input.events[${index}]`));
+      break;
+    }
+    case 'remote_event': {
+      requireString(input, 'room_id', 'room input');
+      requireString(input, 'origin', 'room input');
+      requireString(input, 'pdu_json', 'room input');
+      for (const name of ['outliers', 'state_before'] as const) {
+        const list = input[name];
+        if (list !== undefined && (!Array.isArray(list) || list.some((item) => typeof item !== 'string'))) throw new TypeError(`room input.${name} is not an array of strings`);
+      }
       break;
     }
     default:

@@ -9,6 +9,8 @@ import { Metrics, type Logger } from '@axon/platform-telemetry';
 import { InjectBus, InjectCache, InjectConfig, InjectLogger, RpcHost, ServerKeys, ShutdownSequence, STAGE } from '@axon/platform-runtime';
 import { createRoomDirectory } from './directory/room-directory';
 import { RoomInputConsumer } from './input/room-input.consumer';
+import { RemoteEventIngest } from './input/remote-event-ingest';
+import { remoteEventStorage } from './input/remote-event-storage';
 import { RoomWriter } from './input/room-writer';
 import { OutboxRelay } from './output/outbox-relay';
 import { relayedOutputs, transactionalOutputs } from './output/output-channel';
@@ -59,7 +61,8 @@ export class RoomServerModule implements OnApplicationBootstrap {
     const publisher = this.bus.transactionalPublisher?.(this.database);
     const outputs = publisher === undefined ? relayedOutputs(this.storage, relay) : transactionalOutputs(this.bus, publisher, relay);
     this.logger.info({ outputs: publisher === undefined ? 'outbox' : 'bus log, in the appending transaction' }, 'room server outputs');
-    const writer = new RoomWriter(roomStorageForWriter(this.storage, outputs.writeOutputs), signer, { metrics });
+    const remote = new RemoteEventIngest(remoteEventStorage(this.storage, outputs.writeOutputs), { backend: this.keys.backend });
+    const writer = new RoomWriter(roomStorageForWriter(this.storage, outputs.writeOutputs), signer, { metrics, remote });
     this.rpc.serve(RoomQueryDefinition, createRoomQuery(this.storage));
     this.rpc.serve(RoomDirectoryDefinition, createRoomDirectory(this.storage));
     const consumer = new RoomInputConsumer(this.bus, writer, outputs, this.cache.wakeups, metrics);

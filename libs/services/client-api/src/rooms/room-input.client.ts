@@ -138,7 +138,7 @@ export class RoomInputClient {
  * content's JSON is never longer than its canonical JSON, so nothing that fits is refused.
  */
 function refuseOversized(input: RoomInput): void {
-  for (const event of input.kind === 'new_event' ? [input.event] : input.events) {
+  for (const event of input.kind === 'new_event' ? [input.event] : input.kind === 'create_room' ? input.events : []) {
     const bytes = Buffer.byteLength(JSON.stringify(event.content) ?? '');
     if (bytes > MAX_PDU_BYTES) throw new MatrixError('M_TOO_LARGE', `the content of a ${event.type} event is ${bytes} bytes, more than a whole event may be (${MAX_PDU_BYTES})`, 413);
   }

@@ -81,6 +81,7 @@ export class RoomHeads {
         redacted_by: null,
         txn_device_id: a.event.transaction?.device_id ?? null,
         txn_id: a.event.transaction?.txn_id ?? null,
+        status: null,
       }),
     );
     const byId = new Map<EventId, ReferencedEvent>([...draft.head.extremities.map((e) => [e.event_id, e] as const), ...events.map((e) => [e.event_id, referenceOf(e)] as const)]);

@@ -84,6 +84,7 @@ class FakeStorage implements WriterStorage {
           redacted_by: null,
           txn_device_id: event.transaction?.device_id ?? null,
           txn_id: event.transaction?.txn_id ?? null,
+          status: null,
         });
         if (event.stateKey !== undefined) {
           const state = this.current.get(roomId) ?? new Map<string, string>();

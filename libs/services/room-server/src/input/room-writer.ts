@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { currentTraceHeaders, isPermanentFailure } from '@axon/platform-bus';
-import type { ProtoEvent, RoomInput, RoomOutput, SentTransaction } from '@axon/contracts-kafka';
+import type { ProtoEvent, RemoteEventInput, RoomInput, RoomOutput, SentTransaction } from '@axon/contracts-kafka';
 import { encodeUrlSafeUnpaddedBase64 } from '@axon/matrix-canonical-json';
 import { MatrixError } from '@axon/matrix-errors';
 import { getNamedPowerLevel, getUserPowerLevel, type AuthEvent, type AuthState } from '@axon/matrix-event-auth';
@@ -14,6 +14,7 @@ import type { OutboxEntry } from '../storage/outbox.repository';
 import { RequestSeenError, StaleRoomHeadError, type InputResultRow, type RoomRow, type StoredEvent } from '../storage/rows';
 import { authEventsFor, buildChecked, chainInitialEvents } from './event-authoring';
 import { referenceOf, RoomHeads, unknownRoom, type RoomDraft } from './room-heads';
+import type { RemoteEventIngest } from './remote-event-ingest';
 import type { WriterStorage } from './writer-storage';
 
 /** What an input came to: the appended event, or the Matrix error that refused it. */
@@ -33,6 +34,8 @@ const MAX_STALE_RETRIES = 10;
 
 export interface RoomWriterOptions {
   readonly now?: () => number;
+  /** Checks and stores PDUs received over federation (`remote_event` inputs); without it they are refused. */
+  readonly remote?: RemoteEventIngest;
   readonly metrics?: Pick<RoomServerMetrics, 'eventsPersisted'>;
 }
 
@@ -175,13 +178,39 @@ export class RoomWriter {
       const item = items[index]!;
       if (item.input.kind === 'create_room') outcomes[index] = await this.withRetries(() => this.createRoom(item.input as Extract<RoomInput, { kind: 'create_room' }>, item.traceContext));
     }
-    const events = fresh.filter((index) => items[index]!.input.kind === 'new_event');
-    if (events.length > 0) {
+    // Local events are appended together, a run at a time; a received PDU is stored on its
+    // own between them, in the batch's order (a room's local event after it builds on it).
+    let run: number[] = [];
+    const appendRun = async (): Promise<void> => {
+      if (run.length === 0) return;
+      const events = run;
+      run = [];
       const appended = await this.withRetries(() => this.appendEvents(events.map((index) => items[index]!)));
       events.forEach((index, k) => (outcomes[index] = appended[k]));
+    };
+    for (const index of fresh) {
+      const { input, traceContext } = items[index]!;
+      if (input.kind === 'new_event') run.push(index);
+      else if (input.kind === 'remote_event') {
+        await appendRun();
+        outcomes[index] = await this.ingestRemote(input, traceContext);
+      }
     }
+    await appendRun();
     // A request repeated within the batch has the outcome of its first occurrence.
     return items.map((item, index) => outcomes[index] ?? outcomes[first.get(item.input.request_id)!]!);
+  }
+
+  private async ingestRemote(input: RemoteEventInput, traceContext: Readonly<Record<string, string>>): Promise<InputOutcome> {
+    const remote = this.options.remote;
+    if (remote === undefined) return { ok: false, error: new MatrixError('M_UNRECOGNIZED', 'this room server does not take events from other servers') };
+    try {
+      return await this.withRetries(() => remote.ingest(input, traceContext));
+    } finally {
+      // The room's head and state moved outside the drafts' knowledge.
+      const roomId = parseRoomId(input.room_id);
+      if (roomId.ok) this.heads.forget([roomId.value]);
+    }
   }
 
   private async withRetries<T>(write: () => Promise<T>): Promise<T> {
@@ -282,6 +311,7 @@ export class RoomWriter {
       redacted_by: null,
       txn_device_id: transaction?.device_id ?? null,
       txn_id: transaction?.txn_id ?? null,
+      status: null,
     });
     return appendEventOf(
       proto,

@@ -73,7 +73,8 @@ export function createRoomQuery(storage: RoomStorage): ServiceImplementation<Roo
     },
     async getEvents({ eventIds }) {
       const ids = knownOnly(parseEventId, eventIds);
-      const found = new Map((await storage.events.byIds(db, ids)).map((event) => [event.event_id, event]));
+      // Outliers, rejected and soft-failed events are not the room's to show.
+      const found = new Map((await storage.events.byIds(db, ids)).filter((event) => event.status === null).map((event) => [event.event_id, event]));
       return { events: await toRoomEvents(ids.flatMap((id) => (found.has(id) ? [found.get(id)!] : []))) };
     },
     async getMembership({ roomId, userId }) {

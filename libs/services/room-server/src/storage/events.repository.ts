@@ -1,6 +1,6 @@
 import type { SentTransaction } from '@axon/contracts-kafka';
 import type { EventId, RoomId, UserId } from '@axon/matrix-identifiers';
-import { EVENT_COLUMNS, type Queryable, type StoredEvent } from './rows';
+import { EVENT_COLUMNS, type EventStatus, type Queryable, type StoredEvent } from './rows';
 
 /** What an event is, as the events table keeps it beside its PDU. */
 export interface EventFields {
@@ -21,7 +21,11 @@ export interface EventFields {
 /** One event row to insert. */
 export interface EventRow extends EventFields {
   readonly roomId: RoomId;
-  readonly roomSeq: number;
+  /** Null for an event outside the timeline (`status`). */
+  readonly roomSeq: number | null;
+  readonly status?: EventStatus;
+  /** Why a rejected event was rejected. */
+  readonly rejection?: string;
   readonly stateGroupBefore: string | null;
   /** Known at insert for every event but a state event (whose group is written after it). */
   readonly stateGroupAfter: string | null;
@@ -30,7 +34,7 @@ export interface EventRow extends EventFields {
 }
 
 /** Columns per row of the multi-row insert (Postgres allows 65,535 parameters a statement). */
-const EVENT_PARAMS = 13;
+const EVENT_PARAMS = 15;
 /** Rows per statement: under Postgres's 65,535 parameters with room for the auth edges' two arrays. */
 const INSERT_CHUNK = 2000;
 
@@ -48,13 +52,13 @@ export class EventsRepository {
       const params: unknown[] = [edges.map(([event]) => event), edges.map(([, auth]) => auth)];
       const tuples = chunk.map((e) => {
         const i = params.length;
-        params.push(e.eventId, e.roomId, e.roomSeq, e.type, e.stateKey ?? null, e.sender, e.depth, e.originServerTs, e.pduJson, e.stateGroupBefore, e.stateGroupAfter, e.transaction?.device_id ?? null, e.transaction?.txn_id ?? null);
+        params.push(e.eventId, e.roomId, e.roomSeq, e.type, e.stateKey ?? null, e.sender, e.depth, e.originServerTs, e.pduJson, e.stateGroupBefore, e.stateGroupAfter, e.transaction?.device_id ?? null, e.transaction?.txn_id ?? null, e.status ?? null, e.rejection ?? null);
         return `(${Array.from({ length: EVENT_PARAMS }, (_, k) => `$${i + k + 1}`).join(', ')})`;
       });
       const rows = (await tx.query(
         `WITH inserted AS (
-           INSERT INTO events (event_id, room_id, room_seq, type, state_key, sender, depth, origin_server_ts, pdu_json, state_group_before, state_group_after, txn_device_id, txn_id)
-           VALUES ${tuples.join(', ')} RETURNING event_id, room_id, nid),
+           INSERT INTO events (event_id, room_id, room_seq, type, state_key, sender, depth, origin_server_ts, pdu_json, state_group_before, state_group_after, txn_device_id, txn_id, status, rejection)
+           VALUES ${tuples.join(', ')} RETURNING event_id, room_id, nid, room_seq),
          -- An auth event inserted by this same statement is not in the snapshot of events:
          -- looked up in both (two index lookups; a UNION of the two made it a scan of events).
          edges AS (
@@ -67,7 +71,7 @@ export class EventsRepository {
            ON CONFLICT DO NOTHING),
          latest AS (
            UPDATE rooms SET latest_nid = GREATEST(rooms.latest_nid, m.nid)
-           FROM (SELECT room_id, max(nid) AS nid FROM inserted GROUP BY room_id) m WHERE rooms.room_id = m.room_id)
+           FROM (SELECT room_id, max(nid) AS nid FROM inserted WHERE room_seq IS NOT NULL GROUP BY room_id) m WHERE rooms.room_id = m.room_id)
          SELECT event_id, nid::text AS nid FROM inserted`,
         params,
       )) as Array<{ event_id: EventId; nid: string }>;
@@ -88,6 +92,26 @@ export class EventsRepository {
   async byIds(q: Queryable, eventIds: readonly EventId[]): Promise<StoredEvent[]> {
     if (eventIds.length === 0) return [];
     return (await q.query(`SELECT ${EVENT_COLUMNS} FROM events WHERE event_id = ANY($1)`, [eventIds])) as StoredEvent[];
+  }
+
+  /** The stream positions of these events, by event ID (those stored). */
+  async nidsOf(q: Queryable, eventIds: readonly EventId[]): Promise<Map<EventId, string>> {
+    if (eventIds.length === 0) return new Map();
+    const rows = (await q.query(`SELECT event_id, nid::text AS nid FROM events WHERE event_id = ANY($1)`, [eventIds])) as Array<{ event_id: EventId; nid: string }>;
+    return new Map(rows.map((row) => [row.event_id, row.nid]));
+  }
+
+  /** The event IDs at these stream positions. */
+  async idsOfNids(q: Queryable, nids: readonly string[]): Promise<Array<{ nid: string; event_id: EventId }>> {
+    if (nids.length === 0) return [];
+    return (await q.query(`SELECT nid::text AS nid, event_id FROM events WHERE nid = ANY($1::bigint[])`, [nids])) as Array<{ nid: string; event_id: EventId }>;
+  }
+
+  /** The state group after each of these events (NULL for an outlier), by event ID. */
+  async stateGroupsAfter(q: Queryable, eventIds: readonly EventId[]): Promise<Map<EventId, string | null>> {
+    if (eventIds.length === 0) return new Map();
+    const rows = (await q.query(`SELECT event_id, state_group_after::text AS after FROM events WHERE event_id = ANY($1)`, [eventIds])) as Array<{ event_id: EventId; after: string | null }>;
+    return new Map(rows.map((row) => [row.event_id, row.after]));
   }
 
   async stateGroupsOf(q: Queryable, eventId: EventId): Promise<{ before: string | null; after: string | null } | undefined> {

@@ -38,4 +38,19 @@ export class MembershipsRepository {
     }>;
     return new Map(rows.map((row) => [row.room_id, row.joined]));
   }
+
+  /** The membership a member event sets, read from the stored event at `nid` (a state change state resolution made). */
+  async setFromEvent(tx: Queryable, roomId: RoomId, member: string, nid: string): Promise<void> {
+    await tx.query(
+      `INSERT INTO memberships (room_id, user_id, membership, event_nid)
+       SELECT $1, $2, COALESCE((pdu_json::jsonb)->'content'->>'membership', 'leave'), nid FROM events WHERE nid = $3::bigint
+       ON CONFLICT (room_id, user_id) DO UPDATE SET membership = EXCLUDED.membership, event_nid = EXCLUDED.event_nid`,
+      [roomId, member, nid],
+    );
+  }
+
+  /** Forgets a member whose state entry state resolution dropped. */
+  async remove(tx: Queryable, roomId: RoomId, member: string): Promise<void> {
+    await tx.query(`DELETE FROM memberships WHERE room_id = $1 AND user_id = $2`, [roomId, member]);
+  }
 }

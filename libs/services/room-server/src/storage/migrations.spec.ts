@@ -4,7 +4,7 @@ import { join as joinPath } from 'node:path';
 import type { EventId, RoomId } from '@axon/matrix-identifiers';
 import { Database } from '@axon/platform-database';
 import { outboxShard } from '../output/outbox-shard';
-import { EventTransactions1764500000000, ROOM_SERVER_MIGRATIONS } from './migrations';
+import { EventTransactions1764500000000, RemoteEvents1765700000000, ROOM_SERVER_MIGRATIONS } from './migrations';
 import { RoomStorage } from './room-storage';
 
 describe('room server migrations', () => {
@@ -76,11 +76,33 @@ describe('room server migrations', () => {
       );
 
       const after = await database.dataSource({ schema: 'room_server', migrations: ROOM_SERVER_MIGRATIONS.slice(0, index + 1) });
-      const storage = new RoomStorage(after);
-      expect(await storage.events.byIds(storage.db, ['$old' as EventId])).toMatchObject([{ event_id: '$old', txn_device_id: null, txn_id: null }]);
+      expect(await after.query(`SELECT event_id, txn_device_id, txn_id FROM events`)).toEqual([{ event_id: '$old', txn_device_id: null, txn_id: null }]);
 
       await after.undoLastMigration();
       expect(await after.query(`SELECT column_name FROM information_schema.columns WHERE table_schema = 'room_server' AND table_name = 'events' AND column_name LIKE 'txn%'`)).toEqual([]);
+    } finally {
+      await database.close();
+    }
+  });
+
+  it('RemoteEvents keeps every event in the timeline, lets outliers in, and on the way down drops them', async () => {
+    const database = await Database.open({ dataDir: mkdtempSync(joinPath(tmpdir(), 'axon-rs-migrate-')), inMemory: true });
+    try {
+      const index = ROOM_SERVER_MIGRATIONS.indexOf(RemoteEvents1765700000000);
+      const before = await database.dataSource({ schema: 'room_server', migrations: ROOM_SERVER_MIGRATIONS.slice(0, index) });
+      await before.query(
+        `INSERT INTO events (event_id, room_id, room_seq, type, sender, depth, origin_server_ts, pdu_json) VALUES ('$old', '!r:hs.test', 1, 'm.room.message', '@a:hs.test', 1, 0, '{}')`,
+      );
+      const after = await database.dataSource({ schema: 'room_server', migrations: ROOM_SERVER_MIGRATIONS.slice(0, index + 1) });
+      const storage = new RoomStorage(after);
+      expect(await storage.events.byIds(storage.db, ['$old' as EventId])).toMatchObject([{ event_id: '$old', room_seq: 1, status: null }]);
+      await after.query(
+        `INSERT INTO events (event_id, room_id, room_seq, type, sender, depth, origin_server_ts, pdu_json, status) VALUES ('$out', '!r:hs.test', NULL, 'm.room.member', '@b:hs.test', 1, 0, '{}', 'outlier')`,
+      );
+      expect((await storage.timeline.paginate(storage.db, '!r:hs.test' as RoomId, { direction: 'f', limit: 10 })).map((e) => e.event_id)).toEqual(['$old']);
+
+      await after.undoLastMigration();
+      expect(await after.query(`SELECT event_id FROM events`)).toEqual([{ event_id: '$old' }]);
     } finally {
       await database.close();
     }

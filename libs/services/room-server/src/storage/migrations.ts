@@ -241,6 +241,33 @@ export class EventTransactions1764500000000 implements MigrationInterface {
   }
 }
 
+/**
+ * Events received over federation that are not (or not yet) part of the room's timeline:
+ * - `events.status`: NULL for an event of the timeline (it has a `room_seq` and went to
+ *   `hs.room.output`); `outlier` for an event known without its place in the room (an
+ *   auth event or a state event fetched to check another); `rejected` for one that failed
+ *   the auth rules (kept, so it is never fetched or accepted again, and so state
+ *   resolution knows it was rejected); `soft_failed` for one that passed against the
+ *   state before it but not the current state (in the DAG, never served to clients).
+ * - `events.rejection`: why a rejected event was rejected.
+ * - `events.room_seq` becomes nullable: only timeline events have one.
+ * Adding nullable columns without defaults rewrites no row.
+ */
+export class RemoteEvents1765700000000 implements MigrationInterface {
+  readonly name = 'RemoteEvents1765700000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`ALTER TABLE events ADD COLUMN status text, ADD COLUMN rejection text`);
+    await queryRunner.query(`ALTER TABLE events ALTER COLUMN room_seq DROP NOT NULL`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`DELETE FROM events WHERE room_seq IS NULL`);
+    await queryRunner.query(`ALTER TABLE events ALTER COLUMN room_seq SET NOT NULL`);
+    await queryRunner.query(`ALTER TABLE events DROP COLUMN rejection, DROP COLUMN status`);
+  }
+}
+
 export const ROOM_SERVER_MIGRATIONS = [
   RoomServerInitial1764000000000,
   RoomDirectory1764100000000,
@@ -248,4 +275,5 @@ export const ROOM_SERVER_MIGRATIONS = [
   OutboxShards1764300000000,
   ForwardExtremitiesOnRooms1764400000000,
   EventTransactions1764500000000,
+  RemoteEvents1765700000000,
 ] as const;

@@ -27,7 +27,8 @@ export interface StoredEvent {
   readonly nid: string;
   readonly event_id: EventId;
   readonly room_id: RoomId;
-  readonly room_seq: number;
+  /** Its place in the room's timeline; null for an event outside it (`status`). */
+  readonly room_seq: number | null;
   readonly type: string;
   readonly state_key: string | null;
   readonly depth: number;
@@ -36,7 +37,12 @@ export interface StoredEvent {
   /** The sending device's transaction (`EventFields.transaction`), both NULL without one. */
   readonly txn_device_id: string | null;
   readonly txn_id: string | null;
+  /** NULL for a timeline event; else `outlier`, `rejected` or `soft_failed` (`RemoteEvents` migration). */
+  readonly status: EventStatus | null;
 }
+
+/** What an event outside the timeline is (`events.status`). */
+export type EventStatus = 'outlier' | 'rejected' | 'soft_failed';
 
 /** The outcome recorded for an input request. */
 export interface InputResultRow {
@@ -82,6 +88,7 @@ export function eventColumns(alias?: string): string {
     `${p}redacted_by AS redacted_by`,
     `${p}txn_device_id AS txn_device_id`,
     `${p}txn_id AS txn_id`,
+    `${p}status AS status`,
   ].join(', ');
 }
 

@@ -4,6 +4,29 @@ import { eventColumns, type Queryable, type StoredEvent } from './rows';
 /** A full snapshot starts a new chain after this many delta levels. */
 export const STATE_GROUP_MAX_DEPTH = 64;
 
+/**
+ * The entries of state group `$1` (`entries`: type, state_key, event_nid): its chain of
+ * deltas, the newest entry per key winning (a NULL nid, a removed key, joins no event).
+ */
+const GROUP_ENTRIES = `WITH RECURSIVE chain(id, parent_id, level) AS (
+         SELECT id, parent_id, 0 FROM state_groups WHERE id = $1
+         UNION ALL
+         SELECT g.id, g.parent_id, chain.level + 1 FROM state_groups g JOIN chain ON g.id = chain.parent_id
+       ),
+       entries AS (
+         SELECT DISTINCT ON (s.type, s.state_key) s.type, s.state_key, s.event_nid
+         FROM state_group_entries s JOIN chain ON chain.id = s.group_id
+         ORDER BY s.type, s.state_key, chain.level
+       )`;
+
+/** One entry of a room state: the event at (`type`, `state_key`). */
+export interface StateEntry {
+  readonly type: string;
+  readonly state_key: string;
+  readonly event_id: EventId;
+  readonly nid: string;
+}
+
 /** Which current state to read: all, the given (type, state_key) pairs, or the given types. */
 export interface StateFilter {
   readonly keys?: ReadonlyArray<readonly [string, string]>;
@@ -57,16 +80,7 @@ export class StateRepository {
   /** The state of a state group: its chain of deltas, newest entry per key winning. */
   async group(q: Queryable, groupId: string): Promise<StoredEvent[]> {
     return (await q.query(
-      `WITH RECURSIVE chain(id, parent_id, level) AS (
-         SELECT id, parent_id, 0 FROM state_groups WHERE id = $1
-         UNION ALL
-         SELECT g.id, g.parent_id, chain.level + 1 FROM state_groups g JOIN chain ON g.id = chain.parent_id
-       ),
-       entries AS (
-         SELECT DISTINCT ON (s.type, s.state_key) s.type, s.state_key, s.event_nid
-         FROM state_group_entries s JOIN chain ON chain.id = s.group_id
-         ORDER BY s.type, s.state_key, chain.level
-       )
+      `${GROUP_ENTRIES}
        SELECT ${eventColumns('e')}
        FROM entries JOIN events e ON e.nid = entries.event_nid`,
       [groupId],
@@ -96,5 +110,61 @@ export class StateRepository {
     }
     await tx.query(`INSERT INTO state_group_entries (group_id, type, state_key, event_nid) VALUES ($1, $2, $3, $4)`, [groupId, type, stateKey, nid]);
     return groupId;
+  }
+
+  /** The entries of a state group (event IDs and nids, no PDUs). */
+  async groupEntries(q: Queryable, groupId: string): Promise<StateEntry[]> {
+    return (await q.query(
+      `${GROUP_ENTRIES}
+       SELECT entries.type, entries.state_key, e.event_id, e.nid::text AS nid
+       FROM entries JOIN events e ON e.nid = entries.event_nid`,
+      [groupId],
+    )) as StateEntry[];
+  }
+
+  /** The current state's entries (event IDs and nids, no PDUs). */
+  async currentEntries(q: Queryable, roomId: RoomId): Promise<StateEntry[]> {
+    return (await q.query(
+      `SELECT c.type, c.state_key, e.event_id, e.nid::text AS nid FROM current_state c JOIN events e ON e.nid = c.event_nid WHERE c.room_id = $1`,
+      [roomId],
+    )) as StateEntry[];
+  }
+
+  /**
+   * A new state group holding `state`: a delta on `parent` (whose state differs from it
+   * by `changes`, a NULL nid removing a key) while its chain is shallow, else a full
+   * snapshot. `parent` null: always a snapshot.
+   */
+  async writeGroupOf(
+    tx: Queryable,
+    roomId: RoomId,
+    parent: string | null,
+    state: ReadonlyArray<{ readonly type: string; readonly state_key: string; readonly nid: string }>,
+    changes: ReadonlyArray<{ readonly type: string; readonly state_key: string; readonly nid: string | null }>,
+  ): Promise<string> {
+    const parentDepth = parent === null ? undefined : ((await tx.query(`SELECT depth FROM state_groups WHERE id = $1`, [parent])) as Array<{ depth: number }>)[0]?.depth;
+    const snapshot = parentDepth === undefined || parentDepth + 1 >= STATE_GROUP_MAX_DEPTH;
+    const created = (await tx.query(`INSERT INTO state_groups (room_id, parent_id, depth) VALUES ($1, $2, $3) RETURNING id::text AS id`, [
+      roomId,
+      snapshot ? null : parent,
+      snapshot ? 0 : parentDepth + 1,
+    ])) as Array<{ id: string }>;
+    const groupId = created[0]!.id;
+    const entries = snapshot ? state : changes;
+    if (entries.length > 0) {
+      await tx.query(
+        `INSERT INTO state_group_entries (group_id, type, state_key, event_nid) SELECT $1::bigint, * FROM unnest($2::text[], $3::text[], $4::bigint[])`,
+        [groupId, entries.map((e) => e.type), entries.map((e) => e.state_key), entries.map((e) => e.nid)],
+      );
+    }
+    return groupId;
+  }
+
+  /** Replaces entries of the current state; a NULL nid removes the key. */
+  async applyCurrent(tx: Queryable, roomId: RoomId, changes: ReadonlyArray<{ readonly type: string; readonly state_key: string; readonly nid: string | null }>): Promise<void> {
+    for (const change of changes) {
+      if (change.nid === null) await tx.query(`DELETE FROM current_state WHERE room_id = $1 AND type = $2 AND state_key = $3`, [roomId, change.type, change.state_key]);
+      else await this.setCurrent(tx, roomId, change.type, change.state_key, change.nid);
+    }
   }
 }

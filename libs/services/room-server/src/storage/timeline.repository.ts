@@ -14,7 +14,8 @@ export class TimelineRepository {
   /** Room events by stream position: backwards (newest first) or forwards, exclusive of `from`. */
   async paginate(q: Queryable, roomId: RoomId, page: PageRequest): Promise<StoredEvent[]> {
     const params: unknown[] = [roomId, page.limit];
-    const conditions = ['room_id = $1'];
+    // Outliers, rejected and soft-failed events have no room_seq: never in the timeline.
+    const conditions = ['room_id = $1', 'room_seq IS NOT NULL'];
     if (page.from !== undefined) {
       params.push(page.from);
       conditions.push(page.direction === 'b' ? `nid < $${params.length}::bigint` : `nid > $${params.length}::bigint`);
