@@ -89,6 +89,12 @@ export interface RemoteEventInput {
    * computes it from the prev events.
    */
   readonly state_before?: readonly string[];
+  /**
+   * For a room not known here (this server joins it through another: the `send_join`
+   * answer's state in `state_before`, its auth chain and state in `outliers`): the room's
+   * version. The room is created with the event as its first timeline event.
+   */
+  readonly room_version?: string;
 }
 
 /** The request ID of a received PDU: one outcome per event, however often it arrives. */
@@ -170,6 +176,7 @@ export function validateRoomInput(value: unknown): RoomInput {
       requireString(input, 'room_id', 'room input');
       requireString(input, 'origin', 'room input');
       requireString(input, 'pdu_json', 'room input');
+      if (input['room_version'] !== undefined) requireString(input, 'room_version', 'room input');
       for (const name of ['outliers', 'state_before'] as const) {
         const list = input[name];
         if (list !== undefined && (!Array.isArray(list) || list.some((item) => typeof item !== 'string'))) throw new TypeError(`room input.${name} is not an array of strings`);

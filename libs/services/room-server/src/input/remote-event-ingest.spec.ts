@@ -245,6 +245,59 @@ describe.each(['10', '12'])('received PDUs, room version %s', (version) => {
     expect(last.state_added).toEqual([]);
   });
 
+  it('creates a room this server joins through another with the state the resident server gave, and goes on from the join', async () => {
+    const rules = rulesOf(version);
+    const DAVE = '@dave:remote.test';
+    const v12 = rules.authorization.explicitlyPrivilegeRoomCreators;
+    // The room as remote.test made it: never seen here.
+    const built: BuiltEvent[] = [];
+    const chain = async (proto: ProtoEvent, roomId: RoomId | undefined): Promise<BuiltEvent> => {
+      const state = built.filter((e) => e.authEvent.state_key !== undefined).map((e) => ({ event_id: e.eventId, type: e.authEvent.type, state_key: e.authEvent.state_key!, depth: e.authEvent.depth, pdu_json: e.pduJson })) as unknown as StoredEvent[];
+      const keys = selectAuthEventKeys({ ...proto, content: proto.content as JsonObject }, rules.authorization);
+      const authEvents = keys.flatMap((key) => {
+        const [type, stateKey] = parseStateKey(key);
+        const found = [...state].reverse().find((e) => e.type === type && e.state_key === stateKey);
+        return found === undefined ? [] : [found];
+      });
+      const last = built.at(-1);
+      const event = buildLocalEvent(proto, { rules, roomId, prevEvents: last === undefined ? [] : [ref(last)], authEvents, signer: proto.sender === ALICE ? local : remote, now: clock++ });
+      built.push(event);
+      return event;
+    };
+    const named = `!made${++counter}:remote.test` as RoomId;
+    const create = await chain({ type: 'm.room.create', state_key: '', sender: DAVE, content: rules.authorization.useRoomCreateSender ? { room_version: version } : { creator: DAVE, room_version: version } }, v12 ? undefined : named);
+    const roomId = v12 ? (`!${create.eventId.slice(1)}` as RoomId) : named;
+    await chain(joinOf(DAVE), roomId);
+    await chain({ type: 'm.room.power_levels', state_key: '', sender: DAVE, content: { users: v12 ? {} : { [DAVE]: 100 } } }, roomId);
+    await chain({ type: 'm.room.join_rules', state_key: '', sender: DAVE, content: { join_rule: 'public' } }, roomId);
+    const residentState = [...built];
+    const join = await chain(joinOf(ALICE), roomId);
+
+    const outcome = await writer.handle({
+      kind: 'remote_event',
+      request_id: remoteEventRequestId(join.eventId),
+      room_id: roomId,
+      origin: 'remote.test',
+      pdu_json: join.pduJson,
+      outliers: residentState.map((e) => e.pduJson),
+      state_before: residentState.map((e) => e.eventId),
+      room_version: version,
+    });
+    expect(outcome).toEqual({ ok: true, roomId, eventId: join.eventId });
+    expect((await current(roomId)).map((e) => e.event_id).sort()).toEqual([...residentState, join].map((e) => e.eventId).sort());
+    expect((await storage.memberships.of(storage.db, roomId, ALICE as never))?.membership).toBe('join');
+    const [first] = await outputs(roomId);
+    expect(first).toMatchObject({ event_id: join.eventId, room_seq: 1, prev_room_seq: 0 });
+    expect(first!.state_added.map(([, , id]) => id).sort()).toEqual([...residentState, join].map((e) => e.eventId).sort());
+    expect(await extremities(roomId)).toEqual([join.eventId]);
+
+    const hello = await remoteEvent(version, roomId, message(DAVE, 'welcome over'), [ref(join)]);
+    expect((await receive(roomId, hello)).ok).toBe(true);
+    const reply = await writer.handle({ kind: 'new_event', request_id: `r-${++counter}`, room_id: roomId, event: message(ALICE, 'thanks') });
+    if (!reply.ok) throw reply.error;
+    expect(await extremities(roomId)).toEqual([reply.eventId]);
+  });
+
   it('refuses a PDU of another room or one that is not a PDU of the room version, storing nothing', async () => {
     const roomId = await createRoom(version);
     const other = await createRoom(version);

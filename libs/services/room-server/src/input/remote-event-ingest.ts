@@ -87,9 +87,13 @@ export class RemoteEventIngest {
 
   async ingest(input: RemoteEventInput, traceContext: Readonly<Record<string, string>>): Promise<InputOutcome> {
     const parsedRoom = parseRoomId(input.room_id);
-    const room = parsedRoom.ok ? await this.storage.room(parsedRoom.value) : undefined;
-    if (!parsedRoom.ok || room === undefined) return this.refuse(input.request_id, undefined, unknownRoom(input.room_id));
+    if (!parsedRoom.ok) return this.refuse(input.request_id, undefined, unknownRoom(input.room_id));
     const roomId = parsedRoom.value;
+    let room = await this.storage.room(roomId);
+    // A room joined through another server: created here with the join as its first event.
+    const create = room === undefined && input.room_version !== undefined && input.state_before !== undefined;
+    if (create) room = { room_id: roomId, room_version: input.room_version!, head_seq: 0, state_group: null, latest_nid: '0' };
+    if (room === undefined) return this.refuse(input.request_id, roomId, unknownRoom(input.room_id));
     const rules = getRoomVersionRules(room.room_version);
     if (!rules.ok) return this.refuse(input.request_id, roomId, new MatrixError('M_UNSUPPORTED_ROOM_VERSION', `room ${roomId} has unsupported version ${room.room_version}`));
     const run = new IngestRun(this.storage, rules.value, roomId, this.options);
@@ -127,8 +131,11 @@ export class RemoteEventIngest {
     }
     if (verdict.ok) verdict = await run.checkAgainstState(event, before.state);
     let status: EventStatus | null = verdict.ok ? null : 'rejected';
+    // A room this server joins through another has no current state to check against yet,
+    // and is not created for a join that fails.
+    if (create && status === 'rejected') return this.refuse(input.request_id, roomId, new MatrixError('M_FORBIDDEN', verdict.ok ? 'rejected' : verdict.reason));
     // 6. Against the current state.
-    if (status === null) {
+    if (status === null && !create) {
       const current = await this.storage.currentState(roomId);
       const soft = await run.checkAgainstState(event, current);
       if (!soft.ok) status = 'soft_failed';
@@ -141,6 +148,7 @@ export class RemoteEventIngest {
         : { requestId: input.request_id, roomId, eventId };
     const plan: RemoteAppendPlan = {
       room,
+      ...(create ? { create: true as const } : {}),
       outliers,
       event: { ...rowOf(event, input.pdu_json, status, verdict), stateBefore: before.group === undefined ? { entries: before.state } : { group: before.group } },
       ...(status === null ? { accepted: await this.acceptance(run, room, event, before.state, traceContext) } : {}),
@@ -260,6 +268,8 @@ class IngestRun {
     const missing = ids.filter((id) => !found.has(id));
     if (missing.length > 0) return { ok: false, reason: `auth events not known: ${missing.join(', ')}` };
     const authEvents = ids.map((id) => found.get(id)!.auth);
+    // The create event has rules of its own (rule 1), whatever it cites.
+    if (event.type === 'm.room.create') return this.allowedBy(event, authStateFromEvents([]));
     const list = checkAuthEventsList(event, authEvents, this.rules.authorization, (id) => found.get(id as EventId)?.status === 'rejected');
     if (!list.ok) return { ok: false, reason: `${list.error.reason} (${list.error.rule})` };
     return this.allowedBy(event, authStateFromEvents(await this.withCreate(authEvents)));

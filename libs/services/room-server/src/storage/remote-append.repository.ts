@@ -23,6 +23,8 @@ export interface RemoteEventRow extends EventFields {
 export interface RemoteAppendPlan {
   /** The head the checks ran on (`head_seq` is the fence's expected value). */
   readonly room: RoomRow;
+  /** The room is new here (joined through another server): its row is made in this transaction. */
+  readonly create?: true;
   /** Events stored outside the timeline, in order (auth events before the events they authorise). */
   readonly outliers: readonly RemoteEventRow[];
   /** The event; absent when only outliers are stored. */
@@ -100,6 +102,7 @@ export class RemoteAppendRepository {
     const roomId = plan.room.room_id;
     const accepted = plan.accepted;
     const seq = plan.room.head_seq + 1;
+    if (plan.create) await rooms.insert(tx, roomId, plan.room.room_version);
     if (accepted !== undefined) await rooms.fence(tx, [{ roomId, fromSeq: plan.room.head_seq, toSeq: seq, forwardExtremities: accepted.extremities }]);
     if (plan.outliers.length > 0) {
       await events.insert(
