@@ -209,7 +209,7 @@ export class RoomReadsService {
     const membership = await this.roomQuery.getMembership({ roomId, userId: requester.userId });
     if (membership.membership === 'join') return { roomId, until: undefined, lastJoin: 'now' };
     if ((membership.membership === 'leave' || membership.membership === 'ban') && (await this.forgottenRooms.forgottenAt(requester.userId, roomId)) !== membership.eventId) {
-      const [event] = (await this.roomQuery.getEvents({ eventIds: [membership.eventId] })).events;
+      const [event] = (await this.roomQuery.getEvents({ eventIds: [membership.eventId], includeOutliers: false })).events;
       if (event !== undefined) {
         return { roomId, until: { position: BigInt(event.streamOrdering), eventId: event.eventId }, lastJoin: await this.lastJoin(requester.userId, event.eventId) };
       }
@@ -221,7 +221,7 @@ export class RoomReadsService {
 
   /** The event, if it is in the room and the user may see it; `M_NOT_FOUND` otherwise. */
   private async visibleEvent(requester: Requester, view: RoomView, eventId: EventId): Promise<RoomEvent> {
-    const [event] = (await this.roomQuery.getEvents({ eventIds: [eventId] })).events;
+    const [event] = (await this.roomQuery.getEvents({ eventIds: [eventId], includeOutliers: false })).events;
     if (event === undefined || event.roomId !== view.roomId || (view.until !== undefined && BigInt(event.streamOrdering) > view.until.position) || !(await this.isVisible(requester, view, event))) {
       throw new MatrixError('M_NOT_FOUND', 'event not found', 404);
     }
@@ -334,7 +334,7 @@ export class RoomReadsService {
    */
   private async format(requester: Requester, events: readonly RoomEvent[]): Promise<ClientEvent[]> {
     const redactionIds = [...new Set(events.map((event) => event.redactedBy).filter((id) => id !== ''))];
-    const redactions = new Map((redactionIds.length === 0 ? [] : (await this.roomQuery.getEvents({ eventIds: redactionIds })).events).map((event) => [event.eventId, event]));
+    const redactions = new Map((redactionIds.length === 0 ? [] : (await this.roomQuery.getEvents({ eventIds: redactionIds, includeOutliers: false })).events).map((event) => [event.eventId, event]));
     return events.map((event) => {
       const formatted = toClientEvent(event, redactions);
       if (event.transaction !== undefined && event.transaction.deviceId === requester.deviceId && formatted.sender === requester.userId) {

@@ -76,7 +76,7 @@ export class UserDirectoryConsumer implements OnApplicationBootstrap {
     const others = [...new Set(eventIds.filter((id) => id !== output.event_id))];
     if (eventIds.includes(output.event_id)) events.set(output.event_id, JSON.parse(output.pdu_json) as Pdu);
     if (others.length > 0) {
-      for (const event of (await this.roomQuery.getEvents({ eventIds: others })).events) events.set(event.eventId, JSON.parse(event.pduJson) as Pdu);
+      for (const event of (await this.roomQuery.getEvents({ eventIds: others, includeOutliers: false })).events) events.set(event.eventId, JSON.parse(event.pduJson) as Pdu);
     }
     return events;
   }

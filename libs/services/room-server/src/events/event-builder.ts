@@ -33,11 +33,22 @@ export interface BuiltEvent {
   readonly authEvent: AuthEvent;
 }
 
-function reference(event: ReferencedEvent, rules: RoomVersionRules): EventReference {
+export function reference(event: ReferencedEvent, rules: RoomVersionRules): EventReference {
   if (!rules.eventFormat.referencesWithHashes) return { eventId: event.event_id };
   const parsed = JSON.parse(event.pdu_json) as JsonObject;
   const hashes = parsed['hashes'];
   return { eventId: event.event_id, hashes: (isJsonObject(hashes) ? hashes : { sha256: '' }) as EventHashes };
+}
+
+/**
+ * Where a new event goes in the DAG: after the room's forward extremities (at most 20, the
+ * deepest kept), one deeper than the deepest of them (capped at the format's maximum).
+ * Spec: https://spec.matrix.org/v1.19/server-server-api/#pdus
+ */
+export function placeAfter(extremities: readonly ReferencedEvent[], rules: RoomVersionRules): { prev: ReferencedEvent[]; depth: number } {
+  const prev = [...extremities].sort((x, y) => y.depth - x.depth).slice(0, 20);
+  const depth = Math.min(prev.reduce((max, event) => Math.max(max, event.depth), 0) + 1, Number(rules.eventFormat.maxDepth));
+  return { prev, depth };
 }
 
 /**
@@ -61,8 +72,7 @@ export function buildLocalEvent(
   },
 ): BuiltEvent {
   const { rules, signer } = context;
-  const prev = [...context.prevEvents].sort((x, y) => y.depth - x.depth).slice(0, 20);
-  const depth = Math.min(prev.reduce((max, event) => Math.max(max, event.depth), 0) + 1, Number(rules.eventFormat.maxDepth));
+  const { prev, depth } = placeAfter(context.prevEvents, rules);
   const format = rules.eventFormat;
   const content: JsonObject = { ...(proto.content as JsonObject) };
   // The proto's identifiers arrived as strings (`hs.room.input.v1`): parsed here, where

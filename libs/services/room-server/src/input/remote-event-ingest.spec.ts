@@ -1,21 +1,12 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join as joinPath } from 'node:path';
 import { remoteEventRequestId, type ProtoEvent, type RoomOutput } from '@axon/contracts-kafka';
 import type { JsonObject } from '@axon/matrix-canonical-json';
 import { parseStateKey, selectAuthEventKeys } from '@axon/matrix-event-auth';
 import type { EventId, RoomId } from '@axon/matrix-identifiers';
-import { getRoomVersionRules, type RoomVersionRules } from '@axon/matrix-room-versions';
-import { createNativeEd25519Backend, generateSigningKey } from '@axon/matrix-signing';
-import { Database } from '@axon/platform-database';
 import { buildLocalEvent, type BuiltEvent, type ReferencedEvent, type Signer } from '../events/event-builder';
-import { ROOM_SERVER_MIGRATIONS } from '../storage/migrations';
-import { RoomStorage } from '../storage/room-storage';
+import type { RoomStorage } from '../storage/room-storage';
 import type { StoredEvent } from '../storage/rows';
-import { RemoteEventIngest } from './remote-event-ingest';
-import { remoteEventStorage } from './remote-event-storage';
-import { RoomWriter, type InputOutcome } from './room-writer';
-import { roomStorageForWriter } from './writer-storage';
+import { openRoomServerFixture, rulesOf, type RoomServerFixture } from '../testing/room-server-fixture';
+import type { InputOutcome, RoomWriter } from './room-writer';
 
 // A room of `hs.test` (this server) that users of `remote.test` join and write to: their
 // events are built and signed by a signer of that server, then handed to the writer as
@@ -24,53 +15,23 @@ const ALICE = '@alice:hs.test';
 const BOB = '@bob:remote.test';
 const CAROL = '@carol:remote.test';
 
-let database: Database;
+let fixture: RoomServerFixture;
 let storage: RoomStorage;
 let local: Signer;
 let remote: Signer;
 let writer: RoomWriter;
 let counter = 0;
-let clock = 1_700_000_000_000;
 
 beforeAll(async () => {
-  database = await Database.open({ dataDir: mkdtempSync(joinPath(tmpdir(), 'axon-remote-')), inMemory: true });
-  storage = new RoomStorage(await database.dataSource({ schema: 'room_server', migrations: [...ROOM_SERVER_MIGRATIONS] }));
-  const backend = await createNativeEd25519Backend();
-  if (backend === undefined) throw new Error('no Ed25519');
-  const keyOf = (version: string) => {
-    const key = generateSigningKey(backend, version);
-    if (!key.ok) throw new Error(key.error);
-    return key.value;
-  };
-  local = { serverName: 'hs.test', key: keyOf('local'), backend };
-  remote = { serverName: 'remote.test', key: keyOf('remote'), backend };
-  const ingest = new RemoteEventIngest(remoteEventStorage(storage), { backend });
-  writer = new RoomWriter(roomStorageForWriter(storage), local, { remote: ingest, now: () => clock++ });
+  fixture = await openRoomServerFixture();
+  ({ storage, local, remote, writer } = fixture);
 });
 
 afterAll(async () => {
-  await database.close();
+  await fixture.close();
 });
 
-function rulesOf(version: string): RoomVersionRules {
-  const rules = getRoomVersionRules(version);
-  if (!rules.ok) throw rules.error;
-  return rules.value;
-}
-
-async function createRoom(version: string): Promise<RoomId> {
-  const rules = rulesOf(version);
-  const v12 = rules.authorization.explicitlyPrivilegeRoomCreators;
-  const events: ProtoEvent[] = [
-    { type: 'm.room.create', state_key: '', sender: ALICE, content: rules.authorization.useRoomCreateSender ? { room_version: version } : { creator: ALICE, room_version: version } },
-    { type: 'm.room.member', state_key: ALICE, sender: ALICE, content: { membership: 'join' } },
-    { type: 'm.room.power_levels', state_key: '', sender: ALICE, content: { users: v12 ? {} : { [ALICE]: 100 }, users_default: 0, events_default: 0, state_default: 50 } },
-    { type: 'm.room.join_rules', state_key: '', sender: ALICE, content: { join_rule: 'public' } },
-  ];
-  const outcome = await writer.handle({ kind: 'create_room', request_id: `create-${++counter}`, room_version: version, events });
-  if (!outcome.ok) throw outcome.error;
-  return outcome.roomId;
-}
+const createRoom = (version: string): Promise<RoomId> => fixture.createRoom(version, ALICE);
 
 const current = async (roomId: RoomId): Promise<StoredEvent[]> => storage.state.current(storage.db, roomId);
 const stateId = async (roomId: RoomId, type: string, stateKey: string): Promise<EventId | undefined> => (await current(roomId)).find((e) => e.type === type && e.state_key === stateKey)?.event_id;
@@ -89,7 +50,7 @@ async function remoteEvent(version: string, roomId: RoomId, proto: ProtoEvent, p
     const found = from.find((e) => e.type === type && e.state_key === stateKey);
     return found === undefined ? [] : [found];
   });
-  return buildLocalEvent(proto, { rules, roomId, prevEvents: prev, authEvents, signer: remote, now: clock++ });
+  return buildLocalEvent(proto, { rules, roomId, prevEvents: prev, authEvents, signer: remote, now: fixture.now() });
 }
 
 function receive(roomId: RoomId, built: BuiltEvent | string, extra: { outliers?: string[]; state_before?: string[] } = {}): Promise<InputOutcome> {
@@ -260,7 +221,7 @@ describe.each(['10', '12'])('received PDUs, room version %s', (version) => {
         return found === undefined ? [] : [found];
       });
       const last = built.at(-1);
-      const event = buildLocalEvent(proto, { rules, roomId, prevEvents: last === undefined ? [] : [ref(last)], authEvents, signer: proto.sender === ALICE ? local : remote, now: clock++ });
+      const event = buildLocalEvent(proto, { rules, roomId, prevEvents: last === undefined ? [] : [ref(last)], authEvents, signer: proto.sender === ALICE ? local : remote, now: fixture.now() });
       built.push(event);
       return event;
     };

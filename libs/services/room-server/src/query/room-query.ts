@@ -1,9 +1,12 @@
 import type { RoomEvent, RoomQueryDefinition } from '@axon/contracts-grpc';
+import type { JsonObject } from '@axon/matrix-canonical-json';
 import { MatrixError } from '@axon/matrix-errors';
 import { parseEventId, parseHistoricalUserId, parseRoomId, type RoomId } from '@axon/matrix-identifiers';
 import type { ServiceImplementation } from '@axon/platform-rpc';
 import type { StoredEvent } from '../storage/rows';
 import type { RoomStorage } from '../storage/room-storage';
+import { walkPrevEvents } from './dag-walk';
+import { buildEventTemplate } from './event-template';
 import { known, knownOnly } from './request-ids';
 
 const MAX_PAGE = 1000;
@@ -71,10 +74,12 @@ export function createRoomQuery(storage: RoomStorage): ServiceImplementation<Roo
       const group = after ? groups.after : groups.before;
       return { events: group === null ? [] : await toRoomEvents(await storage.state.group(db, group)) };
     },
-    async getEvents({ eventIds }) {
+    async getEvents({ eventIds, includeOutliers }) {
       const ids = knownOnly(parseEventId, eventIds);
-      // Outliers, rejected and soft-failed events are not the room's to show.
-      const found = new Map((await storage.events.byIds(db, ids)).filter((event) => event.status === null).map((event) => [event.event_id, event]));
+      // Outliers, rejected and soft-failed events are not the room's to show; other
+      // servers may have outliers and soft-failed ones, never rejected ones.
+      const shown = (event: StoredEvent): boolean => event.status === null || (includeOutliers && event.status !== 'rejected');
+      const found = new Map((await storage.events.byIds(db, ids)).filter(shown).map((event) => [event.event_id, event]));
       return { events: await toRoomEvents(ids.flatMap((id) => (found.has(id) ? [found.get(id)!] : []))) };
     },
     async getMembership({ roomId, userId }) {
@@ -127,6 +132,24 @@ export function createRoomQuery(storage: RoomStorage): ServiceImplementation<Roo
     async getLatestEvents({ roomId }) {
       const id = known(parseRoomId, roomId);
       return { events: id === undefined ? [] : await toRoomEvents(await storage.rooms.forwardExtremities(db, id)) };
+    },
+    async walkPrevEvents({ roomId, fromEventIds, stopEventIds, limit, minDepth, includeFrom }) {
+      const id = known(parseRoomId, roomId);
+      if (id === undefined) return { events: [] };
+      const walked = await walkPrevEvents(db, storage.events, id, knownOnly(parseEventId, fromEventIds), {
+        limit: Math.min(Math.max(limit, 1), MAX_PAGE),
+        stop: new Set(stopEventIds),
+        minDepth: Number(minDepth),
+        includeFrom,
+      });
+      return { events: await toRoomEvents(walked) };
+    },
+    async buildEventTemplate({ roomId, type, stateKey, sender, contentJson }) {
+      const id = known(parseRoomId, roomId);
+      if (id === undefined) throw new MatrixError('M_NOT_FOUND', `unknown room ${roomId}`, 404);
+      const content = JSON.parse(contentJson === '' ? '{}' : contentJson) as JsonObject;
+      const { roomVersion, template } = await buildEventTemplate(storage, id, { type, stateKey, sender, content }, Date.now());
+      return { roomVersion, templateJson: JSON.stringify(template) };
     },
   };
 }

@@ -110,6 +110,11 @@ export interface GetStateAtEventRequest {
 
 export interface GetEventsRequest {
   eventIds: string[];
+  /**
+   * Also events outside the timeline that other servers may ask for (outliers and
+   * soft-failed events); never rejected ones.
+   */
+  includeOutliers: boolean;
 }
 
 export interface GetMembershipRequest {
@@ -168,6 +173,37 @@ export interface GetAuthChainRequest {
 
 export interface GetLatestEventsRequest {
   roomId: string;
+}
+
+export interface WalkPrevEventsRequest {
+  roomId: string;
+  fromEventIds: string[];
+  /** Not walked past, and not returned. */
+  stopEventIds: string[];
+  limit: number;
+  /** Events shallower than this are not returned (int64: decimal string). */
+  minDepth: string;
+  /** Whether the from events are returned too (backfill) or only those before them. */
+  includeFrom: boolean;
+}
+
+export interface WalkPrevEventsResponse {
+  events: RoomEvent[];
+}
+
+export interface BuildEventTemplateRequest {
+  roomId: string;
+  type: string;
+  stateKey: string;
+  sender: string;
+  /** The event's content as JSON. */
+  contentJson: string;
+}
+
+export interface BuildEventTemplateResponse {
+  roomVersion: string;
+  /** The unsigned event as JSON. */
+  templateJson: string;
 }
 
 function createBaseGetInputResultRequest(): GetInputResultRequest {
@@ -1629,13 +1665,16 @@ export const GetStateAtEventRequest: MessageFns<GetStateAtEventRequest> = {
 };
 
 function createBaseGetEventsRequest(): GetEventsRequest {
-  return { eventIds: [] };
+  return { eventIds: [], includeOutliers: false };
 }
 
 export const GetEventsRequest: MessageFns<GetEventsRequest> = {
   encode(message: GetEventsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.eventIds) {
       writer.uint32(10).string(v!);
+    }
+    if (message.includeOutliers !== false) {
+      writer.uint32(16).bool(message.includeOutliers);
     }
     return writer;
   },
@@ -1661,6 +1700,14 @@ export const GetEventsRequest: MessageFns<GetEventsRequest> = {
             message.eventIds.push(reader.string());
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.includeOutliers = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1680,6 +1727,11 @@ export const GetEventsRequest: MessageFns<GetEventsRequest> = {
         : globalThis.Array.isArray(object?.event_ids)
         ? object.event_ids.map((e: any) => globalThis.String(e))
         : [],
+      includeOutliers: isSet(object.includeOutliers)
+        ? globalThis.Boolean(object.includeOutliers)
+        : isSet(object.include_outliers)
+        ? globalThis.Boolean(object.include_outliers)
+        : false,
     };
   },
 
@@ -1687,6 +1739,9 @@ export const GetEventsRequest: MessageFns<GetEventsRequest> = {
     const obj: any = {};
     if (message.eventIds?.length) {
       obj.eventIds = message.eventIds;
+    }
+    if (message.includeOutliers !== false) {
+      obj.includeOutliers = message.includeOutliers;
     }
     return obj;
   },
@@ -1697,6 +1752,7 @@ export const GetEventsRequest: MessageFns<GetEventsRequest> = {
   fromPartial(object: DeepPartial<GetEventsRequest>): GetEventsRequest {
     const message = createBaseGetEventsRequest();
     message.eventIds = object.eventIds?.map((e) => e) || [];
+    message.includeOutliers = object.includeOutliers ?? false;
     return message;
   },
 };
@@ -2544,6 +2600,482 @@ export const GetLatestEventsRequest: MessageFns<GetLatestEventsRequest> = {
   },
 };
 
+function createBaseWalkPrevEventsRequest(): WalkPrevEventsRequest {
+  return { roomId: "", fromEventIds: [], stopEventIds: [], limit: 0, minDepth: "0", includeFrom: false };
+}
+
+export const WalkPrevEventsRequest: MessageFns<WalkPrevEventsRequest> = {
+  encode(message: WalkPrevEventsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.roomId !== "") {
+      writer.uint32(10).string(message.roomId);
+    }
+    for (const v of message.fromEventIds) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.stopEventIds) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(32).uint32(message.limit);
+    }
+    if (message.minDepth !== "0") {
+      writer.uint32(40).int64(message.minDepth);
+    }
+    if (message.includeFrom !== false) {
+      writer.uint32(48).bool(message.includeFrom);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WalkPrevEventsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWalkPrevEventsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.roomId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.fromEventIds.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.stopEventIds.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.minDepth = reader.int64().toString();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.includeFrom = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WalkPrevEventsRequest {
+    return {
+      roomId: isSet(object.roomId)
+        ? globalThis.String(object.roomId)
+        : isSet(object.room_id)
+        ? globalThis.String(object.room_id)
+        : "",
+      fromEventIds: globalThis.Array.isArray(object?.fromEventIds)
+        ? object.fromEventIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.from_event_ids)
+        ? object.from_event_ids.map((e: any) => globalThis.String(e))
+        : [],
+      stopEventIds: globalThis.Array.isArray(object?.stopEventIds)
+        ? object.stopEventIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.stop_event_ids)
+        ? object.stop_event_ids.map((e: any) => globalThis.String(e))
+        : [],
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      minDepth: isSet(object.minDepth)
+        ? globalThis.String(object.minDepth)
+        : isSet(object.min_depth)
+        ? globalThis.String(object.min_depth)
+        : "0",
+      includeFrom: isSet(object.includeFrom)
+        ? globalThis.Boolean(object.includeFrom)
+        : isSet(object.include_from)
+        ? globalThis.Boolean(object.include_from)
+        : false,
+    };
+  },
+
+  toJSON(message: WalkPrevEventsRequest): unknown {
+    const obj: any = {};
+    if (message.roomId !== "") {
+      obj.roomId = message.roomId;
+    }
+    if (message.fromEventIds?.length) {
+      obj.fromEventIds = message.fromEventIds;
+    }
+    if (message.stopEventIds?.length) {
+      obj.stopEventIds = message.stopEventIds;
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    if (message.minDepth !== "0") {
+      obj.minDepth = message.minDepth;
+    }
+    if (message.includeFrom !== false) {
+      obj.includeFrom = message.includeFrom;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WalkPrevEventsRequest>): WalkPrevEventsRequest {
+    return WalkPrevEventsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WalkPrevEventsRequest>): WalkPrevEventsRequest {
+    const message = createBaseWalkPrevEventsRequest();
+    message.roomId = object.roomId ?? "";
+    message.fromEventIds = object.fromEventIds?.map((e) => e) || [];
+    message.stopEventIds = object.stopEventIds?.map((e) => e) || [];
+    message.limit = object.limit ?? 0;
+    message.minDepth = object.minDepth ?? "0";
+    message.includeFrom = object.includeFrom ?? false;
+    return message;
+  },
+};
+
+function createBaseWalkPrevEventsResponse(): WalkPrevEventsResponse {
+  return { events: [] };
+}
+
+export const WalkPrevEventsResponse: MessageFns<WalkPrevEventsResponse> = {
+  encode(message: WalkPrevEventsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.events) {
+      RoomEvent.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WalkPrevEventsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWalkPrevEventsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.events.push(RoomEvent.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WalkPrevEventsResponse {
+    return {
+      events: globalThis.Array.isArray(object?.events) ? object.events.map((e: any) => RoomEvent.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: WalkPrevEventsResponse): unknown {
+    const obj: any = {};
+    if (message.events?.length) {
+      obj.events = message.events.map((e) => RoomEvent.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WalkPrevEventsResponse>): WalkPrevEventsResponse {
+    return WalkPrevEventsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WalkPrevEventsResponse>): WalkPrevEventsResponse {
+    const message = createBaseWalkPrevEventsResponse();
+    message.events = object.events?.map((e) => RoomEvent.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseBuildEventTemplateRequest(): BuildEventTemplateRequest {
+  return { roomId: "", type: "", stateKey: "", sender: "", contentJson: "" };
+}
+
+export const BuildEventTemplateRequest: MessageFns<BuildEventTemplateRequest> = {
+  encode(message: BuildEventTemplateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.roomId !== "") {
+      writer.uint32(10).string(message.roomId);
+    }
+    if (message.type !== "") {
+      writer.uint32(18).string(message.type);
+    }
+    if (message.stateKey !== "") {
+      writer.uint32(26).string(message.stateKey);
+    }
+    if (message.sender !== "") {
+      writer.uint32(34).string(message.sender);
+    }
+    if (message.contentJson !== "") {
+      writer.uint32(42).string(message.contentJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BuildEventTemplateRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBuildEventTemplateRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.roomId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.stateKey = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.sender = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.contentJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BuildEventTemplateRequest {
+    return {
+      roomId: isSet(object.roomId)
+        ? globalThis.String(object.roomId)
+        : isSet(object.room_id)
+        ? globalThis.String(object.room_id)
+        : "",
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      stateKey: isSet(object.stateKey)
+        ? globalThis.String(object.stateKey)
+        : isSet(object.state_key)
+        ? globalThis.String(object.state_key)
+        : "",
+      sender: isSet(object.sender) ? globalThis.String(object.sender) : "",
+      contentJson: isSet(object.contentJson)
+        ? globalThis.String(object.contentJson)
+        : isSet(object.content_json)
+        ? globalThis.String(object.content_json)
+        : "",
+    };
+  },
+
+  toJSON(message: BuildEventTemplateRequest): unknown {
+    const obj: any = {};
+    if (message.roomId !== "") {
+      obj.roomId = message.roomId;
+    }
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.stateKey !== "") {
+      obj.stateKey = message.stateKey;
+    }
+    if (message.sender !== "") {
+      obj.sender = message.sender;
+    }
+    if (message.contentJson !== "") {
+      obj.contentJson = message.contentJson;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BuildEventTemplateRequest>): BuildEventTemplateRequest {
+    return BuildEventTemplateRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BuildEventTemplateRequest>): BuildEventTemplateRequest {
+    const message = createBaseBuildEventTemplateRequest();
+    message.roomId = object.roomId ?? "";
+    message.type = object.type ?? "";
+    message.stateKey = object.stateKey ?? "";
+    message.sender = object.sender ?? "";
+    message.contentJson = object.contentJson ?? "";
+    return message;
+  },
+};
+
+function createBaseBuildEventTemplateResponse(): BuildEventTemplateResponse {
+  return { roomVersion: "", templateJson: "" };
+}
+
+export const BuildEventTemplateResponse: MessageFns<BuildEventTemplateResponse> = {
+  encode(message: BuildEventTemplateResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.roomVersion !== "") {
+      writer.uint32(10).string(message.roomVersion);
+    }
+    if (message.templateJson !== "") {
+      writer.uint32(18).string(message.templateJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BuildEventTemplateResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBuildEventTemplateResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.roomVersion = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.templateJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BuildEventTemplateResponse {
+    return {
+      roomVersion: isSet(object.roomVersion)
+        ? globalThis.String(object.roomVersion)
+        : isSet(object.room_version)
+        ? globalThis.String(object.room_version)
+        : "",
+      templateJson: isSet(object.templateJson)
+        ? globalThis.String(object.templateJson)
+        : isSet(object.template_json)
+        ? globalThis.String(object.template_json)
+        : "",
+    };
+  },
+
+  toJSON(message: BuildEventTemplateResponse): unknown {
+    const obj: any = {};
+    if (message.roomVersion !== "") {
+      obj.roomVersion = message.roomVersion;
+    }
+    if (message.templateJson !== "") {
+      obj.templateJson = message.templateJson;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BuildEventTemplateResponse>): BuildEventTemplateResponse {
+    return BuildEventTemplateResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BuildEventTemplateResponse>): BuildEventTemplateResponse {
+    const message = createBaseBuildEventTemplateResponse();
+    message.roomVersion = object.roomVersion ?? "";
+    message.templateJson = object.templateJson ?? "";
+    return message;
+  },
+};
+
 export type RoomQueryDefinition = typeof RoomQueryDefinition;
 export const RoomQueryDefinition = {
   name: "RoomQuery",
@@ -2657,6 +3189,32 @@ export const RoomQueryDefinition = {
       requestType: GetLatestEventsRequest as typeof GetLatestEventsRequest,
       requestStream: false,
       responseType: GetLatestEventsResponse as typeof GetLatestEventsResponse,
+      responseStream: false,
+      options: {},
+    },
+    /**
+     * Events before the given ones in the room's DAG (through prev_events), deepest first:
+     * for backfill (the given events included) and get_missing_events (stopping at the
+     * events the asking server has). Rejected events are never walked.
+     */
+    walkPrevEvents: {
+      name: "WalkPrevEvents",
+      requestType: WalkPrevEventsRequest as typeof WalkPrevEventsRequest,
+      requestStream: false,
+      responseType: WalkPrevEventsResponse as typeof WalkPrevEventsResponse,
+      responseStream: false,
+      options: {},
+    },
+    /**
+     * An unsigned event on the room's forward extremities for another server to complete,
+     * sign and send back (make_join, make_leave, make_knock); M_FORBIDDEN when the current
+     * state would refuse it, M_NOT_FOUND for an unknown room.
+     */
+    buildEventTemplate: {
+      name: "BuildEventTemplate",
+      requestType: BuildEventTemplateRequest as typeof BuildEventTemplateRequest,
+      requestStream: false,
+      responseType: BuildEventTemplateResponse as typeof BuildEventTemplateResponse,
       responseStream: false,
       options: {},
     },
