@@ -1,0 +1,3 @@
+export * from './errors';
+export * from './ip-ranges';
+export * from './resolver';
