@@ -1,3 +1,5 @@
 export * from './errors';
 export * from './ip-ranges';
 export * from './resolver';
+export * from './well-known';
+export * from './server-name-resolution';
