@@ -56,8 +56,15 @@ const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'ENODATA', 'ESE
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
-function networkFailure(error: Error & { code?: string; library?: string }, timedOut: boolean): NetworkFailure {
-  const code = error.code ?? '';
+interface ErrorLike {
+  readonly message?: unknown;
+  readonly code?: unknown;
+  readonly library?: unknown;
+  readonly cause?: unknown;
+}
+
+function networkFailure(error: ErrorLike, timedOut: boolean): NetworkFailure {
+  const code = typeof error.code === 'string' ? error.code : '';
   if (timedOut || TIMEOUT_CODES.has(code)) return 'timeout';
   if (DNS_CODES.has(code)) return 'dns';
   if (CONNECT_CODES.has(code)) return 'connect';
@@ -65,15 +72,20 @@ function networkFailure(error: Error & { code?: string; library?: string }, time
   return 'connection';
 }
 
-/** Maps what undici, the TLS layer or the lookup threw to the federation error kinds. */
+/**
+ * Maps what undici, the TLS layer or the lookup threw to the federation error kinds.
+ * Errors are read by their fields, not `instanceof Error`: Node's own (a DOMException
+ * on abort, system errors) may come from another realm than this code's `Error`.
+ */
 function toFederationError(destination: string, error: unknown, timedOut: boolean): FederationError {
-  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+  for (let e: unknown = error; typeof e === 'object' && e !== null; e = (e as ErrorLike).cause) {
     if (e instanceof FederationError) return e;
     if (e instanceof BlockedAddressError) return new FederationDestinationRefusedError(destination, 'blocked_address', e.message);
   }
-  if (!(error instanceof Error)) return new FederationNetworkError(destination, 'connection', String(error));
-  const failure = networkFailure(error, timedOut);
-  return new FederationNetworkError(destination, failure, `${destination}: ${failure} failure: ${error.message}`, { cause: error });
+  const fields: ErrorLike = typeof error === 'object' && error !== null ? error : { message: String(error) };
+  const failure = networkFailure(fields, timedOut);
+  const message = timedOut ? 'no answer in time' : String(fields.message);
+  return new FederationNetworkError(destination, failure, `${destination}: ${failure} failure: ${message}`, { cause: error });
 }
 
 export interface TransportOptions {
