@@ -5,15 +5,15 @@ import { Writable } from 'node:stream';
 import { parseCanonicalJson, type JsonValue } from '@axon/matrix-canonical-json';
 import { ok } from '@axon/matrix-errors';
 import { encodeVerifyKey, generateSigningKey, parseXMatrixHeader, selectEd25519Backend, verifyXMatrixRequest, type Ed25519Backend, type SigningKey } from '@axon/matrix-signing';
-import { DEFAULT_IP_RANGE_BLACKLIST } from '@axon/platform-config';
 import { createLogger } from '@axon/platform-telemetry';
 import { createTestCa, type TestCa } from '@axon/testing';
 import { FederationDestinationRefusedError, FederationNetworkError, FederationRequestError, FederationResponseError } from './errors';
 import { FederationClient, type FederationClientOptions } from './federation-client';
 import type { SrvRecord } from './resolver';
 import { FakeResolver } from './testing/fakes';
-import { HttpsPeer, sendJson, type SeenRequest } from './testing/https-peer';
+import { HttpsPeer, loopbackClientOptions, sendJson, type SeenRequest } from './testing/https-peer';
 
+/** The `serverName` of loopbackClientOptions. */
 const ORIGIN = 'origin.test';
 
 describe('FederationClient against a real HTTPS peer', () => {
@@ -65,16 +65,9 @@ describe('FederationClient against a real HTTPS peer', () => {
       service: 'test',
       destination: new Writable({ write: (chunk: Buffer, _e, cb) => (logLines.push(chunk.toString()), cb()) }),
     });
+    const resolver = new FakeResolver({}, { 'hs1.test': ['127.0.0.1'], 'delegating.test': ['127.0.0.1'] });
     const created = new FederationClient({
-      serverName: ORIGIN,
-      signingKey,
-      backend,
-      logger,
-      requestTimeoutMs: 5000,
-      ipRangeBlacklist: DEFAULT_IP_RANGE_BLACKLIST,
-      ipRangeWhitelist: ['127.0.0.0/8'],
-      extraCas: [ca.certificate],
-      resolver: new FakeResolver({}, { 'hs1.test': ['127.0.0.1'], 'delegating.test': ['127.0.0.1'], 'other.test': ['127.0.0.1'] }),
+      ...loopbackClientOptions({ signingKey, backend, logger, caCertificate: ca.certificate, resolver }),
       wellKnownPort: peer.port,
       ...overrides,
     });

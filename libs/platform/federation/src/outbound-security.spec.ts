@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { generateSigningKey, selectEd25519Backend, type Ed25519Backend, type SigningKey } from '@axon/matrix-signing';
-import { DEFAULT_IP_RANGE_BLACKLIST, loadConfig } from '@axon/platform-config';
+import { loadConfig } from '@axon/platform-config';
 import { createLogger } from '@axon/platform-telemetry';
 import { createTestCa, type TestCa } from '@axon/testing';
 import { FederationDestinationRefusedError, FederationNetworkError } from './errors';
 import { FederationClient, type FederationClientOptions } from './federation-client';
 import { FakeResolver } from './testing/fakes';
-import { HttpsPeer, sendJson } from './testing/https-peer';
+import { HttpsPeer, loopbackClientOptions, sendJson } from './testing/https-peer';
 
 /** Certificates, the IP blocklist and the configuration of outbound federation. */
 describe('FederationClient: who it agrees to talk to', () => {
@@ -29,18 +29,8 @@ describe('FederationClient: who it agrees to talk to', () => {
     sendJson(res, 200, { 'm.server': 'hs1.test:1', server_name: 'hs1.test' });
 
   function client(overrides: Partial<FederationClientOptions> = {}): FederationClient {
-    const created = new FederationClient({
-      serverName: 'origin.test',
-      signingKey,
-      backend,
-      logger,
-      requestTimeoutMs: 5000,
-      ipRangeBlacklist: DEFAULT_IP_RANGE_BLACKLIST,
-      ipRangeWhitelist: ['127.0.0.0/8'],
-      extraCas: [ca.certificate],
-      resolver: new FakeResolver({}, { 'hs1.test': ['127.0.0.1'], 'other.test': ['127.0.0.1'] }),
-      ...overrides,
-    });
+    const resolver = new FakeResolver({}, { 'hs1.test': ['127.0.0.1'], 'other.test': ['127.0.0.1'] });
+    const created = new FederationClient({ ...loopbackClientOptions({ signingKey, backend, logger, caCertificate: ca.certificate, resolver }), ...overrides });
     clients.push(created);
     return created;
   }

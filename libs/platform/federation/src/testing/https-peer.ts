@@ -3,7 +3,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import type { Ed25519Backend, SigningKey } from '@axon/matrix-signing';
+import { DEFAULT_IP_RANGE_BLACKLIST } from '@axon/platform-config';
 import type { IssuedCertificate } from '@axon/testing';
+import type { FederationClientOptions, FederationLogger } from '../federation-client';
+import type { Resolver } from '../resolver';
 
 /** What a {@link HttpsPeer} saw of one request. */
 export interface SeenRequest {
@@ -71,4 +75,28 @@ export class HttpsPeer {
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify(body));
+}
+
+/**
+ * Client options for tests against {@link HttpsPeer}s on 127.0.0.1: the default
+ * blacklist with loopback whitelisted, the test CA trusted, a 5 s timeout.
+ */
+export function loopbackClientOptions(base: {
+  readonly signingKey: SigningKey;
+  readonly backend: Ed25519Backend;
+  readonly logger: FederationLogger;
+  readonly caCertificate: string;
+  readonly resolver: Resolver;
+}): FederationClientOptions {
+  return {
+    serverName: 'origin.test',
+    signingKey: base.signingKey,
+    backend: base.backend,
+    logger: base.logger,
+    requestTimeoutMs: 5000,
+    ipRangeBlacklist: DEFAULT_IP_RANGE_BLACKLIST,
+    ipRangeWhitelist: ['127.0.0.0/8'],
+    extraCas: [base.caCertificate],
+    resolver: base.resolver,
+  };
 }
