@@ -28,6 +28,15 @@ describe('FederationClient against a real HTTPS peer', () => {
 
   /** Answers as a federation endpoint would: checks the X-Matrix signature, then routes. */
   function handle(req: SeenRequest, res: Parameters<Parameters<typeof HttpsPeer.start>[1]>[1]): void {
+    const host = req.headers.host ?? '';
+    if (req.url === '/.well-known/matrix/server' && host.startsWith('redirecting.test')) {
+      res.writeHead(302, { location: `https://delegating.test:${peer.port}/.well-known/matrix/server` });
+      return void res.end();
+    }
+    if (req.url === '/.well-known/matrix/server' && host.startsWith('looping.test')) {
+      res.writeHead(301, { location: '/.well-known/matrix/server' });
+      return void res.end();
+    }
     if (req.url === '/.well-known/matrix/server') return sendJson(res, 200, { 'm.server': `hs1.test:${peer.port}` }, { 'cache-control': 'max-age=600' });
     if (req.url.startsWith('/_matrix/key/')) return sendJson(res, 200, { server_name: 'hs1.test', authorization: req.headers.authorization ?? null });
     if (req.url === '/_matrix/federation/v1/slow') return; // never answers
@@ -65,7 +74,8 @@ describe('FederationClient against a real HTTPS peer', () => {
       service: 'test',
       destination: new Writable({ write: (chunk: Buffer, _e, cb) => (logLines.push(chunk.toString()), cb()) }),
     });
-    const resolver = new FakeResolver({}, { 'hs1.test': ['127.0.0.1'], 'delegating.test': ['127.0.0.1'] });
+    const loopback = ['127.0.0.1'];
+    const resolver = new FakeResolver({}, { 'hs1.test': loopback, 'delegating.test': loopback, 'redirecting.test': loopback, 'looping.test': loopback });
     const created = new FederationClient({
       ...loopbackClientOptions({ signingKey, backend, logger, caCertificate: ca.certificate, resolver }),
       wellKnownPort: peer.port,
@@ -82,7 +92,7 @@ describe('FederationClient against a real HTTPS peer', () => {
     if (!generated.ok) throw new Error(generated.error);
     signingKey = generated.value;
     verifyKey = encodeVerifyKey(signingKey, backend);
-    peer = await HttpsPeer.start(ca.issue('hs1', ['hs1.test', 'delegating.test', 'srv.test', '127.0.0.1']), handle);
+    peer = await HttpsPeer.start(ca.issue('hs1', ['hs1.test', 'delegating.test', 'redirecting.test', 'looping.test', 'srv.test', '127.0.0.1']), handle);
   });
   beforeEach(() => {
     logLines = [];
@@ -127,6 +137,22 @@ describe('FederationClient against a real HTTPS peer', () => {
     expect(request).toMatchObject({ servername: 'hs1.test', headers: expect.objectContaining({ host: `hs1.test:${peer.port}` }) });
     await c.get('delegating.test', '/_matrix/federation/v1/version');
     expect(peer.requests.filter((r) => r.url === '/.well-known/matrix/server')).toHaveLength(1);
+  });
+
+  it('follows a well-known redirect, and stops at a redirect loop', async () => {
+    const c = client();
+    await expect(c.resolve('redirecting.test')).resolves.toEqual({
+      serverName: 'redirecting.test',
+      targets: [{ host: 'hs1.test', port: peer.port }],
+      hostHeader: `hs1.test:${peer.port}`,
+    });
+    expect(peer.requests.map((r) => [r.servername, r.url])).toEqual([
+      ['redirecting.test', '/.well-known/matrix/server'],
+      ['delegating.test', '/.well-known/matrix/server'],
+    ]);
+    peer.requests.length = 0;
+    await expect(c.resolve('looping.test')).resolves.toEqual({ serverName: 'looping.test', targets: [{ host: 'looping.test', port: 8448 }], hostHeader: 'looping.test' });
+    expect(peer.requests).toHaveLength(1);
   });
 
   it('connects to an IP literal without SNI, the certificate checked for the address', async () => {
