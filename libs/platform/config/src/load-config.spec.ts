@@ -57,6 +57,11 @@ describe('loadConfig', () => {
         AXON_RATE_LIMITS_ENABLED: 'false',
         AXON_DEFAULT_ROOM_VERSION: '10',
         AXON_SERVER_NOTICES_LOCALPART: '_server',
+        AXON_FEDERATION_CA_FILES: '/etc/axon/ca-1.pem, /etc/axon/ca-2.pem',
+        AXON_FEDERATION_VERIFY_CERTIFICATES: 'false',
+        AXON_FEDERATION_IP_RANGE_BLACKLIST: '10.0.0.0/8',
+        AXON_FEDERATION_IP_RANGE_WHITELIST: '127.0.0.0/8,::1/128',
+        AXON_FEDERATION_REQUEST_TIMEOUT_MS: '15000',
       },
     });
     expect(config.server_name).toBe('hs1');
@@ -72,6 +77,13 @@ describe('loadConfig', () => {
     expect(config.rate_limits.enabled).toBe(false);
     expect(config.rooms.default_version).toBe('10');
     expect(config.server_notices.system_mxid_localpart).toBe('_server');
+    expect(config.federation.client).toEqual({
+      ca_files: ['/etc/axon/ca-1.pem', '/etc/axon/ca-2.pem'],
+      verify_certificates: false,
+      ip_range_blacklist: ['10.0.0.0/8'],
+      ip_range_whitelist: ['127.0.0.0/8', '::1/128'],
+      request_timeout_ms: 15_000,
+    });
   });
 
   it('refuses a server notices localpart that cannot make a user ID', () => {

@@ -76,6 +76,11 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly string[], E
   ['AXON_METRICS_ENABLED', ['telemetry', 'metrics_enabled'], asBool],
   ['AXON_SIGNING_KEY_PATH', ['signing', 'key_path'], asString],
   ['AXON_CRYPTO_BACKEND', ['signing', 'backend'], asString],
+  ['AXON_FEDERATION_CA_FILES', ['federation', 'client', 'ca_files'], asList],
+  ['AXON_FEDERATION_VERIFY_CERTIFICATES', ['federation', 'client', 'verify_certificates'], asBool],
+  ['AXON_FEDERATION_IP_RANGE_BLACKLIST', ['federation', 'client', 'ip_range_blacklist'], asList],
+  ['AXON_FEDERATION_IP_RANGE_WHITELIST', ['federation', 'client', 'ip_range_whitelist'], asList],
+  ['AXON_FEDERATION_REQUEST_TIMEOUT_MS', ['federation', 'client', 'request_timeout_ms'], asInt],
 ];
 
 function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
