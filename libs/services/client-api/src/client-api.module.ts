@@ -1,6 +1,9 @@
 import { Module, type OnModuleInit } from '@nestjs/common';
 import { AccountsDefinition } from '@axon/contracts-grpc';
-import { CONFIG, RpcHost } from '@axon/platform-runtime';
+import type { MessageBus } from '@axon/platform-bus';
+import type { CacheClient } from '@axon/platform-cache';
+import { RoomInputClient, RoomInputTiming } from '@axon/platform-room-input';
+import { BUS, CACHE, CONFIG, RpcHost } from '@axon/platform-runtime';
 import type { AxonConfig } from '@axon/platform-config';
 import { Database } from '@axon/platform-database';
 import { AccountController } from './account/account.controller';
@@ -25,7 +28,6 @@ import { RegisterController } from './register/register.controller';
 import { RegistrationService } from './register/registration.service';
 import { RegistrationSecret } from './register/registration-secret';
 import { SharedSecretController } from './register/shared-secret.controller';
-import { RoomInputClient, RoomInputTiming } from './rooms/room-input.client';
 import { RoomQueryClient } from './rooms/room-query.client';
 import { UserRoomsService } from './rooms/user-rooms.service';
 import { createAccountsRpc } from './rpc/accounts.rpc';
@@ -93,7 +95,11 @@ const repository = <T>(type: new (storage: ClientApiStorage) => T) => ({ provide
     UserDirectoryConsumer,
     RoomQueryClient,
     RoomInputTiming,
-    RoomInputClient,
+    {
+      provide: RoomInputClient,
+      inject: [BUS, CACHE, RoomQueryClient, RoomInputTiming],
+      useFactory: (bus: MessageBus, cache: CacheClient, rooms: RoomQueryClient, timing: RoomInputTiming) => new RoomInputClient(bus, cache, rooms, timing),
+    },
     UserRoomsService,
     PasswordHasher,
     RateLimits,

@@ -3,7 +3,7 @@ import { MatrixError } from '@axon/matrix-errors';
 import { loadConfig } from '@axon/platform-config';
 import type { AccountDataService } from '../account-data/account-data.service';
 import type { Requester } from '../auth/requester';
-import type { RoomInputClient } from '../rooms/room-input.client';
+import type { RoomInputClient } from '@axon/platform-room-input';
 import type { RoomQueryClient } from '../rooms/room-query.client';
 import type { RoomsService } from '../rooms/rooms.service';
 import type { ServerNoticeRoomsRepository } from '../storage/server-notice-rooms.repository';

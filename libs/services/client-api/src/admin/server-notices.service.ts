@@ -7,7 +7,7 @@ import { InjectConfig } from '@axon/platform-runtime';
 import { AccountDataService } from '../account-data/account-data.service';
 import { objectBody, optionalString, requiredString, type JsonObject } from '@axon/platform-http';
 import type { Requester } from '../auth/requester';
-import { RoomInputClient } from '../rooms/room-input.client';
+import { RoomInputClient } from '@axon/platform-room-input';
 import { RoomQueryClient } from '../rooms/room-query.client';
 import { requestId, RoomsService } from '../rooms/rooms.service';
 import { ServerNoticeRoomsRepository } from '../storage/server-notice-rooms.repository';

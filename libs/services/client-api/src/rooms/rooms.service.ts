@@ -14,7 +14,7 @@ import { ServerNoticeRoomsRepository } from '../storage/server-notice-rooms.repo
 import { UsersRepository } from '../storage/users.repository';
 import { contentOf } from './client-event';
 import { planCreateRoom } from './create-room';
-import { RoomInputClient } from './room-input.client';
+import { RoomInputClient } from '@axon/platform-room-input';
 import { RoomQueryClient } from './room-query.client';
 
 type Json = Readonly<Record<string, unknown>>;

@@ -2,7 +2,7 @@ import type { RoomInput } from '@axon/contracts-kafka';
 import { MatrixError } from '@axon/matrix-errors';
 import type { UserId } from '@axon/matrix-identifiers';
 import type { Logger } from '@axon/platform-telemetry';
-import type { RoomInputClient } from './room-input.client';
+import type { RoomInputClient } from '@axon/platform-room-input';
 import type { RoomQueryClient } from './room-query.client';
 import { UserRoomsService } from './user-rooms.service';
 

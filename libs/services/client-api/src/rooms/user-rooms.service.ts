@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import type { UserId } from '@axon/matrix-identifiers';
 import { InjectLogger } from '@axon/platform-runtime';
 import type { Logger } from '@axon/platform-telemetry';
-import { RoomInputClient } from './room-input.client';
+import { RoomInputClient } from '@axon/platform-room-input';
 import { RoomQueryClient } from './room-query.client';
 
 /**

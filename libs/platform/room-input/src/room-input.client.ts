@@ -1,12 +1,15 @@
-import { Injectable } from '@nestjs/common';
+import type { GetInputResultRequest, GetInputResultResponse } from '@axon/contracts-grpc';
 import { decodeRoomInputOutcome, roomInputResultChannel, roomInputTopic, type RoomInput, type RoomInputOutcome } from '@axon/contracts-kafka';
 import { MatrixError } from '@axon/matrix-errors';
 import { MAX_PDU_BYTES } from '@axon/matrix-events';
 import type { EventId, RoomId } from '@axon/matrix-identifiers';
 import type { MessageBus } from '@axon/platform-bus';
 import type { CacheClient } from '@axon/platform-cache';
-import { InjectBus, InjectCache } from '@axon/platform-runtime';
-import { RoomQueryClient } from './room-query.client';
+
+/** Where an outcome is read back: the room server's `RoomQuery.GetInputResult`. */
+export interface InputResults {
+  getInputResult(request: GetInputResultRequest): Promise<GetInputResultResponse>;
+}
 
 /** What an accepted input appended: its event, in its room (a created room's ID comes from here). */
 export interface SubmittedEvent {
@@ -62,7 +65,8 @@ class WakeupInbox {
 
 /**
  * Sends an input to the room server (`hs.room.input.v1`) and answers its outcome: the
- * event ID, or the Matrix error that refused it.
+ * event ID, or the Matrix error that refused it. Used by every service that writes to
+ * rooms (client-api for local users, the federation receiver for received PDUs).
  *
  * The answer normally comes in the room server's wake-up on `roomInputResultChannel`,
  * which carries the whole outcome: one subscribe, one publish, no read. There is no read
@@ -72,13 +76,12 @@ class WakeupInbox {
  * that did not come in time (they are hints, at most once) or that this client cannot
  * read (a room server older than the outcome payload sends a bare event ID or errcode).
  */
-@Injectable()
 export class RoomInputClient {
   constructor(
-    @InjectBus() private readonly bus: MessageBus,
-    @InjectCache() private readonly cache: CacheClient,
-    private readonly rooms: RoomQueryClient,
-    private readonly timing: RoomInputTiming,
+    private readonly bus: MessageBus,
+    private readonly cache: CacheClient,
+    private readonly rooms: InputResults,
+    private readonly timing: RoomInputTiming = new RoomInputTiming(),
   ) {}
 
   async submit(input: RoomInput): Promise<SubmittedEvent> {

@@ -6,8 +6,7 @@ import { encodeRoomInputOutcome, roomInputResultChannel, roomInputTopic, type Ro
 import { ack, InProcessBus } from '@axon/platform-bus';
 import { createInProcessCache, type CacheClient } from '@axon/platform-cache';
 import { Database } from '@axon/platform-database';
-import { RoomInputClient, type RoomInputTiming } from './room-input.client';
-import type { RoomQueryClient } from './room-query.client';
+import { RoomInputClient, type InputResults, type RoomInputTiming } from './room-input.client';
 
 const ROOM = '!room:hs.test';
 
@@ -85,7 +84,7 @@ describe('RoomInputClient', () => {
       await server.handle(delivered.value);
       return ack;
     });
-    client = new RoomInputClient(bus, cache, server.query as unknown as RoomQueryClient, timing);
+    client = new RoomInputClient(bus, cache, server.query as unknown as InputResults, timing);
   });
 
   afterAll(async () => {
@@ -140,7 +139,7 @@ describe('RoomInputClient', () => {
 
   it('answers 504 with the usual text when the room server never decides', async () => {
     server.announce = 'nothing';
-    const unanswered = new RoomInputClient(bus, cache, { getInputResult: () => Promise.resolve({ found: false, roomId: '', eventId: '', errcode: '', error: '' }) } as unknown as RoomQueryClient, timing);
+    const unanswered = new RoomInputClient(bus, cache, { getInputResult: () => Promise.resolve({ found: false, roomId: '', eventId: '', errcode: '', error: '' }) } as unknown as InputResults, timing);
     await expect(unanswered.submit(message('never-1', 'lost'))).rejects.toMatchObject({
       errcode: 'M_UNKNOWN',
       status: 504,
