@@ -97,6 +97,13 @@ export interface RemoteEventInput {
   readonly room_version?: string;
 }
 
+/**
+ * How the room server's M_NOT_FOUND refusal of a `remote_event` begins when the event's
+ * prev events are not all known (and no `state_before` came with it): the receiver then
+ * fills the gap and submits it again. Such a refusal is not recorded as the outcome.
+ */
+export const PREV_EVENTS_UNKNOWN = 'prev events unknown';
+
 /** The request ID of a received PDU: one outcome per event, however often it arrives. */
 export function remoteEventRequestId(eventId: string): string {
   return `pdu:${eventId}`;

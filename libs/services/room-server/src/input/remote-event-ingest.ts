@@ -1,4 +1,4 @@
-import type { RemoteEventInput } from '@axon/contracts-kafka';
+import { PREV_EVENTS_UNKNOWN, type RemoteEventInput } from '@axon/contracts-kafka';
 import type { JsonValue } from '@axon/matrix-canonical-json';
 import { MatrixError } from '@axon/matrix-errors';
 import {
@@ -127,7 +127,7 @@ export class RemoteEventIngest {
     const before = await run.stateBefore(event, input.state_before);
     if (before === undefined) {
       // Nothing to check it against: the receiver fetches the missing events (or the state) and sends it again.
-      return { ok: false, error: new MatrixError('M_NOT_FOUND', `the prev events of ${eventId} are not all known here`, 404) };
+      return { ok: false, error: new MatrixError('M_NOT_FOUND', `${PREV_EVENTS_UNKNOWN}: not all prev events of ${eventId} are known here`, 404) };
     }
     if (verdict.ok) verdict = await run.checkAgainstState(event, before.state);
     let status: EventStatus | null = verdict.ok ? null : 'rejected';
