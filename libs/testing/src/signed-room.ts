@@ -92,6 +92,24 @@ export class SignedRoom {
     const server = event.sender.slice(event.sender.indexOf(':') + 1);
     const signer = this.signers.get(server);
     if (signer === undefined) throw new Error(`no signer for ${server}`);
+    const unsigned: JsonObject = rules.eventFormat.includesEventId ? { ...this.template(event, options), event_id: generateV1EventId(signer.serverName) } : this.template(event, options);
+    const mode = getCanonicalJsonMode(rules);
+    const pdu = signEvent(unsigned, { serverName: signer.serverName, key: signer.key, backend: signer.backend, redactionRules: rules.redaction, mode });
+    const eventId = (rules.eventFormat.includesEventId ? pdu['event_id'] : computeEventId(pdu, rules.eventFormat, rules.redaction)) as EventId;
+    const signed: SignedEvent = { eventId, pdu, json: encodeCanonicalJson(pdu, { mode }), depth: Number(pdu['depth']) };
+    if (options.state === undefined || options.state === this.state) {
+      if (event.state_key !== undefined) this.state.set(formatStateKey(event.type, event.state_key), signed);
+    }
+    this.events.push(signed);
+    return signed;
+  }
+
+  /**
+   * The unsigned event `add` would sign (no hashes, signatures or v1 event ID): what a
+   * resident server answers `make_join` with. The room does not change.
+   */
+  template(event: TestEvent, options: { prev?: readonly SignedEvent[]; state?: ReadonlyMap<StateKey, SignedEvent>; ts?: number } = {}): JsonObject {
+    const rules = this.rules;
     const prev = options.prev ?? (this.events.length === 0 ? [] : [this.events.at(-1)!]);
     const state = options.state ?? this.state;
     const auth = selectAuthEventKeys(event, rules.authorization)
@@ -114,16 +132,7 @@ export class SignedRoom {
       rules.eventFormat,
     );
     if (!built.ok) throw new Error(built.error);
-    const unsigned: JsonObject = rules.eventFormat.includesEventId ? { ...built.value, event_id: generateV1EventId(signer.serverName) } : { ...built.value };
-    const mode = getCanonicalJsonMode(rules);
-    const pdu = signEvent(unsigned, { serverName: signer.serverName, key: signer.key, backend: signer.backend, redactionRules: rules.redaction, mode });
-    const eventId = (rules.eventFormat.includesEventId ? pdu['event_id'] : computeEventId(pdu, rules.eventFormat, rules.redaction)) as EventId;
-    const signed: SignedEvent = { eventId, pdu, json: encodeCanonicalJson(pdu, { mode }), depth: Number(pdu['depth']) };
-    if (options.state === undefined || options.state === this.state) {
-      if (event.state_key !== undefined) this.state.set(formatStateKey(event.type, event.state_key), signed);
-    }
-    this.events.push(signed);
-    return signed;
+    return { ...built.value };
   }
 
   /** The state events now, in the order they were added. */
