@@ -4,3 +4,4 @@ export * from './pdu-validation';
 export * from './build-pdu';
 export * from './client-event';
 export * from './history-visibility';
+export * from './server-acl';
