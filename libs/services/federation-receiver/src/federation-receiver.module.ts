@@ -1,8 +1,10 @@
-import { Module } from '@nestjs/common';
+import { Module, type OnApplicationBootstrap } from '@nestjs/common';
+import { KeyRingDefinition } from '@axon/contracts-grpc';
 import type { AxonConfig } from '@axon/platform-config';
 import { Database } from '@axon/platform-database';
 import { Metrics, type Logger } from '@axon/platform-telemetry';
-import { CONFIG, LOGGER, ServerKeys } from '@axon/platform-runtime';
+import { CONFIG, LOGGER, RpcHost, ServerKeys } from '@axon/platform-runtime';
+import { createKeyRingService } from './api/key-ring.grpc';
 import { KeysController } from './api/keys.controller';
 import { NotaryController } from './api/notary.controller';
 import { OpenIdUserInfoController } from './api/openid.controller';
@@ -19,7 +21,7 @@ import { ServerKeysRepository } from './storage/server-keys.repository';
  * The Server-Server API service that answers other servers (`/_matrix/key/*`,
  * `/_matrix/federation/*`): this server's keys, the notary endpoints, and the key ring
  * that checks other servers' keys, with `XMatrixGuard` for endpoints that need a signed
- * request.
+ * request; other processes reach the key ring through the `KeyRing` gRPC service.
  *
  * `RemoteKeySource` (the outbound requests for keys) is provided by whoever wires the
  * federation client into the process; without one, the key ring answers only this
@@ -57,4 +59,13 @@ import { ServerKeysRepository } from './storage/server-keys.repository';
     XMatrixGuard,
   ],
 })
-export class FederationReceiverModule {}
+export class FederationReceiverModule implements OnApplicationBootstrap {
+  constructor(
+    private readonly keyRing: KeyRing,
+    private readonly rpc: RpcHost,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.rpc.serve(KeyRingDefinition, createKeyRingService(this.keyRing));
+  }
+}
