@@ -119,3 +119,79 @@ describe('GET /_matrix/key/v2/server', () => {
     expect(verifySignature(body, 'keys.test', keyId!, body.verify_keys[keyId!]!.key)).toBe(true);
   });
 });
+
+describe('notary endpoints (/_matrix/key/v2/query) and /_matrix/federation/v1/version', () => {
+  const SERVER = 'notary.test';
+  let hs: HomeserverProcess;
+  let own: KeyResponse;
+  let keyId: string;
+
+  beforeAll(async () => {
+    hs = await startHomeserver({ AXON_SERVER_NAME: SERVER });
+    own = await fetchKeys(hs);
+    keyId = Object.keys(own.verify_keys)[0]!;
+  });
+  afterAll(async () => {
+    await hs.stop();
+  });
+
+  const expectOwnKeys = (body: { server_keys: KeyResponse[] }, validFrom: number): void => {
+    expect(body.server_keys).toHaveLength(1);
+    const [response] = body.server_keys as [KeyResponse];
+    expect(response.server_name).toBe(SERVER);
+    expect(response.verify_keys).toEqual(own.verify_keys);
+    expect(response.valid_until_ts).toBeGreaterThanOrEqual(validFrom + 86_400_000 - 1000);
+    expect(verifySignature(response, SERVER, keyId, own.verify_keys[keyId]!.key)).toBe(true);
+    expect(verifySignature({ ...response, valid_until_ts: response.valid_until_ts + 1 }, SERVER, keyId, own.verify_keys[keyId]!.key)).toBe(false);
+  };
+
+  it('GET answers its own server name with its own keys, signed', async () => {
+    const before = Date.now();
+    const res = await fetch(`${hs.baseUrl}/_matrix/key/v2/query/${SERVER}?minimum_valid_until_ts=${before + 3_600_000}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    const body = (await res.json()) as { server_keys: KeyResponse[] };
+    expect(specErrors('server-server', 'GET /_matrix/key/v2/query/{serverName} 200', body)).toEqual([]);
+    expectOwnKeys(body, before);
+  });
+
+  it('POST answers the servers asked for: its own, and none for a server it cannot reach', async () => {
+    const before = Date.now();
+    const res = await fetch(`${hs.baseUrl}/_matrix/key/v2/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ server_keys: { [SERVER]: { [keyId]: { minimum_valid_until_ts: before } }, 'unreachable.invalid': {} } }),
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { server_keys: KeyResponse[] };
+    expect(specErrors('server-server', 'POST /_matrix/key/v2/query 200', body)).toEqual([]);
+    expectOwnKeys(body, before);
+    const empty = await fetch(`${hs.baseUrl}/_matrix/key/v2/query`, { method: 'POST', body: JSON.stringify({ server_keys: {} }) });
+    expect(await empty.json()).toEqual({ server_keys: [] });
+    expect(await (await fetch(`${hs.baseUrl}/_matrix/key/v2/query/unreachable.invalid`)).json()).toEqual({ server_keys: [] });
+  });
+
+  it('refuses malformed queries with the spec\'s errors', async () => {
+    const post = async (body: string): Promise<{ status: number; errcode: unknown }> => {
+      const res = await fetch(`${hs.baseUrl}/_matrix/key/v2/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      return { status: res.status, errcode: ((await res.json()) as { errcode?: unknown }).errcode };
+    };
+    expect(await post('{"server_keys":')).toEqual({ status: 400, errcode: 'M_NOT_JSON' });
+    expect(await post('[]')).toEqual({ status: 400, errcode: 'M_BAD_JSON' });
+    expect(await post('{}')).toEqual({ status: 400, errcode: 'M_MISSING_PARAM' });
+    expect(await post('{"server_keys":[]}')).toEqual({ status: 400, errcode: 'M_BAD_JSON' });
+    expect(await post('{"server_keys":{"bad name!":{}}}')).toEqual({ status: 400, errcode: 'M_BAD_JSON' });
+    expect(await post(`{"server_keys":{"${SERVER}":{"${keyId}":{"minimum_valid_until_ts":"soon"}}}}`)).toEqual({ status: 400, errcode: 'M_BAD_JSON' });
+    const get = await fetch(`${hs.baseUrl}/_matrix/key/v2/query/${SERVER}?minimum_valid_until_ts=soon`);
+    expect([get.status, ((await get.json()) as { errcode: string }).errcode]).toEqual([400, 'M_INVALID_PARAM']);
+  });
+
+  it('GET /_matrix/federation/v1/version names the implementation, without a signature', async () => {
+    const res = await fetch(`${hs.baseUrl}/_matrix/federation/v1/version`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { server: { name: string; version: string } };
+    expect(specErrors('server-server', 'GET /_matrix/federation/v1/version 200', body)).toEqual([]);
+    expect(body.server.name).toBe('Axon');
+    expect(body.server.version).toMatch(/^\d+\.\d+\.\d+/);
+  });
+});

@@ -20,7 +20,7 @@ describe('GRPC_SERVICES', () => {
     expect(Object.keys(GRPC_SERVICES).sort()).toEqual(expected);
   });
 
-  it('names the room server and the client API as the gRPC servers', () => {
-    expect([...GRPC_SERVER_NAMES].sort()).toEqual(['client-api', 'room-server']);
+  it('names the room server, the client API and the federation receiver as the gRPC servers', () => {
+    expect([...GRPC_SERVER_NAMES].sort()).toEqual(['client-api', 'federation-receiver', 'room-server']);
   });
 });

@@ -26,6 +26,12 @@ const serverName = z
     'must be a server name: a DNS name, IPv4 address or [IPv6] literal, with an optional :port',
   );
 
+/** An Ed25519 server key ID, `ed25519:<version>` (the only algorithm servers sign with). */
+const serverKeyId = z.string().regex(/^ed25519:[A-Za-z0-9_]{1,255}$/);
+
+/** An Ed25519 public key in unpadded Base64, as `verify_keys` publish it. */
+const ed25519PublicKey = z.string().regex(/^[A-Za-z0-9+/]{43}$/, 'must be a 32-byte Ed25519 public key in unpadded Base64');
+
 /** A token bucket, as Synapse's `rc_*` settings: `burst_count` at once, then `per_second` on average. */
 const rateLimitRule = z
   .object({
@@ -316,6 +322,24 @@ export const configSchema = z
             request_timeout_ms: z.number().int().min(1000).default(60_000),
           })
           .prefault({}),
+        /**
+         * Notary servers asked for another server's keys when that server does not answer
+         * `/_matrix/key/v2/server` itself, as Synapse's `trusted_key_servers`: each
+         * notary's server name and the keys its answers must be signed with (key ID to
+         * unpadded Base64 public key). Empty: only servers themselves are asked.
+         */
+        trusted_key_servers: z
+          .array(
+            z
+              .object({
+                server_name: serverName,
+                verify_keys: z
+                  .record(serverKeyId, ed25519PublicKey)
+                  .refine((keys) => Object.keys(keys).length > 0, 'at least one key: a notary\'s answers are always checked'),
+              })
+              .strict(),
+          )
+          .default([]),
       })
       .prefault({}),
     signing: z
@@ -341,9 +365,9 @@ export const configSchema = z
          */
         old_verify_keys: z
           .record(
-            z.string().regex(/^ed25519:[A-Za-z0-9_]{1,255}$/),
+            serverKeyId,
             z.object({
-              key: z.string().regex(/^[A-Za-z0-9+/]{43}$/, 'must be a 32-byte Ed25519 public key in unpadded Base64'),
+              key: ed25519PublicKey,
               expired_ts: z.number().int().min(0),
             }),
           )

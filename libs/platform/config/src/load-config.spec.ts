@@ -157,6 +157,21 @@ describe('loadConfig', () => {
     expect(problems.some((p) => p.startsWith('signing.old_verify_keys.ed25519:2.expired_ts'))).toBe(true);
   });
 
+  it('reads trusted key servers (notaries) and refuses one without keys', () => {
+    const key = 'VGhpcyBpcyAzMiBieXRlcyBvZiBwdWJsaWMga2V5ISE';
+    expect(loadConfig({ env: {} }).federation.trusted_key_servers).toEqual([]);
+    const good = yamlFile(['federation:', '  trusted_key_servers:', '    - server_name: notary.example:8448', '      verify_keys:', `        ed25519:auto: ${key}`].join('\n'));
+    expect(loadConfig({ env: { AXON_CONFIG: good } }).federation.trusted_key_servers).toEqual([{ server_name: 'notary.example:8448', verify_keys: { 'ed25519:auto': key } }]);
+    const bad = yamlFile(
+      ['federation:', '  trusted_key_servers:', '    - server_name: notary.example', '      verify_keys: {}', '    - server_name: "not a name"', '      verify_keys:', '        ed25519:a: short'].join('\n'),
+    );
+    const problems = problemsOf(() => loadConfig({ env: { AXON_CONFIG: bad } }));
+    expect(problems.some((p) => p.startsWith('federation.trusted_key_servers.0.verify_keys'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('federation.trusted_key_servers.1.server_name'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('federation.trusted_key_servers.1.verify_keys.ed25519:a'))).toBe(true);
+    expect(problems).toHaveLength(3);
+  });
+
   it('rejects unreadable and malformed files', () => {
     expect(problemsOf(() => loadConfig({ env: { AXON_CONFIG: '/nonexistent/axon.yaml' } }))[0]).toMatch(
       /cannot read/,

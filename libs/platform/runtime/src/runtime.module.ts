@@ -20,7 +20,7 @@ import { Readiness, STAGE, ShutdownSequence } from './lifecycle';
 import { RpcHost } from './rpc-host';
 import { withSubscribeDefaults } from './bus-defaults';
 import { ServerKeys, signingKeyPath } from './server-keys';
-import { BUS, CACHE, CONFIG, LOGGER } from './tokens';
+import { BUS, CACHE, CONFIG, LOGGER, VERSION } from './tokens';
 
 export interface RuntimeOptions {
   readonly config: AxonConfig;
@@ -81,6 +81,7 @@ export class RuntimeModule {
       providers: [
         { provide: CONFIG, useValue: config },
         { provide: LOGGER, useValue: logger },
+        { provide: VERSION, useValue: options.version },
         { provide: Metrics, useValue: metrics },
         { provide: Readiness, useValue: new Readiness() },
         { provide: ShutdownSequence, useValue: new ShutdownSequence(logger) },
@@ -189,7 +190,7 @@ export class RuntimeModule {
         },
         ShutdownHook,
       ],
-      exports: [CONFIG, LOGGER, Metrics, Readiness, ShutdownSequence, Database, CACHE, BUS, RpcHost, ServerKeys],
+      exports: [CONFIG, LOGGER, VERSION, Metrics, Readiness, ShutdownSequence, Database, CACHE, BUS, RpcHost, ServerKeys],
     };
   }
 }
@@ -197,5 +198,6 @@ export class RuntimeModule {
 /** Parameter decorators for the non-class tokens. */
 export const InjectConfig = (): ParameterDecorator => Inject(CONFIG);
 export const InjectLogger = (): ParameterDecorator => Inject(LOGGER);
+export const InjectVersion = (): ParameterDecorator => Inject(VERSION);
 export const InjectCache = (): ParameterDecorator => Inject(CACHE);
 export const InjectBus = (): ParameterDecorator => Inject(BUS);

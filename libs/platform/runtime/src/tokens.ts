@@ -8,3 +8,5 @@ export const LOGGER = Symbol('Logger');
 export const CACHE = Symbol('CacheClient');
 /** The process's {@link import('@axon/platform-bus').MessageBus}: Kafka or the in-process log. */
 export const BUS = Symbol('MessageBus');
+/** The Axon version this process runs (a string), as the process reports it. */
+export const VERSION = Symbol('AxonVersion');
