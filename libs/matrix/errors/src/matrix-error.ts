@@ -55,6 +55,9 @@ export const ERRCODES = [
   'M_BAD_ALIAS',
   'M_PROFILE_TOO_LARGE',
   'M_KEY_TOO_LARGE',
+  // Server-Server API, restricted rooms (make_join).
+  'M_UNABLE_TO_AUTHORISE_JOIN',
+  'M_UNABLE_TO_GRANT_JOIN',
 ] as const;
 
 /** A Matrix error code: one of {@link ERRCODES}. */

@@ -62,6 +62,9 @@ export function createHttpMetrics(metrics: Metrics): { readonly requestDuration:
   };
 }
 
+/** The largest request body the Server-Server API takes (a full `/send` transaction, with room to spare). */
+export const FEDERATION_BODY_LIMIT = 8 * 1024 * 1024;
+
 /** `/_matrix/client/r0/…` → `/_matrix/client/v3/…`; every other path as it is. */
 export function rewriteLegacyClientPath(url: string): string {
   return url.startsWith('/_matrix/client/r0/') ? `/_matrix/client/v3/${url.slice('/_matrix/client/r0/'.length)}` : url;
@@ -129,7 +132,12 @@ export async function createHttpApp(
   fastify.addContentTypeParser('*', { parseAs: 'buffer' }, parseBody);
 
   const routes = new RouteTable();
-  fastify.addHook('onRoute', (route) => routes.add(route.method, route.url));
+  fastify.addHook('onRoute', (route) => {
+    routes.add(route.method, route.url);
+    // A federation transaction carries up to 50 PDUs of 64 KiB each and 100 EDUs, and a
+    // send_join a whole event: more than a client request may be.
+    if (route.url.startsWith('/_matrix/federation/')) route.bodyLimit = FEDERATION_BODY_LIMIT;
+  });
 
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.headers(CORS_HEADERS);

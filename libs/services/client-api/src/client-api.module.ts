@@ -123,11 +123,13 @@ export class ClientApiModule implements OnModuleInit {
     private readonly sessions: SessionsService,
     private readonly filters: FiltersRepository,
     private readonly openIdTokens: OpenIdTokensRepository,
+    private readonly devices: DevicesRepository,
+    private readonly users: UsersRepository,
     private readonly rpc: RpcHost,
   ) {}
 
   /** Serves `Accounts` (access-token and OpenID-token resolution, stored filters) to the other services. */
   onModuleInit(): void {
-    this.rpc.serve(AccountsDefinition, createAccountsRpc(this.sessions, this.filters, this.openIdTokens));
+    this.rpc.serve(AccountsDefinition, createAccountsRpc({ sessions: this.sessions, filters: this.filters, openIdTokens: this.openIdTokens, devices: this.devices, users: this.users }));
   }
 }

@@ -2,6 +2,7 @@
 export * from './grpc/health/v1/health';
 export * from './hs/clientapi/v1/accounts';
 export * from './hs/federationreceiver/v1/key_ring';
+export * from './hs/federationreceiver/v1/remote_rooms';
 export * from './hs/platform/v1/diagnostics';
 export * from './hs/roomserver/v1/room_directory';
 export * from './hs/roomserver/v1/room_query';

@@ -20,7 +20,7 @@ beforeAll(async () => {
   const key = generateSigningKey(backend, 'r1');
   if (!key.ok) throw new Error(key.error);
   remote = { serverName: 'remote.test', key: key.value, backend };
-  keys = { keysOf: (servers) => Promise.resolve(new Map(servers.filter((s) => s === ORIGIN).map((s) => [s, knownKeysOf(remote)]))) };
+  keys = { keysOf: (wanted) => Promise.resolve(new Map([...wanted.keys()].filter((s) => s === ORIGIN).map((s) => [s, knownKeysOf(remote)]))) };
 });
 
 /**

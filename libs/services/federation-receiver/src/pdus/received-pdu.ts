@@ -4,9 +4,23 @@ import type { EventId, RoomId, ServerName } from '@axon/matrix-identifiers';
 import { getCanonicalJsonMode, type RoomVersionRules } from '@axon/matrix-room-versions';
 import { checkContentHash, computeEventId, getRequiredEventSigners, verifyEventSignatures, type Ed25519Backend, type KnownServerKeys } from '@axon/matrix-signing';
 
-/** The verify keys of servers, fetched as needed (the key ring); a server whose keys cannot be had is left out. */
+/**
+ * The verify keys of servers, fetched as needed (the key ring): for each server the key
+ * IDs its signatures name, valid until at least `atTs` (the event's `origin_server_ts`);
+ * a server whose keys cannot be had is left out.
+ */
 export interface EventKeySource {
-  keysOf(servers: readonly ServerName[]): Promise<ReadonlyMap<ServerName, KnownServerKeys>>;
+  keysOf(wanted: ReadonlyMap<ServerName, readonly string[]>, atTs: number): Promise<ReadonlyMap<ServerName, KnownServerKeys>>;
+}
+
+/** The `ed25519:` key IDs each server signed `pdu` with. */
+function signingKeyIds(pdu: JsonObject, servers: readonly ServerName[]): Map<ServerName, string[]> {
+  const signatures = pdu['signatures'];
+  const of = (server: ServerName): string[] => {
+    const byKey = typeof signatures === 'object' && signatures !== null && !Array.isArray(signatures) ? (signatures as JsonObject)[server] : undefined;
+    return typeof byKey === 'object' && byKey !== null && !Array.isArray(byKey) ? Object.keys(byKey).filter((id) => id.startsWith('ed25519:')) : [];
+  };
+  return new Map(servers.map((server) => [server, of(server)]));
 }
 
 /** A received PDU that passed the format, signature and hash checks: what goes to the room server. */
@@ -38,7 +52,7 @@ export async function checkReceivedPdu(value: JsonValue, rules: RoomVersionRules
   const mode = getCanonicalJsonMode(rules);
   const signers = getRequiredEventSigners(pdu, rules.signatures);
   if (!signers.ok) return { ok: false, reason: `signatures: ${signers.error}` };
-  const known = await keys.keysOf(signers.value);
+  const known = await keys.keysOf(signingKeyIds(pdu, signers.value), Number(pdu['origin_server_ts']));
   const verified = verifyEventSignatures(pdu, { signatureRules: rules.signatures, redactionRules: rules.redaction, mode, backend, keysFor: (server) => known.get(server) });
   if (!verified.ok) return { ok: false, reason: `signatures: ${verified.error.message}` };
   const hash = checkContentHash(pdu, { mode });

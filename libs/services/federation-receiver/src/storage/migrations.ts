@@ -30,4 +30,29 @@ export class FederationReceiverServerKeys1765700000000 implements MigrationInter
   }
 }
 
-export const FEDERATION_RECEIVER_MIGRATIONS = [FederationReceiverServerKeys1765700000000] as const;
+/**
+ * `received_transactions`: the answer given to each transaction (`PUT /send/{txnId}`) per
+ * origin, so a transaction sent again (its sender did not see the answer) gets the same
+ * answer and changes nothing. Kept a day (`ReceivedTransactionsRepository`).
+ */
+export class FederationReceiverTransactions1765800000000 implements MigrationInterface {
+  readonly name = 'FederationReceiverTransactions1765800000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`
+      CREATE TABLE received_transactions (
+        origin text NOT NULL,
+        txn_id text NOT NULL,
+        response text NOT NULL,
+        received_ts bigint NOT NULL,
+        PRIMARY KEY (origin, txn_id)
+      )`);
+    await queryRunner.query(`CREATE INDEX received_transactions_ts ON received_transactions (received_ts)`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`DROP TABLE received_transactions`);
+  }
+}
+
+export const FEDERATION_RECEIVER_MIGRATIONS = [FederationReceiverServerKeys1765700000000, FederationReceiverTransactions1765800000000] as const;

@@ -12,6 +12,25 @@ import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
  * services (sync, media) need to know about a request's caller.
  */
 
+export interface ListDevicesRequest {
+  userId: string;
+}
+
+export interface ListDevicesResponse {
+  deviceIds: string[];
+}
+
+export interface GetProfileRequest {
+  userId: string;
+}
+
+export interface GetProfileResponse {
+  found: boolean;
+  /** Absent fields are not set. */
+  displayname?: string | undefined;
+  avatarUrl?: string | undefined;
+}
+
 export interface ResolveOpenIdTokenRequest {
   accessToken: string;
 }
@@ -49,6 +68,330 @@ export interface ResolveAccessTokenResponse {
    */
   softLogout: boolean;
 }
+
+function createBaseListDevicesRequest(): ListDevicesRequest {
+  return { userId: "" };
+}
+
+export const ListDevicesRequest: MessageFns<ListDevicesRequest> = {
+  encode(message: ListDevicesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userId !== "") {
+      writer.uint32(10).string(message.userId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListDevicesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListDevicesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListDevicesRequest {
+    return {
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ListDevicesRequest): unknown {
+    const obj: any = {};
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListDevicesRequest>): ListDevicesRequest {
+    return ListDevicesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListDevicesRequest>): ListDevicesRequest {
+    const message = createBaseListDevicesRequest();
+    message.userId = object.userId ?? "";
+    return message;
+  },
+};
+
+function createBaseListDevicesResponse(): ListDevicesResponse {
+  return { deviceIds: [] };
+}
+
+export const ListDevicesResponse: MessageFns<ListDevicesResponse> = {
+  encode(message: ListDevicesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.deviceIds) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListDevicesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListDevicesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.deviceIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListDevicesResponse {
+    return {
+      deviceIds: globalThis.Array.isArray(object?.deviceIds)
+        ? object.deviceIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.device_ids)
+        ? object.device_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListDevicesResponse): unknown {
+    const obj: any = {};
+    if (message.deviceIds?.length) {
+      obj.deviceIds = message.deviceIds;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListDevicesResponse>): ListDevicesResponse {
+    return ListDevicesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListDevicesResponse>): ListDevicesResponse {
+    const message = createBaseListDevicesResponse();
+    message.deviceIds = object.deviceIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseGetProfileRequest(): GetProfileRequest {
+  return { userId: "" };
+}
+
+export const GetProfileRequest: MessageFns<GetProfileRequest> = {
+  encode(message: GetProfileRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userId !== "") {
+      writer.uint32(10).string(message.userId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetProfileRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetProfileRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetProfileRequest {
+    return {
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
+    };
+  },
+
+  toJSON(message: GetProfileRequest): unknown {
+    const obj: any = {};
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetProfileRequest>): GetProfileRequest {
+    return GetProfileRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetProfileRequest>): GetProfileRequest {
+    const message = createBaseGetProfileRequest();
+    message.userId = object.userId ?? "";
+    return message;
+  },
+};
+
+function createBaseGetProfileResponse(): GetProfileResponse {
+  return { found: false, displayname: undefined, avatarUrl: undefined };
+}
+
+export const GetProfileResponse: MessageFns<GetProfileResponse> = {
+  encode(message: GetProfileResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.found !== false) {
+      writer.uint32(8).bool(message.found);
+    }
+    if (message.displayname !== undefined) {
+      writer.uint32(18).string(message.displayname);
+    }
+    if (message.avatarUrl !== undefined) {
+      writer.uint32(26).string(message.avatarUrl);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetProfileResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetProfileResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.found = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.displayname = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.avatarUrl = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetProfileResponse {
+    return {
+      found: isSet(object.found) ? globalThis.Boolean(object.found) : false,
+      displayname: isSet(object.displayname) ? globalThis.String(object.displayname) : undefined,
+      avatarUrl: isSet(object.avatarUrl)
+        ? globalThis.String(object.avatarUrl)
+        : isSet(object.avatar_url)
+        ? globalThis.String(object.avatar_url)
+        : undefined,
+    };
+  },
+
+  toJSON(message: GetProfileResponse): unknown {
+    const obj: any = {};
+    if (message.found !== false) {
+      obj.found = message.found;
+    }
+    if (message.displayname !== undefined) {
+      obj.displayname = message.displayname;
+    }
+    if (message.avatarUrl !== undefined) {
+      obj.avatarUrl = message.avatarUrl;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetProfileResponse>): GetProfileResponse {
+    return GetProfileResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetProfileResponse>): GetProfileResponse {
+    const message = createBaseGetProfileResponse();
+    message.found = object.found ?? false;
+    message.displayname = object.displayname ?? undefined;
+    message.avatarUrl = object.avatarUrl ?? undefined;
+    return message;
+  },
+};
 
 function createBaseResolveOpenIdTokenRequest(): ResolveOpenIdTokenRequest {
   return { accessToken: "" };
@@ -667,6 +1010,30 @@ export const AccountsDefinition = {
       requestType: ResolveOpenIdTokenRequest as typeof ResolveOpenIdTokenRequest,
       requestStream: false,
       responseType: ResolveOpenIdTokenResponse as typeof ResolveOpenIdTokenResponse,
+      responseStream: false,
+      options: {},
+    },
+    /**
+     * The device IDs of a local user (none for an unknown user): where a to-device message
+     * from another server addressed to `*` goes.
+     */
+    listDevices: {
+      name: "ListDevices",
+      requestType: ListDevicesRequest as typeof ListDevicesRequest,
+      requestStream: false,
+      responseType: ListDevicesResponse as typeof ListDevicesResponse,
+      responseStream: false,
+      options: {},
+    },
+    /**
+     * A local user's profile (displayname, avatar_url): what the federation API's
+     * /query/profile answers. found is false for an unknown user.
+     */
+    getProfile: {
+      name: "GetProfile",
+      requestType: GetProfileRequest as typeof GetProfileRequest,
+      requestStream: false,
+      responseType: GetProfileResponse as typeof GetProfileResponse,
       responseStream: false,
       options: {},
     },

@@ -1,0 +1,4 @@
+/** This server's name, as an injectable (the `origin` of answers). */
+export class OwnServerName {
+  constructor(readonly value: string) {}
+}
