@@ -11,6 +11,7 @@ export const GRPC_SERVICES = {
   'hs.roomserver.v1.RoomDirectory': 'room-server',
   'hs.clientapi.v1.Accounts': 'client-api',
   'hs.federationreceiver.v1.KeyRing': 'federation-receiver',
+  'hs.federationreceiver.v1.RemoteRooms': 'federation-receiver',
 } as const satisfies Readonly<Record<string, ServiceName>>;
 
 export type GrpcServiceName = keyof typeof GRPC_SERVICES;

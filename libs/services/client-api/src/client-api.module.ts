@@ -28,6 +28,7 @@ import { RegisterController } from './register/register.controller';
 import { RegistrationService } from './register/registration.service';
 import { RegistrationSecret } from './register/registration-secret';
 import { SharedSecretController } from './register/shared-secret.controller';
+import { RemoteRoomsClient } from './rooms/remote-rooms.client';
 import { RoomQueryClient } from './rooms/room-query.client';
 import { UserRoomsService } from './rooms/user-rooms.service';
 import { createAccountsRpc } from './rpc/accounts.rpc';
@@ -94,6 +95,7 @@ const repository = <T>(type: new (storage: ClientApiStorage) => T) => ({ provide
     repository(UserDirectoryRepository),
     UserDirectoryConsumer,
     RoomQueryClient,
+    RemoteRoomsClient,
     RoomInputTiming,
     {
       provide: RoomInputClient,
@@ -116,7 +118,7 @@ const repository = <T>(type: new (storage: ClientApiStorage) => T) => ({ provide
   // The room endpoints (RoomsApiModule) share the room server clients and forgotten rooms;
   // profiles and deactivation here change memberships through them too; read markers set
   // room account data; server notices keep each user's notices room; reports are stored here.
-  exports: [AccessTokenGuard, SessionsService, RateLimits, UsersRepository, ReportsRepository, FiltersRepository, RoomQueryClient, RoomInputClient, ForgottenRoomsRepository, ServerNoticeRoomsRepository, AccountDataService],
+  exports: [AccessTokenGuard, SessionsService, RateLimits, UsersRepository, ReportsRepository, FiltersRepository, RoomQueryClient, RemoteRoomsClient, RoomInputClient, ForgottenRoomsRepository, ServerNoticeRoomsRepository, AccountDataService],
 })
 export class ClientApiModule implements OnModuleInit {
   constructor(

@@ -22,6 +22,12 @@ function reasonOf(body: Json): Json {
  *
  * Spec: https://spec.matrix.org/v1.19/client-server-api/#rooms
  */
+/** A query parameter that may repeat (`via`, `server_name`), as a list of its string values. */
+function queryList(value: unknown): string[] {
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
+  return typeof value === 'string' ? [value] : [];
+}
+
 @Controller('_matrix/client/v3')
 @UseGuards(AccessTokenGuard)
 export class RoomsController {
@@ -40,15 +46,21 @@ export class RoomsController {
   @Post('rooms/:roomId/join')
   @HttpCode(200)
   async join(@Requester() requester: Requester, @Param('roomId', RoomIdParam) roomId: RoomId, @Body() body: unknown): Promise<{ room_id: string }> {
-    await this.rooms.setMembership(requester, roomId, requester.userId, 'join', reasonOf(objectBody(body)));
+    await this.rooms.join(requester, roomId, [], reasonOf(objectBody(body)));
     return { room_id: roomId };
   }
 
   @Post('join/:roomIdOrAlias')
   @HttpCode(200)
-  async joinByIdOrAlias(@Requester() requester: Requester, @Param('roomIdOrAlias') target: string, @Body() body: unknown): Promise<{ room_id: string }> {
+  async joinByIdOrAlias(
+    @Requester() requester: Requester,
+    @Param('roomIdOrAlias') target: string,
+    @Query('via') via: unknown,
+    @Query('server_name') serverName: unknown,
+    @Body() body: unknown,
+  ): Promise<{ room_id: string }> {
     const roomId = await this.directory.roomIdOf(target);
-    await this.rooms.setMembership(requester, roomId, requester.userId, 'join', reasonOf(objectBody(body)));
+    await this.rooms.join(requester, roomId, [...queryList(via), ...queryList(serverName)], reasonOf(objectBody(body)));
     return { room_id: roomId };
   }
 

@@ -3,7 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { ProtoEvent, SentTransaction } from '@axon/contracts-kafka';
 import { MatrixError } from '@axon/matrix-errors';
-import { parseRoomAlias, parseUserId, type EventId, type RoomId, type UserId } from '@axon/matrix-identifiers';
+import { getRoomIdServerName, parseRoomAlias, parseUserId, type EventId, type RoomId, type UserId } from '@axon/matrix-identifiers';
 import type { AxonConfig } from '@axon/platform-config';
 import { InjectConfig } from '@axon/platform-runtime';
 import { noticesUserIdOf } from '../admin/notices-user';
@@ -15,7 +15,10 @@ import { UsersRepository } from '../storage/users.repository';
 import { contentOf } from './client-event';
 import { planCreateRoom } from './create-room';
 import { RoomInputClient } from '@axon/platform-room-input';
+import { RemoteRoomsClient } from './remote-rooms.client';
 import { RoomQueryClient } from './room-query.client';
+
+const serverOf = (userId: string): string => userId.slice(userId.indexOf(':') + 1);
 
 type Json = Readonly<Record<string, unknown>>;
 
@@ -44,6 +47,7 @@ export class RoomsService {
     private readonly forgottenRooms: ForgottenRoomsRepository,
     private readonly noticeRooms: ServerNoticeRoomsRepository,
     @InjectConfig() private readonly config: AxonConfig,
+    private readonly remoteRooms: RemoteRoomsClient,
   ) {}
 
   async createRoom(requester: Requester, body: Json): Promise<{ room_id: RoomId }> {
@@ -58,6 +62,33 @@ export class RoomsService {
     }
     if (plan.visibility === 'public') await this.directory.publish(created.roomId);
     return { room_id: created.roomId };
+  }
+
+  /**
+   * Joins a room: through the room server when this server is in the room (a local user
+   * is joined), else through other servers (`RemoteRooms.JoinRoom`: make_join and
+   * send_join with the first of them that answers): `via`, then the server that made the
+   * room (its ID names it before room version 12), then servers of the room's members
+   * known here.
+   *
+   * Spec: https://spec.matrix.org/v1.19/client-server-api/#post_matrixclientv3joinroomidoralias
+   */
+  async join(requester: Requester, roomId: RoomId, via: readonly string[], extra: Json = {}): Promise<EventId> {
+    const info = await this.roomQuery.getRoomInfo({ roomId });
+    const members = info.exists ? (await this.roomQuery.getMembers({ roomId, atEventId: '', memberships: [], notMemberships: [] })).events : [];
+    const memberships = members.map((event) => JSON.parse(event.pduJson) as { state_key: string; content?: { membership?: unknown } });
+    const local = (userId: string): boolean => serverOf(userId) === this.config.server_name;
+    if (info.exists && memberships.some((m) => local(m.state_key) && m.content?.membership === 'join')) {
+      return this.setMembership(requester, roomId, requester.userId, 'join', extra);
+    }
+    const creator = getRoomIdServerName(roomId);
+    const servers = [...new Set([...via, ...(creator === undefined ? [] : [creator]), ...memberships.filter((m) => m.content?.membership === 'join').map((m) => serverOf(m.state_key))])].filter(
+      (server) => server !== this.config.server_name,
+    );
+    if (servers.length === 0) throw new MatrixError('M_NOT_FOUND', `unknown room ${roomId}, and no server to join it through`, 404);
+    const content = { ...extra, ...(await this.memberProfile(requester.userId)) };
+    const { eventId } = await this.remoteRooms.joinRoom({ roomId, userId: requester.userId, servers, contentJson: JSON.stringify(content) });
+    return eventId as EventId;
   }
 
   /**
