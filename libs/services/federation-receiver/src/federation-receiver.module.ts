@@ -1,5 +1,5 @@
 import { Module, type OnApplicationBootstrap } from '@nestjs/common';
-import { AccountsDefinition, KeyRingDefinition, RemoteRoomsDefinition, RoomQueryDefinition } from '@axon/contracts-grpc';
+import { AccountsDefinition, KeyRingDefinition, RemoteRoomsDefinition, RoomDirectoryDefinition, RoomQueryDefinition } from '@axon/contracts-grpc';
 import type { ServerName } from '@axon/matrix-identifiers';
 import type { MessageBus } from '@axon/platform-bus';
 import type { CacheClient } from '@axon/platform-cache';
@@ -12,6 +12,7 @@ import { BUS, CACHE, CONFIG, LOGGER, RpcHost, ServerKeys } from '@axon/platform-
 import { MembershipController } from './api/membership.controller';
 import { OwnServerName } from './api/own-server-name';
 import { createRemoteRoomsService } from './api/remote-rooms.grpc';
+import { QueriesController } from './api/queries.controller';
 import { RoomHistoryController } from './api/room-history.controller';
 import { TransactionsController } from './api/transactions.controller';
 import { eventKeysFrom } from './keys/event-keys';
@@ -20,7 +21,9 @@ import { PduIngest } from './pdus/pdu-ingest';
 import type { EventKeySource } from './pdus/received-pdu';
 import { federationRequests } from './remote-rooms/federation-requests';
 import { RemoteJoin, type LocalSigner } from './remote-rooms/remote-join';
+import { RemoteQueries } from './remote-rooms/remote-queries';
 import { RoomAccess, type RoomQuery } from './rooms/room-access';
+import { DirectoryQueries } from './serving/directory-queries';
 import { MembershipHandshake } from './serving/membership-handshake';
 import { RoomHistory } from './serving/room-history';
 import { ReceivedTransactionsRepository } from './storage/received-transactions.repository';
@@ -56,7 +59,7 @@ const ROOM_INPUTS = Symbol('RoomInputClient');
  */
 @Module({
   imports: [FederationClientModule],
-  controllers: [KeysController, NotaryController, VersionController, OpenIdUserInfoController, TransactionsController, MembershipController, RoomHistoryController],
+  controllers: [KeysController, NotaryController, VersionController, OpenIdUserInfoController, TransactionsController, MembershipController, RoomHistoryController, QueriesController],
   providers: [
     {
       provide: RECEIVER_DB,
@@ -145,6 +148,11 @@ const ROOM_INPUTS = Symbol('RoomInputClient');
       inject: [ROOM_QUERY, RoomAccess, ROOM_INPUTS, EVENT_KEYS, SIGNER],
       useFactory: (query: RoomQuery, access: RoomAccess, inputs: RoomInputClient, keys: EventKeySource, signer: LocalSigner) => new MembershipHandshake(query, access, inputs, keys, signer),
     },
+    {
+      provide: DirectoryQueries,
+      inject: [RpcHost, RoomAccess, CONFIG],
+      useFactory: (rpc: RpcHost, access: RoomAccess, config: AxonConfig) => new DirectoryQueries(rpc.client(AccountsDefinition), rpc.client(RoomDirectoryDefinition), access, config.server_name),
+    },
     { provide: RoomHistory, inject: [ROOM_QUERY, RoomAccess, CONFIG], useFactory: (query: RoomQuery, access: RoomAccess, config: AxonConfig) => new RoomHistory(query, access, config.server_name) },
     {
       provide: RemoteJoin,
@@ -158,11 +166,12 @@ export class FederationReceiverModule implements OnApplicationBootstrap {
   constructor(
     private readonly keyRing: KeyRing,
     private readonly remoteJoin: RemoteJoin,
+    private readonly client: FederationClient,
     private readonly rpc: RpcHost,
   ) {}
 
   onApplicationBootstrap(): void {
     this.rpc.serve(KeyRingDefinition, createKeyRingService(this.keyRing));
-    this.rpc.serve(RemoteRoomsDefinition, createRemoteRoomsService(this.remoteJoin));
+    this.rpc.serve(RemoteRoomsDefinition, createRemoteRoomsService(this.remoteJoin, new RemoteQueries(this.client)));
   }
 }

@@ -3,9 +3,8 @@ import { MatrixError } from '@axon/matrix-errors';
 import { objectBody, optionalString, requiredString } from '@axon/platform-http';
 import { AccessTokenGuard } from '../auth/access-token.guard';
 import { Requester } from '../auth/requester';
-import { DirectoryService, type PublicRoomsChunk } from './directory.service';
+import { DirectoryService, type PublicRoomsResponse } from './directory.service';
 
-type PublicRoomsResponse = { chunk: PublicRoomsChunk[]; next_batch?: string; prev_batch?: string; total_room_count_estimate: number };
 
 /** The largest `limit` the room directory's contract carries (a uint32); more rooms than that there are not. */
 const MAX_PUBLIC_ROOMS_LIMIT = 0xffff_ffff;
@@ -66,19 +65,21 @@ export class DirectoryController {
 
   @Get('publicRooms')
   publicRooms(@Query() query: { limit?: string; since?: string; server?: string }): Promise<PublicRoomsResponse> {
-    return this.directory.publicRooms({ limit: limitOf(query.limit), ...(query.since === undefined ? {} : { since: query.since }) });
+    const page = { limit: limitOf(query.limit), ...(query.since === undefined ? {} : { since: query.since }) };
+    return this.directory.isOtherServer(query.server) ? this.directory.remotePublicRooms(query.server!, page) : this.directory.publicRooms(page);
   }
 
   @Post('publicRooms')
   @HttpCode(200)
   @UseGuards(AccessTokenGuard)
-  publicRoomsFiltered(@Body() raw: unknown): Promise<PublicRoomsResponse> {
+  publicRoomsFiltered(@Body() raw: unknown, @Query('server') server: string | undefined): Promise<PublicRoomsResponse> {
     const body = objectBody(raw);
     const filter = body['filter'];
     if (filter !== undefined && (typeof filter !== 'object' || filter === null || Array.isArray(filter))) throw new MatrixError('M_BAD_JSON', '"filter" must be an object', 400);
     const term = filter === undefined ? undefined : (filter as Record<string, unknown>)['generic_search_term'];
     if (term !== undefined && typeof term !== 'string') throw new MatrixError('M_BAD_JSON', '"generic_search_term" must be a string', 400);
     const since = optionalString(body, 'since');
-    return this.directory.publicRooms({ limit: limitOf(body['limit']), ...(since === undefined ? {} : { since }), ...(term === undefined ? {} : { searchTerm: term }) });
+    const page = { limit: limitOf(body['limit']), ...(since === undefined ? {} : { since }), ...(term === undefined ? {} : { searchTerm: term }) };
+    return this.directory.isOtherServer(server) ? this.directory.remotePublicRooms(server!, page) : this.directory.publicRooms(page);
   }
 }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { RoomDirectoryDefinition, type PublicRoom } from '@axon/contracts-grpc';
+import { publicRoomChunk, RoomDirectoryDefinition, type PublicRoomsChunk } from '@axon/contracts-grpc';
 import { MatrixError } from '@axon/matrix-errors';
 import { authStateFromEvents, getEventPowerLevel, getUserPowerLevel, toAuthEvent } from '@axon/matrix-event-auth';
 import type { Pdu } from '@axon/matrix-events';
@@ -9,39 +9,15 @@ import type { AxonConfig } from '@axon/platform-config';
 import type { ServiceClient } from '@axon/platform-rpc';
 import { InjectConfig, RpcHost } from '@axon/platform-runtime';
 import type { Requester } from '../auth/requester';
+import { RemoteRoomsClient } from '../rooms/remote-rooms.client';
 import { RoomQueryClient } from '../rooms/room-query.client';
+
+/** A page of a published room directory (`publicRooms`). */
+export type PublicRoomsResponse = { chunk: PublicRoomsChunk[]; next_batch?: string; prev_batch?: string; total_room_count_estimate: number };
 
 type Json = Readonly<Record<string, unknown>>;
 
 /** A published room as `publicRooms` lists it (`PublishedRoomsChunk`). */
-export interface PublicRoomsChunk {
-  room_id: string;
-  num_joined_members: number;
-  world_readable: boolean;
-  guest_can_join: boolean;
-  name?: string;
-  topic?: string;
-  canonical_alias?: string;
-  avatar_url?: string;
-  join_rule?: string;
-  room_type?: string;
-}
-
-function chunkOf(room: PublicRoom): PublicRoomsChunk {
-  return {
-    room_id: room.roomId,
-    num_joined_members: room.numJoinedMembers,
-    world_readable: room.worldReadable,
-    guest_can_join: room.guestCanJoin,
-    ...(room.name !== '' ? { name: room.name } : {}),
-    ...(room.topic !== '' ? { topic: room.topic } : {}),
-    ...(room.canonicalAlias !== '' ? { canonical_alias: room.canonicalAlias } : {}),
-    ...(room.avatarUrl !== '' ? { avatar_url: room.avatarUrl } : {}),
-    ...(room.joinRule !== '' ? { join_rule: room.joinRule } : {}),
-    ...(room.roomType !== '' ? { room_type: room.roomType } : {}),
-  };
-}
-
 /**
  * Room aliases of this server and the published room directory, over the room server's
  * `RoomDirectory`. Aliases of other servers need federation (not served yet: they are
@@ -57,6 +33,7 @@ export class DirectoryService {
     rpc: RpcHost,
     private readonly rooms: RoomQueryClient,
     @InjectConfig() private readonly config: AxonConfig,
+    private readonly remoteRooms: RemoteRoomsClient,
   ) {
     this.directory = rpc.client(RoomDirectoryDefinition);
   }
@@ -77,20 +54,44 @@ export class DirectoryService {
     return parsed;
   }
 
+  /** The room an alias names and servers in it: this server's aliases here, others' from their server (`query/directory`). */
   async resolve(alias: RoomAlias): Promise<{ room_id: RoomId; servers: string[] }> {
+    if (getRoomAliasServerName(alias) !== this.config.server_name) {
+      const remote = await this.remoteRooms.queryDirectory({ roomAlias: alias });
+      if (!remote.found) throw new MatrixError('M_NOT_FOUND', `Room alias ${alias} not found.`, 404);
+      const room = parseRoomId(remote.roomId);
+      if (!room.ok) throw new MatrixError('M_NOT_FOUND', `Room alias ${alias} names no valid room.`, 404);
+      return { room_id: room.value, servers: remote.servers };
+    }
     const found = await this.lookup(alias);
     if (found === undefined) throw new MatrixError('M_NOT_FOUND', `Room alias ${alias} not found.`, 404);
     return { room_id: found.roomId, servers: [this.config.server_name] };
   }
 
-  /** The room an alias or room ID names (for `join/{roomIdOrAlias}`). */
+  /** The room an alias or room ID names (for `join/{roomIdOrAlias}`), with servers that can be joined through (an alias's). */
   async roomIdOf(roomIdOrAlias: string): Promise<RoomId> {
+    return (await this.roomOf(roomIdOrAlias)).roomId;
+  }
+
+  async roomOf(roomIdOrAlias: string): Promise<{ roomId: RoomId; servers: string[] }> {
     if (!roomIdOrAlias.startsWith('#')) {
       const parsed = parseRoomId(roomIdOrAlias);
       if (!parsed.ok) throw new MatrixError('M_INVALID_PARAM', `${JSON.stringify(roomIdOrAlias)} is not a room ID or alias`, 400);
-      return parsed.value;
+      return { roomId: parsed.value, servers: [] };
     }
-    return (await this.resolve(this.aliasOf(roomIdOrAlias))).room_id;
+    const resolved = await this.resolve(this.aliasOf(roomIdOrAlias));
+    return { roomId: resolved.room_id, servers: resolved.servers };
+  }
+
+  /** Whether a `server` parameter names a server other than this one. */
+  isOtherServer(server: string | undefined): boolean {
+    return server !== undefined && server !== '' && server !== this.config.server_name;
+  }
+
+  /** Another server's published room directory (`publicRooms?server=`). */
+  async remotePublicRooms(server: string, query: { limit?: number; since?: string; searchTerm?: string }): Promise<PublicRoomsResponse> {
+    const { pageJson } = await this.remoteRooms.queryPublicRooms({ server, limit: query.limit ?? 0, since: query.since ?? '', searchTerm: query.searchTerm ?? '' });
+    return JSON.parse(pageJson) as PublicRoomsResponse;
   }
 
   async createAlias(requester: Requester, alias: string, roomId: string): Promise<void> {
@@ -164,13 +165,13 @@ export class DirectoryService {
    * `publicRooms`: `limit`, `since` (a `next_batch`/`prev_batch` token, `o<offset>`) and a
    * generic search term.
    */
-  async publicRooms(query: { limit?: number; since?: string; searchTerm?: string }): Promise<{ chunk: PublicRoomsChunk[]; next_batch?: string; prev_batch?: string; total_room_count_estimate: number }> {
+  async publicRooms(query: { limit?: number; since?: string; searchTerm?: string }): Promise<PublicRoomsResponse> {
     const offset = query.since === undefined ? 0 : parseSince(query.since);
     const limit = query.limit ?? 0;
     const page = await this.directory.listPublicRooms({ limit, offset, searchTerm: query.searchTerm ?? '' });
     const end = offset + page.rooms.length;
     return {
-      chunk: page.rooms.map(chunkOf),
+      chunk: page.rooms.map(publicRoomChunk),
       ...(limit > 0 && end < page.total ? { next_batch: `o${end}` } : {}),
       ...(offset > 0 ? { prev_batch: `o${Math.max(0, offset - (limit > 0 ? limit : offset))}` } : {}),
       total_room_count_estimate: page.total,

@@ -1,9 +1,12 @@
 import { Body, Controller, Delete, Get, Param, Put, UseGuards } from '@nestjs/common';
 import { MatrixError } from '@axon/matrix-errors';
 import { parseHistoricalUserId, type UserId } from '@axon/matrix-identifiers';
+import type { AxonConfig } from '@axon/platform-config';
 import { objectBody } from '@axon/platform-http';
+import { InjectConfig } from '@axon/platform-runtime';
 import { AccessTokenGuard } from '../auth/access-token.guard';
 import { Requester } from '../auth/requester';
+import { RemoteRoomsClient } from '../rooms/remote-rooms.client';
 import { UserRoomsService } from '../rooms/user-rooms.service';
 import { UsersRepository, type Profile } from '../storage/users.repository';
 
@@ -26,16 +29,18 @@ export class ProfileController {
   constructor(
     private readonly users: UsersRepository,
     private readonly rooms: UserRoomsService,
+    private readonly remoteRooms: RemoteRoomsClient,
+    @InjectConfig() private readonly config: AxonConfig,
   ) {}
 
   @Get()
   async profile(@Param('userId') userId: string): Promise<Profile> {
-    return this.load(userOf(userId));
+    return this.lookUp(userOf(userId));
   }
 
   @Get(':keyName')
   async field(@Param('userId') userId: string, @Param('keyName') keyName: string): Promise<Profile> {
-    const profile = await this.load(userOf(userId));
+    const profile = await this.lookUp(userOf(userId), keyName);
     if (!Object.hasOwn(profile, keyName)) throw new MatrixError('M_NOT_FOUND', 'No such profile field', 404);
     return { [keyName]: profile[keyName] };
   }
@@ -74,6 +79,15 @@ export class ProfileController {
   private async propagate(userId: UserId, keyName: string): Promise<void> {
     if (keyName !== 'displayname' && keyName !== 'avatar_url') return;
     await this.rooms.propagateProfile(userId, await this.load(userId));
+  }
+
+  /** A profile to show: a local user's, or another server's user's from their server (`query/profile`). */
+  private async lookUp(userId: UserId, field?: string): Promise<Profile> {
+    if (userId.slice(userId.indexOf(':') + 1) === this.config.server_name) return this.load(userId);
+    const remoteField = field === 'displayname' || field === 'avatar_url' ? field : '';
+    const remote = await this.remoteRooms.queryProfile({ userId, field: remoteField });
+    if (!remote.found) throw new MatrixError('M_NOT_FOUND', 'No such user', 404);
+    return { ...(remote.displayname === undefined ? {} : { displayname: remote.displayname }), ...(remote.avatarUrl === undefined ? {} : { avatar_url: remote.avatarUrl }) };
   }
 
   private async load(userId: UserId): Promise<Profile> {

@@ -1,18 +1,35 @@
 import { Injectable } from '@nestjs/common';
-import { RemoteRoomsDefinition, type JoinRoomRequest, type JoinRoomResponse } from '@axon/contracts-grpc';
+import { RemoteRoomsDefinition } from '@axon/contracts-grpc';
 import type { ServiceClient } from '@axon/platform-rpc';
 import { RpcHost } from '@axon/platform-runtime';
 
-/** The federation receiver's `RemoteRooms`: local users joining rooms through other servers. */
+type RemoteRooms = ServiceClient<typeof RemoteRoomsDefinition>;
+
+/**
+ * The federation receiver's `RemoteRooms`: local users joining rooms through other
+ * servers, and their look-ups of other servers' profiles, aliases and room directories.
+ */
 @Injectable()
 export class RemoteRoomsClient {
-  private readonly client: ServiceClient<typeof RemoteRoomsDefinition>;
+  private readonly client: RemoteRooms;
 
   constructor(rpc: RpcHost) {
     this.client = rpc.client(RemoteRoomsDefinition);
   }
 
-  joinRoom(request: JoinRoomRequest): Promise<JoinRoomResponse> {
+  joinRoom(request: Parameters<RemoteRooms['joinRoom']>[0]): ReturnType<RemoteRooms['joinRoom']> {
     return this.client.joinRoom(request);
+  }
+
+  queryProfile(request: Parameters<RemoteRooms['queryProfile']>[0]): ReturnType<RemoteRooms['queryProfile']> {
+    return this.client.queryProfile(request);
+  }
+
+  queryDirectory(request: Parameters<RemoteRooms['queryDirectory']>[0]): ReturnType<RemoteRooms['queryDirectory']> {
+    return this.client.queryDirectory(request);
+  }
+
+  queryPublicRooms(request: Parameters<RemoteRooms['queryPublicRooms']>[0]): ReturnType<RemoteRooms['queryPublicRooms']> {
+    return this.client.queryPublicRooms(request);
   }
 }

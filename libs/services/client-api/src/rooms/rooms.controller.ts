@@ -59,8 +59,8 @@ export class RoomsController {
     @Query('server_name') serverName: unknown,
     @Body() body: unknown,
   ): Promise<{ room_id: string }> {
-    const roomId = await this.directory.roomIdOf(target);
-    await this.rooms.join(requester, roomId, [...queryList(via), ...queryList(serverName)], reasonOf(objectBody(body)));
+    const { roomId, servers } = await this.directory.roomOf(target);
+    await this.rooms.join(requester, roomId, [...queryList(via), ...queryList(serverName), ...servers], reasonOf(objectBody(body)));
     return { room_id: roomId };
   }
 

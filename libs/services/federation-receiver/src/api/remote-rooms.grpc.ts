@@ -2,16 +2,40 @@ import type { RemoteRoomsDefinition } from '@axon/contracts-grpc';
 import type { JsonObject } from '@axon/matrix-canonical-json';
 import { MatrixError } from '@axon/matrix-errors';
 import { isJsonObject } from '@axon/matrix-events';
-import { parseRoomId, parseServerName, parseUserId, type ServerName } from '@axon/matrix-identifiers';
+import { parseRoomAlias, parseRoomId, parseServerName, parseUserId, type ServerName } from '@axon/matrix-identifiers';
 import type { ServiceImplementation } from '@axon/platform-rpc';
 import type { RemoteJoin } from '../remote-rooms/remote-join';
+import type { RemoteQueries } from '../remote-rooms/remote-queries';
 
 /**
- * `RemoteRooms`: local users joining rooms through other servers, for client-api.
+ * `RemoteRooms`: local users joining rooms through other servers, and their look-ups of
+ * other servers' profiles, aliases and room directories, for client-api.
  * Spec: https://spec.matrix.org/v1.19/server-server-api/#joining-rooms
  */
-export function createRemoteRoomsService(join: Pick<RemoteJoin, 'join'>): ServiceImplementation<RemoteRoomsDefinition> {
+export function createRemoteRoomsService(join: Pick<RemoteJoin, 'join'>, queries: RemoteQueries): ServiceImplementation<RemoteRoomsDefinition> {
+  const serverOf = (id: string): ServerName => {
+    const name = parseServerName(id.slice(id.indexOf(':') + 1));
+    if (!name.ok) throw new MatrixError('M_INVALID_PARAM', `${JSON.stringify(id)} names no server`, 400);
+    return name.value;
+  };
   return {
+    async queryProfile({ userId, field }) {
+      const user = parseUserId(userId);
+      if (!user.ok) throw new MatrixError('M_INVALID_PARAM', `${JSON.stringify(userId)} is not a user ID`, 400);
+      const profile = await queries.profile(serverOf(user.value), user.value, field);
+      return profile === undefined ? { found: false } : { found: true, ...profile };
+    },
+    async queryDirectory({ roomAlias }) {
+      const alias = parseRoomAlias(roomAlias);
+      if (!alias.ok) throw new MatrixError('M_INVALID_PARAM', `${JSON.stringify(roomAlias)} is not a room alias`, 400);
+      const found = await queries.alias(serverOf(alias.value), alias.value);
+      return found === undefined ? { found: false, roomId: '', servers: [] } : { found: true, roomId: found.roomId, servers: found.servers };
+    },
+    async queryPublicRooms({ server, limit, since, searchTerm }) {
+      const name = parseServerName(server);
+      if (!name.ok) throw new MatrixError('M_INVALID_PARAM', `${JSON.stringify(server)} is not a server name`, 400);
+      return { pageJson: JSON.stringify(await queries.publicRooms(name.value, { limit, since, searchTerm })) };
+    },
     async joinRoom({ roomId, userId, servers, contentJson }) {
       const room = parseRoomId(roomId);
       const user = parseUserId(userId);

@@ -12,6 +12,40 @@ import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
  * only through other servers (the membership handshakes), for client-api.
  */
 
+export interface QueryProfileRequest {
+  userId: string;
+  /** "displayname", "avatar_url", or empty for both. */
+  field: string;
+}
+
+export interface QueryProfileResponse {
+  found: boolean;
+  displayname?: string | undefined;
+  avatarUrl?: string | undefined;
+}
+
+export interface QueryDirectoryRequest {
+  roomAlias: string;
+}
+
+export interface QueryDirectoryResponse {
+  found: boolean;
+  roomId: string;
+  servers: string[];
+}
+
+export interface QueryPublicRoomsRequest {
+  server: string;
+  limit: number;
+  since: string;
+  searchTerm: string;
+}
+
+export interface QueryPublicRoomsResponse {
+  /** The server's answer as JSON ({chunk, next_batch, prev_batch, total_room_count_estimate}). */
+  pageJson: string;
+}
+
 export interface JoinRoomRequest {
   roomId: string;
   userId: string;
@@ -24,6 +58,572 @@ export interface JoinRoomRequest {
 export interface JoinRoomResponse {
   eventId: string;
 }
+
+function createBaseQueryProfileRequest(): QueryProfileRequest {
+  return { userId: "", field: "" };
+}
+
+export const QueryProfileRequest: MessageFns<QueryProfileRequest> = {
+  encode(message: QueryProfileRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userId !== "") {
+      writer.uint32(10).string(message.userId);
+    }
+    if (message.field !== "") {
+      writer.uint32(18).string(message.field);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueryProfileRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueryProfileRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.field = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QueryProfileRequest {
+    return {
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
+      field: isSet(object.field) ? globalThis.String(object.field) : "",
+    };
+  },
+
+  toJSON(message: QueryProfileRequest): unknown {
+    const obj: any = {};
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
+    if (message.field !== "") {
+      obj.field = message.field;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<QueryProfileRequest>): QueryProfileRequest {
+    return QueryProfileRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<QueryProfileRequest>): QueryProfileRequest {
+    const message = createBaseQueryProfileRequest();
+    message.userId = object.userId ?? "";
+    message.field = object.field ?? "";
+    return message;
+  },
+};
+
+function createBaseQueryProfileResponse(): QueryProfileResponse {
+  return { found: false, displayname: undefined, avatarUrl: undefined };
+}
+
+export const QueryProfileResponse: MessageFns<QueryProfileResponse> = {
+  encode(message: QueryProfileResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.found !== false) {
+      writer.uint32(8).bool(message.found);
+    }
+    if (message.displayname !== undefined) {
+      writer.uint32(18).string(message.displayname);
+    }
+    if (message.avatarUrl !== undefined) {
+      writer.uint32(26).string(message.avatarUrl);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueryProfileResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueryProfileResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.found = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.displayname = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.avatarUrl = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QueryProfileResponse {
+    return {
+      found: isSet(object.found) ? globalThis.Boolean(object.found) : false,
+      displayname: isSet(object.displayname) ? globalThis.String(object.displayname) : undefined,
+      avatarUrl: isSet(object.avatarUrl)
+        ? globalThis.String(object.avatarUrl)
+        : isSet(object.avatar_url)
+        ? globalThis.String(object.avatar_url)
+        : undefined,
+    };
+  },
+
+  toJSON(message: QueryProfileResponse): unknown {
+    const obj: any = {};
+    if (message.found !== false) {
+      obj.found = message.found;
+    }
+    if (message.displayname !== undefined) {
+      obj.displayname = message.displayname;
+    }
+    if (message.avatarUrl !== undefined) {
+      obj.avatarUrl = message.avatarUrl;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<QueryProfileResponse>): QueryProfileResponse {
+    return QueryProfileResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<QueryProfileResponse>): QueryProfileResponse {
+    const message = createBaseQueryProfileResponse();
+    message.found = object.found ?? false;
+    message.displayname = object.displayname ?? undefined;
+    message.avatarUrl = object.avatarUrl ?? undefined;
+    return message;
+  },
+};
+
+function createBaseQueryDirectoryRequest(): QueryDirectoryRequest {
+  return { roomAlias: "" };
+}
+
+export const QueryDirectoryRequest: MessageFns<QueryDirectoryRequest> = {
+  encode(message: QueryDirectoryRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.roomAlias !== "") {
+      writer.uint32(10).string(message.roomAlias);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueryDirectoryRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueryDirectoryRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.roomAlias = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QueryDirectoryRequest {
+    return {
+      roomAlias: isSet(object.roomAlias)
+        ? globalThis.String(object.roomAlias)
+        : isSet(object.room_alias)
+        ? globalThis.String(object.room_alias)
+        : "",
+    };
+  },
+
+  toJSON(message: QueryDirectoryRequest): unknown {
+    const obj: any = {};
+    if (message.roomAlias !== "") {
+      obj.roomAlias = message.roomAlias;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<QueryDirectoryRequest>): QueryDirectoryRequest {
+    return QueryDirectoryRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<QueryDirectoryRequest>): QueryDirectoryRequest {
+    const message = createBaseQueryDirectoryRequest();
+    message.roomAlias = object.roomAlias ?? "";
+    return message;
+  },
+};
+
+function createBaseQueryDirectoryResponse(): QueryDirectoryResponse {
+  return { found: false, roomId: "", servers: [] };
+}
+
+export const QueryDirectoryResponse: MessageFns<QueryDirectoryResponse> = {
+  encode(message: QueryDirectoryResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.found !== false) {
+      writer.uint32(8).bool(message.found);
+    }
+    if (message.roomId !== "") {
+      writer.uint32(18).string(message.roomId);
+    }
+    for (const v of message.servers) {
+      writer.uint32(26).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueryDirectoryResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueryDirectoryResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.found = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.roomId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.servers.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QueryDirectoryResponse {
+    return {
+      found: isSet(object.found) ? globalThis.Boolean(object.found) : false,
+      roomId: isSet(object.roomId)
+        ? globalThis.String(object.roomId)
+        : isSet(object.room_id)
+        ? globalThis.String(object.room_id)
+        : "",
+      servers: globalThis.Array.isArray(object?.servers) ? object.servers.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: QueryDirectoryResponse): unknown {
+    const obj: any = {};
+    if (message.found !== false) {
+      obj.found = message.found;
+    }
+    if (message.roomId !== "") {
+      obj.roomId = message.roomId;
+    }
+    if (message.servers?.length) {
+      obj.servers = message.servers;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<QueryDirectoryResponse>): QueryDirectoryResponse {
+    return QueryDirectoryResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<QueryDirectoryResponse>): QueryDirectoryResponse {
+    const message = createBaseQueryDirectoryResponse();
+    message.found = object.found ?? false;
+    message.roomId = object.roomId ?? "";
+    message.servers = object.servers?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseQueryPublicRoomsRequest(): QueryPublicRoomsRequest {
+  return { server: "", limit: 0, since: "", searchTerm: "" };
+}
+
+export const QueryPublicRoomsRequest: MessageFns<QueryPublicRoomsRequest> = {
+  encode(message: QueryPublicRoomsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.server !== "") {
+      writer.uint32(10).string(message.server);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(16).uint32(message.limit);
+    }
+    if (message.since !== "") {
+      writer.uint32(26).string(message.since);
+    }
+    if (message.searchTerm !== "") {
+      writer.uint32(34).string(message.searchTerm);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueryPublicRoomsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueryPublicRoomsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.server = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.since = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.searchTerm = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QueryPublicRoomsRequest {
+    return {
+      server: isSet(object.server) ? globalThis.String(object.server) : "",
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      since: isSet(object.since) ? globalThis.String(object.since) : "",
+      searchTerm: isSet(object.searchTerm)
+        ? globalThis.String(object.searchTerm)
+        : isSet(object.search_term)
+        ? globalThis.String(object.search_term)
+        : "",
+    };
+  },
+
+  toJSON(message: QueryPublicRoomsRequest): unknown {
+    const obj: any = {};
+    if (message.server !== "") {
+      obj.server = message.server;
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    if (message.since !== "") {
+      obj.since = message.since;
+    }
+    if (message.searchTerm !== "") {
+      obj.searchTerm = message.searchTerm;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<QueryPublicRoomsRequest>): QueryPublicRoomsRequest {
+    return QueryPublicRoomsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<QueryPublicRoomsRequest>): QueryPublicRoomsRequest {
+    const message = createBaseQueryPublicRoomsRequest();
+    message.server = object.server ?? "";
+    message.limit = object.limit ?? 0;
+    message.since = object.since ?? "";
+    message.searchTerm = object.searchTerm ?? "";
+    return message;
+  },
+};
+
+function createBaseQueryPublicRoomsResponse(): QueryPublicRoomsResponse {
+  return { pageJson: "" };
+}
+
+export const QueryPublicRoomsResponse: MessageFns<QueryPublicRoomsResponse> = {
+  encode(message: QueryPublicRoomsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pageJson !== "") {
+      writer.uint32(10).string(message.pageJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueryPublicRoomsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueryPublicRoomsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pageJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QueryPublicRoomsResponse {
+    return {
+      pageJson: isSet(object.pageJson)
+        ? globalThis.String(object.pageJson)
+        : isSet(object.page_json)
+        ? globalThis.String(object.page_json)
+        : "",
+    };
+  },
+
+  toJSON(message: QueryPublicRoomsResponse): unknown {
+    const obj: any = {};
+    if (message.pageJson !== "") {
+      obj.pageJson = message.pageJson;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<QueryPublicRoomsResponse>): QueryPublicRoomsResponse {
+    return QueryPublicRoomsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<QueryPublicRoomsResponse>): QueryPublicRoomsResponse {
+    const message = createBaseQueryPublicRoomsResponse();
+    message.pageJson = object.pageJson ?? "";
+    return message;
+  },
+};
 
 function createBaseJoinRoomRequest(): JoinRoomRequest {
   return { roomId: "", userId: "", servers: [], contentJson: "" };
@@ -243,6 +843,33 @@ export const RemoteRoomsDefinition = {
       requestType: JoinRoomRequest as typeof JoinRoomRequest,
       requestStream: false,
       responseType: JoinRoomResponse as typeof JoinRoomResponse,
+      responseStream: false,
+      options: {},
+    },
+    /** A user's profile from their server (query/profile); found is false when it has none. */
+    queryProfile: {
+      name: "QueryProfile",
+      requestType: QueryProfileRequest as typeof QueryProfileRequest,
+      requestStream: false,
+      responseType: QueryProfileResponse as typeof QueryProfileResponse,
+      responseStream: false,
+      options: {},
+    },
+    /** An alias of another server (query/directory): its room and servers in the room. */
+    queryDirectory: {
+      name: "QueryDirectory",
+      requestType: QueryDirectoryRequest as typeof QueryDirectoryRequest,
+      requestStream: false,
+      responseType: QueryDirectoryResponse as typeof QueryDirectoryResponse,
+      responseStream: false,
+      options: {},
+    },
+    /** Another server's published room directory (publicRooms), as its JSON answer. */
+    queryPublicRooms: {
+      name: "QueryPublicRooms",
+      requestType: QueryPublicRoomsRequest as typeof QueryPublicRoomsRequest,
+      requestStream: false,
+      responseType: QueryPublicRoomsResponse as typeof QueryPublicRoomsResponse,
       responseStream: false,
       options: {},
     },
