@@ -9,3 +9,4 @@ export * from './spec-client';
 export * from './distributed-launcher';
 export * from './distributed-state';
 export * from './test-ca';
+export * from './federation-net';
