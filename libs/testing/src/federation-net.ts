@@ -119,8 +119,8 @@ const SYNAPSE_STOP_MS = 15_000;
  * each with a federation listener whose certificate (SANs `localhost`, `127.0.0.1`) comes
  * from one test CA that every server trusts for outbound federation, certificate
  * verification on. Registration is open, rate limits are off, loopback is allowed as a
- * federation destination. Starting takes about 10-20 s (Synapse's first start creates
- * its database); give `beforeAll` two minutes.
+ * federation destination. Starting takes about 5 s on a quiet machine (the three in
+ * parallel), more under load; give `beforeAll` two minutes.
  */
 export async function startFederationNet(): Promise<FederationNet> {
   const dir = mkdtempSync(join(tmpdir(), 'axon-fed-'));
