@@ -1,9 +1,11 @@
-// Two Jest projects: `unit` runs everything that needs nothing installed (embedded
+// Jest projects: `unit` runs everything that needs nothing installed (embedded
 // PGlite, in-process bus, cache and rpc, a real homeserver process); `infra` runs the
 // same contract suites against real Postgres, Kafka, Redis and a gRPC socket
 // (start them with `npm run infra:up`); `distributed` runs the Client-Server API and sync
 // suites again against the distributed deployment (every service its own process on that
-// infrastructure, nginx in front), then the fault and tracing tests that need it.
+// infrastructure, nginx in front), then the fault and tracing tests that need it;
+// `federation` runs the federation tests: two Axon homeservers and Synapse (from PyPI,
+// its venv cached under ~/.cache/axon) federating over TLS (libs/testing/src/federation-net.ts).
 const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
 
@@ -36,7 +38,7 @@ module.exports = {
       globalSetup: '<rootDir>/tools/jest-global-setup.js',
       globalTeardown: '<rootDir>/tools/jest-global-teardown.ts',
       testMatch: ['**/*.spec.ts'],
-      testPathIgnorePatterns: [...common.testPathIgnorePatterns, '\\.infra\\.spec\\.ts$', '\\.distributed\\.spec\\.ts$'],
+      testPathIgnorePatterns: [...common.testPathIgnorePatterns, '\\.infra\\.spec\\.ts$', '\\.distributed\\.spec\\.ts$', '\\.federation\\.spec\\.ts$'],
     },
     {
       ...common,
@@ -54,6 +56,13 @@ module.exports = {
         ...DISTRIBUTED_E2E_SUITES.map((name) => `<rootDir>/apps/homeserver/src/${name}.e2e.spec.ts`),
         '**/*.distributed.spec.ts',
       ],
+    },
+    {
+      ...common,
+      displayName: 'federation',
+      globalSetup: '<rootDir>/tools/jest-global-setup.js',
+      globalTeardown: '<rootDir>/tools/jest-global-teardown.ts',
+      testMatch: ['**/*.federation.spec.ts'],
     },
   ],
   testTimeout: 60000,

@@ -1,11 +1,11 @@
-// Runs one Jest project (`unit` or `infra`) with the flags PGlite needs under Jest's VM
+// Runs one Jest project (`unit`, `infra`, `distributed` or `federation`) with the flags PGlite needs under Jest's VM
 // (dynamic import), passing any extra arguments (test path patterns, -t ...) first so
 // that Jest's variadic --selectProjects does not swallow them.
 import { spawn } from 'node:child_process';
 
 const [project, ...args] = process.argv.slice(2);
-if (project !== 'unit' && project !== 'infra' && project !== 'distributed') {
-  console.error('usage: node tools/run-jest.mjs unit|infra|distributed [jest args]');
+if (!['unit', 'infra', 'distributed', 'federation'].includes(project)) {
+  console.error('usage: node tools/run-jest.mjs unit|infra|distributed|federation [jest args]');
   process.exit(2);
 }
 const jest = new URL('../node_modules/jest/bin/jest.js', import.meta.url).pathname;

@@ -87,6 +87,7 @@ async function startAxon(dir) {
     PATH: process.env.PATH ?? '',
     AXON_DATA_DIR: join(dir, 'data'),
     AXON_CLIENT_LISTEN: `127.0.0.1:${port}`,
+    AXON_FEDERATION_LISTEN: `127.0.0.1:${await freePort()}`,
     AXON_SERVER_NAME: SERVER_NAME,
     AXON_ENABLE_REGISTRATION: 'true',
     AXON_RATE_LIMITS_ENABLED: 'false',

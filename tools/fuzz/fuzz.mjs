@@ -80,6 +80,7 @@ async function startHomeserver(dir) {
     PATH: process.env.PATH ?? '',
     AXON_DATA_DIR: join(dir, 'data'),
     AXON_CLIENT_LISTEN: `127.0.0.1:${port}`,
+    AXON_FEDERATION_LISTEN: `127.0.0.1:${await freePort()}`,
     AXON_SERVER_NAME: SERVER_NAME,
     AXON_ENABLE_REGISTRATION: 'true',
     AXON_REGISTRATION_SHARED_SECRET: SHARED_SECRET,

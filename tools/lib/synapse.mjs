@@ -1,10 +1,16 @@
 // Synapse from PyPI (deploy/local/synapse.sh), configured the same way for every tool that
-// runs it beside Axon (the benches, the client scenarios): client listener only on
-// 127.0.0.1, open registration without verification, every rate limit out of the way,
-// logs at WARNING in the server's directory.
+// runs it beside Axon (the benches, the client scenarios, the federation tests): client
+// listener on 127.0.0.1, open registration without verification, every rate limit out of
+// the way, logs at WARNING in the server's directory; for the federation tests a TLS
+// federation listener as well.
+//
+// Also a command, for callers that cannot import an ES module (the TypeScript test
+// harness, libs/testing/src/federation-net.ts): installs the venv if needed, writes the
+// configuration and prints what configureSynapse returns, as JSON:
+//   node tools/lib/synapse.mjs configure <dir> '<options as JSON>'
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -21,8 +27,14 @@ export function synapsePython() {
  * Writes `dir/homeserver.yaml` (and its log config) for a Synapse on `port` with
  * `database` (Synapse's `database` section: sqlite3 or psycopg2), generates its keys, and
  * returns the config file and how to run it.
+ *
+ * `federation`, when given, adds a federation listener with TLS on `federation.port`
+ * (`certificatePath`, `privateKeyPath`: PEM files), trusts `caFiles` for other servers'
+ * certificates (verification stays on), lets outbound federation reach
+ * `ipRangeWhitelist` (Synapse refuses loopback and private addresses otherwise) and keeps
+ * presence on.
  */
-export function configureSynapse(python, dir, { serverName, port, database }) {
+export function configureSynapse(python, dir, { serverName, port, database, federation }) {
   const big = { per_second: 1_000_000, burst_count: 1_000_000 };
   const logConfig = {
     version: 1,
@@ -65,7 +77,16 @@ export function configureSynapse(python, dir, { serverName, port, database }) {
     rc_room_creation: big,
     rc_presence: { per_user: big },
     rc_delayed_event_mgmt: big,
+    rc_key_requests: big,
+    rc_third_party_invite: big,
+    rc_media_create: big,
+    rc_reports: big,
+    rc_user_directory: big,
+    // Inbound federation requests per origin: none delayed, none refused.
+    rc_federation: { window_size: 1000, sleep_limit: 1_000_000, sleep_delay: 0, reject_limit: 1_000_000, concurrent: 1_000_000 },
+    ...(federation ? federationSettings(federation) : {}),
   };
+  if (federation) config.listeners.push(federationListener(federation.port));
   const configFile = join(dir, 'homeserver.yaml');
   writeFileSync(configFile, JSON.stringify(config, null, 2));
   execFileSync(python, ['-m', 'synapse.app.homeserver', '-c', configFile, '--generate-keys'], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
@@ -75,4 +96,29 @@ export function configureSynapse(python, dir, { serverName, port, database }) {
     args: ['-m', 'synapse.app.homeserver', '-c', configFile],
     env: { PATH: process.env.PATH ?? '', HOME: dir },
   };
+}
+
+function federationListener(port) {
+  return { port, bind_addresses: ['127.0.0.1'], type: 'http', tls: true, x_forwarded: false, resources: [{ names: ['federation'], compress: false }] };
+}
+
+function federationSettings({ certificatePath, privateKeyPath, caFiles, ipRangeWhitelist }) {
+  return {
+    tls_certificate_path: certificatePath,
+    tls_private_key_path: privateKeyPath,
+    federation_verify_certificates: true,
+    federation_custom_ca_list: caFiles,
+    ip_range_whitelist: ipRangeWhitelist,
+    use_presence: true,
+  };
+}
+
+if (process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const [command, dir, options] = process.argv.slice(2);
+  if (command !== 'configure' || dir === undefined || options === undefined) {
+    console.error("usage: node tools/lib/synapse.mjs configure <dir> '<options as JSON>'");
+    process.exit(2);
+  }
+  const { python, version } = synapsePython();
+  console.log(JSON.stringify({ ...configureSynapse(python, dir, JSON.parse(options)), version }));
 }

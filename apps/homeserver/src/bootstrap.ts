@@ -8,7 +8,7 @@ import { SyncModule } from '@axon/services-sync';
 /** Every service, in one process (its routes are the homeserver's routes). */
 export const HOMESERVER_SERVICES = [RoomServerModule, ClientApiModule, RoomsApiModule, SyncModule, FederationReceiverModule];
 
-/** Builds the all-in-one application and starts its client listener. */
+/** Builds the all-in-one application and starts its client and federation listeners. */
 export function bootstrap(context: ProcessContext): Promise<RunningServiceApp> {
-  return startServiceApp(context, { services: HOMESERVER_SERVICES });
+  return startServiceApp(context, { services: HOMESERVER_SERVICES, federation: true });
 }

@@ -132,6 +132,9 @@ export function replicaEnv(shared: SharedEnv, dataDir: string, slot: Replica, ta
     AXON_DATA_DIR: join(dataDir, slot.name),
     AXON_CLIENT_LISTEN: `127.0.0.1:${slot.httpPort}`,
     AXON_GRPC_LISTEN: `127.0.0.1:${slot.grpcPort ?? 0}`,
+    // A federation receiver also listens on `listen.federation`: each on a port of its own
+    // (nginx routes the Server-Server API to their HTTP port, which serves it too).
+    ...(slot.service === 'federation-receiver' ? { AXON_FEDERATION_LISTEN: '127.0.0.1:0' } : {}),
     AXON_GRPC_TARGETS: grpcTargets,
     AXON_SERVICE_NAME: shared['AXON_SERVICE_NAME'] ?? `axon-${slot.service}`,
   };

@@ -1,18 +1,28 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, existsSync } from 'node:fs';
+import { mkdtempSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { startDistributed } from './distributed';
+import { freePort } from './ports';
 import { ensureTestDatabase, recordTestResources } from './test-resources';
 
 const ROOT = resolve(__dirname, '../../..');
 const MAIN = join(ROOT, 'dist/apps/homeserver/src/main.js');
 
 export interface HomeserverProcess {
+  /** The client listener (`http://127.0.0.1:<port>`). */
   readonly baseUrl: string;
   readonly port: number;
+  /**
+   * The federation listener (`listen.federation`): `https://127.0.0.1:<port>` when
+   * `federation.tls` is configured, `http://` otherwise. Undefined for the distributed
+   * deployment, whose nginx routes the Server-Server API to the federation receivers'
+   * HTTP port (`baseUrl`).
+   */
+  readonly federationUrl: string | undefined;
+  readonly federationPort: number | undefined;
   readonly dataDir: string;
   readonly child: ChildProcess;
   /** Every JSON log line the process wrote so far. */
@@ -25,7 +35,8 @@ export interface HomeserverProcess {
 
 /**
  * Starts the built homeserver within 20 s (the bar a fresh machine must meet) (`npm run build` output; the unit project's global setup
- * builds it) as a real child process on a free port with its own data directory.
+ * builds it) as a real child process on free ports (client and federation listeners)
+ * with its own data directory.
  */
 export async function startHomeserver(
   env: Record<string, string> = {},
@@ -34,8 +45,19 @@ export async function startHomeserver(
     startTimeoutMs?: number;
     /** Resolve at this log message instead of "homeserver ready" (the port is then 0). */
     waitFor?: string;
+    /**
+     * Configuration file contents (`AXON_CONFIG`), for settings without an environment
+     * variable (`federation.client.ca_files`...); the environment overrides it.
+     */
+    config?: Record<string, unknown>;
   } = {},
 ): Promise<HomeserverProcess> {
+  if (options.config !== undefined) {
+    const file = join(mkdtempSync(join(tmpdir(), 'axon-config-')), 'axon.yaml');
+    // YAML is a superset of JSON.
+    writeFileSync(file, JSON.stringify(options.config, null, 2));
+    env = { AXON_CONFIG: file, ...env };
+  }
   if (process.env['AXON_TEST_DISTRIBUTED'] === '1' && options.waitFor === undefined) {
     // `npm run test:distributed`: the same suites against the distributed deployment
     // (every service its own process on Postgres, Kafka, Redis and gRPC, nginx in front).
@@ -43,6 +65,8 @@ export async function startHomeserver(
     return {
       baseUrl: deployment.baseUrl,
       port: deployment.port,
+      federationUrl: undefined,
+      federationPort: undefined,
       dataDir: deployment.dataDir,
       child: deployment.nginx,
       logs: deployment.logs,
@@ -56,6 +80,9 @@ export async function startHomeserver(
   if (postgres !== undefined && postgres !== '' && env['AXON_DATABASE_URL'] === undefined) {
     env = { ...env, AXON_DATABASE_URL: await databaseFor(postgres, dataDir) };
   }
+  // A port picked here rather than 0: `/.well-known/matrix/server` advertises the configured one.
+  const federationListen = env['AXON_FEDERATION_LISTEN'] ?? `127.0.0.1:${await freePort()}`;
+  const federationTls = env['AXON_FEDERATION_TLS_CERT'] !== undefined || hasFederationTls(options.config);
   const child = spawn(process.execPath, [MAIN], {
     cwd: ROOT,
     env: {
@@ -64,6 +91,7 @@ export async function startHomeserver(
       AXON_CLIENT_LISTEN: '127.0.0.1:0',
       AXON_LOG_LEVEL: 'info',
       ...env,
+      AXON_FEDERATION_LISTEN: federationListen,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -74,6 +102,7 @@ export async function startHomeserver(
     child.once('exit', (code, signal) => r({ code, signal })),
   );
 
+  let federationPort: number | undefined;
   const started = new Promise<number>((resolvePort, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`homeserver did not start in time\n${stderr.join('')}`)),
@@ -92,6 +121,7 @@ export async function startHomeserver(
         resolvePort(0);
       } else if (entry['msg'] === 'homeserver ready') {
         clearTimeout(timer);
+        if (typeof entry['federation'] === 'string') federationPort = Number(entry['federation'].split(':').pop());
         resolvePort(Number(String(entry['listen']).split(':').pop()));
       }
     });
@@ -113,6 +143,8 @@ export async function startHomeserver(
   return {
     baseUrl: `http://127.0.0.1:${port}`,
     port,
+    federationUrl: federationPort === undefined ? undefined : `${federationTls ? 'https' : 'http'}://127.0.0.1:${federationPort}`,
+    federationPort,
     dataDir,
     child,
     logs,
@@ -122,6 +154,11 @@ export async function startHomeserver(
       return exited;
     },
   };
+}
+
+function hasFederationTls(config: Record<string, unknown> | undefined): boolean {
+  const federation = config?.['federation'];
+  return typeof federation === 'object' && federation !== null && 'tls' in federation;
 }
 
 /**

@@ -10,3 +10,4 @@ export * from './distributed-launcher';
 export * from './distributed-state';
 export * from './test-ca';
 export * from './signed-room';
+export * from './federation-net';

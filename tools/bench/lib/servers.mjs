@@ -58,7 +58,9 @@ export async function startServer(run, target, { databaseUrl, nodeArgs = [] } = 
   const dir = run.workDir(target.name);
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
-  const { launch, logFile, readyMs } = target.axon ? axonLauncher(run, target, dir, port, databaseUrl, nodeArgs) : synapseLauncher(run, target, dir, port, databaseUrl);
+  const { launch, logFile, readyMs } = target.axon
+    ? axonLauncher(run, target, dir, { port, federationPort: await freePort() }, databaseUrl, nodeArgs)
+    : synapseLauncher(run, target, dir, port, databaseUrl);
   let proc;
   const start = async () => {
     proc = launch();
@@ -93,7 +95,7 @@ export async function startServer(run, target, { databaseUrl, nodeArgs = [] } = 
   return server;
 }
 
-function axonLauncher(run, target, dir, port, databaseUrl, nodeArgs) {
+function axonLauncher(run, target, dir, { port, federationPort }, databaseUrl, nodeArgs) {
   // As the checkout's own `npm start` runs it: a baseline without flags, this one with its own.
   const start = startCommandOf(target.root);
   const main = start.main;
@@ -104,6 +106,7 @@ function axonLauncher(run, target, dir, port, databaseUrl, nodeArgs) {
     ...start.env,
     AXON_DATA_DIR: join(dir, 'data'),
     AXON_CLIENT_LISTEN: `127.0.0.1:${port}`,
+    AXON_FEDERATION_LISTEN: `127.0.0.1:${federationPort}`,
     AXON_SERVER_NAME: SERVER_NAME,
     AXON_ENABLE_REGISTRATION: 'true',
     AXON_RATE_LIMITS_ENABLED: 'false',

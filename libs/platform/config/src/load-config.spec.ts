@@ -46,6 +46,8 @@ describe('loadConfig', () => {
         AXON_DATA_DIR: '/var/lib/axon',
         AXON_CLIENT_LISTEN: '127.0.0.2:8008',
         AXON_FEDERATION_LISTEN: '[::1]:8448',
+        AXON_FEDERATION_TLS_CERT: '/etc/axon/federation.crt',
+        AXON_FEDERATION_TLS_KEY: '/etc/axon/federation.key',
         AXON_METRICS_LISTEN: '10.0.0.5:9090',
         AXON_DATABASE_URL: 'postgres://axon:axon@127.0.0.1:5432/axon',
         AXON_KAFKA_BROKERS: '127.0.0.1:9092, 127.0.0.1:9094',
@@ -68,6 +70,7 @@ describe('loadConfig', () => {
     expect(config.data_dir).toBe('/var/lib/axon');
     expect(config.listen.client).toEqual({ host: '127.0.0.2', port: 8008 });
     expect(config.listen.federation).toEqual({ host: '::1', port: 8448 });
+    expect(config.federation.tls).toEqual({ certificate_path: '/etc/axon/federation.crt', private_key_path: '/etc/axon/federation.key' });
     expect(config.listen.metrics).toEqual({ host: '10.0.0.5', port: 9090 });
     expect(config.database.url).toBe('postgres://axon:axon@127.0.0.1:5432/axon');
     expect(config.kafka.brokers).toEqual(['127.0.0.1:9092', '127.0.0.1:9094']);
@@ -84,6 +87,11 @@ describe('loadConfig', () => {
       ip_range_whitelist: ['127.0.0.0/8', '::1/128'],
       request_timeout_ms: 15_000,
     });
+  });
+
+  it('refuses a federation certificate without its key', () => {
+    const problems = problemsOf(() => loadConfig({ env: { AXON_FEDERATION_TLS_CERT: '/etc/axon/federation.crt' } }));
+    expect(problems).toEqual([expect.stringMatching(/^federation\.tls\.private_key_path \(AXON_FEDERATION_TLS_KEY\): /)]);
   });
 
   it('refuses a server notices localpart that cannot make a user ID', () => {

@@ -44,6 +44,8 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly string[], E
   ['AXON_DATA_DIR', ['data_dir'], asString],
   ['AXON_CLIENT_LISTEN', ['listen', 'client'], asString],
   ['AXON_FEDERATION_LISTEN', ['listen', 'federation'], asString],
+  ['AXON_FEDERATION_TLS_CERT', ['federation', 'tls', 'certificate_path'], asString],
+  ['AXON_FEDERATION_TLS_KEY', ['federation', 'tls', 'private_key_path'], asString],
   ['AXON_GRPC_LISTEN', ['listen', 'grpc'], asString],
   ['AXON_METRICS_LISTEN', ['listen', 'metrics'], asString],
   ['AXON_GRPC_TARGETS', ['grpc', 'targets'], asMap],

@@ -9,3 +9,4 @@ export * from './json-body';
 export * from './content-body';
 export * from './request-parameters';
 export * from './metrics-listener';
+export * from './federation-listener';
