@@ -1,0 +1,62 @@
+import { startFederationNet, type FederatedServer, type FederatedUser, type FederationNet } from '@axon/testing';
+
+type StateEvent = { type: string; state_key: string; sender: string; content: Record<string, unknown>; event_id: string };
+
+/** Polls until `check` holds (federation is asynchronous: the other server learns a little later). */
+async function eventually<T>(what: string, read: () => Promise<T>, check: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  for (;;) {
+    try {
+      last = await read();
+      if (check(last)) return last;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms (last: ${JSON.stringify(last)?.slice(0, 500)})`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+const memberOf = (state: readonly StateEvent[], userId: string): string | undefined => state.find((e) => e.type === 'm.room.member' && e.state_key === userId)?.content['membership'] as string | undefined;
+
+// Rooms shared across servers: a user of one server joins a room made on another, through
+// make_join and send_join (Axon as the resident and as the joining server, with Synapse
+// both ways), in room versions 10 and 12.
+describe.each(['10', '12'])('joining rooms across servers (hs1, hs2, Synapse), room version %s', (version) => {
+  let net: FederationNet;
+  const users = new Map<string, FederatedUser>();
+
+  beforeAll(async () => {
+    jest.spyOn(console, 'debug').mockImplementation(() => undefined);
+    net = await startFederationNet();
+    for (const server of [net.hs1, net.hs2, net.synapse]) users.set(server.label, await net.register(server, `user${version}`));
+  }, 180_000);
+
+  afterAll(async () => {
+    await net?.stop();
+  });
+
+  const user = (server: FederatedServer): FederatedUser => users.get(server.label)!;
+  const state = async (who: FederatedUser, roomId: string): Promise<StateEvent[]> => (await who.client.roomState(roomId)) as unknown as StateEvent[];
+
+  it.each([
+    ['hs2', 'hs1'],
+    ['synapse', 'hs1'],
+    ['hs1', 'synapse'],
+  ] as const)('a user of %s joins a public room of %s, and both servers see the same membership', async (joiner, resident) => {
+    const host = user(net[resident]);
+    const guest = user(net[joiner]);
+    const { room_id: roomId } = await host.client.createRoom({ preset: 'public_chat' as never, room_version: version, name: `made on ${resident}` });
+    await guest.client.joinRoom(roomId, { viaServers: [net[resident].serverName] });
+
+    const hostState = await eventually('the resident sees the join', () => state(host, roomId), (s) => memberOf(s, guest.userId) === 'join');
+    const guestState = await state(guest, roomId);
+    expect(memberOf(guestState, guest.userId)).toBe('join');
+    expect(memberOf(guestState, host.userId)).toBe('join');
+    // The joining server took the room's state from the resident: the same events.
+    const key = (e: StateEvent): string => `${e.type}|${e.state_key}|${e.event_id}`;
+    expect(guestState.map(key).sort()).toEqual(hostState.map(key).sort());
+    expect(guestState.find((e) => e.type === 'm.room.name')?.content['name']).toBe(`made on ${resident}`);
+  });
+});
