@@ -18,6 +18,13 @@ async function eventually<T>(what: string, read: () => Promise<T>, check: (value
   }
 }
 
+/** One `/sync` (no filter, no timeout) of a user, raw. */
+async function syncOf(server: FederatedServer, who: FederatedUser): Promise<{ rooms?: { invite?: Record<string, { invite_state: { events: StateEvent[] } }>; join?: Record<string, unknown>; leave?: Record<string, unknown> } }> {
+  const response = await fetch(`${server.clientUrl}/_matrix/client/v3/sync?timeout=0`, { headers: { authorization: `Bearer ${who.accessToken}` } });
+  if (!response.ok) throw new Error(`sync: ${response.status} ${await response.text()}`);
+  return (await response.json()) as never;
+}
+
 const memberOf = (state: readonly StateEvent[], userId: string): string | undefined => state.find((e) => e.type === 'm.room.member' && e.state_key === userId)?.content['membership'] as string | undefined;
 
 // Rooms shared across servers: a user of one server joins a room made on another, through
@@ -58,5 +65,37 @@ describe.each(['10', '12'])('joining rooms across servers (hs1, hs2, Synapse), r
     const key = (e: StateEvent): string => `${e.type}|${e.state_key}|${e.event_id}`;
     expect(guestState.map(key).sort()).toEqual(hostState.map(key).sort());
     expect(guestState.find((e) => e.type === 'm.room.name')?.content['name']).toBe(`made on ${resident}`);
+  });
+
+  it.each([
+    ['hs1', 'hs2'],
+    ['hs1', 'synapse'],
+    ['synapse', 'hs1'],
+  ] as const)('a user of %s invites a user of %s to an invite-only room: the invite shows with the room\'s stripped state, and the invitee joins', async (inviter, invitee) => {
+    const host = user(net[inviter]);
+    const guest = user(net[invitee]);
+    const { room_id: roomId } = await host.client.createRoom({ preset: 'private_chat' as never, room_version: version, name: `invite-only on ${inviter}` });
+    await host.client.invite(roomId, guest.userId);
+    const invited = await eventually('the invite reaches the invitee', () => syncOf(net[invitee], guest), (sync) => sync.rooms?.invite?.[roomId] !== undefined);
+    const stripped = invited.rooms!.invite![roomId]!.invite_state.events;
+    expect(stripped.find((e) => e.type === 'm.room.name')?.content['name']).toBe(`invite-only on ${inviter}`);
+    expect(stripped.find((e) => e.type === 'm.room.member' && e.state_key === guest.userId)?.content['membership']).toBe('invite');
+    await guest.client.joinRoom(roomId);
+    await eventually('the inviter sees the join', () => state(host, roomId), (s) => memberOf(s, guest.userId) === 'join');
+    expect(memberOf(await state(guest, roomId), guest.userId)).toBe('join');
+  });
+
+  it.each([
+    ['hs1', 'synapse'],
+    ['synapse', 'hs1'],
+  ] as const)('a user of %s invites a user of %s, who rejects the invite through the inviting server', async (inviter, invitee) => {
+    const host = user(net[inviter]);
+    const guest = user(net[invitee]);
+    const { room_id: roomId } = await host.client.createRoom({ preset: 'private_chat' as never, room_version: version });
+    await host.client.invite(roomId, guest.userId);
+    await eventually('the invite reaches the invitee', () => syncOf(net[invitee], guest), (sync) => sync.rooms?.invite?.[roomId] !== undefined);
+    await guest.client.leave(roomId);
+    await eventually('the inviter sees the rejection', () => state(host, roomId), (s) => memberOf(s, guest.userId) === 'leave');
+    await eventually('the invite is gone for the invitee', () => syncOf(net[invitee], guest), (sync) => sync.rooms?.invite?.[roomId] === undefined);
   });
 });

@@ -95,6 +95,18 @@ export interface RemoteEventInput {
    * version. The room is created with the event as its first timeline event.
    */
   readonly room_version?: string;
+  /**
+   * A membership event about a local user in a room this server is not in (an invite
+   * from another server, its withdrawal, the rejection made through the inviting server,
+   * a knock): none of its auth events or prev events can be had here, so it is taken
+   * without the auth checks, as the spec lets the invited server do, and sets that
+   * user's membership. `invite_room_state` (the stripped state the inviting server gave)
+   * or `knock_room_state` (the resident's answer to a knock) is kept in the event's
+   * `unsigned`, which no signature covers. Needs `room_version` for a room new here.
+   *
+   * Spec: https://spec.matrix.org/v1.19/server-server-api/#inviting-to-a-room
+   */
+  readonly out_of_band?: { readonly invite_room_state?: readonly unknown[]; readonly knock_room_state?: readonly unknown[] };
 }
 
 /**
@@ -184,6 +196,7 @@ export function validateRoomInput(value: unknown): RoomInput {
       requireString(input, 'origin', 'room input');
       requireString(input, 'pdu_json', 'room input');
       if (input['room_version'] !== undefined) requireString(input, 'room_version', 'room input');
+      if (input['out_of_band'] !== undefined) requireObject(input['out_of_band'], 'room input.out_of_band');
       for (const name of ['outliers', 'state_before'] as const) {
         const list = input[name];
         if (list !== undefined && (!Array.isArray(list) || list.some((item) => typeof item !== 'string'))) throw new TypeError(`room input.${name} is not an array of strings`);

@@ -21,9 +21,11 @@ import { PduIngest } from './pdus/pdu-ingest';
 import type { EventKeySource } from './pdus/received-pdu';
 import { federationRequests } from './remote-rooms/federation-requests';
 import { RemoteJoin, type LocalSigner } from './remote-rooms/remote-join';
+import { RemoteMembership } from './remote-rooms/remote-membership';
 import { RemoteQueries } from './remote-rooms/remote-queries';
 import { RoomAccess, type RoomQuery } from './rooms/room-access';
 import { DirectoryQueries } from './serving/directory-queries';
+import { InviteReception } from './serving/invite-reception';
 import { MembershipHandshake } from './serving/membership-handshake';
 import { RoomHistory } from './serving/room-history';
 import { ReceivedTransactionsRepository } from './storage/received-transactions.repository';
@@ -153,6 +155,17 @@ const ROOM_INPUTS = Symbol('RoomInputClient');
       inject: [RpcHost, RoomAccess, CONFIG],
       useFactory: (rpc: RpcHost, access: RoomAccess, config: AxonConfig) => new DirectoryQueries(rpc.client(AccountsDefinition), rpc.client(RoomDirectoryDefinition), access, config.server_name),
     },
+    {
+      provide: InviteReception,
+      inject: [RoomAccess, ROOM_INPUTS, EVENT_KEYS, SIGNER],
+      useFactory: (access: RoomAccess, inputs: RoomInputClient, keys: EventKeySource, signer: LocalSigner) => new InviteReception(access, inputs, keys, signer),
+    },
+    {
+      provide: RemoteMembership,
+      inject: [FederationClient, ROOM_QUERY, MembershipHandshake, EVENT_KEYS, ROOM_INPUTS, SIGNER, LOGGER],
+      useFactory: (client: FederationClient, query: RoomQuery, handshake: MembershipHandshake, keys: EventKeySource, inputs: RoomInputClient, signer: LocalSigner, logger: Logger) =>
+        new RemoteMembership(federationRequests(client), query, handshake, keys, inputs, signer, logger.child({ component: 'remote-membership' })),
+    },
     { provide: RoomHistory, inject: [ROOM_QUERY, RoomAccess, CONFIG], useFactory: (query: RoomQuery, access: RoomAccess, config: AxonConfig) => new RoomHistory(query, access, config.server_name) },
     {
       provide: RemoteJoin,
@@ -166,12 +179,13 @@ export class FederationReceiverModule implements OnApplicationBootstrap {
   constructor(
     private readonly keyRing: KeyRing,
     private readonly remoteJoin: RemoteJoin,
+    private readonly remoteMembership: RemoteMembership,
     private readonly client: FederationClient,
     private readonly rpc: RpcHost,
   ) {}
 
   onApplicationBootstrap(): void {
     this.rpc.serve(KeyRingDefinition, createKeyRingService(this.keyRing));
-    this.rpc.serve(RemoteRoomsDefinition, createRemoteRoomsService(this.remoteJoin, new RemoteQueries(this.client)));
+    this.rpc.serve(RemoteRoomsDefinition, createRemoteRoomsService(this.remoteJoin, new RemoteQueries(this.client), this.remoteMembership));
   }
 }

@@ -61,7 +61,7 @@ export class RoomServerModule implements OnApplicationBootstrap {
     const publisher = this.bus.transactionalPublisher?.(this.database);
     const outputs = publisher === undefined ? relayedOutputs(this.storage, relay) : transactionalOutputs(this.bus, publisher, relay);
     this.logger.info({ outputs: publisher === undefined ? 'outbox' : 'bus log, in the appending transaction' }, 'room server outputs');
-    const remote = new RemoteEventIngest(remoteEventStorage(this.storage, outputs.writeOutputs), { backend: this.keys.backend });
+    const remote = new RemoteEventIngest(remoteEventStorage(this.storage, outputs.writeOutputs), { backend: this.keys.backend, serverName: this.config.server_name });
     const writer = new RoomWriter(roomStorageForWriter(this.storage, outputs.writeOutputs), signer, { metrics, remote });
     this.rpc.serve(RoomQueryDefinition, createRoomQuery(this.storage));
     this.rpc.serve(RoomDirectoryDefinition, createRoomDirectory(this.storage));

@@ -21,6 +21,18 @@ export class RemoteRoomsClient {
     return this.client.joinRoom(request);
   }
 
+  invite(request: Parameters<RemoteRooms['invite']>[0]): ReturnType<RemoteRooms['invite']> {
+    return this.client.invite(request);
+  }
+
+  leaveRoom(request: Parameters<RemoteRooms['leaveRoom']>[0]): ReturnType<RemoteRooms['leaveRoom']> {
+    return this.client.leaveRoom(request);
+  }
+
+  knockRoom(request: Parameters<RemoteRooms['knockRoom']>[0]): ReturnType<RemoteRooms['knockRoom']> {
+    return this.client.knockRoom(request);
+  }
+
   queryProfile(request: Parameters<RemoteRooms['queryProfile']>[0]): ReturnType<RemoteRooms['queryProfile']> {
     return this.client.queryProfile(request);
   }

@@ -66,9 +66,15 @@ export class RoomsController {
 
   @Post('knock/:roomIdOrAlias')
   @HttpCode(200)
-  async knock(@Requester() requester: Requester, @Param('roomIdOrAlias') target: string, @Body() body: unknown): Promise<{ room_id: string }> {
-    const roomId = await this.directory.roomIdOf(target);
-    await this.rooms.setMembership(requester, roomId, requester.userId, 'knock', reasonOf(objectBody(body)));
+  async knock(
+    @Requester() requester: Requester,
+    @Param('roomIdOrAlias') target: string,
+    @Query('via') via: unknown,
+    @Query('server_name') serverName: unknown,
+    @Body() body: unknown,
+  ): Promise<{ room_id: string }> {
+    const { roomId, servers } = await this.directory.roomOf(target);
+    await this.rooms.knock(requester, roomId, [...queryList(via), ...queryList(serverName), ...servers], reasonOf(objectBody(body)));
     return { room_id: roomId };
   }
 

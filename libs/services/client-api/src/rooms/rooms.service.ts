@@ -74,21 +74,41 @@ export class RoomsService {
    * Spec: https://spec.matrix.org/v1.19/client-server-api/#post_matrixclientv3joinroomidoralias
    */
   async join(requester: Requester, roomId: RoomId, via: readonly string[], extra: Json = {}): Promise<EventId> {
+    const room = await this.residency(roomId, via);
+    if (room.resident) return this.setMembership(requester, roomId, requester.userId, 'join', extra);
+    if (room.servers.length === 0) throw new MatrixError('M_NOT_FOUND', `unknown room ${roomId}, and no server to join it through`, 404);
+    const content = { ...extra, ...(await this.memberProfile(requester.userId)) };
+    const { eventId } = await this.remoteRooms.joinRoom({ roomId, userId: requester.userId, servers: room.servers, contentJson: JSON.stringify(content) });
+    return eventId as EventId;
+  }
+
+  /** Knocks on a room: through the room server when this server is in it, else through other servers (make_knock, send_knock). */
+  async knock(requester: Requester, roomId: RoomId, via: readonly string[], extra: Json = {}): Promise<EventId> {
+    const room = await this.residency(roomId, via);
+    if (room.resident) return this.setMembership(requester, roomId, requester.userId, 'knock', extra);
+    if (room.servers.length === 0) throw new MatrixError('M_NOT_FOUND', `unknown room ${roomId}, and no server to knock through`, 404);
+    const content = { ...extra, ...(await this.memberProfile(requester.userId)) };
+    const { eventId } = await this.remoteRooms.knockRoom({ roomId, userId: requester.userId, servers: room.servers, contentJson: JSON.stringify(content) });
+    return eventId as EventId;
+  }
+
+  /**
+   * Whether a user of this server is joined to the room (the room server then has the
+   * room and builds its events), and else the servers to reach it through: `via`, the
+   * server that made the room (its ID names it before room version 12), the servers of
+   * the members known here (an inviting user's first).
+   */
+  private async residency(roomId: RoomId, via: readonly string[]): Promise<{ resident: boolean; servers: string[] }> {
     const info = await this.roomQuery.getRoomInfo({ roomId });
     const members = info.exists ? (await this.roomQuery.getMembers({ roomId, atEventId: '', memberships: [], notMemberships: [] })).events : [];
-    const memberships = members.map((event) => JSON.parse(event.pduJson) as { state_key: string; content?: { membership?: unknown } });
+    const memberships = members.map((event) => JSON.parse(event.pduJson) as { state_key: string; sender: string; content?: { membership?: unknown } });
     const local = (userId: string): boolean => serverOf(userId) === this.config.server_name;
-    if (info.exists && memberships.some((m) => local(m.state_key) && m.content?.membership === 'join')) {
-      return this.setMembership(requester, roomId, requester.userId, 'join', extra);
-    }
+    if (info.exists && memberships.some((m) => local(m.state_key) && m.content?.membership === 'join')) return { resident: true, servers: [] };
     const creator = getRoomIdServerName(roomId);
-    const servers = [...new Set([...via, ...(creator === undefined ? [] : [creator]), ...memberships.filter((m) => m.content?.membership === 'join').map((m) => serverOf(m.state_key))])].filter(
-      (server) => server !== this.config.server_name,
-    );
-    if (servers.length === 0) throw new MatrixError('M_NOT_FOUND', `unknown room ${roomId}, and no server to join it through`, 404);
-    const content = { ...extra, ...(await this.memberProfile(requester.userId)) };
-    const { eventId } = await this.remoteRooms.joinRoom({ roomId, userId: requester.userId, servers, contentJson: JSON.stringify(content) });
-    return eventId as EventId;
+    const inviters = memberships.filter((m) => local(m.state_key) && (m.content?.membership === 'invite' || m.content?.membership === 'knock')).map((m) => serverOf(m.sender));
+    const joined = memberships.filter((m) => m.content?.membership === 'join').map((m) => serverOf(m.state_key));
+    const servers = [...new Set([...via, ...inviters, ...(creator === undefined ? [] : [creator]), ...joined])].filter((server) => server !== this.config.server_name);
+    return { resident: false, servers };
   }
 
   /**
@@ -102,6 +122,19 @@ export class RoomsService {
     const target = parsed.value;
     const info = await this.roomQuery.getRoomInfo({ roomId });
     if (!info.exists) throw new MatrixError(membership === 'join' || membership === 'knock' ? 'M_NOT_FOUND' : 'M_FORBIDDEN', `unknown room ${roomId}`, membership === 'join' || membership === 'knock' ? 404 : 403);
+    // A user of another server is invited through their server, which signs the invite.
+    if (membership === 'invite' && serverOf(target) !== this.config.server_name) {
+      const { eventId } = await this.remoteRooms.invite({ roomId, sender: requester.userId, target, contentJson: JSON.stringify(extra) });
+      return eventId as EventId;
+    }
+    // Leaving a room this server is not in (rejecting an invite, withdrawing a knock) goes through a server that is.
+    if (membership === 'leave' && target === requester.userId) {
+      const room = await this.residency(roomId, []);
+      if (!room.resident) {
+        const { eventId } = await this.remoteRooms.leaveRoom({ roomId, userId: target, servers: room.servers, contentJson: JSON.stringify(extra) });
+        return eventId as EventId;
+      }
+    }
     if (membership === 'leave' && target === requester.userId) await this.checkMayLeave(requester.userId, roomId);
     if (membership === 'leave' && target !== requester.userId) {
       // A kick, an unban, or an invite or knock withdrawn: the target must be in the room in some way.

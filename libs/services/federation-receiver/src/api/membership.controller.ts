@@ -1,7 +1,8 @@
 import { Body, Controller, Get, Param, Put, Query, UseGuards } from '@nestjs/common';
 import type { JsonObject, JsonValue } from '@axon/matrix-canonical-json';
 import { parseUserId, type RoomId, type ServerName, type UserId } from '@axon/matrix-identifiers';
-import { parsedParam, RoomIdParam } from '@axon/platform-http';
+import { objectBody, parsedParam, RoomIdParam } from '@axon/platform-http';
+import { InviteReception } from '../serving/invite-reception';
 import { MembershipHandshake } from '../serving/membership-handshake';
 import { OwnServerName } from './own-server-name';
 import { Origin } from './origin';
@@ -18,7 +19,7 @@ function versionsOf(ver: unknown): string[] {
 /**
  * The membership handshakes another server's users make with this server as a resident:
  * joins (`make_join`, `send_join` v2), leaves (`make_leave`, `send_leave` v2) and knocks
- * (`make_knock`, `send_knock`). The v1 `send_join`/`send_leave` were removed in v1.18.
+ * (`make_knock`, `send_knock`); and invites of this server's users (`invite` v2). The v1 `send_join`/`send_leave` were removed in v1.18.
  *
  * Spec: https://spec.matrix.org/v1.19/server-server-api/#joining-rooms
  */
@@ -27,6 +28,7 @@ function versionsOf(ver: unknown): string[] {
 export class MembershipController {
   constructor(
     private readonly handshake: MembershipHandshake,
+    private readonly invites: InviteReception,
     private readonly serverName: OwnServerName,
   ) {}
 
@@ -51,6 +53,11 @@ export class MembershipController {
   async sendLeave(@Origin() origin: ServerName, @Param('roomId', RoomIdParam) roomId: RoomId, @Param('eventId') eventId: string, @Body() body: unknown): Promise<Record<string, never>> {
     await this.handshake.send(origin, roomId, eventId, body, 'leave');
     return {};
+  }
+
+  @Put('v2/invite/:roomId/:eventId')
+  invite(@Origin() origin: ServerName, @Param('roomId', RoomIdParam) roomId: RoomId, @Param('eventId') eventId: string, @Body() body: unknown): Promise<{ event: JsonObject }> {
+    return this.invites.receive(origin, roomId, eventId, objectBody(body));
   }
 
   @Get('v1/make_knock/:roomId/:userId')

@@ -5,6 +5,7 @@ import { isJsonObject } from '@axon/matrix-events';
 import { parseRoomAlias, parseRoomId, parseServerName, parseUserId, type ServerName } from '@axon/matrix-identifiers';
 import type { ServiceImplementation } from '@axon/platform-rpc';
 import type { RemoteJoin } from '../remote-rooms/remote-join';
+import type { RemoteMembership } from '../remote-rooms/remote-membership';
 import type { RemoteQueries } from '../remote-rooms/remote-queries';
 
 /**
@@ -12,7 +13,18 @@ import type { RemoteQueries } from '../remote-rooms/remote-queries';
  * other servers' profiles, aliases and room directories, for client-api.
  * Spec: https://spec.matrix.org/v1.19/server-server-api/#joining-rooms
  */
-export function createRemoteRoomsService(join: Pick<RemoteJoin, 'join'>, queries: RemoteQueries): ServiceImplementation<RemoteRoomsDefinition> {
+export function createRemoteRoomsService(join: Pick<RemoteJoin, 'join'>, queries: RemoteQueries, membership: Pick<RemoteMembership, 'invite' | 'leave' | 'knock'>): ServiceImplementation<RemoteRoomsDefinition> {
+  const parsed = (roomId: string, userId: string, servers: readonly string[], contentJson: string) => {
+    const room = parseRoomId(roomId);
+    const user = parseUserId(userId);
+    if (!room.ok || !user.ok) throw new MatrixError('M_INVALID_PARAM', 'room_id and user_id must be a room ID and a user ID', 400);
+    const via = servers.flatMap((server) => {
+      const name = parseServerName(server);
+      return name.ok ? [name.value] : [];
+    });
+    const content = contentJson === '' ? {} : (JSON.parse(contentJson) as unknown);
+    return { roomId: room.value, userId: user.value, via, content: isJsonObject(content as never) ? (content as JsonObject) : {} };
+  };
   const serverOf = (id: string): ServerName => {
     const name = parseServerName(id.slice(id.indexOf(':') + 1));
     if (!name.ok) throw new MatrixError('M_INVALID_PARAM', `${JSON.stringify(id)} names no server`, 400);
@@ -37,16 +49,22 @@ export function createRemoteRoomsService(join: Pick<RemoteJoin, 'join'>, queries
       return { pageJson: JSON.stringify(await queries.publicRooms(name.value, { limit, since, searchTerm })) };
     },
     async joinRoom({ roomId, userId, servers, contentJson }) {
-      const room = parseRoomId(roomId);
-      const user = parseUserId(userId);
-      if (!room.ok || !user.ok) throw new MatrixError('M_INVALID_PARAM', 'room_id and user_id must be a room ID and a user ID', 400);
-      const via = servers.flatMap((server) => {
-        const name = parseServerName(server);
-        return name.ok ? [name.value] : [];
-      }) as ServerName[];
-      const content = contentJson === '' ? {} : (JSON.parse(contentJson) as unknown);
-      const eventId = await join.join(user.value, room.value, via, isJsonObject(content as never) ? (content as JsonObject) : {});
-      return { eventId };
+      const request = parsed(roomId, userId, servers, contentJson);
+      return { eventId: await join.join(request.userId, request.roomId, request.via, request.content) };
+    },
+    async leaveRoom({ roomId, userId, servers, contentJson }) {
+      const request = parsed(roomId, userId, servers, contentJson);
+      return { eventId: await membership.leave(request.userId, request.roomId, request.via, request.content) };
+    },
+    async knockRoom({ roomId, userId, servers, contentJson }) {
+      const request = parsed(roomId, userId, servers, contentJson);
+      return { eventId: await membership.knock(request.userId, request.roomId, request.via, request.content) };
+    },
+    async invite({ roomId, sender, target, contentJson }) {
+      const request = parsed(roomId, sender, [], contentJson);
+      const invitee = parseUserId(target);
+      if (!invitee.ok) throw new MatrixError('M_INVALID_PARAM', `${JSON.stringify(target)} is not a user ID`, 400);
+      return { eventId: await membership.invite(request.roomId, request.userId, invitee.value, request.content) };
     },
   };
 }

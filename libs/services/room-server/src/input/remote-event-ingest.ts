@@ -1,5 +1,5 @@
 import { PREV_EVENTS_UNKNOWN, type RemoteEventInput } from '@axon/contracts-kafka';
-import type { JsonValue } from '@axon/matrix-canonical-json';
+import { encodeCanonicalJson, type JsonObject, type JsonValue } from '@axon/matrix-canonical-json';
 import { MatrixError } from '@axon/matrix-errors';
 import {
   authStateFromEvents,
@@ -15,9 +15,9 @@ import {
   type AuthState,
   type StateKey,
 } from '@axon/matrix-event-auth';
-import { validatePdu } from '@axon/matrix-events';
+import { isJsonObject, validatePdu } from '@axon/matrix-events';
 import { getCreateEventIdOfRoomId, parseRoomId, type EventId, type RoomId, type UserId } from '@axon/matrix-identifiers';
-import { getRoomVersionRules, isKnownRoomVersion, type RoomVersionRules } from '@axon/matrix-room-versions';
+import { getCanonicalJsonMode, getRoomVersionRules, isKnownRoomVersion, type RoomVersionRules } from '@axon/matrix-room-versions';
 import { computeEventId, type Ed25519Backend } from '@axon/matrix-signing';
 import { resolveState, type StateResolutionEvent } from '@axon/matrix-state-res';
 import type { InputResultRecord } from '../storage/input-results.repository';
@@ -56,6 +56,8 @@ const OK: Verdict = { ok: true };
 
 export interface RemoteEventIngestOptions {
   readonly backend?: Ed25519Backend;
+  /** This server's name: whose users' memberships may be taken out of band. */
+  readonly serverName?: string;
 }
 
 /**
@@ -91,7 +93,7 @@ export class RemoteEventIngest {
     const roomId = parsedRoom.value;
     let room = await this.storage.room(roomId);
     // A room joined through another server: created here with the join as its first event.
-    const create = room === undefined && input.room_version !== undefined && input.state_before !== undefined;
+    const create = room === undefined && input.room_version !== undefined && (input.state_before !== undefined || input.out_of_band !== undefined);
     if (create) room = { room_id: roomId, room_version: input.room_version!, head_seq: 0, state_group: null, latest_nid: '0' };
     if (room === undefined) return this.refuse(input.request_id, roomId, unknownRoom(input.room_id));
     const rules = getRoomVersionRules(room.room_version);
@@ -109,6 +111,8 @@ export class RemoteEventIngest {
     if (stored !== undefined) {
       return stored.status === 'rejected' ? { ok: false, error: new MatrixError('M_FORBIDDEN', `event ${eventId} was rejected`) } : { ok: true, roomId, eventId };
     }
+
+    if (input.out_of_band !== undefined && !(await this.isResident(roomId))) return this.takeOutOfBand(input, room!, create, event, traceContext);
 
     const outliers: RemoteEventRow[] = [];
     for (const json of input.outliers ?? []) {
@@ -156,6 +160,58 @@ export class RemoteEventIngest {
     };
     await this.storage.commit(plan);
     return 'errcode' in result ? { ok: false, error: new MatrixError('M_FORBIDDEN', result.error) } : { ok: true, roomId, eventId };
+  }
+
+  /** Whether a user of this server is joined to the room: then every event of it is checked in full. */
+  private async isResident(roomId: RoomId): Promise<boolean> {
+    const server = this.options.serverName;
+    if (server === undefined) return false;
+    const current = await this.storage.currentState(roomId);
+    const members = [...current.entries()].filter(([key]) => key.startsWith('["m.room.member",'));
+    if (members.length === 0) return false;
+    const joined = await this.storage.eventsByIds(members.map(([, id]) => id));
+    return joined.some((row) => {
+      const pdu = JSON.parse(row.pdu_json) as { state_key?: string; content?: { membership?: unknown } };
+      return pdu.content?.membership === 'join' && pdu.state_key?.endsWith(`:${server}`) === true;
+    });
+  }
+
+  /**
+   * A membership event about a local user of a room this server is not in (`out_of_band`):
+   * stored in the room's timeline without auth checks (its auth and prev events are not to
+   * be had here), setting the user's membership, never a forward extremity; the room is
+   * made here when new. An invite keeps the stripped state it came with in `unsigned`.
+   */
+  private async takeOutOfBand(input: RemoteEventInput, room: RoomRow, create: boolean, event: AuthEvent, traceContext: Readonly<Record<string, string>>): Promise<InputOutcome> {
+    const roomId = room.room_id;
+    const eventId = event.event_id as EventId;
+    const server = this.options.serverName;
+    if (event.type !== 'm.room.member' || event.state_key === undefined || server === undefined || !event.state_key.endsWith(`:${server}`)) {
+      return this.refuse(input.request_id, roomId, new MatrixError('M_FORBIDDEN', 'only a membership event of a local user is taken out of band', 403));
+    }
+    let pduJson = input.pdu_json;
+    const { invite_room_state: inviteState, knock_room_state: knockState } = input.out_of_band ?? {};
+    if (inviteState !== undefined || knockState !== undefined) {
+      const pdu = JSON.parse(pduJson) as JsonObject;
+      const unsigned = isJsonObject(pdu['unsigned']) ? pdu['unsigned'] : {};
+      pdu['unsigned'] = {
+        ...unsigned,
+        ...(inviteState === undefined ? {} : { invite_room_state: inviteState as JsonValue[] }),
+        ...(knockState === undefined ? {} : { knock_room_state: knockState as JsonValue[] }),
+      };
+      const rules = getRoomVersionRules(room.room_version);
+      pduJson = encodeCanonicalJson(pdu, { mode: rules.ok ? getCanonicalJsonMode(rules.value) : 'strict' });
+    }
+    const current = await this.storage.currentState(roomId);
+    await this.storage.commit({
+      room,
+      ...(create ? { create: true as const } : {}),
+      outliers: [],
+      event: { ...rowOf(event, pduJson, null, OK), stateBefore: room.state_group === null ? { entries: current } : { group: room.state_group } },
+      accepted: { extremities: await this.storage.forwardExtremities(roomId), traceContext },
+      result: { requestId: input.request_id, roomId, eventId },
+    });
+    return { ok: true, roomId, eventId };
   }
 
   /** The room's forward extremities and current state once `event` is accepted. */

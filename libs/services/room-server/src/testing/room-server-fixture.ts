@@ -52,7 +52,7 @@ export async function openRoomServerFixture(): Promise<RoomServerFixture> {
   const remote = signer(backend, 'remote.test', 'remote');
   let clock = 1_700_000_000_000;
   const now = (): number => clock++;
-  const writer = new RoomWriter(roomStorageForWriter(storage), local, { remote: new RemoteEventIngest(remoteEventStorage(storage), { backend }), now });
+  const writer = new RoomWriter(roomStorageForWriter(storage), local, { remote: new RemoteEventIngest(remoteEventStorage(storage), { backend, serverName: 'hs.test' }), now });
   let counter = 0;
   return {
     database,

@@ -133,12 +133,17 @@ export class RoomsBuilder {
     const state = await this.repositories.roomEvents.currentState(roomId, [...STRIPPED_TYPES, 'm.room.member']);
     const own = state.find((event) => event.type === 'm.room.member' && event.state_key === userId);
     if (membership === 'invite' && own !== undefined && ignored.has(own.sender)) return undefined;
-    const events = state
-      .filter((event) => event.type !== 'm.room.member' || event.state_key === userId)
-      .map((event) => {
-        const pdu = JSON.parse(event.pdu_json) as JsonObject;
-        return { type: event.type, state_key: event.state_key ?? '', sender: event.sender, content: pdu['content'] ?? {} };
-      });
+    const stripped = (event: (typeof state)[number]): JsonObject => {
+      const pdu = JSON.parse(event.pdu_json) as JsonObject;
+      return { type: event.type, state_key: event.state_key ?? '', sender: event.sender, content: pdu['content'] ?? {} };
+    };
+    // An invite from (or a knock through) another server to a room this server is not in
+    // carries the room's stripped state as that server gave it (`unsigned`): all there is.
+    const unsigned = own === undefined ? undefined : ((JSON.parse(own.pdu_json) as JsonObject)['unsigned'] as JsonObject | undefined);
+    const given = unsigned?.[membership === 'invite' ? 'invite_room_state' : 'knock_room_state'];
+    const events = Array.isArray(given)
+      ? [...given.filter((e): e is JsonObject => typeof e === 'object' && e !== null && !Array.isArray(e) && (e as JsonObject)['type'] !== 'm.room.member'), stripped(own!)]
+      : state.filter((event) => event.type !== 'm.room.member' || event.state_key === userId).map(stripped);
     return membership === 'invite' ? { kind: 'invite', body: { invite_state: { events } } } : { kind: 'knock', body: { knock_state: { events } } };
   }
 

@@ -59,6 +59,41 @@ export interface JoinRoomResponse {
   eventId: string;
 }
 
+export interface InviteRequest {
+  roomId: string;
+  sender: string;
+  target: string;
+  /** Extra content of the invite as JSON (reason, displayname). */
+  contentJson: string;
+}
+
+export interface InviteResponse {
+  eventId: string;
+}
+
+export interface LeaveRoomRequest {
+  roomId: string;
+  userId: string;
+  /** Servers to leave through (the inviting user's, the room's), in order. */
+  servers: string[];
+  contentJson: string;
+}
+
+export interface LeaveRoomResponse {
+  eventId: string;
+}
+
+export interface KnockRoomRequest {
+  roomId: string;
+  userId: string;
+  servers: string[];
+  contentJson: string;
+}
+
+export interface KnockRoomResponse {
+  eventId: string;
+}
+
 function createBaseQueryProfileRequest(): QueryProfileRequest {
   return { userId: "", field: "" };
 }
@@ -827,6 +862,608 @@ export const JoinRoomResponse: MessageFns<JoinRoomResponse> = {
   },
 };
 
+function createBaseInviteRequest(): InviteRequest {
+  return { roomId: "", sender: "", target: "", contentJson: "" };
+}
+
+export const InviteRequest: MessageFns<InviteRequest> = {
+  encode(message: InviteRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.roomId !== "") {
+      writer.uint32(10).string(message.roomId);
+    }
+    if (message.sender !== "") {
+      writer.uint32(18).string(message.sender);
+    }
+    if (message.target !== "") {
+      writer.uint32(26).string(message.target);
+    }
+    if (message.contentJson !== "") {
+      writer.uint32(34).string(message.contentJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InviteRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInviteRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.roomId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.sender = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.target = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.contentJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InviteRequest {
+    return {
+      roomId: isSet(object.roomId)
+        ? globalThis.String(object.roomId)
+        : isSet(object.room_id)
+        ? globalThis.String(object.room_id)
+        : "",
+      sender: isSet(object.sender) ? globalThis.String(object.sender) : "",
+      target: isSet(object.target) ? globalThis.String(object.target) : "",
+      contentJson: isSet(object.contentJson)
+        ? globalThis.String(object.contentJson)
+        : isSet(object.content_json)
+        ? globalThis.String(object.content_json)
+        : "",
+    };
+  },
+
+  toJSON(message: InviteRequest): unknown {
+    const obj: any = {};
+    if (message.roomId !== "") {
+      obj.roomId = message.roomId;
+    }
+    if (message.sender !== "") {
+      obj.sender = message.sender;
+    }
+    if (message.target !== "") {
+      obj.target = message.target;
+    }
+    if (message.contentJson !== "") {
+      obj.contentJson = message.contentJson;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<InviteRequest>): InviteRequest {
+    return InviteRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<InviteRequest>): InviteRequest {
+    const message = createBaseInviteRequest();
+    message.roomId = object.roomId ?? "";
+    message.sender = object.sender ?? "";
+    message.target = object.target ?? "";
+    message.contentJson = object.contentJson ?? "";
+    return message;
+  },
+};
+
+function createBaseInviteResponse(): InviteResponse {
+  return { eventId: "" };
+}
+
+export const InviteResponse: MessageFns<InviteResponse> = {
+  encode(message: InviteResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.eventId !== "") {
+      writer.uint32(10).string(message.eventId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InviteResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInviteResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.eventId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InviteResponse {
+    return {
+      eventId: isSet(object.eventId)
+        ? globalThis.String(object.eventId)
+        : isSet(object.event_id)
+        ? globalThis.String(object.event_id)
+        : "",
+    };
+  },
+
+  toJSON(message: InviteResponse): unknown {
+    const obj: any = {};
+    if (message.eventId !== "") {
+      obj.eventId = message.eventId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<InviteResponse>): InviteResponse {
+    return InviteResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<InviteResponse>): InviteResponse {
+    const message = createBaseInviteResponse();
+    message.eventId = object.eventId ?? "";
+    return message;
+  },
+};
+
+function createBaseLeaveRoomRequest(): LeaveRoomRequest {
+  return { roomId: "", userId: "", servers: [], contentJson: "" };
+}
+
+export const LeaveRoomRequest: MessageFns<LeaveRoomRequest> = {
+  encode(message: LeaveRoomRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.roomId !== "") {
+      writer.uint32(10).string(message.roomId);
+    }
+    if (message.userId !== "") {
+      writer.uint32(18).string(message.userId);
+    }
+    for (const v of message.servers) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.contentJson !== "") {
+      writer.uint32(34).string(message.contentJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LeaveRoomRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLeaveRoomRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.roomId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.servers.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.contentJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LeaveRoomRequest {
+    return {
+      roomId: isSet(object.roomId)
+        ? globalThis.String(object.roomId)
+        : isSet(object.room_id)
+        ? globalThis.String(object.room_id)
+        : "",
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
+      servers: globalThis.Array.isArray(object?.servers) ? object.servers.map((e: any) => globalThis.String(e)) : [],
+      contentJson: isSet(object.contentJson)
+        ? globalThis.String(object.contentJson)
+        : isSet(object.content_json)
+        ? globalThis.String(object.content_json)
+        : "",
+    };
+  },
+
+  toJSON(message: LeaveRoomRequest): unknown {
+    const obj: any = {};
+    if (message.roomId !== "") {
+      obj.roomId = message.roomId;
+    }
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
+    if (message.servers?.length) {
+      obj.servers = message.servers;
+    }
+    if (message.contentJson !== "") {
+      obj.contentJson = message.contentJson;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<LeaveRoomRequest>): LeaveRoomRequest {
+    return LeaveRoomRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<LeaveRoomRequest>): LeaveRoomRequest {
+    const message = createBaseLeaveRoomRequest();
+    message.roomId = object.roomId ?? "";
+    message.userId = object.userId ?? "";
+    message.servers = object.servers?.map((e) => e) || [];
+    message.contentJson = object.contentJson ?? "";
+    return message;
+  },
+};
+
+function createBaseLeaveRoomResponse(): LeaveRoomResponse {
+  return { eventId: "" };
+}
+
+export const LeaveRoomResponse: MessageFns<LeaveRoomResponse> = {
+  encode(message: LeaveRoomResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.eventId !== "") {
+      writer.uint32(10).string(message.eventId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LeaveRoomResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLeaveRoomResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.eventId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LeaveRoomResponse {
+    return {
+      eventId: isSet(object.eventId)
+        ? globalThis.String(object.eventId)
+        : isSet(object.event_id)
+        ? globalThis.String(object.event_id)
+        : "",
+    };
+  },
+
+  toJSON(message: LeaveRoomResponse): unknown {
+    const obj: any = {};
+    if (message.eventId !== "") {
+      obj.eventId = message.eventId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<LeaveRoomResponse>): LeaveRoomResponse {
+    return LeaveRoomResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<LeaveRoomResponse>): LeaveRoomResponse {
+    const message = createBaseLeaveRoomResponse();
+    message.eventId = object.eventId ?? "";
+    return message;
+  },
+};
+
+function createBaseKnockRoomRequest(): KnockRoomRequest {
+  return { roomId: "", userId: "", servers: [], contentJson: "" };
+}
+
+export const KnockRoomRequest: MessageFns<KnockRoomRequest> = {
+  encode(message: KnockRoomRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.roomId !== "") {
+      writer.uint32(10).string(message.roomId);
+    }
+    if (message.userId !== "") {
+      writer.uint32(18).string(message.userId);
+    }
+    for (const v of message.servers) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.contentJson !== "") {
+      writer.uint32(34).string(message.contentJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): KnockRoomRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKnockRoomRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.roomId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.servers.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.contentJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): KnockRoomRequest {
+    return {
+      roomId: isSet(object.roomId)
+        ? globalThis.String(object.roomId)
+        : isSet(object.room_id)
+        ? globalThis.String(object.room_id)
+        : "",
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
+      servers: globalThis.Array.isArray(object?.servers) ? object.servers.map((e: any) => globalThis.String(e)) : [],
+      contentJson: isSet(object.contentJson)
+        ? globalThis.String(object.contentJson)
+        : isSet(object.content_json)
+        ? globalThis.String(object.content_json)
+        : "",
+    };
+  },
+
+  toJSON(message: KnockRoomRequest): unknown {
+    const obj: any = {};
+    if (message.roomId !== "") {
+      obj.roomId = message.roomId;
+    }
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
+    if (message.servers?.length) {
+      obj.servers = message.servers;
+    }
+    if (message.contentJson !== "") {
+      obj.contentJson = message.contentJson;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<KnockRoomRequest>): KnockRoomRequest {
+    return KnockRoomRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<KnockRoomRequest>): KnockRoomRequest {
+    const message = createBaseKnockRoomRequest();
+    message.roomId = object.roomId ?? "";
+    message.userId = object.userId ?? "";
+    message.servers = object.servers?.map((e) => e) || [];
+    message.contentJson = object.contentJson ?? "";
+    return message;
+  },
+};
+
+function createBaseKnockRoomResponse(): KnockRoomResponse {
+  return { eventId: "" };
+}
+
+export const KnockRoomResponse: MessageFns<KnockRoomResponse> = {
+  encode(message: KnockRoomResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.eventId !== "") {
+      writer.uint32(10).string(message.eventId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): KnockRoomResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKnockRoomResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.eventId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): KnockRoomResponse {
+    return {
+      eventId: isSet(object.eventId)
+        ? globalThis.String(object.eventId)
+        : isSet(object.event_id)
+        ? globalThis.String(object.event_id)
+        : "",
+    };
+  },
+
+  toJSON(message: KnockRoomResponse): unknown {
+    const obj: any = {};
+    if (message.eventId !== "") {
+      obj.eventId = message.eventId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<KnockRoomResponse>): KnockRoomResponse {
+    return KnockRoomResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<KnockRoomResponse>): KnockRoomResponse {
+    const message = createBaseKnockRoomResponse();
+    message.eventId = object.eventId ?? "";
+    return message;
+  },
+};
+
 export type RemoteRoomsDefinition = typeof RemoteRoomsDefinition;
 export const RemoteRoomsDefinition = {
   name: "RemoteRooms",
@@ -843,6 +1480,39 @@ export const RemoteRoomsDefinition = {
       requestType: JoinRoomRequest as typeof JoinRoomRequest,
       requestStream: false,
       responseType: JoinRoomResponse as typeof JoinRoomResponse,
+      responseStream: false,
+      options: {},
+    },
+    /**
+     * A local user invites a user of another server (invite v2): the invited user's server
+     * signs the invite before the room takes it. M_FORBIDDEN when either refuses.
+     */
+    invite: {
+      name: "Invite",
+      requestType: InviteRequest as typeof InviteRequest,
+      requestStream: false,
+      responseType: InviteResponse as typeof InviteResponse,
+      responseStream: false,
+      options: {},
+    },
+    /**
+     * A local user leaves a room this server is not in (rejects an invite, withdraws a
+     * knock) through the given servers (make_leave, send_leave v2).
+     */
+    leaveRoom: {
+      name: "LeaveRoom",
+      requestType: LeaveRoomRequest as typeof LeaveRoomRequest,
+      requestStream: false,
+      responseType: LeaveRoomResponse as typeof LeaveRoomResponse,
+      responseStream: false,
+      options: {},
+    },
+    /** A local user knocks on a room through the given servers (make_knock, send_knock). */
+    knockRoom: {
+      name: "KnockRoom",
+      requestType: KnockRoomRequest as typeof KnockRoomRequest,
+      requestStream: false,
+      responseType: KnockRoomResponse as typeof KnockRoomResponse,
       responseStream: false,
       options: {},
     },
