@@ -224,8 +224,8 @@ test('partition counts: in Axon\'s config as set, for the topics Axon has', () =
 
 test('the chart refuses autoscalers it cannot render', () => {
   assert.throws(
-    () => render(['services.federation-sender.autoscaling.enabled=true', 'services.federation-sender.autoscaling.consumerLag.enabled=true']),
-    /services\.federation-sender: autoscaling\.consumerLag has no groups/,
+    () => render(['services.federation-receiver.autoscaling.enabled=true', 'services.federation-receiver.autoscaling.consumerLag.enabled=true']),
+    /services\.federation-receiver: autoscaling\.consumerLag has no groups/,
   );
   assert.throws(() => render(['services.media.autoscaling.enabled=true', 'services.media.autoscaling.targetCPUUtilizationPercentage=null']), /services\.media: autoscaling has nothing to scale on/);
   assert.throws(

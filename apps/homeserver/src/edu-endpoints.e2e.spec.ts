@@ -200,7 +200,7 @@ describe('receipts, read markers, typing and send-to-device over HTTP', () => {
   describe('PUT /sendToDevice/{eventType}/{txnId}', () => {
     const sendToDevice = (session: Session, txnId: string, body: unknown) => put(session, `/sendToDevice/m.room_key_request/${enc(txnId)}`, body);
 
-    it('accepts messages to devices, to every device (*), and to remote users (not delivered yet), with {}', async () => {
+    it('accepts messages to devices, to every device (*), and to remote users (queued for the federation sender), with {}', async () => {
       const body = {
         messages: {
           [bob.user_id]: { [bob.device_id]: { action: 'request', request_id: 'r1' } },

@@ -340,6 +340,22 @@ export const configSchema = z
               .strict(),
           )
           .default([]),
+        /** The federation sender: per-destination transaction queues. */
+        sender: z
+          .object({
+            /** Wait after a destination's first failed transaction, in milliseconds; doubled per failure, with jitter. */
+            backoff_base_ms: z.number().int().min(1).default(2000),
+            /** Longest wait between two tries of a failing destination, in milliseconds. */
+            backoff_max_ms: z.number().int().min(1).default(3_600_000),
+            /**
+             * PDUs of one room queued for one destination beyond which the oldest are dropped
+             * (catch-up: the destination fetches the gap with get_missing_events once the
+             * newest arrive).
+             */
+            max_queued_pdus_per_room: z.number().int().min(1).default(1000),
+          })
+          .refine((sender) => sender.backoff_base_ms <= sender.backoff_max_ms, { message: 'must not exceed backoff_max_ms', path: ['backoff_base_ms'] })
+          .prefault({}),
       })
       .prefault({}),
     signing: z

@@ -83,6 +83,9 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly string[], E
   ['AXON_FEDERATION_IP_RANGE_BLACKLIST', ['federation', 'client', 'ip_range_blacklist'], asList],
   ['AXON_FEDERATION_IP_RANGE_WHITELIST', ['federation', 'client', 'ip_range_whitelist'], asList],
   ['AXON_FEDERATION_REQUEST_TIMEOUT_MS', ['federation', 'client', 'request_timeout_ms'], asInt],
+  ['AXON_FEDERATION_SENDER_BACKOFF_BASE_MS', ['federation', 'sender', 'backoff_base_ms'], asInt],
+  ['AXON_FEDERATION_SENDER_BACKOFF_MAX_MS', ['federation', 'sender', 'backoff_max_ms'], asInt],
+  ['AXON_FEDERATION_SENDER_MAX_QUEUED_PDUS_PER_ROOM', ['federation', 'sender', 'max_queued_pdus_per_room'], asInt],
 ];
 
 function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {

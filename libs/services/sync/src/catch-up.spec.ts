@@ -57,7 +57,7 @@ describe('catch-up past a dead-lettered message', () => {
     const syncMetrics = createSyncMetrics(metrics);
     service = new SyncService(storage, cache.wakeups, false, syncMetrics, new CatchUp(bus, storage.positions, syncMetrics));
     const rooms = new RoomOutputConsumer(bus, storage.roomEvents, storage.accountData, cache.wakeups, storage.positions);
-    const edus = new EduConsumer(bus, storage, cache.wakeups, { enabled: false, offlineAfterMs: 60_000 });
+    const edus = new EduConsumer(bus, storage, cache.wakeups, { enabled: false, offlineAfterMs: 60_000 }, 'hs.test');
     await rooms.start();
     await edus.start();
     consumers = [rooms, edus];

@@ -62,7 +62,7 @@ export class SyncModule implements OnApplicationBootstrap, BeforeApplicationShut
 
   async onApplicationBootstrap(): Promise<void> {
     const consumer = new RoomOutputConsumer(this.bus, this.storage.roomEvents, this.storage.accountData, this.cache.wakeups, this.storage.positions);
-    const edus = new EduConsumer(this.bus, this.storage, this.cache.wakeups, { enabled: this.config.presence.enabled, offlineAfterMs: this.config.presence.offline_after_ms });
+    const edus = new EduConsumer(this.bus, this.storage, this.cache.wakeups, { enabled: this.config.presence.enabled, offlineAfterMs: this.config.presence.offline_after_ms }, this.config.server_name);
     this.shutdown.add(STAGE.consumers, 'sync room output consumer', () => consumer.stop());
     this.shutdown.add(STAGE.consumers, 'sync EDU consumer', () => edus.stop());
     await Promise.all([consumer.start(), edus.start()]);

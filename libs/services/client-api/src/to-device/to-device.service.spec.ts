@@ -29,13 +29,13 @@ function setup(devicesOf: Record<string, string[]>) {
 const alice: Requester = { userId: '@alice:hs.test' as UserId, deviceId: 'ALICEDEV' as DeviceId, isGuest: false, tokenHash: 'h' };
 
 describe('ToDeviceService.send', () => {
-  it('publishes one message per local recipient, * expanded to its devices, a named device winning over *', async () => {
+  it('publishes one message per recipient: a local one with * expanded to its devices (a named device winning), a remote one as sent', async () => {
     const { service, published } = setup({ '@bob:hs.test': ['B1', 'B2'], '@carol:hs.test': ['C1'] });
     await service.send(alice, 'm.test', 'txn', {
       messages: {
         '@bob:hs.test': { '*': { n: 'all' }, B2: { n: 'two' } },
         '@carol:hs.test': { C1: { n: 'c' }, GONE: { n: 'dropped' } },
-        '@dave:remote.test': { D1: { n: 'not delivered yet' } },
+        '@dave:remote.test': { D1: { n: 'for dave' }, '*': { n: 'for the rest' } },
         '@nobody:hs.test': { '*': {} },
       },
     });
@@ -44,6 +44,7 @@ describe('ToDeviceService.send', () => {
     expect(published[0]!.messages).toEqual([
       { recipient: '@bob:hs.test', sender: '@alice:hs.test', type: 'm.test', message_id: expect.any(String), messages: { B1: { n: 'all' }, B2: { n: 'two' } } },
       { recipient: '@carol:hs.test', sender: '@alice:hs.test', type: 'm.test', message_id: expect.any(String), messages: { C1: { n: 'c' } } },
+      { recipient: '@dave:remote.test', sender: '@alice:hs.test', type: 'm.test', message_id: expect.any(String), messages: { D1: { n: 'for dave' }, '*': { n: 'for the rest' } } },
     ]);
   });
 
@@ -61,9 +62,9 @@ describe('ToDeviceService.send', () => {
     expect(new Set(ids).size).toBe(4);
   });
 
-  it('publishes nothing when no local device is addressed', async () => {
+  it('publishes nothing when no device is addressed (a local user without devices)', async () => {
     const { service, published } = setup({});
-    await service.send(alice, 'm.test', 'txn', { messages: { '@dave:remote.test': { '*': {} }, '@nobody:hs.test': { '*': {} } } });
+    await service.send(alice, 'm.test', 'txn', { messages: { '@nobody:hs.test': { '*': {} } } });
     expect(published).toEqual([]);
   });
 });

@@ -11,8 +11,10 @@ import { ToDeviceTxnsRepository } from '../storage/to-device-txns.repository';
 import { expandDevices, parseToDeviceRequest, toDeviceMessageId } from './to-device-messages';
 
 /**
- * `PUT /sendToDevice/{eventType}/{txnId}`: one `hs.todevice.v1` message per local
- * recipient, `*` expanded to the recipient's devices as they are now. A transaction ID
+ * `PUT /sendToDevice/{eventType}/{txnId}`: one `hs.todevice.v1` message per recipient:
+ * for a local one, `*` expanded to its devices as they are now; for another server's
+ * user, the messages as the client sent them (the federation sender delivers them as an
+ * `m.direct_to_device` EDU). A transaction ID
  * the device already used for this event type is answered without sending again (a
  * record kept a day); a retry racing the first, or one whose record failed after the
  * publish, still carries the same `message_id`, which sync keeps one copy of per inbox.
@@ -33,16 +35,19 @@ export class ToDeviceService {
     if (await this.txns.seen(requester.userId, requester.deviceId, eventType, txnId)) return;
     const batch: ToDeviceMessages[] = [];
     for (const [recipient, byDevice] of request) {
-      // Remote recipients are not delivered to yet: their messages belong on federation
-      // (an `m.direct_to_device` EDU through the federation sender), which does not exist
-      // yet. They are skipped rather than refused, so a client's request for a mixed set
-      // of users still reaches the local ones.
+      const message = { recipient, sender: requester.userId, type: eventType, message_id: toDeviceMessageId(requester, eventType, txnId, recipient) };
       const local = this.localUser(recipient);
-      if (local === undefined) continue;
+      if (local === undefined) {
+        if (byDevice.size === 0) continue;
+        // Another server's user: the federation sender sends the messages as they are,
+        // `*` included, and the recipient's server expands it to the devices it knows.
+        batch.push({ ...message, messages: Object.fromEntries(byDevice) });
+        continue;
+      }
       const devices = (await this.devices.list(local)).map((device) => device.device_id);
       const messages = expandDevices(byDevice, devices);
       if (Object.keys(messages).length === 0) continue;
-      batch.push({ recipient, sender: requester.userId, type: eventType, message_id: toDeviceMessageId(requester, eventType, txnId, recipient), messages });
+      batch.push({ ...message, messages });
     }
     if (batch.length > 0) await this.bus.publish(toDeviceTopic, batch);
     await this.txns.record(requester.userId, requester.deviceId, eventType, txnId);

@@ -1,6 +1,6 @@
 import { deviceListTopic, presenceTopic, receiptTopic, toDeviceTopic, typingTopic, type Topic } from '@axon/contracts-kafka';
 import { ack, type DeliveredMessage, type HandlerOutcome, type MessageBus, type Subscription } from '@axon/platform-bus';
-import type { UserId } from '@axon/matrix-identifiers';
+import { getUserIdServerName, parseHistoricalUserId, type UserId } from '@axon/matrix-identifiers';
 import type { Wakeups } from '@axon/platform-cache';
 import type { SyncRepositories } from '../storage/sync-repositories';
 import { syncChannel } from '../sync-channel';
@@ -30,6 +30,8 @@ export class EduConsumer {
     private readonly store: Pick<SyncRepositories, 'receipts' | 'typing' | 'presence' | 'toDevice' | 'deviceLists' | 'positions'>,
     private readonly wakeups: Wakeups,
     private readonly presence: PresenceExpiry,
+    /** This server's name: to-device messages for other servers' users are not applied. */
+    private readonly serverName: string,
   ) {}
 
   async start(): Promise<void> {
@@ -56,9 +58,14 @@ export class EduConsumer {
         return users;
       }),
       subscribe(toDeviceTopic, async (value, partition, offset) => {
+        // Another server's user: the federation sender's, no inbox here.
+        const recipient = parseHistoricalUserId(value.recipient);
+        if (!recipient.ok || getUserIdServerName(recipient.value) !== this.serverName) {
+          await this.store.positions.pass(toDeviceTopic.name, partition, offset);
+          return [];
+        }
         await this.store.toDevice.apply(value, partition, offset);
-        // client-api checked the recipient's ID before it published the message.
-        return [value.recipient as UserId];
+        return [recipient.value];
       }),
       subscribe(deviceListTopic, (value, partition, offset) => this.store.deviceLists.apply(value, partition, offset)),
     ]);

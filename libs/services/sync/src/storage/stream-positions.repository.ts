@@ -55,6 +55,11 @@ export class StreamPositionsRepository {
    * Sync applies each partition in offset order, one message at a time, so everything
    * before a dead-lettered message is finished: the head is still a low-water mark.
    */
+  /** Moves a partition's head past a message with nothing for the read model (a to-device message for another server's user). */
+  async pass(topic: string, partition: number, offset: string): Promise<void> {
+    await this.db.query(advanceHeadSql(), [topic, partition, offset]);
+  }
+
   async passDeadLettered(topic: string, partition: number, offset: string): Promise<void> {
     await this.db.query(advanceHeadSql(), [topic, partition, offset]);
   }

@@ -131,7 +131,7 @@ export class InMemorySyncStore {
       throw new Error(`${what} writes the read model: the in-memory store is written with its own helpers`);
     };
     return {
-      positions: { heads: async (): Promise<SyncToken> => structuredClone(this.heads), passDeadLettered: unused('positions.passDeadLettered') },
+      positions: { heads: async (): Promise<SyncToken> => structuredClone(this.heads), passDeadLettered: unused('positions.passDeadLettered'), pass: unused('positions.pass') },
       roomEvents: {
         apply: unused('roomEvents.apply'),
         applyMessages: unused('roomEvents.applyMessages'),
