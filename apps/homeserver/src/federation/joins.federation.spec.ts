@@ -18,9 +18,16 @@ async function eventually<T>(what: string, read: () => Promise<T>, check: (value
   }
 }
 
-/** One `/sync` (no filter, no timeout) of a user, raw. */
+let syncs = 0;
+
+/**
+ * One initial `/sync` of a user, raw. Synapse answers a repeated identical sync request
+ * from a cache for a while (`sync_response_cache_duration`): each request here has a
+ * filter of its own.
+ */
 async function syncOf(server: FederatedServer, who: FederatedUser): Promise<{ rooms?: { invite?: Record<string, { invite_state: { events: StateEvent[] } }>; join?: Record<string, unknown>; leave?: Record<string, unknown> } }> {
-  const response = await fetch(`${server.clientUrl}/_matrix/client/v3/sync?timeout=0`, { headers: { authorization: `Bearer ${who.accessToken}` } });
+  const filter = encodeURIComponent(JSON.stringify({ presence: { not_types: [`none.${++syncs}`] } }));
+  const response = await fetch(`${server.clientUrl}/_matrix/client/v3/sync?timeout=0&filter=${filter}`, { headers: { authorization: `Bearer ${who.accessToken}` } });
   if (!response.ok) throw new Error(`sync: ${response.status} ${await response.text()}`);
   return (await response.json()) as never;
 }

@@ -135,11 +135,12 @@ export class RemoteEventIngest {
     }
     if (verdict.ok) verdict = await run.checkAgainstState(event, before.state);
     let status: EventStatus | null = verdict.ok ? null : 'rejected';
-    // A room this server joins through another has no current state to check against yet,
-    // and is not created for a join that fails.
+    // A room this server joins through another has no current state to check against yet
+    // (or only the out-of-band invite it had), and is not created for a join that fails.
+    const joiningThroughAnother = create || (input.state_before !== undefined && input.room_version !== undefined && !(await this.isResident(roomId)));
     if (create && status === 'rejected') return this.refuse(input.request_id, roomId, new MatrixError('M_FORBIDDEN', verdict.ok ? 'rejected' : verdict.reason));
     // 6. Against the current state.
-    if (status === null && !create) {
+    if (status === null && !joiningThroughAnother) {
       const current = await this.storage.currentState(roomId);
       const soft = await run.checkAgainstState(event, current);
       if (!soft.ok) status = 'soft_failed';
