@@ -107,6 +107,12 @@ export interface RemoteEventInput {
    * Spec: https://spec.matrix.org/v1.19/server-server-api/#inviting-to-a-room
    */
   readonly out_of_band?: { readonly invite_room_state?: readonly unknown[]; readonly knock_room_state?: readonly unknown[] };
+  /**
+   * This server took the event as the resident of a membership handshake (`send_join`,
+   * `send_leave`, `send_knock`): it sends the event on to the room's other servers, which
+   * learn of it from no one else. The output says so (`RoomOutput.relayed_for`).
+   */
+  readonly relay?: true;
 }
 
 /**
@@ -144,6 +150,12 @@ export interface RoomOutput {
   readonly redacted_event_id?: string;
   /** The sending device's transaction, when its input had one (`RoomInput`'s `new_event`). */
   readonly transaction?: SentTransaction;
+  /**
+   * For an event of another server that this one sends on to the room's other servers
+   * (it came in a membership handshake: `RemoteEventInput.relay`): that server, which
+   * has it already.
+   */
+  readonly relayed_for?: string;
 }
 
 function requireObject(value: unknown, what: string): Record<string, unknown> {

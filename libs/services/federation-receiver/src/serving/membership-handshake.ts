@@ -130,7 +130,8 @@ export class MembershipHandshake {
       pduJson = encodeCanonicalJson(event, { mode });
     }
     try {
-      await this.inputs.submit({ kind: 'remote_event', request_id: remoteEventRequestId(eventId), room_id: roomId, origin, pdu_json: pduJson });
+      // This server, the resident, sends the event on to the room's other servers.
+      await this.inputs.submit({ kind: 'remote_event', request_id: remoteEventRequestId(eventId), room_id: roomId, origin, pdu_json: pduJson, relay: true });
     } catch (error) {
       if (error instanceof MatrixError && error.errcode === 'M_FORBIDDEN') throw new MatrixError('M_FORBIDDEN', error.message, 403);
       throw error;

@@ -31,6 +31,12 @@ describe('pduDestinations', () => {
   it('never sends to this server, even when it is the only one', () => {
     expect(pduDestinations({ sender: '@alice:origin.test', type: 'm.room.message' }, [LOCAL], LOCAL)).toEqual([]);
   });
+
+  it('sends a join it took as the resident (send_join) to every other server but the joiner\'s', () => {
+    const join = { sender: '@carol:c.test', type: 'm.room.member', state_key: '@carol:c.test' };
+    expect(pduDestinations(join, [...joined, s('c.test')], LOCAL, 'c.test')).toEqual(['a.test', 'b.test']);
+    expect(pduDestinations(join, [...joined, s('c.test')], LOCAL)).toEqual([]);
+  });
 });
 
 /** Records what the consumers queue and which wake-ups they send; membership from tables. */

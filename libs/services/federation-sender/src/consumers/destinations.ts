@@ -24,13 +24,17 @@ export function localUser(userId: string, local: ServerName): UserId | undefined
  * event (`joinedServers`), and for a membership event about a remote user (an invite,
  * a kick or ban, the answer to a knock) that user's server too, which may have no one
  * joined and must still learn of it. Never this server. A PDU another server sent goes
- * nowhere: its origin sends it, and every server in the room fetches what it misses.
+ * nowhere (its origin sends it, and every server in the room fetches what it misses),
+ * unless this server took it as the resident of a membership handshake (`relayedFor`,
+ * the server that made it): then to every server in the room but that one.
  *
  * Spec: https://spec.matrix.org/v1.19/server-server-api/#transactions
  */
-export function pduDestinations(pdu: PduRouting, joinedServers: Iterable<ServerName>, local: ServerName): ServerName[] {
-  if (serverOfUser(pdu.sender) !== local) return [];
+export function pduDestinations(pdu: PduRouting, joinedServers: Iterable<ServerName>, local: ServerName, relayedFor?: string): ServerName[] {
+  if (serverOfUser(pdu.sender) !== local && relayedFor === undefined) return [];
   const destinations = new Set(joinedServers);
+  // A membership handshake's event, sent on for the server that made it: it has it.
+  if (relayedFor !== undefined) destinations.delete(relayedFor as ServerName);
   if (pdu.type === 'm.room.member' && pdu.state_key !== undefined) {
     const target = serverOfUser(pdu.state_key);
     if (target !== undefined) destinations.add(target);

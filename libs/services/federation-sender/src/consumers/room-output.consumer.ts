@@ -43,11 +43,11 @@ export class RoomOutputConsumer {
     const output = message.value;
     const pdu = JSON.parse(output.pdu_json) as PduRouting;
     // Remote events are their origin's to send: no room server query for them.
-    if (serverOfUser(pdu.sender) !== this.serverName) return ack;
+    if (serverOfUser(pdu.sender) !== this.serverName && output.relayed_for === undefined) return ack;
     const roomId = parseRoomId(output.room_id);
     const eventId = parseEventId(output.event_id);
     if (!roomId.ok || !eventId.ok) throw new PermanentFailure(`room output ${output.event_id} in ${output.room_id}: not a room and event ID`);
-    const destinations = pduDestinations(pdu, await this.membership.joinedServers(roomId.value, eventId.value), this.serverName);
+    const destinations = pduDestinations(pdu, await this.membership.joinedServers(roomId.value, eventId.value), this.serverName, output.relayed_for);
     if (destinations.length === 0) return ack;
     const { added, dropped } = await this.queue.enqueue({
       pdus: destinations.map((destination) => ({ destination, roomId: roomId.value, eventId: eventId.value, pduJson: output.pdu_json })),

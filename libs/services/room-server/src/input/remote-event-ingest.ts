@@ -156,7 +156,7 @@ export class RemoteEventIngest {
       ...(create ? { create: true as const } : {}),
       outliers,
       event: { ...rowOf(event, input.pdu_json, status, verdict), stateBefore: before.group === undefined ? { entries: before.state } : { group: before.group } },
-      ...(status === null ? { accepted: await this.acceptance(run, room, event, before.state, traceContext) } : {}),
+      ...(status === null ? { accepted: await this.acceptance(run, room, event, before.state, traceContext, input.relay ? input.origin : undefined) } : {}),
       result,
     };
     await this.storage.commit(plan);
@@ -216,7 +216,14 @@ export class RemoteEventIngest {
   }
 
   /** The room's forward extremities and current state once `event` is accepted. */
-  private async acceptance(run: IngestRun, room: RoomRow, event: AuthEvent, before: ReadonlyMap<StateKey, EventId>, traceContext: Readonly<Record<string, string>>): Promise<NonNullable<RemoteAppendPlan['accepted']>> {
+  private async acceptance(
+    run: IngestRun,
+    room: RoomRow,
+    event: AuthEvent,
+    before: ReadonlyMap<StateKey, EventId>,
+    traceContext: Readonly<Record<string, string>>,
+    relayedFor: string | undefined,
+  ): Promise<NonNullable<RemoteAppendPlan['accepted']>> {
     const eventId = event.event_id as EventId;
     const old = await this.storage.forwardExtremities(room.room_id);
     const extremities = [...old.filter((id) => !event.prev_events.includes(id)), eventId];
@@ -234,7 +241,13 @@ export class RemoteEventIngest {
       currentState = await run.resolve(states);
     }
     const redacts = await run.redactionTarget(event, before);
-    return { extremities, ...(currentState === undefined ? {} : { currentState }), ...(redacts === undefined ? {} : { redacts }), traceContext };
+    return {
+      extremities,
+      ...(currentState === undefined ? {} : { currentState }),
+      ...(redacts === undefined ? {} : { redacts }),
+      ...(relayedFor === undefined ? {} : { relayedFor }),
+      traceContext,
+    };
   }
 
   private async refuse(requestId: string, roomId: RoomId | undefined, error: MatrixError): Promise<InputOutcome> {

@@ -39,6 +39,8 @@ export interface RemoteAppendPlan {
     readonly currentState?: ReadonlyMap<StateKey, EventId>;
     /** For an `m.room.redaction` that applies: the event it redacts. */
     readonly redacts?: EventId;
+    /** The server it came from, when this server sends it on to the room's others (`RoomOutput.relayed_for`). */
+    readonly relayedFor?: string;
     readonly traceContext: Readonly<Record<string, string>>;
   };
   readonly result: InputResultRecord;
@@ -180,6 +182,7 @@ export class RemoteAppendRepository {
           state_added: stateAdded,
           state_removed: stateRemoved,
           ...(accepted.redacts === undefined ? {} : { redacted_event_id: accepted.redacts }),
+          ...(accepted.relayedFor === undefined ? {} : { relayed_for: accepted.relayedFor }),
         };
       }
     }
