@@ -33,12 +33,12 @@ export function localUser(userId: string, local: ServerName): UserId | undefined
 export function pduDestinations(pdu: PduRouting, joinedServers: Iterable<ServerName>, local: ServerName, relayedFor?: string): ServerName[] {
   if (serverOfUser(pdu.sender) !== local && relayedFor === undefined) return [];
   const destinations = new Set(joinedServers);
-  // A membership handshake's event, sent on for the server that made it: it has it.
-  if (relayedFor !== undefined) destinations.delete(relayedFor as ServerName);
   if (pdu.type === 'm.room.member' && pdu.state_key !== undefined) {
     const target = serverOfUser(pdu.state_key);
     if (target !== undefined) destinations.add(target);
   }
+  // A membership handshake's event, sent on for the server that made it: it has it.
+  if (relayedFor !== undefined) destinations.delete(relayedFor as ServerName);
   destinations.delete(local);
   return [...destinations].sort();
 }
