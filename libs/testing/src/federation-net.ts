@@ -50,6 +50,15 @@ export interface FederationNet {
   federationRequest(server: FederatedServer, method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<HttpsAnswer>;
   /** Registers `localpart` on `server` (open registration, `m.login.dummy`) and returns a client for it. */
   register(server: FederatedServer, localpart: string): Promise<FederatedUser>;
+  /** The log lines an Axon server of the net wrote since it (last) started, parsed. */
+  logsOf(server: FederatedServer): readonly Record<string, unknown>[];
+  /** Stops an Axon server of the net, its data kept (an outage). */
+  stopServer(server: FederatedServer): Promise<void>;
+  /**
+   * Starts a stopped Axon server again on its data and federation port. Its client
+   * listener gets a new port: `server.clientUrl` follows (clients made before do not).
+   */
+  startServer(server: FederatedServer): Promise<void>;
   /** Stops every client, then every server by its pid. */
   stop(): Promise<void>;
 }
@@ -129,7 +138,7 @@ export async function startFederationNet(): Promise<FederationNet> {
   const [hs1Port, hs2Port, synapseFederationPort, synapseClientPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
 
   const startAxon = (label: 'hs1' | 'hs2', port: number): Promise<HomeserverProcess> => {
-    mkdirSync(join(dir, label));
+    mkdirSync(join(dir, label), { recursive: true });
     return startHomeserver(
       {
         AXON_SERVER_NAME: `localhost:${port}`,
@@ -143,7 +152,14 @@ export async function startFederationNet(): Promise<FederationNet> {
         dataDir: join(dir, label),
         // Synapse starts beside them on the same cores.
         startTimeoutMs: 45_000,
-        config: { federation: { client: { ca_files: [ca.certificatePath], ip_range_whitelist: [...LOOPBACK_RANGES] } } },
+        // A server brought back after an outage is retried within a second or two, not
+        // after the production backoff (up to an hour).
+        config: {
+          federation: {
+            client: { ca_files: [ca.certificatePath], ip_range_whitelist: [...LOOPBACK_RANGES] },
+            sender: { backoff_base_ms: 200, backoff_max_ms: 1500 },
+          },
+        },
       },
     );
   };
@@ -177,13 +193,35 @@ export async function startFederationNet(): Promise<FederationNet> {
   };
 
   const clients: MatrixClient[] = [];
+  const axon = new Map<'hs1' | 'hs2', { process: HomeserverProcess | undefined; port: number; server: FederatedServer }>([
+    ['hs1', { process: hs1.value, port: hs1Port, server: axonServer('hs1', hs1.value, hs1Port) }],
+    ['hs2', { process: hs2.value, port: hs2Port, server: axonServer('hs2', hs2.value, hs2Port) }],
+  ]);
+  const axonOf = (server: FederatedServer) => {
+    const entry = server.label === 'synapse' ? undefined : axon.get(server.label);
+    if (entry === undefined) throw new Error(`${server.label} is not an Axon server of this net`);
+    return entry;
+  };
   return {
     ca,
-    hs1: axonServer('hs1', hs1.value, hs1Port),
-    hs2: axonServer('hs2', hs2.value, hs2Port),
+    hs1: axon.get('hs1')!.server,
+    hs2: axon.get('hs2')!.server,
     synapse: synapse.value.server,
     synapseVersion: synapse.value.version,
     dir,
+    logsOf: (server) => axonOf(server).process?.logs ?? [],
+    async stopServer(server) {
+      const entry = axonOf(server);
+      await entry.process?.stop();
+      entry.process = undefined;
+    },
+    async startServer(server) {
+      const entry = axonOf(server);
+      if (entry.process !== undefined) return;
+      entry.process = await startAxon(server.label as 'hs1' | 'hs2', entry.port);
+      // Same data and federation port; the client listener has a port of its own each start.
+      Object.assign(entry.server, { clientUrl: entry.process.baseUrl, pid: entry.process.child.pid! });
+    },
     federationRequest: (server, method, path, body) => httpsRequest(`${server.federationUrl}${path}`, { method, body, ca: ca.certificate }),
     async register(server, localpart) {
       const session = await registerUser(server.clientUrl, localpart);
@@ -194,7 +232,7 @@ export async function startFederationNet(): Promise<FederationNet> {
     },
     async stop() {
       for (const client of clients) client.stopClient();
-      await Promise.all([hs1.value.stop(), hs2.value.stop(), synapse.value.stop()]);
+      await Promise.all([...[...axon.values()].map((entry) => entry.process?.stop()), synapse.value.stop()]);
     },
   };
 }

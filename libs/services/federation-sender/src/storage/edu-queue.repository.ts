@@ -51,7 +51,7 @@ export class EduQueueRepository {
 
   /** The oldest `limit` EDUs queued for `destination`, in queue order. */
   async peek(q: Queryable, destination: ServerName, limit: number): Promise<QueuedEdu[]> {
-    const rows = (await q.query(`SELECT position::text AS position, edu_type, edu_json FROM queued_edus WHERE destination = $1 ORDER BY position LIMIT $2`, [
+    const rows = (await q.query(`SELECT position::text AS position, edu_type, edu_json FROM queued_edus WHERE destination = $1 ORDER BY queued_edus.position LIMIT $2`, [
       destination,
       limit,
     ])) as Array<{ position: string; edu_type: string; edu_json: string }>;

@@ -57,7 +57,7 @@ export class PduQueueRepository {
   /** The oldest `limit` PDUs queued for `destination`, in queue order. */
   async peek(q: Queryable, destination: ServerName, limit: number): Promise<QueuedPdu[]> {
     const rows = (await q.query(
-      `SELECT position::text AS position, room_id, event_id, pdu_json FROM queued_pdus WHERE destination = $1 ORDER BY position LIMIT $2`,
+      `SELECT position::text AS position, room_id, event_id, pdu_json FROM queued_pdus WHERE destination = $1 ORDER BY queued_pdus.position LIMIT $2`,
       [destination, limit],
     )) as Array<{ position: string; room_id: RoomId; event_id: EventId; pdu_json: string }>;
     return rows.map((row) => ({ position: row.position, roomId: row.room_id, eventId: row.event_id, pduJson: row.pdu_json }));

@@ -62,6 +62,15 @@ describe('SenderStorage (embedded Postgres)', () => {
     expect((await storage.peek(PEER, 50, 100)).edus.map((row) => JSON.parse(row.eduJson).content.typing)).toEqual([false]);
   });
 
+  it('peeks in queue order past ten rows (positions compared as numbers, not as text)', async () => {
+    // Catch-up keeps 5 per room here: one room per PDU.
+    const rooms = Array.from({ length: 12 }, (_, i) => `!r${i + 1}:origin.test`);
+    for (const [i, room] of rooms.entries()) await storage.enqueue({ pdus: [pdu(i + 1, room as never)], edus: [typing(`@u${i}:origin.test`, true)] });
+    const batch = await storage.peek(PEER, 50, 100);
+    expect(batch.pdus.map((row) => row.eventId)).toEqual(rooms.map((_, i) => `$e${i + 1}`));
+    expect(batch.edus.map((row) => JSON.parse(row.eduJson).content.user_id)).toEqual(rooms.map((_, i) => `@u${i}:origin.test`));
+  });
+
   it('peeks PDUs and EDUs each up to their own limit', async () => {
     await storage.enqueue({ pdus: [pdu(1), pdu(2), pdu(3)], edus: [typing('@a:origin.test', true), typing('@b:origin.test', true), typing('@c:origin.test', true)] });
     const batch = await storage.peek(PEER, 2, 1);
