@@ -72,6 +72,12 @@ describe.each(['10', '12'])('joining rooms across servers (hs1, hs2, Synapse), r
     const key = (e: StateEvent): string => `${e.type}|${e.state_key}|${e.event_id}`;
     expect(guestState.map(key).sort()).toEqual(hostState.map(key).sort());
     expect(guestState.find((e) => e.type === 'm.room.name')?.content['name']).toBe(`made on ${resident}`);
+    // The joining server's /sync has the room with its state (events it never saw as timeline events).
+    const synced = await eventually('the joined room in /sync', () => syncOf(net[joiner], guest), (sync) => sync.rooms?.join?.[roomId] !== undefined);
+    const section = synced.rooms!.join![roomId] as { state?: { events: StateEvent[] }; timeline?: { events: StateEvent[] } };
+    const seen = [...(section.state?.events ?? []), ...(section.timeline?.events ?? [])];
+    expect(seen.find((e) => e.type === 'm.room.name')?.content['name']).toBe(`made on ${resident}`);
+    expect(seen.filter((e) => e.type === 'm.room.member').map((e) => e.state_key).sort()).toEqual([guest.userId, host.userId].sort());
   });
 
   it.each([

@@ -156,6 +156,12 @@ export interface RoomOutput {
    * has it already.
    */
   readonly relayed_for?: string;
+  /**
+   * The PDUs of `state_added` events that were never outputs themselves (outliers: the
+   * state a join through another server, or a gap, brought): consumers that keep room
+   * state need them, and have no other way to see them.
+   */
+  readonly state_events?: ReadonlyArray<{ readonly event_id: string; readonly pdu_json: string }>;
 }
 
 function requireObject(value: unknown, what: string): Record<string, unknown> {

@@ -101,6 +101,12 @@ export class EventsRepository {
     return new Map(rows.map((row) => [row.event_id, row.nid]));
   }
 
+  /** Those of these events that are outside the timeline (never an output), with their PDUs. */
+  async outsideTimeline(q: Queryable, eventIds: readonly EventId[]): Promise<Array<{ event_id: EventId; pdu_json: string }>> {
+    if (eventIds.length === 0) return [];
+    return (await q.query(`SELECT event_id, pdu_json FROM events WHERE event_id = ANY($1) AND room_seq IS NULL`, [eventIds])) as Array<{ event_id: EventId; pdu_json: string }>;
+  }
+
   /** The event IDs at these stream positions. */
   async idsOfNids(q: Queryable, nids: readonly string[]): Promise<Array<{ nid: string; event_id: EventId }>> {
     if (nids.length === 0) return [];

@@ -169,6 +169,8 @@ export class RemoteAppendRepository {
           }
         }
         if (accepted.redacts !== undefined) await events.markRedacted(tx, roomId, accepted.redacts, event.eventId);
+        // State that came without ever being an output (outliers) goes out with this one.
+        const outlierState = await events.outsideTimeline(tx, stateAdded.map(([, , id]) => id as EventId).filter((id) => id !== event.eventId));
         room = { ...plan.room, head_seq: seq, state_group: currentGroup, latest_nid: nid };
         if (currentGroup !== plan.room.state_group) await rooms.setStateGroups(tx, [{ roomId, stateGroup: currentGroup }]);
         output = {
@@ -183,6 +185,7 @@ export class RemoteAppendRepository {
           state_removed: stateRemoved,
           ...(accepted.redacts === undefined ? {} : { redacted_event_id: accepted.redacts }),
           ...(accepted.relayedFor === undefined ? {} : { relayed_for: accepted.relayedFor }),
+          ...(outlierState.length === 0 ? {} : { state_events: outlierState.map((e) => ({ event_id: e.event_id, pdu_json: e.pdu_json })) }),
         };
       }
     }

@@ -246,6 +246,34 @@ export class SyncToDeviceOrder1765600000000 implements MigrationInterface {
   }
 }
 
+/**
+ * `state_events`: state events of a room that were never outputs of their own (the state a
+ * join through another server brought, `RoomOutput.state_events`), with their PDUs, so
+ * that the room's current state (`room_state`) can name them. They have no place in the
+ * timeline.
+ */
+export class SyncStateEvents1765800000000 implements MigrationInterface {
+  readonly name = 'SyncStateEvents1765800000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`
+      CREATE TABLE state_events (
+        event_id text PRIMARY KEY,
+        room_id text NOT NULL,
+        room_version text NOT NULL,
+        type text NOT NULL,
+        state_key text NOT NULL,
+        sender text NOT NULL,
+        pdu_json text NOT NULL
+      )`);
+    await queryRunner.query(`CREATE INDEX state_events_room ON state_events (room_id, type, state_key)`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`DROP TABLE state_events`);
+  }
+}
+
 export const SYNC_MIGRATIONS = [
   SyncInitial1765100000000,
   SyncAccountData1765200000000,
@@ -253,4 +281,5 @@ export const SYNC_MIGRATIONS = [
   SyncRoomOrderings1765400000000,
   SyncEventTransactions1765500000000,
   SyncToDeviceOrder1765600000000,
+  SyncStateEvents1765800000000,
 ] as const;

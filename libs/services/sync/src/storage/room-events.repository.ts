@@ -37,6 +37,14 @@ function columns(alias?: string): string {
 const EVENT_COLUMNS = columns();
 
 /**
+ * The room events and the state events kept without a place in the timeline
+ * (`state_events`, room sequence 0: before every timeline event, which replace them per
+ * key), with the same columns: where state is read.
+ */
+const ALL_EVENTS = `SELECT room_id, room_seq, partition, "offset", event_id, room_version, stream_ordering, type, state_key, sender, pdu_json, redacted_by, txn_device_id, txn_id FROM room_events
+  UNION ALL SELECT room_id, 0, -1, 0, event_id, room_version, 0, type, state_key, sender, pdu_json, NULL, NULL, NULL FROM state_events`;
+
+/**
  * The rooms of the sync read model (schema `sync`): their events at their bus positions
  * (`room_events`), current state (`room_state`) and, written with the membership events,
  * `memberships` and `membership_changes` (read by `MembershipsRepository`). `apply` is
@@ -65,6 +73,8 @@ export class RoomEventsRepository {
     const removed = output.state_removed.filter(([type, stateKey]) => !added.has(`${type}\u0000${stateKey}`));
     const own = [...added.values()].find(([type, , eventId]) => type === 'm.room.member' && eventId === output.event_id);
     const membership = own === undefined ? null : typeof pdu.content?.['membership'] === 'string' ? pdu.content['membership'] : 'leave';
+    if (output.state_events !== undefined && output.state_events.length > 0) await this.keepStateEvents(output);
+    const others = await this.otherMemberships(output, [...added.values()].filter(([type, , eventId]) => type === 'm.room.member' && eventId !== output.event_id));
     const rows = await this.db.query<Array<{ user_id: UserId }>>(
       `WITH inserted AS (
          INSERT INTO room_events (room_id, room_seq, partition, "offset", event_id, room_version, stream_ordering, type, state_key, sender, pdu_json, txn_device_id, txn_id)
@@ -81,6 +91,10 @@ export class RoomEventsRepository {
          ON CONFLICT (room_id, type, state_key) DO UPDATE SET event_id = EXCLUDED.event_id),
        member AS (
          INSERT INTO memberships (user_id, room_id, membership) SELECT $19::text, $1, $20::text WHERE $19::text IS NOT NULL AND EXISTS (SELECT 1 FROM inserted)
+         ON CONFLICT (user_id, room_id) DO UPDATE SET membership = EXCLUDED.membership),
+       others AS (
+         INSERT INTO memberships (user_id, room_id, membership) SELECT o.user_id, $1, o.membership FROM unnest($23::text[], $24::text[]) AS o(user_id, membership)
+         WHERE EXISTS (SELECT 1 FROM inserted)
          ON CONFLICT (user_id, room_id) DO UPDATE SET membership = EXCLUDED.membership),
        change AS (
          INSERT INTO membership_changes (user_id, room_id, membership, event_id, partition, "offset")
@@ -110,9 +124,48 @@ export class RoomEventsRepository {
         membership,
         output.transaction?.device_id ?? null,
         output.transaction?.txn_id ?? null,
+        others.map(([userId]) => userId),
+        others.map(([, value]) => value),
       ],
     );
     return rows.map((row) => row.user_id);
+  }
+
+  /** Keeps the PDUs of state the output brought without their own outputs (`state_events`). */
+  private async keepStateEvents(output: RoomOutput): Promise<void> {
+    const events = (output.state_events ?? []).map((e) => ({ id: e.event_id, pdu: JSON.parse(e.pdu_json) as { type?: unknown; state_key?: unknown; sender?: unknown }, json: e.pdu_json }));
+    const kept = events.filter((e) => typeof e.pdu.type === 'string' && typeof e.pdu.state_key === 'string' && typeof e.pdu.sender === 'string');
+    if (kept.length === 0) return;
+    await this.db.query(
+      `INSERT INTO state_events (event_id, room_id, room_version, type, state_key, sender, pdu_json)
+       SELECT e.event_id, $1, $2, e.type, e.state_key, e.sender, e.pdu_json FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS e(event_id, type, state_key, sender, pdu_json)
+       ON CONFLICT DO NOTHING`,
+      [output.room_id, output.room_version, kept.map((e) => e.id), kept.map((e) => e.pdu.type), kept.map((e) => e.pdu.state_key), kept.map((e) => e.pdu.sender), kept.map((e) => e.json)],
+    );
+  }
+
+  /**
+   * The memberships set by member events the output adds to the state other than its own
+   * event (a join through another server brings every member; a resolved fork may change
+   * members): read from the PDUs it carries, or those kept before.
+   */
+  private async otherMemberships(output: RoomOutput, entries: ReadonlyArray<readonly [string, string, string]>): Promise<Array<[string, string]>> {
+    if (entries.length === 0) return [];
+    const pdus = new Map((output.state_events ?? []).map((e) => [e.event_id, e.pdu_json]));
+    const missing = entries.map(([, , id]) => id).filter((id) => !pdus.has(id));
+    if (missing.length > 0) {
+      const rows = await this.db.query<Array<{ event_id: string; pdu_json: string }>>(
+        `SELECT event_id, pdu_json FROM room_events WHERE event_id = ANY($1) UNION ALL SELECT event_id, pdu_json FROM state_events WHERE event_id = ANY($1)`,
+        [missing],
+      );
+      for (const row of rows) pdus.set(row.event_id, row.pdu_json);
+    }
+    return entries.flatMap(([, stateKey, id]) => {
+      const json = pdus.get(id);
+      if (json === undefined) return [];
+      const value = (JSON.parse(json) as { content?: { membership?: unknown } }).content?.membership;
+      return [[stateKey, typeof value === 'string' ? value : 'leave'] as [string, string]];
+    });
   }
 
   /**
@@ -197,7 +250,7 @@ export class RoomEventsRepository {
   /** A room's state events in (`after`, `before`) by room sequence, newest per key. */
   async stateChanges(roomId: RoomId, afterSeq: number, beforeSeq: number): Promise<SyncEvent[]> {
     return this.db.query<SyncEvent[]>(
-      `SELECT DISTINCT ON (type, state_key) ${EVENT_COLUMNS} FROM room_events
+      `SELECT DISTINCT ON (type, state_key) ${EVENT_COLUMNS} FROM (${ALL_EVENTS}) room_events
        WHERE room_id = $1 AND room_seq > $2::bigint AND room_seq < $3::bigint AND state_key IS NOT NULL
        ORDER BY type, state_key, room_events.room_seq DESC`,
       [roomId, afterSeq, beforeSeq],
@@ -208,7 +261,7 @@ export class RoomEventsRepository {
   async stateBefore(roomId: RoomId, beforeSeq: number, type?: string, stateKeys?: readonly string[]): Promise<SyncEvent[]> {
     const only = type === undefined ? '' : ' AND type = $3 AND state_key = ANY($4)';
     return this.db.query<SyncEvent[]>(
-      `SELECT DISTINCT ON (type, state_key) ${EVENT_COLUMNS} FROM room_events
+      `SELECT DISTINCT ON (type, state_key) ${EVENT_COLUMNS} FROM (${ALL_EVENTS}) room_events
        WHERE room_id = $1 AND room_seq < $2::bigint AND state_key IS NOT NULL${only}
        ORDER BY type, state_key, room_events.room_seq DESC`,
       type === undefined ? [roomId, beforeSeq] : [roomId, beforeSeq, type, stateKeys ?? []],
@@ -218,7 +271,7 @@ export class RoomEventsRepository {
   /** The room's history visibility and `userId`'s membership just before `beforeSeq` (their PDUs; absent ones left out). */
   async visibilityStateBefore(roomId: RoomId, beforeSeq: number, userId: UserId): Promise<VisibilityEvent[]> {
     const rows = await this.db.query<Array<{ pdu_json: string }>>(
-      `SELECT DISTINCT ON (type, state_key) pdu_json FROM room_events
+      `SELECT DISTINCT ON (type, state_key) pdu_json FROM (${ALL_EVENTS}) room_events
        WHERE room_id = $1 AND room_seq < $2::bigint AND ((type = 'm.room.history_visibility' AND state_key = '') OR (type = 'm.room.member' AND state_key = $3))
        ORDER BY type, state_key, room_events.room_seq DESC`,
       [roomId, beforeSeq, userId],
@@ -257,14 +310,14 @@ export class RoomEventsRepository {
     const filter = types === undefined ? '' : ' AND s.type = ANY($2)';
     return this.db.query<SyncEvent[]>(
       `SELECT ${columns('e')}
-       FROM room_state s JOIN room_events e ON e.event_id = s.event_id WHERE s.room_id = ANY($1)${filter}`,
+       FROM room_state s JOIN (${ALL_EVENTS}) e ON e.event_id = s.event_id WHERE s.room_id = ANY($1)${filter}`,
       types === undefined ? [roomIds] : [roomIds, types],
     );
   }
 
   async eventsByIds(eventIds: readonly EventId[]): Promise<SyncEvent[]> {
     if (eventIds.length === 0) return [];
-    return this.db.query<SyncEvent[]>(`SELECT ${EVENT_COLUMNS} FROM room_events WHERE event_id = ANY($1)`, [eventIds]);
+    return this.db.query<SyncEvent[]>(`SELECT ${EVENT_COLUMNS} FROM (${ALL_EVENTS}) e WHERE event_id = ANY($1)`, [eventIds]);
   }
 
   /**
