@@ -110,6 +110,9 @@ function federationSettings({ certificatePath, privateKeyPath, caFiles, ipRangeW
     federation_custom_ca_list: caFiles,
     ip_range_whitelist: ipRangeWhitelist,
     use_presence: true,
+    // Off by default in Synapse: the federation tests read its room directory from Axon.
+    allow_public_rooms_over_federation: true,
+    room_list_publication_rules: [{ action: 'allow' }],
   };
 }
 

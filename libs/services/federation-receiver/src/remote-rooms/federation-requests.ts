@@ -7,7 +7,7 @@ import type { GapSource } from '../pdus/pdu-ingest';
 import type { MembershipRequests } from './remote-join';
 
 /** A remote server's Matrix error as this server's (a refusal to pass on), other failures as they are. */
-function asMatrixError(error: unknown): unknown {
+export function asMatrixError(error: unknown): unknown {
   if (!(error instanceof FederationRequestError) || error.errcode === undefined || !MatrixError.isErrcode(error.errcode)) return error;
   return new MatrixError(error.errcode, `${error.destination}: ${error.remoteError ?? error.message}`, error.status >= 400 && error.status < 500 ? error.status : 502);
 }

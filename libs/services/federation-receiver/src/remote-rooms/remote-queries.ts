@@ -3,6 +3,7 @@ import { MatrixError } from '@axon/matrix-errors';
 import { isJsonObject } from '@axon/matrix-events';
 import type { ServerName } from '@axon/matrix-identifiers';
 import { FederationRequestError } from '@axon/platform-federation';
+import { asMatrixError } from './federation-requests';
 
 /** The queries' requests (through the federation client). */
 export interface QueryRequests {
@@ -48,7 +49,16 @@ export class RemoteQueries {
     return { roomId: answer['room_id'], servers: servers.length === 0 ? [server] : servers };
   }
 
+  /** Another server's directory; its refusal (many servers do not publish theirs over federation) comes back as its Matrix error. */
   async publicRooms(server: ServerName, query: { limit: number; since: string; searchTerm: string }): Promise<JsonValue> {
+    try {
+      return await this.directory(server, query);
+    } catch (error) {
+      throw asMatrixError(error);
+    }
+  }
+
+  private async directory(server: ServerName, query: { limit: number; since: string; searchTerm: string }): Promise<JsonValue> {
     if (query.searchTerm === '') {
       const params = [query.limit > 0 ? `limit=${query.limit}` : '', query.since === '' ? '' : `since=${encodeURIComponent(query.since)}`].filter((p) => p !== '');
       return this.requests.get(server, `/_matrix/federation/v1/publicRooms${params.length === 0 ? '' : `?${params.join('&')}`}`);
