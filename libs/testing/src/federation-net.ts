@@ -70,10 +70,10 @@ export interface HttpsAnswer {
 
 /**
  * One HTTPS request with `node:https`, trusting only `ca` (PEM) when given, the system's
- * CAs otherwise; rejects on a TLS failure (an unverifiable certificate, a peer that does
+ * CAs otherwise, with `headers` added; rejects on a TLS failure (an unverifiable certificate, a peer that does
  * not speak TLS).
  */
-export function httpsRequest(url: string, options: { method?: string; body?: unknown; ca?: string } = {}): Promise<HttpsAnswer> {
+export function httpsRequest(url: string, options: { method?: string; body?: unknown; ca?: string; headers?: Readonly<Record<string, string>> } = {}): Promise<HttpsAnswer> {
   const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
   return new Promise((resolveAnswer, reject) => {
     const req = request(
@@ -81,7 +81,7 @@ export function httpsRequest(url: string, options: { method?: string; body?: unk
       {
         method: options.method ?? 'GET',
         ...(options.ca !== undefined ? { ca: options.ca } : {}),
-        headers: payload === undefined ? {} : { 'content-type': 'application/json' },
+        headers: { ...(payload === undefined ? {} : { 'content-type': 'application/json' }), ...options.headers },
         // One connection per request: nothing left open once a test ends.
         agent: false,
       },

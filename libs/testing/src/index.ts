@@ -11,3 +11,4 @@ export * from './distributed-state';
 export * from './test-ca';
 export * from './signed-room';
 export * from './federation-net';
+export * from './federation-peer';

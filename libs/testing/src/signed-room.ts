@@ -83,11 +83,34 @@ export class SignedRoom {
   }
 
   /**
+   * A room that exists on a homeserver, known here by its ID only: `adopt` its events
+   * (the state and auth chain a `send_join` answers, say) before adding to it.
+   */
+  static existing(version: string, roomId: string, signers: readonly TestSigner[]): SignedRoom {
+    const rules = getRoomVersionRules(version);
+    if (!rules.ok) throw rules.error;
+    return new SignedRoom(rules.value, new Map(signers.map((signer) => [signer.serverName, signer])), roomId as RoomId);
+  }
+
+  /**
    * Builds and signs the next event (not checked against the auth rules: tests build
    * forbidden events on purpose). `prev` defaults to the last event; `state` (the state
    * its auth events come from) to the room's current state, which a state event updates.
    */
   add(event: TestEvent, options: { prev?: readonly SignedEvent[]; state?: ReadonlyMap<StateKey, SignedEvent>; ts?: number } = {}): SignedEvent {
+    const signed = this.sign(event, options);
+    if (options.state === undefined || options.state === this.state) {
+      if (event.state_key !== undefined) this.state.set(formatStateKey(event.type, event.state_key), signed);
+    }
+    this.events.push(signed);
+    return signed;
+  }
+
+  /**
+   * Builds and signs an event as `add` does, without adding it to the room: an event a
+   * test expects a receiving server to refuse.
+   */
+  sign(event: TestEvent, options: { prev?: readonly SignedEvent[]; state?: ReadonlyMap<StateKey, SignedEvent>; ts?: number } = {}): SignedEvent {
     const rules = this.rules;
     const server = event.sender.slice(event.sender.indexOf(':') + 1);
     const signer = this.signers.get(server);
@@ -96,12 +119,21 @@ export class SignedRoom {
     const mode = getCanonicalJsonMode(rules);
     const pdu = signEvent(unsigned, { serverName: signer.serverName, key: signer.key, backend: signer.backend, redactionRules: rules.redaction, mode });
     const eventId = (rules.eventFormat.includesEventId ? pdu['event_id'] : computeEventId(pdu, rules.eventFormat, rules.redaction)) as EventId;
-    const signed: SignedEvent = { eventId, pdu, json: encodeCanonicalJson(pdu, { mode }), depth: Number(pdu['depth']) };
-    if (options.state === undefined || options.state === this.state) {
-      if (event.state_key !== undefined) this.state.set(formatStateKey(event.type, event.state_key), signed);
-    }
-    this.events.push(signed);
-    return signed;
+    return { eventId, pdu, json: encodeCanonicalJson(pdu, { mode }), depth: Number(pdu['depth']) };
+  }
+
+  /**
+   * Takes an event made elsewhere (by a homeserver under test) into the room, as it is:
+   * the next `add` builds on it, and a state event becomes the room's state.
+   */
+  adopt(pdu: JsonObject): SignedEvent {
+    const rules = this.rules;
+    const eventId = (rules.eventFormat.includesEventId ? pdu['event_id'] : computeEventId(pdu, rules.eventFormat, rules.redaction)) as EventId;
+    const adopted: SignedEvent = { eventId, pdu, json: encodeCanonicalJson(pdu, { mode: getCanonicalJsonMode(rules) }), depth: Number(pdu['depth']) };
+    const stateKey = pdu['state_key'];
+    if (typeof stateKey === 'string') this.state.set(formatStateKey(pdu['type'] as string, stateKey), adopted);
+    this.events.push(adopted);
+    return adopted;
   }
 
   /**

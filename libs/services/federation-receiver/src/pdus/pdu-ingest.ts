@@ -62,7 +62,7 @@ export class PduIngest {
 
   async ingest(origin: ServerName, roomId: RoomId, rules: RoomVersionRules, value: JsonValue): Promise<{ eventId?: EventId; outcome: PduOutcome }> {
     const checked = await checkReceivedPdu(value, rules, this.keys, this.backend);
-    if (!checked.ok) return { outcome: { ok: false, error: checked.reason } };
+    if (!checked.ok) return { ...(checked.eventId === undefined ? {} : { eventId: checked.eventId }), outcome: { ok: false, error: checked.reason } };
     const pdu = checked.value;
     if (pdu.roomId !== roomId) return { eventId: pdu.eventId, outcome: { ok: false, error: `the event is not in room ${roomId}` } };
     let outcome = await this.submit(origin, pdu);

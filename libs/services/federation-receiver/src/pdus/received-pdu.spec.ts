@@ -2,7 +2,7 @@ import type { JsonObject } from '@axon/matrix-canonical-json';
 import type { ServerName } from '@axon/matrix-identifiers';
 import { createNativeEd25519Backend, generateSigningKey, type Ed25519Backend, type KnownServerKeys } from '@axon/matrix-signing';
 import { knownKeysOf, SignedRoom, type TestSigner } from '@axon/testing';
-import { checkReceivedPdu, type EventKeySource } from './received-pdu';
+import { checkReceivedPdu, nameReceivedPdu, type EventKeySource } from './received-pdu';
 
 let backend: Ed25519Backend;
 let remote: TestSigner;
@@ -43,8 +43,12 @@ describe.each(['1', '3', '6', '10', '11', '12'])('checks on receipt, room versio
     const wrong = await checkReceivedPdu(forged, room.rules, keysOf({ 'remote.test': knownKeysOf(remote) }), backend);
     expect(wrong).toMatchObject({ ok: false });
     if (!wrong.ok) expect(wrong.reason).toMatch(/^signatures:/);
+    // Refused, but named: the /send answer reports the refusal under the event's ID.
+    const id = room.events.at(-1)!.eventId;
+    expect(wrong).toMatchObject({ eventId: id });
     const unknown = await checkReceivedPdu(message, room.rules, keysOf({}), backend);
-    expect(unknown).toMatchObject({ ok: false });
+    expect(unknown).toMatchObject({ ok: false, eventId: id });
+    expect(nameReceivedPdu('not an event', room.rules)).toBeUndefined();
   });
 
   it('redacts an event whose content was changed after it was hashed, keeping it', async () => {
@@ -58,13 +62,13 @@ describe.each(['1', '3', '6', '10', '11', '12'])('checks on receipt, room versio
     expect(checked.value.pduJson).not.toContain('changed on the way');
   });
 
-  it('drops what is not an event of the room version, and an event over 64 KiB', async () => {
+  it('drops what is not an event of the room version, and an event over 64 KiB, naming what it can', async () => {
     const { room, message } = roomWithMessage();
     const { type: _type, ...untyped } = message;
     expect((await checkReceivedPdu(untyped, room.rules, keysOf({ 'remote.test': knownKeysOf(remote) }), backend)).ok).toBe(false);
     const big = room.add({ type: 'm.room.message', sender: BOB, content: { msgtype: 'm.text', body: 'x'.repeat(70_000) } });
     const oversize = await checkReceivedPdu(big.pdu, room.rules, keysOf({ 'remote.test': knownKeysOf(remote) }), backend);
-    expect(oversize).toMatchObject({ ok: false });
+    expect(oversize).toMatchObject({ ok: false, eventId: big.eventId });
     if (!oversize.ok) expect(oversize.reason).toMatch(/bytes/);
   });
 });

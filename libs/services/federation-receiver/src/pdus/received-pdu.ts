@@ -1,5 +1,5 @@
 import { encodeCanonicalJson, type JsonObject, type JsonValue } from '@axon/matrix-canonical-json';
-import { redactEvent, validatePdu, type Pdu } from '@axon/matrix-events';
+import { isJsonObject, redactEvent, validatePdu, type Pdu } from '@axon/matrix-events';
 import type { EventId, RoomId, ServerName } from '@axon/matrix-identifiers';
 import { getCanonicalJsonMode, type RoomVersionRules } from '@axon/matrix-room-versions';
 import { checkContentHash, computeEventId, getRequiredEventSigners, verifyEventSignatures, type Ed25519Backend, type KnownServerKeys } from '@axon/matrix-signing';
@@ -33,7 +33,25 @@ export interface CheckedPdu {
   readonly redacted: boolean;
 }
 
-export type PduCheck = { readonly ok: true; readonly value: CheckedPdu } | { readonly ok: false; readonly reason: string };
+/** A refused PDU carries its event ID when it can be named (`nameReceivedPdu`). */
+export type PduCheck = { readonly ok: true; readonly value: CheckedPdu } | { readonly ok: false; readonly reason: string; readonly eventId?: EventId };
+
+/**
+ * The event ID of a received PDU whatever its checks say, so that a `/send` answer can
+ * report a refusal under it: `event_id` in the formats that carry it, the reference hash
+ * otherwise; undefined for a value that is no JSON object or has no canonical form.
+ *
+ * Spec: https://spec.matrix.org/v1.19/server-server-api/#put_matrixfederationv1sendtxnid
+ */
+export function nameReceivedPdu(value: JsonValue, rules: RoomVersionRules): EventId | undefined {
+  if (!isJsonObject(value)) return undefined;
+  if (rules.eventFormat.includesEventId) return typeof value['event_id'] === 'string' ? (value['event_id'] as EventId) : undefined;
+  try {
+    return computeEventId(value, rules.eventFormat, rules.redaction) as EventId;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * The first three "checks performed on receipt of a PDU", those before the room server's:
@@ -46,17 +64,21 @@ export type PduCheck = { readonly ok: true; readonly value: CheckedPdu } | { rea
  */
 export async function checkReceivedPdu(value: JsonValue, rules: RoomVersionRules, keys: EventKeySource, backend: Ed25519Backend): Promise<PduCheck> {
   const format = rules.eventFormat;
+  const refuse = (reason: string): PduCheck => {
+    const eventId = nameReceivedPdu(value, rules);
+    return eventId === undefined ? { ok: false, reason } : { ok: false, reason, eventId };
+  };
   const valid = validatePdu(value, format);
-  if (!valid.ok) return { ok: false, reason: `not a valid event: ${valid.error.field} ${valid.error.reason}` };
+  if (!valid.ok) return refuse(`not a valid event: ${valid.error.field} ${valid.error.reason}`);
   let pdu: JsonObject = valid.value;
   const mode = getCanonicalJsonMode(rules);
   const signers = getRequiredEventSigners(pdu, rules.signatures);
-  if (!signers.ok) return { ok: false, reason: `signatures: ${signers.error}` };
+  if (!signers.ok) return refuse(`signatures: ${signers.error}`);
   const known = await keys.keysOf(signingKeyIds(pdu, signers.value), Number(pdu['origin_server_ts']));
   const verified = verifyEventSignatures(pdu, { signatureRules: rules.signatures, redactionRules: rules.redaction, mode, backend, keysFor: (server) => known.get(server) });
-  if (!verified.ok) return { ok: false, reason: `signatures: ${verified.error.message}` };
+  if (!verified.ok) return refuse(`signatures: ${verified.error.message}`);
   const hash = checkContentHash(pdu, { mode });
-  if (hash === 'not_canonical') return { ok: false, reason: 'the event has no canonical JSON form' };
+  if (hash === 'not_canonical') return refuse('the event has no canonical JSON form');
   const redacted = hash === 'mismatch';
   if (redacted) pdu = redactEvent(pdu, rules.redaction);
   const eventId = (format.includesEventId ? pdu['event_id'] : computeEventId(pdu, format, rules.redaction)) as EventId;

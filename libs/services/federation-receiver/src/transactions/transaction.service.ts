@@ -5,6 +5,7 @@ import type { RoomId, ServerName } from '@axon/matrix-identifiers';
 import { getRoomVersionRules } from '@axon/matrix-room-versions';
 import type { Logger } from '@axon/platform-telemetry';
 import type { PduIngest } from '../pdus/pdu-ingest';
+import { nameReceivedPdu } from '../pdus/received-pdu';
 import type { RoomAccess } from '../rooms/room-access';
 import type { ReceivedTransactionsRepository } from '../storage/received-transactions.repository';
 import type { EduIntake } from './edu-intake';
@@ -79,7 +80,7 @@ export class TransactionService {
     const denied = !(await this.access.aclAllows(roomId, origin));
     for (const event of events) {
       if (denied) {
-        const id = isJsonObject(event) && typeof event['event_id'] === 'string' ? event['event_id'] : undefined;
+        const id = nameReceivedPdu(event, rules.value);
         if (id !== undefined) answer.pdus[id] = { error: `server ${origin} is denied by the room's server ACL` };
         continue;
       }
