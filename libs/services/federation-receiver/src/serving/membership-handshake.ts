@@ -4,8 +4,7 @@ import { MatrixError } from '@axon/matrix-errors';
 import { isJsonObject } from '@axon/matrix-events';
 import type { RoomId, ServerName, UserId } from '@axon/matrix-identifiers';
 import { getCanonicalJsonMode, getRoomVersionRules, type RoomVersionRules } from '@axon/matrix-room-versions';
-import { encodeCanonicalJson } from '@axon/matrix-canonical-json';
-import { signEvent } from '@axon/matrix-signing';
+import { checkContentHash, signEvent } from '@axon/matrix-signing';
 import type { RoomInputs } from '../pdus/pdu-ingest';
 import { checkReceivedPdu, type EventKeySource } from '../pdus/received-pdu';
 import type { LocalSigner } from '../remote-rooms/remote-join';
@@ -112,7 +111,7 @@ export class MembershipHandshake {
     await this.access.requireAllowed(roomId, origin);
     const rules = this.rulesOf(version);
     const invalid = (reason: string): MatrixError => new MatrixError('M_INVALID_PARAM', reason, 400);
-    const checked = await checkReceivedPdu(body as JsonValue, rules, this.keys, this.signer.backend);
+    const checked = await checkReceivedPdu(this.authorised(body, membership, rules), rules, this.keys, this.signer.backend);
     if (!checked.ok) throw invalid(checked.reason);
     const { pdu } = checked.value;
     if (checked.value.eventId !== eventId) throw invalid(`the event's ID is ${checked.value.eventId}, not ${eventId}`);
@@ -121,14 +120,8 @@ export class MembershipHandshake {
     if (!isJsonObject(pdu.content) || pdu.content['membership'] !== membership) throw invalid(`the event's membership is not ${membership}`);
     if (pdu['state_key'] !== pdu.sender) throw invalid('the state_key is not the sender');
     if (serverOfUser(pdu.sender) !== origin) throw invalid(`the sender is not a user of ${origin}`);
-    let pduJson = checked.value.pduJson;
-    let event = pdu as JsonObject;
-    const authoriser = pdu.content['join_authorised_via_users_server'];
-    if (membership === 'join' && typeof authoriser === 'string' && serverOfUser(authoriser) === this.signer.serverName) {
-      const mode = getCanonicalJsonMode(rules);
-      event = signEvent(pdu as JsonObject, { serverName: this.signer.serverName, key: this.signer.key, backend: this.signer.backend, redactionRules: rules.redaction, mode });
-      pduJson = encodeCanonicalJson(event, { mode });
-    }
+    const pduJson = checked.value.pduJson;
+    const event = pdu as JsonObject;
     try {
       // This server, the resident, sends the event on to the room's other servers.
       await this.inputs.submit({ kind: 'remote_event', request_id: remoteEventRequestId(eventId), room_id: roomId, origin, pdu_json: pduJson, relay: true });
@@ -143,6 +136,23 @@ export class MembershipHandshake {
     }
     if (membership === 'knock') return { event, strippedState: await this.strippedState(roomId) };
     return { event };
+  }
+
+  /**
+   * A restricted join authorised by a user of this server must carry this server's
+   * signature too (room version 8 on): added before the event is checked, as the
+   * authorising server does, when its content hash holds (this server signs only what
+   * the joining server hashed).
+   *
+   * Spec: https://spec.matrix.org/v1.19/server-server-api/#restricted-rooms
+   */
+  private authorised(body: unknown, membership: Membership, rules: RoomVersionRules): JsonValue {
+    if (membership !== 'join' || !isJsonObject(body as JsonValue) || !isJsonObject((body as JsonObject)['content'])) return body as JsonValue;
+    const authoriser = ((body as JsonObject)['content'] as JsonObject)['join_authorised_via_users_server'];
+    if (typeof authoriser !== 'string' || serverOfUser(authoriser) !== this.signer.serverName) return body as JsonValue;
+    const mode = getCanonicalJsonMode(rules);
+    if (checkContentHash(body as JsonObject, { mode }) !== 'match') return body as JsonValue;
+    return signEvent(body as JsonObject, { serverName: this.signer.serverName, key: this.signer.key, backend: this.signer.backend, redactionRules: rules.redaction, mode });
   }
 
   /** The state a knocking or invited user may see of the room before being in it. */
