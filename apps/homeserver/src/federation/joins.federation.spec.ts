@@ -99,6 +99,21 @@ describe.each(['10', '12'])('joining rooms across servers (hs1, hs2, Synapse), r
   });
 
   it.each([
+    ['hs1', 'hs2'],
+    ['hs1', 'synapse'],
+    ['synapse', 'hs1'],
+  ] as const)('a user of %s invites a user of %s, then withdraws the invite', async (inviter, invitee) => {
+    const host = user(net[inviter]);
+    const guest = user(net[invitee]);
+    const { room_id: roomId } = await host.client.createRoom({ preset: 'private_chat' as never, room_version: version });
+    await host.client.invite(roomId, guest.userId);
+    await eventually('the invite reaches the invitee', () => syncOf(net[invitee], guest), (sync) => sync.rooms?.invite?.[roomId] !== undefined);
+    await host.client.kick(roomId, guest.userId, 'changed my mind');
+    await eventually('the invite is gone for the invitee', () => syncOf(net[invitee], guest), (sync) => sync.rooms?.invite?.[roomId] === undefined);
+    await expect(guest.client.joinRoom(roomId, { viaServers: [net[inviter].serverName] })).rejects.toMatchObject({ errcode: 'M_FORBIDDEN' });
+  });
+
+  it.each([
     ['hs1', 'synapse'],
     ['synapse', 'hs1'],
   ] as const)('a user of %s invites a user of %s, who rejects the invite through the inviting server', async (inviter, invitee) => {

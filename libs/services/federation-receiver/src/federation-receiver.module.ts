@@ -108,8 +108,8 @@ const ROOM_INPUTS = Symbol('RoomInputClient');
     { provide: RoomAccess, inject: [ROOM_QUERY], useFactory: (query: RoomQuery) => new RoomAccess(query) },
     {
       provide: PduIngest,
-      inject: [ROOM_QUERY, ROOM_INPUTS, FederationClient, EVENT_KEYS, ServerKeys, LOGGER],
-      useFactory: (query: RoomQuery, inputs: RoomInputClient, client: FederationClient, keys: EventKeySource, serverKeys: ServerKeys, logger: Logger) =>
+      inject: [ROOM_QUERY, ROOM_INPUTS, FederationClient, EVENT_KEYS, ServerKeys, LOGGER, CONFIG],
+      useFactory: (query: RoomQuery, inputs: RoomInputClient, client: FederationClient, keys: EventKeySource, serverKeys: ServerKeys, logger: Logger, config: AxonConfig) =>
         new PduIngest(
           {
             latestEvents: async (roomId) => (await query.getLatestEvents({ roomId })).events.map((e) => e.eventId as never),
@@ -120,6 +120,7 @@ const ROOM_INPUTS = Symbol('RoomInputClient');
           keys,
           serverKeys.backend,
           logger.child({ component: 'pdu-ingest' }),
+          config.server_name,
         ),
     },
     {

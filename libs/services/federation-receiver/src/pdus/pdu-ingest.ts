@@ -58,6 +58,8 @@ export class PduIngest {
     private readonly keys: EventKeySource,
     private readonly backend: Ed25519Backend,
     private readonly logger: Pick<Logger, 'warn'>,
+    /** This server's name: whose users' memberships may be taken out of band. */
+    private readonly localServer?: string,
   ) {}
 
   async ingest(origin: ServerName, roomId: RoomId, rules: RoomVersionRules, value: JsonValue): Promise<{ eventId?: EventId; outcome: PduOutcome }> {
@@ -71,10 +73,21 @@ export class PduIngest {
       outcome = await this.submit(origin, pdu);
     }
     if (outcome === 'gap') outcome = await this.submitWithState(origin, roomId, rules, pdu);
+    // A membership of a local user in a room this server is not in (an invite withdrawn,
+    // a knock answered): the server that sent it will not serve the room's history to a
+    // server outside it, so it is taken out of band.
+    if (outcome === 'gap' && this.isLocalMembership(pdu)) {
+      outcome = await this.submit(origin, pdu, { out_of_band: {}, room_version: rules.id });
+    }
     return { eventId: pdu.eventId, outcome: outcome === 'gap' ? { ok: false, error: 'the events before it could not be fetched' } : outcome };
   }
 
-  private async submit(origin: ServerName, pdu: CheckedPdu, extra: Pick<RemoteEventInput, 'outliers' | 'state_before'> = {}): Promise<PduOutcome | 'gap'> {
+  private isLocalMembership(pdu: CheckedPdu): boolean {
+    const stateKey = pdu.pdu['state_key'];
+    return this.localServer !== undefined && pdu.pdu.type === 'm.room.member' && typeof stateKey === 'string' && stateKey.slice(stateKey.indexOf(':') + 1) === this.localServer;
+  }
+
+  private async submit(origin: ServerName, pdu: CheckedPdu, extra: Pick<RemoteEventInput, 'outliers' | 'state_before' | 'out_of_band' | 'room_version'> = {}): Promise<PduOutcome | 'gap'> {
     try {
       await this.inputs.submit({ kind: 'remote_event', request_id: remoteEventRequestId(pdu.eventId), room_id: pdu.roomId, origin, pdu_json: pdu.pduJson, ...extra });
       return { ok: true };

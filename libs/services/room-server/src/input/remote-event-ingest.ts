@@ -50,7 +50,7 @@ interface KnownEvent {
 }
 
 /** A failed rule, in the spec's words: the event is rejected, or soft-failed. */
-type Verdict = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+type Verdict = { readonly ok: true } | { readonly ok: false; readonly reason: string; readonly missing?: true };
 
 const OK: Verdict = { ok: true };
 
@@ -125,8 +125,12 @@ export class RemoteEventIngest {
       outliers.push(rowOf(outlier.event, json, status, verdict));
     }
 
-    // 4. Against its own auth events.
+    // 4. Against its own auth events. Some unknown here: a gap, as unknown prev events
+    // are (the receiver fetches the event's auth chain with the state before it).
     let verdict = await run.checkAgainstAuthEvents(event);
+    if (!verdict.ok && verdict.missing === true) {
+      return { ok: false, error: new MatrixError('M_NOT_FOUND', `${PREV_EVENTS_UNKNOWN}: ${verdict.reason} (of ${eventId})`, 404) };
+    }
     // 5. Against the state before it.
     const before = await run.stateBefore(event, input.state_before);
     if (before === undefined) {
@@ -336,7 +340,7 @@ class IngestRun {
     const ids = event.auth_events as EventId[];
     const found = await this.lookup(ids);
     const missing = ids.filter((id) => !found.has(id));
-    if (missing.length > 0) return { ok: false, reason: `auth events not known: ${missing.join(', ')}` };
+    if (missing.length > 0) return { ok: false, reason: `auth events not known: ${missing.join(', ')}`, missing: true };
     const authEvents = ids.map((id) => found.get(id)!.auth);
     // The create event has rules of its own (rule 1), whatever it cites.
     if (event.type === 'm.room.create') return this.allowedBy(event, authStateFromEvents([]));
