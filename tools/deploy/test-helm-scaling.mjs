@@ -22,6 +22,7 @@ const { TOPICS, SYNC_STREAMS } = dist('libs/contracts/kafka/src/index.js');
 const { ROOM_INPUT_GROUP } = dist('libs/services/room-server/src/index.js');
 const { SYNC_GROUP, createSyncMetrics } = dist('libs/services/sync/src/index.js');
 const { USER_DIRECTORY_GROUP } = dist('libs/services/client-api/src/user-directory/user-directory.consumer.js');
+const { FEDERATION_SENDER_GROUP, FEDERATION_SENDER_TOPICS } = dist('libs/services/federation-sender/src/index.js');
 
 /** The metrics `app` of a service's processes, as runProcess names it. */
 const metricsApp = (service) => service.replace(/-/g, '_');
@@ -65,6 +66,7 @@ const CONSUMERS = {
   'client-api': [[USER_DIRECTORY_GROUP, TOPICS.roomOutput.name]],
   'room-server': [[ROOM_INPUT_GROUP, TOPICS.roomInput.name]],
   sync: SYNC_STREAMS.map(([, topic]) => [SYNC_GROUP, topic.name]),
+  'federation-sender': FEDERATION_SENDER_TOPICS.map((topic) => [FEDERATION_SENDER_GROUP, topic.name]),
 };
 
 test('the consumer groups in values.yaml are the ones Axon\'s services join', () => {

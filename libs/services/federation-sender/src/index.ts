@@ -1,3 +1,3 @@
 export * from './federation-sender.module';
-export { FEDERATION_SENDER_GROUP } from './consumers/sender-group';
+export { FEDERATION_SENDER_GROUP, FEDERATION_SENDER_TOPICS } from './consumers/sender-group';
 export { createFederationSenderMetrics, type FederationSenderMetrics } from './federation-sender.metrics';
