@@ -75,7 +75,7 @@ export class RoomsService {
    */
   async join(requester: Requester, roomId: RoomId, via: readonly string[], extra: Json = {}): Promise<EventId> {
     const room = await this.residency(roomId, via);
-    if (room.resident) return this.setMembership(requester, roomId, requester.userId, 'join', extra);
+    if (room.resident || (room.known && room.servers.length === 0)) return this.setMembership(requester, roomId, requester.userId, 'join', extra);
     if (room.servers.length === 0) throw new MatrixError('M_NOT_FOUND', `unknown room ${roomId}, and no server to join it through`, 404);
     const content = { ...extra, ...(await this.memberProfile(requester.userId)) };
     const { eventId } = await this.remoteRooms.joinRoom({ roomId, userId: requester.userId, servers: room.servers, contentJson: JSON.stringify(content) });
@@ -85,7 +85,7 @@ export class RoomsService {
   /** Knocks on a room: through the room server when this server is in it, else through other servers (make_knock, send_knock). */
   async knock(requester: Requester, roomId: RoomId, via: readonly string[], extra: Json = {}): Promise<EventId> {
     const room = await this.residency(roomId, via);
-    if (room.resident) return this.setMembership(requester, roomId, requester.userId, 'knock', extra);
+    if (room.resident || (room.known && room.servers.length === 0)) return this.setMembership(requester, roomId, requester.userId, 'knock', extra);
     if (room.servers.length === 0) throw new MatrixError('M_NOT_FOUND', `unknown room ${roomId}, and no server to knock through`, 404);
     const content = { ...extra, ...(await this.memberProfile(requester.userId)) };
     const { eventId } = await this.remoteRooms.knockRoom({ roomId, userId: requester.userId, servers: room.servers, contentJson: JSON.stringify(content) });
@@ -98,17 +98,17 @@ export class RoomsService {
    * server that made the room (its ID names it before room version 12), the servers of
    * the members known here (an inviting user's first).
    */
-  private async residency(roomId: RoomId, via: readonly string[]): Promise<{ resident: boolean; servers: string[] }> {
+  private async residency(roomId: RoomId, via: readonly string[]): Promise<{ resident: boolean; known: boolean; servers: string[] }> {
     const info = await this.roomQuery.getRoomInfo({ roomId });
     const members = info.exists ? (await this.roomQuery.getMembers({ roomId, atEventId: '', memberships: [], notMemberships: [] })).events : [];
     const memberships = members.map((event) => JSON.parse(event.pduJson) as { state_key: string; sender: string; content?: { membership?: unknown } });
     const local = (userId: string): boolean => serverOf(userId) === this.config.server_name;
-    if (info.exists && memberships.some((m) => local(m.state_key) && m.content?.membership === 'join')) return { resident: true, servers: [] };
+    if (info.exists && memberships.some((m) => local(m.state_key) && m.content?.membership === 'join')) return { resident: true, known: true, servers: [] };
     const creator = getRoomIdServerName(roomId);
     const inviters = memberships.filter((m) => local(m.state_key) && (m.content?.membership === 'invite' || m.content?.membership === 'knock')).map((m) => serverOf(m.sender));
     const joined = memberships.filter((m) => m.content?.membership === 'join').map((m) => serverOf(m.state_key));
     const servers = [...new Set([...via, ...inviters, ...(creator === undefined ? [] : [creator]), ...joined])].filter((server) => server !== this.config.server_name);
-    return { resident: false, servers };
+    return { resident: false, known: info.exists, servers };
   }
 
   /**
@@ -130,7 +130,8 @@ export class RoomsService {
     // Leaving a room this server is not in (rejecting an invite, withdrawing a knock) goes through a server that is.
     if (membership === 'leave' && target === requester.userId) {
       const room = await this.residency(roomId, []);
-      if (!room.resident) {
+      // A room only this server ever was in (its last joined member left) is left here.
+      if (!room.resident && room.servers.length > 0) {
         const { eventId } = await this.remoteRooms.leaveRoom({ roomId, userId: target, servers: room.servers, contentJson: JSON.stringify(extra) });
         return eventId as EventId;
       }
