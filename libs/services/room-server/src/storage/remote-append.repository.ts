@@ -140,10 +140,15 @@ export class RemoteAppendRepository {
         await events.setStateGroupAfter(tx, nid, after);
       }
       if (accepted !== undefined) {
-        const oldCurrent = new Map((await state.currentEntries(tx, roomId)).map((e) => [formatStateKey(e.type, e.state_key), { id: e.event_id, nid: e.nid }]));
+        // An event on the room's head that changes no state (a message, the common case)
+        // leaves the current state as it is: neither state is read.
+        const unchanged = accepted.currentState === undefined && after !== null && after === plan.room.state_group;
+        const oldCurrent = unchanged ? new Map<StateKey, { id: string; nid: string }>() : new Map((await state.currentEntries(tx, roomId)).map((e) => [formatStateKey(e.type, e.state_key), { id: e.event_id, nid: e.nid }]));
         let newCurrent: Map<StateKey, string>;
         let currentGroup = after;
-        if (accepted.currentState === undefined) {
+        if (unchanged) {
+          newCurrent = new Map();
+        } else if (accepted.currentState === undefined) {
           newCurrent = after === null ? new Map() : new Map((await state.groupEntries(tx, after)).map((e) => [formatStateKey(e.type, e.state_key), e.nid]));
         } else {
           const nids = await events.nidsOf(tx, [...accepted.currentState.values()]);
